@@ -1,0 +1,394 @@
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import { expectTyped, Harness, ITEMS, type Migrations, type Opened } from "./harness.js";
+import type { ConformanceBinding } from "./types.js";
+import {
+  capture,
+  columnsOf,
+  dumpDatabase,
+  dumpTable,
+  envInt,
+  modelDump,
+  parseToken,
+  patchesOf,
+  patchKey,
+  SINK,
+  type Patch,
+} from "./util.js";
+
+const ITEMS_PLUS_EXTRAS: Migrations = [
+  ...ITEMS,
+  {
+    up: `CREATE TABLE extras (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE extras_patches (id INTEGER, v TEXT, _patchedAt INTEGER, _sequenceId INTEGER, _peerId INTEGER);`,
+    down: `DROP TABLE extras_patches; DROP TABLE extras;`,
+  },
+];
+
+/** items with one more column than the receiver knows. */
+const ITEMS_WITH_COLOR: Migrations = [
+  {
+    up:
+      `CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER, price REAL, name TEXT, data BLOB, deletedAt INTEGER, color TEXT);\n` +
+      `CREATE TABLE items_patches (id INTEGER, qty INTEGER, price REAL, name TEXT, data BLOB, deletedAt INTEGER, color TEXT, _patchedAt INTEGER, _sequenceId INTEGER, _peerId INTEGER);`,
+    down: `DROP TABLE items_patches; DROP TABLE items;`,
+  },
+];
+
+/** items whose qty is TEXT and name INTEGER: its values have the wrong types for the receiver. */
+const ITEMS_SWAPPED_TYPES: Migrations = [
+  {
+    up:
+      `CREATE TABLE items (id INTEGER PRIMARY KEY, qty TEXT, price REAL, name INTEGER, data BLOB, deletedAt INTEGER);\n` +
+      `CREATE TABLE items_patches (id INTEGER, qty TEXT, price REAL, name INTEGER, data BLOB, deletedAt INTEGER, _patchedAt INTEGER, _sequenceId INTEGER, _peerId INTEGER);`,
+    down: `DROP TABLE items_patches; DROP TABLE items;`,
+  },
+];
+
+export function badInputSuite<Db>(b: ConformanceBinding<Db>): void {
+  const h = new Harness(b);
+  afterEach(() => h.closeAll());
+  const runs = envInt("REPLIC_PROPERTY_RUNS", 200);
+
+  const diffTables = (before: Record<string, string>, after: Record<string, string>): string[] =>
+    [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]);
+
+  describe("bad input: upsert", () => {
+    const cases: [string, string, unknown][] = [
+      ["unknown table", "nope", { id: 1 }],
+      ["table name with SQL in it", `items"; DROP TABLE items; --`, { id: 1 }],
+      ["the _patches table itself", "items_patches", { id: 1, _patchedAt: 1, _sequenceId: 1, _peerId: 1 }],
+      ["unknown column", "items", { id: 1, bogus: 1 }],
+      ["a reserved column", "items", { id: 1, _peerId: 5 }],
+      ["column name with SQL in it", "items", { id: 1, [`qty" = 1; --`]: 1 }],
+      ["missing primary key column", "items", { qty: 1 }],
+      ["primary key null", "items", { id: null, qty: 1 }],
+      ["primary key of the wrong type", "items", { id: "one" }],
+      ["string into INTEGER", "items", { id: 1, qty: "5" }],
+      ["number into TEXT", "items", { id: 1, name: 5 }],
+      ["object value", "items", { id: 1, name: { a: 1 } }],
+      ["array value", "items", { id: 1, data: [1, 2] }],
+      ["NaN", "items", { id: 1, price: NaN }],
+      ["NaN in an INTEGER column", "items", { id: 1, qty: NaN }],
+      ["row is null", "items", null],
+      ["row is a number", "items", 42],
+      ["row is a string", "items", "id=1"],
+      ["row is an array", "items", [1, 2]],
+    ];
+
+    for (const [what, table, row] of cases) {
+      it(`${what}: ValidationError, nothing written, nothing sent, no sequence consumed`, () => {
+        const o = h.open(ITEMS, { peerId: 77 });
+        const sent = capture(o.r, SINK);
+        o.r.upsert("items", { id: 1, qty: 1, name: "a" });
+        o.r.upsert("items", { id: 2, price: 2.5 });
+        const before = dumpDatabase(b, o.db);
+        expectTyped(b, () => o.r.upsert(table, row as Record<string, unknown>), ["ValidationError"], `upsert ${what}`);
+        expect(diffTables(before, dumpDatabase(b, o.db)), "tables changed by the failed upsert").toEqual([]);
+        expect(sent.length, "messages sent by the failed upsert").toBe(2);
+        expect(o.r.upsert("items", { id: 3 })).toBe("77.3");
+      });
+    }
+
+    it("a failed upsert inside transaction(): the error propagates and the whole transaction rolls back", () => {
+      const o = h.open(ITEMS, { peerId: 77 });
+      const sent = capture(o.r, SINK);
+      o.r.upsert("items", { id: 1 });
+      const before = dumpDatabase(b, o.db);
+      expectTyped(
+        b,
+        () =>
+          o.r.transaction(() => {
+            o.r.upsert("items", { id: 2, qty: 2 });
+            o.r.upsert("items", { id: 3, qty: "three" });
+          }),
+        ["ValidationError"],
+        "transaction with a bad upsert",
+      );
+      expect(diffTables(before, dumpDatabase(b, o.db))).toEqual([]);
+      expect(sent.length).toBe(1);
+      expect(o.r.upsert("items", { id: 4 })).toBe("77.2");
+    });
+  });
+
+  describe("bad input: receive", () => {
+    /** A receiver with a few rows of its own, linked to the senders 2..6. */
+    function receiver(): { o: Opened<Db>; own: Patch[] } {
+      const o = h.open(ITEMS, { peerId: 1 });
+      const sent = capture(o.r, SINK);
+      for (const p of [2, 3, 4, 5, 6]) o.r.addPeer(p, () => {});
+      o.r.upsert("items", { id: 1, qty: 10, name: "mine" });
+      o.r.upsert("items", { id: 5, price: 0.25, data: new Uint8Array([5]) });
+      const own = sent.flatMap((m) => patchesOf(b.adapter.decodeMessage(m)).patches);
+      return { o, own };
+    }
+
+    /** A valid message from peer 2: a transaction of three patches with every storage class. */
+    function validMessage(): Uint8Array {
+      const s = h.open(ITEMS, { peerId: 2 });
+      const sent = capture(s.r, SINK);
+      s.r.transaction(() => {
+        s.r.upsert("items", { id: 1, qty: 2n ** 62n, price: -1.5, name: "from 2", data: new Uint8Array([1, 2, 3]) });
+        s.r.upsert("items", { id: 2, name: "ünïcödé", deletedAt: null });
+        s.r.upsert("items", { id: 3, qty: -7, deletedAt: 1234 });
+      });
+      expect(sent.length).toBe(1);
+      return sent[0]!;
+    }
+
+    function messageFrom(peerId: number, migrations: Migrations, write: (o: Opened<Db>) => void): Uint8Array {
+      const s = h.open(migrations, { peerId });
+      const sent = capture(s.r, SINK);
+      write(s);
+      expect(sent.length).toBeGreaterThan(0);
+      return sent[sent.length - 1]!;
+    }
+
+    /** receive(from, bytes) must throw DecodeError/ValidationError and change nothing. */
+    function expectRejected(o: Opened<Db>, from: number, bytes: Uint8Array, what: string) {
+      const before = dumpDatabase(b, o.db);
+      expectTyped(b, () => o.r.receive(from, bytes), ["DecodeError", "ValidationError"], `receive ${what}`);
+      expect(diffTables(before, dumpDatabase(b, o.db)), `tables changed by receive ${what}`).toEqual([]);
+    }
+
+    /**
+     * For bytes that may or may not be a well-formed message: if the decoder rejects them,
+     * receive must reject them too without writing; if receive throws, it is a typed error and
+     * nothing changed; if receive accepts them, the tables equal the model of the receiver's
+     * own patches plus the decoded ones. Returns whether the bytes were applied.
+     */
+    function expectRejectedOrExact(o: Opened<Db>, own: Patch[], bytes: Uint8Array, what: string): boolean {
+      let decoded: unknown;
+      let decodeOk = true;
+      try {
+        decoded = b.adapter.decodeMessage(bytes);
+      } catch (e) {
+        decodeOk = false;
+        if (!(e instanceof b.adapter.DecodeError)) expect.fail(`decodeMessage(${what}) threw a non-DecodeError: ${String(e)}`);
+      }
+      const before = dumpDatabase(b, o.db);
+      try {
+        o.r.receive(2, bytes);
+      } catch (e) {
+        if (!(e instanceof b.adapter.DecodeError || e instanceof b.adapter.ValidationError)) {
+          expect.fail(`receive(${what}) threw an untyped error: ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`);
+        }
+        expect(diffTables(before, dumpDatabase(b, o.db)), `tables changed by rejected ${what}`).toEqual([]);
+        return false;
+      }
+      if (!decodeOk) expect.fail(`receive accepted ${what}, which decodeMessage rejects`);
+      const known = new Set(own.map(patchKey));
+      const incoming = patchesOf(decoded).patches.filter((p) => p.table === "items" && !known.has(patchKey(p)));
+      const cols = columnsOf(b, o.db, "items");
+      expect(dumpTable(b, o.db, "items"), `tables after accepting ${what}`).toBe(modelDump("items", cols, [...own, ...incoming]));
+      return true;
+    }
+
+    it("an empty message: DecodeError", () => {
+      const { o } = receiver();
+      expectRejected(o, 2, new Uint8Array(0), "empty");
+      const e = expectTyped(b, () => o.r.receive(2, new Uint8Array(0)), ["DecodeError"], "empty");
+      expect(e.code).toBeTruthy();
+    });
+
+    it("every truncation of a valid message (patches and heartbeat): typed error, nothing written", () => {
+      const { o } = receiver();
+      const m = validMessage();
+      const hb = messageFrom(2, ITEMS, (s) => {
+        s.r.upsert("items", { id: 9 });
+        s.r.tick();
+      });
+      for (const msg of [m, hb]) {
+        for (let len = 0; len < msg.length; len++) {
+          const cut = msg.slice(0, len);
+          expectTyped(b, () => b.adapter.decodeMessage(cut), ["DecodeError"], `decodeMessage of ${len}/${msg.length} bytes`);
+          expectRejected(o, 2, cut, `first ${len} of ${msg.length} bytes`);
+        }
+      }
+      // After all that, the intact message still applies.
+      o.r.receive(2, m);
+      expect(b.all(o.db, `SELECT count(*) AS n FROM items`)[0]!.n).toBe(4);
+    }, 60_000);
+
+    it("a valid message inside a larger buffer (byteOffset ≠ 0) is read correctly", () => {
+      const a = receiver();
+      const c = receiver();
+      const m = validMessage();
+      const big = new Uint8Array(m.length + 11).fill(0xee);
+      big.set(m, 5);
+      a.o.r.receive(2, m);
+      c.o.r.receive(2, big.subarray(5, 5 + m.length));
+      expect(dumpTable(b, c.o.db, "items")).toBe(dumpTable(b, a.o.db, "items"));
+    });
+
+    it("random garbage: typed error and nothing written, or (if it is a well-formed message) applied exactly", async () => {
+      let state = receiver();
+      const m = validMessage();
+      const check = (bytes: Uint8Array, what: string) => {
+        if (expectRejectedOrExact(state.o, state.own, bytes, what)) state = receiver();
+      };
+      const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+      await fc.assert(
+        fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), async (bytes) => {
+          await tick();
+          check(bytes, `garbage ${Buffer.from(bytes).toString("hex")}`);
+        }),
+        { numRuns: runs },
+      );
+      // A valid header followed by garbage.
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: m.length }), fc.uint8Array({ minLength: 1, maxLength: 64 }), async (keep, tail) => {
+          await tick();
+          const bytes = new Uint8Array(keep + tail.length);
+          bytes.set(m.subarray(0, keep));
+          bytes.set(tail, keep);
+          check(bytes, `first ${keep} bytes of a valid message + ${Buffer.from(tail).toString("hex")}`);
+        }),
+        { numRuns: runs },
+      );
+    }, 60_000);
+
+    it("every single-byte flip of a valid message: rejected with a typed error, or applied exactly as decoded", () => {
+      let state = receiver();
+      const m = validMessage();
+      let applied = 0;
+      let rejected = 0;
+      for (let i = 0; i < m.length; i++) {
+        for (const mask of [0x01, 0x80, 0xff]) {
+          const bytes = m.slice();
+          bytes[i] = bytes[i]! ^ mask;
+          if (expectRejectedOrExact(state.o, state.own, bytes, `byte ${i} ^ 0x${mask.toString(16)}`)) {
+            applied++;
+            state = receiver();
+          } else rejected++;
+        }
+      }
+      // eslint-disable-next-line no-console
+      console.log(`[conformance ${b.name}] byte flips of a ${m.length}-byte message: ${rejected} rejected, ${applied} accepted as a different well-formed message`);
+    }, 60_000);
+
+    it("a patch for a table the receiver does not replicate: typed error, nothing written (also when mixed with a valid patch)", () => {
+      const { o } = receiver();
+      const only = messageFrom(3, ITEMS_PLUS_EXTRAS, (s) => s.r.upsert("extras", { id: 1, v: "x" }));
+      expectRejected(o, 3, only, "patch for unknown table extras");
+      const mixed = messageFrom(3, ITEMS_PLUS_EXTRAS, (s) =>
+        s.r.transaction(() => {
+          s.r.upsert("items", { id: 42, name: "valid" });
+          s.r.upsert("extras", { id: 2, v: "y" });
+        }),
+      );
+      expectRejected(o, 3, mixed, "message with a valid patch and one for unknown table extras");
+    });
+
+    it("a patch setting a column the receiver does not have: typed error, nothing written", () => {
+      const { o } = receiver();
+      const m = messageFrom(4, ITEMS_WITH_COLOR, (s) =>
+        s.r.transaction(() => {
+          s.r.upsert("items", { id: 43, qty: 1 });
+          s.r.upsert("items", { id: 44, color: "red" });
+        }),
+      );
+      expectRejected(o, 4, m, "patch with unknown column color");
+    });
+
+    it("values of the wrong type for the receiver's columns: typed error, nothing written", () => {
+      const { o } = receiver();
+      const textIntoInteger = messageFrom(5, ITEMS_SWAPPED_TYPES, (s) => s.r.upsert("items", { id: 1, qty: "not a number" }));
+      expectRejected(o, 5, textIntoInteger, "text for INTEGER column qty");
+      const numberIntoText = messageFrom(6, ITEMS_SWAPPED_TYPES, (s) => s.r.upsert("items", { id: 1, name: 12345 }));
+      expectRejected(o, 6, numberIntoText, "number for TEXT column name");
+    });
+
+    it("after rejecting bad input the receiver still merges the valid message", () => {
+      const { o, own } = receiver();
+      const m = validMessage();
+      expectRejected(o, 2, m.slice(0, m.length - 1), "truncated");
+      o.r.receive(2, m);
+      o.r.receive(2, m); // duplicate
+      const incoming = patchesOf(b.adapter.decodeMessage(m)).patches;
+      expect(dumpTable(b, o.db, "items")).toBe(modelDump("items", columnsOf(b, o.db, "items"), [...own, ...incoming]));
+      expect(parseToken(o.r.upsert("items", { id: 100 })).seq).toBe(3);
+    });
+  });
+
+  describe("bad schema", () => {
+    const cases: [string, string, string[], Record<string, unknown>][] = [
+      [
+        "T without a primary key",
+        `CREATE TABLE gadgets (name TEXT, color TEXT);\n` +
+          `CREATE TABLE gadgets_patches (name TEXT, color TEXT, _patchedAt INTEGER, _sequenceId INTEGER, _peerId INTEGER);`,
+        ["gadgets"],
+        { name: "x", color: "red" },
+      ],
+      [
+        "T_patches missing the reserved column _sequenceId",
+        `CREATE TABLE gadgets (id INTEGER PRIMARY KEY, color TEXT);\n` +
+          `CREATE TABLE gadgets_patches (id INTEGER, color TEXT, _patchedAt INTEGER, _peerId INTEGER);`,
+        ["gadgets", "_sequenceId"],
+        { id: 1, color: "red" },
+      ],
+      [
+        "T_patches missing the reserved column _peerId",
+        `CREATE TABLE gadgets (id INTEGER PRIMARY KEY, color TEXT);\n` +
+          `CREATE TABLE gadgets_patches (id INTEGER, color TEXT, _patchedAt INTEGER, _sequenceId INTEGER);`,
+        ["gadgets", "_peerId"],
+        { id: 1, color: "red" },
+      ],
+      [
+        "T_patches missing a column of T",
+        `CREATE TABLE gadgets (id INTEGER PRIMARY KEY, color TEXT, weight REAL);\n` +
+          `CREATE TABLE gadgets_patches (id INTEGER, color TEXT, _patchedAt INTEGER, _sequenceId INTEGER, _peerId INTEGER);`,
+        ["gadgets", "weight"],
+        { id: 1, color: "red" },
+      ],
+    ];
+
+    /** Runs the steps in order: the first to throw must throw a SchemaError naming all `names`. */
+    function expectSchemaError(steps: [string, () => unknown][], names: string[]) {
+      for (const [step, fn] of steps) {
+        let thrown: unknown;
+        try {
+          fn();
+          continue;
+        } catch (e) {
+          thrown = e;
+        }
+        if (!(thrown instanceof b.adapter.SchemaError) || !(thrown instanceof b.adapter.ReplicError)) {
+          expect.fail(`${step} threw ${thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown)}, expected a SchemaError`);
+        }
+        const msg = (thrown as Error).message;
+        for (const n of names) expect(msg, `SchemaError from ${step} names ${n}`).toContain(n);
+        expect(typeof (thrown as { code?: unknown }).code).toBe("string");
+        return;
+      }
+      expect.fail(`no SchemaError from any of: ${steps.map((s) => s[0]).join(", ")}`);
+    }
+
+    for (const [what, ddl, names, row] of cases) {
+      it(`${what} (tables already there at openReplica): SchemaError naming ${names.join(" and ")}`, () => {
+        const db = h.db();
+        b.exec(db, ddl);
+        let r: ReturnType<typeof h.replica> | undefined;
+        expectSchemaError(
+          [
+            ["openReplica", () => (r = h.replica(db, { peerId: 1 }))],
+            ["migrate([])", () => r!.migrate([])],
+            ["upsert", () => r!.upsert("gadgets", row)],
+          ],
+          names,
+        );
+      });
+
+      it(`${what} (tables created by migrate): SchemaError naming ${names.join(" and ")}`, () => {
+        const db = h.db();
+        const r = h.replica(db, { peerId: 1 });
+        expectSchemaError(
+          [
+            ["migrate", () => r.migrate([{ up: ddl, down: `DROP TABLE gadgets_patches; DROP TABLE gadgets;` }])],
+            ["upsert", () => r.upsert("gadgets", row)],
+          ],
+          names,
+        );
+      });
+    }
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * @replic/conformance: one suite, run against every adapter.
+ *
+ *   import * as adapter from "../src/index";
+ *   defineConformanceSuite({ name, adapter, openDatabase, closeDatabase, exec, all, childCommand });
+ *
+ * Environment: REPLIC_PROPERTY_RUNS (fast-check runs, default 200), REPLIC_CRASH_KILLS (default 20).
+ */
+import { describe } from "vitest";
+import { badInputSuite } from "./badinput.js";
+import { basicSuite } from "./basic.js";
+import { crashSuite } from "./crash.js";
+import { ddlSuite } from "./ddl.js";
+import { determinismSuite } from "./determinism.js";
+import { propertySuite } from "./property.js";
+import type { ConformanceBinding } from "./types.js";
+
+export type { AdapterModule, ConformanceBinding, ReplicaLike, ReplicaOptionsLike, SqlValue } from "./types.js";
+export { CRASH_CHILD_PATH, crashChildCommand } from "./crash.js";
+export { CANONICAL_DIGEST, CANONICAL_MIGRATIONS, CANONICAL_PEERS, canonicalExpected, canonicalHistory } from "./canonical.js";
+export { playCanonicalHistory } from "./determinism.js";
+export { dumpDigest, dumpTable, modelDump, modelRows, patchesOf } from "./util.js";
+
+export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): void {
+  describe(`replic conformance: ${binding.name}`, () => {
+    basicSuite(binding);
+    ddlSuite(binding);
+    badInputSuite(binding);
+    determinismSuite(binding);
+    propertySuite(binding);
+    crashSuite(binding);
+  });
+}

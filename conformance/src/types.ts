@@ -1,0 +1,62 @@
+/**
+ * The small surface the conformance suite needs from an adapter and its native database.
+ * Structural on purpose: each adapter passes its own module (`import * as adapter`), which must
+ * fit these shapes; nothing here imports an adapter.
+ */
+
+export type SqlValue = null | number | bigint | string | Uint8Array;
+
+export interface ReplicaOptionsLike {
+  peerId?: number;
+  heartbeatMs?: number;
+  now?: () => number;
+}
+
+export interface ReplicaLike {
+  readonly peerId: number;
+  migrate(migrations: { up: string; down: string }[]): void;
+  upsert(table: string, row: Record<string, unknown>): string;
+  transaction<T>(fn: () => T): T;
+  addPeer(peerId: number, send: (message: Uint8Array) => void): void;
+  removePeer(peerId: number): void;
+  receive(fromPeerId: number, message: Uint8Array): void;
+  tick(): void;
+  waitFor(token: string, timeoutMs?: number): Promise<void>;
+  status(): unknown;
+  metrics(): string;
+  close(): void;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ErrorClass = new (...args: any[]) => Error;
+
+/** What an adapter module (which re-exports all of @replic/core) must provide. */
+export interface AdapterModule<Db> {
+  openReplica(db: Db, options?: ReplicaOptionsLike): ReplicaLike;
+  patchesDdl(db: Db, table: string): string;
+  decodeMessage(bytes: Uint8Array): unknown;
+  ReplicError: ErrorClass;
+  SchemaError: ErrorClass;
+  ValidationError: ErrorClass;
+  DecodeError: ErrorClass;
+  TimeoutError: ErrorClass;
+}
+
+export interface ConformanceBinding<Db> {
+  /** Short file-safe name of the binding, e.g. "better-sqlite3", "bun-sqlite", "wasm". */
+  name: string;
+  /** The adapter package's module namespace (`import * as adapter from "..."`). */
+  adapter: AdapterModule<Db>;
+  /** Opens a native database handle; ":memory:" opens an in-memory database. */
+  openDatabase(path: string): Db;
+  closeDatabase(db: Db): void;
+  /** Runs SQL without results (may hold several statements). */
+  exec(db: Db, sql: string): void;
+  /** Runs a query and returns its rows as plain objects. */
+  all(db: Db, sql: string): Record<string, unknown>[];
+  /**
+   * How to start the crash-test child under this runtime; see `crashChildCommand()`.
+   * The suite appends: <dbPath> <runIndex>.
+   */
+  childCommand: { cmd: string; args: string[] };
+}

@@ -1,0 +1,32 @@
+/**
+ * @replic/adapter-bun: replic on bun:sqlite.
+ *
+ * ```ts
+ * import { Database } from "bun:sqlite";
+ * import { openReplica } from "@replic/adapter-bun";
+ * const replica = openReplica(new Database("app.db"), { peerId: 1 });
+ * ```
+ *
+ * Everything from @replic/core is re-exported, so this is the only import an app needs.
+ * bun:sqlite is imported as a type only: the database object comes from the caller.
+ */
+import type { Database } from "bun:sqlite";
+import { createReplica, patchesDdl as corePatchesDdl } from "@replic/core";
+import type { Replica, ReplicaOptions } from "@replic/core";
+import { createDriver } from "./driver";
+
+export * from "@replic/core";
+export { createDriver };
+
+/**
+ * Opens a replica on a bun:sqlite database. Synchronous. `replica.close()` does not close
+ * `db`: the database stays yours.
+ */
+export function openReplica(db: Database, options: ReplicaOptions = {}): Replica {
+  return createReplica(createDriver(db), options);
+}
+
+/** The `T_patches` DDL (and recommended indexes) for table `table` of `db`. */
+export function patchesDdl(db: Database, table: string): ReturnType<typeof corePatchesDdl> {
+  return corePatchesDdl(createDriver(db), table);
+}

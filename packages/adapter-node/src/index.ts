@@ -1,0 +1,31 @@
+/**
+ * @replic/adapter-node: replic on better-sqlite3 (Node.js).
+ *
+ * ```ts
+ * import Database from "better-sqlite3";
+ * import { openReplica } from "@replic/adapter-node";
+ * const replica = openReplica(new Database("app.db"), { peerId: 1 });
+ * ```
+ *
+ * Everything from @replic/core is re-exported, so this is the only import an app needs.
+ */
+import type { Database } from "better-sqlite3";
+import { createReplica, patchesDdl as corePatchesDdl } from "@replic/core";
+import type { Replica, ReplicaOptions } from "@replic/core";
+import { createDriver } from "./driver";
+
+export * from "@replic/core";
+export { createDriver };
+
+/**
+ * Opens a replica on a better-sqlite3 database. Synchronous. `replica.close()` does not close
+ * `db`: the database stays yours.
+ */
+export function openReplica(db: Database, options: ReplicaOptions = {}): Replica {
+  return createReplica(createDriver(db), options);
+}
+
+/** The `T_patches` DDL (and recommended indexes) for table `table` of `db`. */
+export function patchesDdl(db: Database, table: string): ReturnType<typeof corePatchesDdl> {
+  return corePatchesDdl(createDriver(db), table);
+}

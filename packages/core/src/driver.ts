@@ -1,0 +1,31 @@
+/**
+ * The only way the core talks to SQLite: a tiny synchronous prepared-statement interface.
+ * Each adapter package maps one binding (better-sqlite3, bun:sqlite, WASM SQLite) onto it,
+ * the way Kysely keeps dialect drivers apart from its query core.
+ */
+
+/** A value SQLite can store. Integers outside ±(2^53-1) travel as bigint so they stay exact. */
+export type SqlValue = null | number | bigint | string | Uint8Array;
+
+export interface SqliteStatement {
+  /** Runs a statement with positional parameters; returns the number of rows it changed. */
+  run(params: readonly SqlValue[]): number;
+  /**
+   * First result row as an array of column values (in SELECT order), or undefined.
+   * Integers come back as number when safe, bigint otherwise; blobs as Uint8Array.
+   */
+  get(params: readonly SqlValue[]): SqlValue[] | undefined;
+  /** All result rows, each as an array of column values. */
+  all(params: readonly SqlValue[]): SqlValue[][];
+}
+
+export interface SqliteDriver {
+  /** Binding name for status and errors, e.g. "better-sqlite3". */
+  readonly name: string;
+  /** Runs one or more statements without results (DDL, pragmas). */
+  exec(sql: string): void;
+  /** Compiles a statement. The core caches what it prepares. */
+  prepare(sql: string): SqliteStatement;
+  /** Releases what the driver holds (prepared statements). Never closes the caller's database. */
+  release?(): void;
+}

@@ -1,0 +1,1177 @@
+/**
+ * A replica: one SQLite database taking part in replication. It owns the local write path
+ * (validate → patch + merge + sequence in one transaction → send), applies remote messages,
+ * and runs the anti-entropy protocol (heartbeats, gap requests, relay) over opaque links.
+ * Transports live outside: a link is just `send(bytes)` one way and `receive(bytes)` the other.
+ */
+import { HybridLogicalClock, msFromTimestamp, timestampFromMs } from "./clock.js";
+import {
+  DEFAULT_LIMITS,
+  decodeWire,
+  encodeWire,
+  type DecodeLimits,
+  type HeartbeatMessage,
+  type PatchesMessage,
+  type PeerHead,
+  type RequestMessage,
+  type SeqRange,
+  type WireMessage,
+  type WirePatch,
+  type WireTable,
+} from "./codec.js";
+import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
+import { ReplicError, SchemaError, StaleReplicaError, TimeoutError, ValidationError } from "./errors.js";
+import { NullStore, nullsTableDdl, TableMerger, type LocalPatch } from "./merge.js";
+import { Metrics } from "./metrics.js";
+import { OriginState, PeerStates } from "./peer-state.js";
+import { checkValue, discoverTables, ensurePatchIndexes, type TableSchema } from "./schema.js";
+
+export interface Logger {
+  warn(message: string, detail?: unknown): void;
+  debug?(message: string, detail?: unknown): void;
+}
+
+export interface ReplicaOptions {
+  /** uint32 identity of this peer; generated and persisted in the database when absent. */
+  peerId?: number;
+  /** Heartbeat / anti-entropy period in ms. 0 = no timer; call tick(). Default 1000. */
+  heartbeatMs?: number;
+  /** Wall clock in ms. Default Date.now. */
+  now?: () => number;
+  /** A remote clock further ahead of ours than this (ms) is not followed. Default 60 000. */
+  maxClockDriftMs?: number;
+  /** Patches older than this (ms) may be garbage-collected. Default 7 days. 0 = keep forever. */
+  retentionMs?: number;
+  /** Most patches in one outgoing message. Default 5000. */
+  maxBatchPatches?: number;
+  /** Most patches requested from one neighbour and not yet received. Default 50 000. */
+  maxInflightPatches?: number;
+  /** A gap request not answered within this many ms is asked again (with back-off). Default 2 × heartbeat, at least 200. */
+  requestTimeoutMs?: number;
+  /** Decoder limits for incoming messages. */
+  limits?: Partial<DecodeLimits>;
+  /** Default timeout of waitFor(), ms. Default 30 000. */
+  waitTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface OriginStatus {
+  peerId: number;
+  contiguous: number;
+  highest: number;
+  retainedFrom: number;
+  /** Sequences known to exist (from anyone's heartbeat) that this replica lacks. */
+  missing: number;
+  /** True when no neighbour retains what this replica lacks: it needs a re-seed. */
+  stale: boolean;
+}
+
+export interface PeerStatus {
+  peerId: number;
+  /** Wall-clock ms of the last message from this neighbour, or null. */
+  lastContact: number | null;
+  /** Patches this replica holds that the neighbour (per its last heartbeat) lacks. */
+  lag: number;
+  /** Patches the neighbour holds that this replica lacks. */
+  behind: number;
+  /** Neighbour's clock minus ours, ms, from its last heartbeat (null before one arrived). */
+  clockDriftMs: number | null;
+}
+
+export interface ReplicaStatus {
+  peerId: number;
+  binding: string;
+  tables: string[];
+  sequence: number;
+  clock: number;
+  origins: OriginStatus[];
+  peers: PeerStatus[];
+  staleOrigins: number[];
+  closed: boolean;
+}
+
+export type ReplicaEvent = "stale" | "merge";
+export interface MergeEvent {
+  local: boolean;
+  patches: number;
+}
+
+interface Link {
+  peerId: number;
+  send: (message: Uint8Array) => void;
+  heads: Map<number, PeerHead>;
+  lastContact: number | null;
+  clockDriftMs: number | null;
+  inflight: number;
+}
+
+interface Pending {
+  range: SeqRange;
+  link: number;
+  deadline: number;
+  size: number;
+}
+
+interface Waiter {
+  seq: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+const STATE_TABLE = "_replic_state";
+const PEERS_TABLE = "_replic_peers";
+const MIGRATIONS_TABLE = "_replic_migrations";
+
+/** Upper bound of the bytes one outgoing patches message may carry, roughly. */
+const MAX_MESSAGE_PAYLOAD = 4 * 1024 * 1024;
+
+export class Replica {
+  readonly peerId: number;
+  private readonly driver: SqliteDriver;
+  private readonly now: () => number;
+  private readonly clock: HybridLogicalClock;
+  private readonly metricsRegistry = new Metrics();
+  private readonly origins = new PeerStates();
+  private readonly links = new Map<number, Link>();
+  /** Gap requests in flight, per origin. */
+  private readonly pending = new Map<number, Pending[]>();
+  /** Timed-out attempts per origin and range start: drives rotation and back-off. */
+  private readonly retries = new Map<number, Map<number, number>>();
+  private readonly waiters = new Map<number, Waiter[]>();
+  private readonly listeners = new Map<ReplicaEvent, Set<(e: unknown) => void>>();
+  private readonly opts: Required<Omit<ReplicaOptions, "peerId" | "now" | "logger" | "limits">>;
+  private readonly limits: DecodeLimits;
+  private readonly logger: Logger | undefined;
+  private tables = new Map<string, TableMerger>();
+  private nulls!: NullStore;
+  private seq: number;
+  private highestTs: number;
+  private gcHorizon: number;
+  private readonly stale = new Set<number>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private inTransaction = false;
+  private txPatches: LocalPatch[] = [];
+  private outbox: Array<[Link, Uint8Array]> = [];
+  private flushing = false;
+  private closed = false;
+  private ticks = 0;
+  private readonly stmts: {
+    begin: SqliteStatement;
+    commit: SqliteStatement;
+    rollback: SqliteStatement;
+    saveState: SqliteStatement;
+    savePeer: SqliteStatement;
+  };
+
+  constructor(driver: SqliteDriver, options: ReplicaOptions = {}) {
+    this.driver = driver;
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger;
+    const heartbeatMs = options.heartbeatMs ?? 1000;
+    this.opts = {
+      heartbeatMs,
+      maxClockDriftMs: options.maxClockDriftMs ?? 60_000,
+      retentionMs: options.retentionMs ?? 7 * 24 * 3600 * 1000,
+      maxBatchPatches: options.maxBatchPatches ?? 5000,
+      maxInflightPatches: options.maxInflightPatches ?? 50_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? Math.max(200, 2 * heartbeatMs),
+      waitTimeoutMs: options.waitTimeoutMs ?? 30_000,
+    };
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    for (const [k, v] of Object.entries(this.opts)) {
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+        throw new ReplicError("INVALID_OPTION", `option ${k} must be a non-negative number, got ${String(v)}`);
+      }
+    }
+    if (options.peerId !== undefined && !isUint32(options.peerId)) {
+      throw new ReplicError("INVALID_OPTION", `peerId must be a uint32, got ${String(options.peerId)}`);
+    }
+    this.declareMetrics();
+
+    driver.exec(`CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (
+      id INTEGER PRIMARY KEY CHECK (id = 1), peerId INTEGER NOT NULL, seq INTEGER NOT NULL,
+      clock INTEGER NOT NULL, highestTs INTEGER NOT NULL, gcHorizon INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE IF NOT EXISTS ${PEERS_TABLE} (
+      peerId INTEGER PRIMARY KEY, contiguous INTEGER NOT NULL, highest INTEGER NOT NULL,
+      retainedFrom INTEGER NOT NULL DEFAULT 1);
+    CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+      version INTEGER PRIMARY KEY, up TEXT NOT NULL, down TEXT NOT NULL, appliedAt INTEGER NOT NULL);
+    ${nullsTableDdl()};`);
+    this.stmts = {
+      begin: driver.prepare("BEGIN IMMEDIATE"),
+      commit: driver.prepare("COMMIT"),
+      rollback: driver.prepare("ROLLBACK"),
+      saveState: driver.prepare(`UPDATE ${STATE_TABLE} SET seq = ?, clock = ?, highestTs = ?, gcHorizon = ? WHERE id = 1`),
+      savePeer: driver.prepare(
+        `INSERT INTO ${PEERS_TABLE} (peerId, contiguous, highest, retainedFrom) VALUES (?, ?, ?, ?)
+         ON CONFLICT (peerId) DO UPDATE SET contiguous = excluded.contiguous, highest = excluded.highest, retainedFrom = excluded.retainedFrom`,
+      ),
+    };
+
+    let state = driver.prepare(`SELECT peerId, seq, clock, highestTs, gcHorizon FROM ${STATE_TABLE} WHERE id = 1`).get([]);
+    if (!state) {
+      const peerId = options.peerId ?? randomPeerId();
+      driver.prepare(`INSERT INTO ${STATE_TABLE} (id, peerId, seq, clock, highestTs) VALUES (1, ?, 0, 0, 0)`).run([peerId]);
+      state = [peerId, 0, 0, 0, 0];
+    }
+    const storedPeer = Number(state[0]);
+    if (options.peerId !== undefined && options.peerId !== storedPeer) {
+      throw new ReplicError(
+        "INVALID_OPTION",
+        `this database belongs to peer ${storedPeer}; it cannot be opened as peer ${options.peerId}`,
+      );
+    }
+    this.peerId = storedPeer;
+    this.seq = Number(state[1]);
+    this.highestTs = Number(state[3]);
+    this.gcHorizon = Number(state[4]);
+    // Resume the clock where it was persisted: it never goes backwards across restarts.
+    this.clock = new HybridLogicalClock(this.now, this.opts.maxClockDriftMs, Number(state[2]));
+    this.loadSchema();
+    this.loadOrigins();
+    const own = this.origins.get(this.peerId);
+    if (own.contiguous < this.seq) own.contiguous = this.seq;
+    if (own.highest < this.seq) own.highest = this.seq;
+
+    if (this.opts.heartbeatMs > 0) {
+      this.timer = setInterval(() => {
+        try {
+          this.tick();
+        } catch (err) {
+          this.logger?.warn("replic: heartbeat failed", err);
+        }
+      }, this.opts.heartbeatMs);
+      (this.timer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Schema
+
+  /** Applies, in order, the migrations this database has not applied yet (by position). */
+  migrate(migrations: { up: string; down: string }[]): void {
+    this.assertOpen();
+    if (!Array.isArray(migrations)) throw new ReplicError("INVALID_OPTION", "migrate() takes an array of {up, down}");
+    migrations.forEach((m, i) => {
+      if (!m || typeof m.up !== "string" || typeof m.down !== "string") {
+        throw new ReplicError("INVALID_OPTION", `migration ${i + 1} needs string "up" and "down"`);
+      }
+    });
+    if (this.inTransaction) throw new ReplicError("TRANSACTION", "migrate() cannot run inside transaction()");
+    const applied = new Map(
+      this.driver
+        .prepare(`SELECT version, up FROM ${MIGRATIONS_TABLE}`)
+        .all([])
+        .map((r) => [Number(r[0]), String(r[1])]),
+    );
+    const record = this.driver.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (version, up, down, appliedAt) VALUES (?, ?, ?, ?)`);
+    for (let i = 0; i < migrations.length; i++) {
+      const version = i + 1;
+      const m = migrations[i]!;
+      const done = applied.get(version);
+      if (done !== undefined) {
+        if (done !== m.up) this.logger?.warn(`replic: migration ${version} differs from the one applied; keeping the applied one`);
+        continue;
+      }
+      this.stmts.begin.run([]);
+      try {
+        this.driver.exec(m.up);
+        record.run([version, m.up, m.down, this.now()]);
+        this.loadSchema(); // a migration that breaks the table contract is rolled back
+        this.stmts.commit.run([]);
+      } catch (err) {
+        this.stmts.rollback.run([]);
+        this.loadSchema();
+        if (err instanceof ReplicError) throw err;
+        throw new SchemaError("", undefined, `migration ${version} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private loadSchema(): void {
+    const schemas = discoverTables(this.driver);
+    for (const s of schemas) ensurePatchIndexes(this.driver, s);
+    this.nulls = new NullStore(this.driver);
+    const next = new Map<string, TableMerger>();
+    for (const s of schemas) next.set(s.name, new TableMerger(this.driver, s, this.nulls));
+    this.tables = next;
+  }
+
+  /** Rebuilds per-origin heads from the persisted table plus the patches above `contiguous`. */
+  private loadOrigins(): void {
+    this.origins.origins.clear();
+    for (const r of this.driver.prepare(`SELECT peerId, contiguous, highest, retainedFrom FROM ${PEERS_TABLE}`).all([])) {
+      const o = this.origins.get(Number(r[0]));
+      o.contiguous = Number(r[1]);
+      o.highest = Number(r[2]);
+      o.retainedFrom = Number(r[3]);
+      for (const t of this.tables.values()) {
+        for (const s of t.sequencesAbove(o.peerId, o.contiguous)) {
+          if (s > o.contiguous) o.add(s);
+        }
+      }
+      o.dirty = false;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Local writes
+
+  /**
+   * Writes a patch: the primary key plus the columns to set (null sets NULL, absent columns
+   * are untouched). Returns the session token "<peerId>.<sequenceId>".
+   */
+  upsert(table: string, row: Record<string, unknown>): string {
+    this.assertOpen();
+    const merger = this.tables.get(table);
+    if (!merger) {
+      throw new ValidationError("UNKNOWN_TABLE", `"${String(table)}" is not a replicated table (it needs a "${String(table)}_patches" sibling)`, {
+        table: String(table),
+      });
+    }
+    const { cols, values } = this.validateRow(merger.schema, row);
+    if (this.inTransaction) return this.writeLocal(merger, cols, values);
+    return this.transaction(() => this.writeLocal(merger, cols, values));
+  }
+
+  /**
+   * Runs `fn` in one SQLite transaction; every upsert inside is committed together and sent as
+   * one batch. If `fn` throws, nothing is written or sent and no sequence number is used.
+   */
+  transaction<T>(fn: () => T): T {
+    this.assertOpen();
+    if (this.inTransaction) return fn();
+    const seqBefore = this.seq;
+    const highestBefore = this.highestTs;
+    try {
+      this.stmts.begin.run([]);
+    } catch (err) {
+      throw new ReplicError("TRANSACTION", `cannot start a transaction (is one already open on this database?): ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    this.inTransaction = true;
+    let result: T;
+    let patches: LocalPatch[];
+    try {
+      result = fn();
+      if (result instanceof Promise) {
+        throw new ReplicError("TRANSACTION", "transaction() takes a synchronous function");
+      }
+      patches = this.txPatches;
+      if (patches.length > 0) this.persistState();
+      this.stmts.commit.run([]);
+    } catch (err) {
+      try {
+        this.stmts.rollback.run([]);
+      } catch {
+        // SQLite may already have rolled back (e.g. on SQLITE_FULL); nothing left to undo.
+      }
+      this.seq = seqBefore;
+      this.highestTs = highestBefore;
+      this.txPatches = [];
+      throw err;
+    } finally {
+      this.inTransaction = false;
+    }
+    this.txPatches = [];
+    if (patches.length > 0) {
+      const own = this.origins.get(this.peerId);
+      own.contiguous = this.seq;
+      own.highest = this.seq;
+      this.metricsRegistry.inc("patches_local_total", patches.length);
+      this.resolveWaiters(own);
+      this.emit("merge", { local: true, patches: patches.length } satisfies MergeEvent);
+      this.broadcast(patches, undefined);
+      this.flush();
+    }
+    return result;
+  }
+
+  /** Row → sorted column indexes and checked values. Walks the schema, not the object, for speed. */
+  private validateRow(schema: TableSchema, row: Record<string, unknown>): { cols: number[]; values: SqlValue[] } {
+    if (row === null || typeof row !== "object" || Array.isArray(row) || row instanceof Uint8Array) {
+      throw new ValidationError("INVALID_ROW", `a row for "${schema.name}" must be a plain object`, { table: schema.name });
+    }
+    const columns = schema.columns;
+    const cols: number[] = [];
+    const values: SqlValue[] = [];
+    for (let ci = 0; ci < columns.length; ci++) {
+      const c = columns[ci]!;
+      const v = row[c.name];
+      if (v === undefined) continue;
+      if (typeof v === "function" && !Object.prototype.hasOwnProperty.call(row, c.name)) continue; // "constructor" etc.
+      cols.push(ci);
+      values.push(checkValue(schema, c, v));
+    }
+    let given = 0;
+    for (const key in row) if (row[key] !== undefined) given++;
+    if (given !== cols.length) {
+      for (const key of Object.keys(row)) {
+        if (row[key] !== undefined && !schema.columnIndex.has(key)) {
+          throw new ValidationError("UNKNOWN_COLUMN", `"${schema.name}" has no column "${key}"`, { table: schema.name, column: key });
+        }
+      }
+      throw new ValidationError("INVALID_ROW", `a row for "${schema.name}" has inherited or duplicate properties`, { table: schema.name });
+    }
+    for (const pk of schema.pkIndexes) {
+      if (!cols.includes(pk)) {
+        const column = columns[pk]!.name;
+        throw new ValidationError("MISSING_PRIMARY_KEY", `a row for "${schema.name}" needs primary-key column "${column}"`, {
+          table: schema.name,
+          column,
+        });
+      }
+    }
+    return { cols, values };
+  }
+
+  private writeLocal(merger: TableMerger, cols: number[], values: SqlValue[]): string {
+    const patchedAt = this.clock.next();
+    const seq = this.seq + 1;
+    const p: LocalPatch = { table: merger, peerId: this.peerId, seq, patchedAt, cols, values };
+    try {
+      merger.storePatch(p, false);
+      // Our clock is above every timestamp merged so far unless a far-ahead remote clock was refused.
+      merger.mergeRow(p, patchedAt > this.highestTs);
+    } catch (err) {
+      throw wrapSqliteError(err, merger.schema.name);
+    }
+    this.seq = seq;
+    if (patchedAt > this.highestTs) this.highestTs = patchedAt;
+    this.txPatches.push(p);
+    return `${this.peerId}.${seq}`;
+  }
+
+  private persistState(): void {
+    this.stmts.saveState.run([this.seq, this.clock.current, this.highestTs, this.gcHorizon]);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Links and messages
+
+  /** Links a neighbour: `send` delivers bytes to it (the transport is yours). */
+  addPeer(peerId: number, send: (message: Uint8Array) => void): void {
+    this.assertOpen();
+    if (!isUint32(peerId)) throw new ReplicError("INVALID_OPTION", `peerId must be a uint32, got ${String(peerId)}`);
+    if (typeof send !== "function") throw new ReplicError("INVALID_OPTION", "addPeer needs a send function");
+    if (peerId === this.peerId) throw new ReplicError("INVALID_OPTION", "a replica cannot link to itself");
+    const existing = this.links.get(peerId);
+    if (existing) {
+      existing.send = send;
+      return;
+    }
+    this.links.set(peerId, { peerId, send, heads: new Map(), lastContact: null, clockDriftMs: null, inflight: 0 });
+    this.metricsRegistry.set("peers", this.links.size);
+  }
+
+  removePeer(peerId: number): void {
+    this.links.delete(peerId);
+    for (const [origin, list] of this.pending) this.pending.set(origin, list.filter((p) => p.link !== peerId));
+    this.metricsRegistry.set("peers", this.links.size);
+  }
+
+  /**
+   * Handles bytes from a neighbour. A message that fails to decode or to validate against the
+   * local schema throws a typed error and writes nothing.
+   */
+  receive(fromPeerId: number, message: Uint8Array): void {
+    this.assertOpen();
+    if (this.inTransaction) throw new ReplicError("TRANSACTION", "receive() cannot run inside transaction()");
+    this.metricsRegistry.inc("bytes_in_total", message?.length ?? 0);
+    let msg: WireMessage;
+    try {
+      msg = decodeWire(message, this.limits);
+    } catch (err) {
+      this.metricsRegistry.inc("decode_errors_total");
+      throw err;
+    }
+    this.metricsRegistry.inc("messages_in_total", 1, { kind: msg.kind });
+    const link = this.links.get(fromPeerId);
+    if (link) link.lastContact = this.now();
+    switch (msg.kind) {
+      case "patches":
+        this.applyPatches(msg, link);
+        break;
+      case "heartbeat":
+        this.onHeartbeat(msg, link);
+        break;
+      case "request":
+        this.onRequest(msg, link);
+        break;
+    }
+    this.flush();
+  }
+
+  private applyPatches(msg: PatchesMessage, from: Link | undefined): void {
+    const patches = this.validatePatches(msg);
+    const applied: LocalPatch[] = [];
+    const highestBefore = this.highestTs;
+    let duplicates = 0;
+    let tooOld = 0;
+    const tooOldOrigins = new Set<number>();
+    this.stmts.begin.run([]);
+    try {
+      for (const p of patches) {
+        const origin = this.origins.find(p.peerId);
+        if (origin && origin.has(p.seq)) {
+          duplicates++;
+          continue;
+        }
+        // A repeat inside this message is caught by the unique (_peerId, _sequenceId) index.
+        if (p.patchedAt < this.gcHorizon) {
+          // Later patches of this row may have been collected: merging could go silently wrong.
+          tooOld++;
+          tooOldOrigins.add(p.peerId);
+          continue;
+        }
+        if (!p.table.storePatch(p, true)) {
+          duplicates++;
+          continue;
+        }
+        p.table.mergeRow(p, p.patchedAt > this.highestTs);
+        if (p.patchedAt > this.highestTs) this.highestTs = p.patchedAt;
+        applied.push(p);
+      }
+      if (applied.length > 0) {
+        const touched = new Map<number, OriginState>();
+        for (const p of applied) {
+          const o = this.origins.get(p.peerId);
+          o.add(p.seq);
+          touched.set(p.peerId, o);
+        }
+        for (const o of touched.values()) this.stmts.savePeer.run([o.peerId, o.contiguous, o.highest, o.retainedFrom]);
+        let newest = 0;
+        for (const p of applied) if (p.patchedAt > newest) newest = p.patchedAt;
+        this.observeClock(newest, from);
+        const own = this.origins.get(this.peerId);
+        if (own.highest > this.seq) this.seq = own.highest; // a restored copy of us: never reuse those numbers
+        this.persistState();
+      }
+      this.stmts.commit.run([]);
+    } catch (err) {
+      try {
+        this.stmts.rollback.run([]);
+      } catch {
+        // already rolled back by SQLite
+      }
+      this.highestTs = highestBefore;
+      this.loadOrigins();
+      this.seq = Math.max(this.seq, this.origins.get(this.peerId).contiguous);
+      throw wrapSqliteError(err, undefined);
+    }
+    for (const o of this.origins.origins.values()) o.dirty = false;
+    this.metricsRegistry.inc("patches_applied_total", applied.length);
+    this.metricsRegistry.inc("patches_duplicate_total", duplicates);
+    if (tooOld > 0) {
+      this.metricsRegistry.inc("patches_too_old_total", tooOld);
+      for (const o of tooOldOrigins) this.markStale(o, `patches of peer ${o} are older than the retention horizon`);
+    }
+    if (applied.length === 0) return;
+    const advanced = new Set(applied.map((p) => p.peerId));
+    for (const id of advanced) this.resolveWaiters(this.origins.get(id));
+    this.expirePending(this.now());
+    this.emit("merge", { local: false, patches: applied.length } satisfies MergeEvent);
+    this.broadcast(applied, from);
+    // Streaming catch-up: ask for the next window as soon as this one landed.
+    if (this.pending.size === 0 || applied.length >= this.opts.maxBatchPatches) this.repair();
+  }
+
+  /** Maps a decoded message onto the local schema; any mismatch rejects the whole message. */
+  private validatePatches(msg: PatchesMessage): LocalPatch[] {
+    const maps = msg.tables.map((t: WireTable) => {
+      const merger = this.tables.get(t.name);
+      if (!merger) {
+        throw new ValidationError("UNKNOWN_TABLE", `message names table "${t.name}", which this replica does not replicate`, {
+          table: t.name,
+        });
+      }
+      const index = t.columns.map((c) => {
+        const ci = merger.schema.columnIndex.get(c);
+        if (ci === undefined) {
+          throw new ValidationError("UNKNOWN_COLUMN", `message names column "${t.name}"."${c}", unknown here`, {
+            table: t.name,
+            column: c,
+          });
+        }
+        return ci;
+      });
+      return { merger, index };
+    });
+    let lastColumns: number[] | undefined;
+    let lastTable = -1;
+    let mapped: { cols: number[]; order: number[] | undefined } | undefined;
+    const out: LocalPatch[] = new Array(msg.patches.length);
+    for (let k = 0; k < msg.patches.length; k++) {
+      const wp: WirePatch = msg.patches[k]!;
+      const { merger, index } = maps[wp.table]!;
+      const schema = merger.schema;
+      if (wp.columns !== lastColumns || wp.table !== lastTable) {
+        mapped = mapColumns(schema, wp, index);
+        lastColumns = wp.columns;
+        lastTable = wp.table;
+      }
+      const { cols, order } = mapped!;
+      const values: SqlValue[] = new Array(cols.length);
+      for (let i = 0; i < cols.length; i++) {
+        const v = wp.values[order ? order[i]! : i]!;
+        values[i] = checkValue(schema, schema.columns[cols[i]!]!, v);
+      }
+      out[k] = { table: merger, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values };
+    }
+    return out;
+  }
+
+  private observeClock(remote: number, from: Link | undefined): void {
+    const o = this.clock.observe(remote);
+    if (o.beyondBound) {
+      this.metricsRegistry.inc("clock_drift_rejections_total");
+      this.logger?.debug?.(`replic: remote clock ${o.aheadMs} ms ahead (peer ${from?.peerId ?? "?"}); not followed`);
+    }
+  }
+
+  private onHeartbeat(msg: HeartbeatMessage, link: Link | undefined): void {
+    if (!link) return; // heads from an unlinked sender cannot be used to ask it for anything
+    link.clockDriftMs = msFromTimestamp(msg.clock) - this.now();
+    this.metricsRegistry.set("clock_drift_ms", link.clockDriftMs, { peer: link.peerId });
+    this.observeClock(msg.clock, link);
+    link.heads.clear();
+    for (const h of msg.heads) link.heads.set(h.peerId, h);
+    this.repair();
+  }
+
+  private onRequest(msg: RequestMessage, link: Link | undefined): void {
+    if (!link) return;
+    let budget = this.opts.maxInflightPatches;
+    for (const r of msg.ranges) {
+      if (budget <= 0) break;
+      const to = Math.min(r.to, r.from + budget - 1);
+      const patches = this.readRange(r.peerId, r.from, to);
+      budget -= patches.length;
+      this.metricsRegistry.inc("gaps_served_total");
+      this.metricsRegistry.inc("patches_served_total", patches.length);
+      this.sendPatches(link, patches);
+    }
+  }
+
+  /** Patches of one origin in [from, to] held here, in sequence order, across tables. */
+  private readRange(peerId: number, from: number, to: number): LocalPatch[] {
+    const out: LocalPatch[] = [];
+    for (const t of this.tables.values()) t.readRange(peerId, from, to, out);
+    out.sort((a, b) => a.seq - b.seq);
+    return out;
+  }
+
+  /** Forwards patches to every link (but the one they came from) that may lack them. */
+  private broadcast(patches: LocalPatch[], from: Link | undefined): void {
+    for (const link of this.links.values()) {
+      if (link === from) continue;
+      const wanted = patches.filter((p) => {
+        const h = link.heads.get(p.peerId);
+        return !h || h.contiguous < p.seq;
+      });
+      if (wanted.length > 0) this.sendPatches(link, wanted);
+    }
+  }
+
+  private sendPatches(link: Link, patches: LocalPatch[]): void {
+    let start = 0;
+    while (start < patches.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < patches.length && end - start < this.opts.maxBatchPatches && bytes < MAX_MESSAGE_PAYLOAD) {
+        bytes += estimateSize(patches[end]!);
+        end++;
+      }
+      this.queue(link, encodeWire(toWire(patches, start, end)), "patches");
+      start = end;
+    }
+  }
+
+  private queue(link: Link, bytes: Uint8Array, kind: WireMessage["kind"]): void {
+    this.outbox.push([link, bytes]);
+    this.metricsRegistry.inc("messages_out_total", 1, { kind });
+    this.metricsRegistry.inc("bytes_out_total", bytes.length);
+  }
+
+  /** Sends queued messages. Iterative, so synchronous loopback transports cannot recurse deeply. */
+  private flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.outbox.length > 0) {
+        const batch = this.outbox;
+        this.outbox = [];
+        for (const [link, bytes] of batch) {
+          if (!this.links.has(link.peerId)) continue;
+          try {
+            link.send(bytes);
+          } catch (err) {
+            // A failing transport loses messages; anti-entropy repairs them later.
+            this.metricsRegistry.inc("send_errors_total");
+            this.logger?.warn(`replic: sending to peer ${link.peerId} failed`, err);
+          }
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Anti-entropy
+
+  /** One heartbeat / anti-entropy round, now: advertise heads, re-ask for gaps, collect garbage. */
+  tick(): void {
+    this.assertOpen();
+    this.ticks++;
+    const clock = Math.max(this.clock.current, timestampFromMs(this.now()));
+    const heartbeat = encodeWire({ kind: "heartbeat", clock, heads: this.origins.heads() });
+    for (const link of this.links.values()) this.queue(link, heartbeat, "heartbeat");
+    this.repair();
+    if (this.opts.retentionMs > 0 && this.ticks % 60 === 1) this.gc();
+    this.updateLagMetrics();
+    this.flush();
+  }
+
+  /**
+   * Finds every sequence some neighbour holds that we lack, and asks a neighbour that retains
+   * it (not only the origin), in bounded windows. A request not answered in time is dropped and
+   * asked again, of another holder when there is one, with linear back-off.
+   */
+  private repair(): void {
+    const now = this.now();
+    this.expirePending(now);
+    const wanted = new Map<number, number>(); // origin → highest anyone advertises
+    for (const link of this.links.values()) {
+      for (const h of link.heads.values()) {
+        if (h.highest > (wanted.get(h.peerId) ?? 0)) wanted.set(h.peerId, h.highest);
+      }
+    }
+    const requests = new Map<Link, SeqRange[]>();
+    for (const [originId, upTo] of wanted) {
+      const origin = this.origins.get(originId);
+      if (origin.contiguous >= upTo) {
+        if (this.stale.delete(originId)) this.metricsRegistry.set("stale_origins", this.stale.size);
+        continue;
+      }
+      const inFlight = this.pending.get(originId) ?? [];
+      const attemptsOf = this.retries.get(originId);
+      let unservable = false;
+      for (const gap of origin.missing(upTo)) {
+        let from = gap.from;
+        while (from <= gap.to) {
+          const covering = inFlight.find((p) => p.range.from <= from && from <= p.range.to);
+          if (covering) {
+            from = covering.range.to + 1;
+            continue;
+          }
+          const attempts = attemptsOf?.get(from) ?? 0;
+          const link = this.pickSource(originId, from, attempts);
+          if (!link) {
+            if (this.anyoneHeld(originId, from)) unservable = true;
+            break;
+          }
+          const budget = this.opts.maxInflightPatches - link.inflight;
+          if (budget <= 0) break;
+          const h = link.heads.get(originId)!;
+          const next = inFlight.filter((p) => p.range.from > from).reduce((m, p) => Math.min(m, p.range.from - 1), gap.to);
+          const to = Math.min(next, from + Math.min(budget, this.opts.maxBatchPatches * 4) - 1, h.highest);
+          const size = to - from + 1;
+          inFlight.push({
+            range: { peerId: originId, from, to },
+            link: link.peerId,
+            size,
+            deadline: now + this.opts.requestTimeoutMs * Math.min(attempts + 1, 4),
+          });
+          link.inflight += size;
+          let list = requests.get(link);
+          if (!list) requests.set(link, (list = []));
+          list.push({ peerId: originId, from, to });
+          this.metricsRegistry.inc("gaps_requested_total");
+          this.metricsRegistry.inc("gap_patches_requested_total", size);
+          from = to + 1;
+        }
+      }
+      if (inFlight.length > 0) this.pending.set(originId, inFlight);
+      if (unservable) this.markStale(originId, `no neighbour retains the patches of peer ${originId} after sequence ${origin.contiguous}`);
+    }
+    for (const [link, ranges] of requests) this.queue(link, encodeWire({ kind: "request", ranges }), "request");
+  }
+
+  /** A neighbour that holds `seq` of `origin` and still retains it; rotates with retries. */
+  private pickSource(origin: number, seq: number, attempts: number): Link | undefined {
+    const full: Link[] = [];
+    const partial: Link[] = [];
+    for (const link of this.links.values()) {
+      const h = link.heads.get(origin);
+      if (!h || h.retainedFrom > seq) continue;
+      if (h.contiguous >= seq) full.push(link);
+      else if (h.highest >= seq) partial.push(link);
+    }
+    // Prefer links that hold it contiguously; rotate by retry count so a silent peer is skipped.
+    const candidates = full.length > 0 ? full : partial;
+    if (candidates.length === 0) return undefined;
+    return candidates[attempts % candidates.length];
+  }
+
+  private anyoneHeld(origin: number, seq: number): boolean {
+    for (const link of this.links.values()) {
+      const h = link.heads.get(origin);
+      if (h && h.highest >= seq) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Drops requests that are satisfied or timed out. A timed-out range start counts an attempt,
+   * which picks the next holder and waits longer (linear back-off, up to 4× the timeout);
+   * progress forgets attempts.
+   */
+  private expirePending(now: number): void {
+    for (const [originId, attempts] of this.retries) {
+      const contiguous = this.origins.get(originId).contiguous;
+      for (const from of attempts.keys()) if (from <= contiguous) attempts.delete(from);
+      if (attempts.size === 0) this.retries.delete(originId);
+    }
+    for (const [originId, list] of this.pending) {
+      const o = this.origins.get(originId);
+      const keep = list.filter((p) => {
+        const done = o.contiguous >= p.range.to;
+        const expired = !done && p.deadline <= now;
+        if (!done && !expired) return true;
+        const link = this.links.get(p.link);
+        if (link) link.inflight = Math.max(0, link.inflight - p.size);
+        if (expired) {
+          let attempts = this.retries.get(originId);
+          if (!attempts) this.retries.set(originId, (attempts = new Map()));
+          attempts.set(p.range.from, (attempts.get(p.range.from) ?? 0) + 1);
+        }
+        return false;
+      });
+      if (keep.length > 0) this.pending.set(originId, keep);
+      else this.pending.delete(originId);
+    }
+  }
+
+  private markStale(origin: number, reason: string): void {
+    if (this.stale.has(origin)) return;
+    this.stale.add(origin);
+    this.metricsRegistry.set("stale_origins", this.stale.size);
+    const err = new StaleReplicaError(origin, `replica ${this.peerId} needs a re-seed: ${reason}`);
+    this.logger?.warn(`replic: ${err.message}`);
+    for (const w of this.waiters.get(origin) ?? []) {
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.waiters.delete(origin);
+    this.emit("stale", err);
+  }
+
+  /**
+   * Deletes patches older than the retention window, per origin up to its contiguous head
+   * (so gaps can still be detected), and raises the horizon below which late patches are refused.
+   */
+  gc(): number {
+    this.assertOpen();
+    if (this.opts.retentionMs <= 0) return 0;
+    const cutoff = timestampFromMs(this.now() - this.opts.retentionMs);
+    let removed = 0;
+    this.stmts.begin.run([]);
+    try {
+      for (const o of this.origins.origins.values()) {
+        let last = 0;
+        for (const t of this.tables.values()) last = Math.max(last, t.lastSeqBefore(o.peerId, cutoff));
+        last = Math.min(last, o.contiguous);
+        if (last < o.retainedFrom) continue;
+        for (const t of this.tables.values()) removed += t.deleteThrough(o.peerId, last);
+        this.nulls.deleteThrough(o.peerId, last);
+        o.retainedFrom = last + 1;
+        this.stmts.savePeer.run([o.peerId, o.contiguous, o.highest, o.retainedFrom]);
+      }
+      if (cutoff > this.gcHorizon && removed > 0) this.gcHorizon = cutoff;
+      this.persistState();
+      this.stmts.commit.run([]);
+    } catch (err) {
+      this.stmts.rollback.run([]);
+      this.loadOrigins();
+      throw err;
+    }
+    this.metricsRegistry.inc("patches_collected_total", removed);
+    return removed;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Read-your-own-writes
+
+  /** Resolves once this replica has merged the token's write and all earlier ones of its peer. */
+  waitFor(token: string, timeoutMs?: number): Promise<void> {
+    const parsed = parseToken(token);
+    if (!parsed) return Promise.reject(new ReplicError("INVALID_TOKEN", `not a session token: ${String(token)}`));
+    if (this.closed) return Promise.reject(new ReplicError("CLOSED", "replica is closed"));
+    const [origin, seq] = parsed;
+    if (this.origins.get(origin).contiguous >= seq) return Promise.resolve();
+    if (this.stale.has(origin)) return Promise.reject(new StaleReplicaError(origin, `replica ${this.peerId} needs a re-seed`));
+    const ms = timeoutMs ?? this.opts.waitTimeoutMs;
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { seq, resolve, reject, timer: undefined };
+      let list = this.waiters.get(origin);
+      if (!list) this.waiters.set(origin, (list = []));
+      list.push(w);
+      if (Number.isFinite(ms)) {
+        w.timer = setTimeout(() => {
+          const l = this.waiters.get(origin);
+          if (l) l.splice(l.indexOf(w), 1);
+          reject(new TimeoutError(`write ${token} not merged by replica ${this.peerId} within ${ms} ms`));
+        }, ms);
+      }
+    });
+  }
+
+  private resolveWaiters(o: OriginState): void {
+    const list = this.waiters.get(o.peerId);
+    if (!list) return;
+    const keep: Waiter[] = [];
+    for (const w of list) {
+      if (w.seq <= o.contiguous) {
+        if (w.timer) clearTimeout(w.timer);
+        w.resolve();
+      } else keep.push(w);
+    }
+    if (keep.length) this.waiters.set(o.peerId, keep);
+    else this.waiters.delete(o.peerId);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Observability
+
+  status(): ReplicaStatus {
+    const origins: OriginStatus[] = [];
+    for (const o of this.origins.origins.values()) {
+      let upTo = o.highest;
+      for (const l of this.links.values()) upTo = Math.max(upTo, l.heads.get(o.peerId)?.highest ?? 0);
+      origins.push({
+        peerId: o.peerId,
+        contiguous: o.contiguous,
+        highest: o.highest,
+        retainedFrom: o.retainedFrom,
+        missing: upTo - o.contiguous - [...o.above].filter((s) => s <= upTo).length,
+        stale: this.stale.has(o.peerId),
+      });
+    }
+    return {
+      peerId: this.peerId,
+      binding: this.driver.name,
+      tables: [...this.tables.keys()],
+      sequence: this.seq,
+      clock: this.clock.current,
+      origins,
+      peers: [...this.links.values()].map((l) => ({
+        peerId: l.peerId,
+        lastContact: l.lastContact,
+        ...this.linkLag(l),
+        clockDriftMs: l.clockDriftMs,
+      })),
+      staleOrigins: [...this.stale],
+      closed: this.closed,
+    };
+  }
+
+  private linkLag(l: Link): { lag: number; behind: number } {
+    let lag = 0;
+    let behind = 0;
+    for (const o of this.origins.origins.values()) {
+      const theirs = l.heads.get(o.peerId)?.contiguous ?? 0;
+      if (o.contiguous > theirs) lag += o.contiguous - theirs;
+    }
+    for (const h of l.heads.values()) {
+      const ours = this.origins.find(h.peerId)?.contiguous ?? 0;
+      if (h.contiguous > ours) behind += h.contiguous - ours;
+    }
+    return { lag, behind };
+  }
+
+  private updateLagMetrics(): void {
+    this.metricsRegistry.clear("peer_lag_patches");
+    for (const l of this.links.values()) {
+      this.metricsRegistry.set("peer_lag_patches", this.linkLag(l).behind, { peer: l.peerId });
+    }
+  }
+
+  metrics(): string {
+    this.updateLagMetrics();
+    this.metricsRegistry.set("sequence", this.seq);
+    return this.metricsRegistry.text();
+  }
+
+  private declareMetrics(): void {
+    const m = this.metricsRegistry;
+    m.declare("messages_in_total", "counter", "Messages received, by kind.");
+    m.declare("messages_out_total", "counter", "Messages sent, by kind.");
+    m.declare("bytes_in_total", "counter", "Bytes received.");
+    m.declare("bytes_out_total", "counter", "Bytes sent.");
+    m.declare("patches_local_total", "counter", "Patches written locally.");
+    m.declare("patches_applied_total", "counter", "Remote patches merged.");
+    m.declare("patches_duplicate_total", "counter", "Remote patches ignored as already held.");
+    m.declare("patches_too_old_total", "counter", "Remote patches refused as older than the retention horizon.");
+    m.declare("patches_collected_total", "counter", "Patches garbage-collected after the retention window.");
+    m.declare("gaps_requested_total", "counter", "Gap ranges requested from neighbours.");
+    m.declare("gap_patches_requested_total", "counter", "Patches requested to fill gaps.");
+    m.declare("gaps_served_total", "counter", "Gap ranges served to neighbours.");
+    m.declare("patches_served_total", "counter", "Patches sent in answer to gap requests.");
+    m.declare("decode_errors_total", "counter", "Messages rejected by the decoder.");
+    m.declare("send_errors_total", "counter", "Sends that threw in the transport.");
+    m.declare("clock_drift_rejections_total", "counter", "Remote timestamps too far ahead to follow.");
+    m.declare("clock_drift_ms", "gauge", "Neighbour clock minus local clock, ms, per peer.");
+    m.declare("peer_lag_patches", "gauge", "Patches a neighbour holds that this replica lacks, per peer.");
+    m.declare("stale_origins", "gauge", "Origins this replica cannot catch up with (needs re-seed).");
+    m.declare("peers", "gauge", "Linked neighbours.");
+    m.declare("sequence", "gauge", "Last local sequence number.");
+  }
+
+  on(event: "stale", listener: (err: StaleReplicaError) => void): () => void;
+  on(event: "merge", listener: (e: MergeEvent) => void): () => void;
+  on(event: ReplicaEvent, listener: (e: never) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    const l = listener as (e: unknown) => void;
+    set.add(l);
+    return () => set!.delete(l);
+  }
+
+  private emit(event: ReplicaEvent, payload: unknown): void {
+    for (const l of this.listeners.get(event) ?? []) {
+      try {
+        l(payload);
+      } catch (err) {
+        this.logger?.warn(`replic: ${event} listener threw`, err);
+      }
+    }
+  }
+
+  /** Stops timers, rejects pending waits and releases statements. The database stays open. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    const err = new ReplicError("CLOSED", "replica closed");
+    for (const list of this.waiters.values()) {
+      for (const w of list) {
+        if (w.timer) clearTimeout(w.timer);
+        w.reject(err);
+      }
+    }
+    this.waiters.clear();
+    this.links.clear();
+    this.driver.release?.();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ReplicError("CLOSED", "replica is closed");
+  }
+}
+
+/** Wire column indexes → sorted local indexes (plus the permutation when the order differs). */
+function mapColumns(schema: TableSchema, wp: WirePatch, index: number[]): { cols: number[]; order: number[] | undefined } {
+  let cols = wp.columns.map((c) => index[c]!);
+  let order: number[] | undefined;
+  for (let i = 1; i < cols.length; i++) {
+    if (cols[i]! < cols[i - 1]!) {
+      order = cols.map((_, k) => k).sort((a, b) => cols[a]! - cols[b]!);
+      cols = order.map((k) => cols[k]!);
+      break;
+    }
+  }
+  for (const pk of schema.pkIndexes) {
+    if (!cols.includes(pk)) {
+      const column = schema.columns[pk]!.name;
+      throw new ValidationError("MISSING_PRIMARY_KEY", `patch ${wp.peerId}.${wp.seq} lacks primary-key column "${column}"`, {
+        table: schema.name,
+        column,
+      });
+    }
+  }
+  return { cols, order };
+}
+
+function toWire(patches: LocalPatch[], start: number, end: number): PatchesMessage {
+  const tables: WireTable[] = [];
+  const index = new Map<TableMerger, number>();
+  const out: WirePatch[] = new Array(end - start);
+  for (let i = start; i < end; i++) {
+    const p = patches[i]!;
+    let ti = index.get(p.table);
+    if (ti === undefined) {
+      ti = tables.length;
+      index.set(p.table, ti);
+      tables.push({ name: p.table.schema.name, columns: p.table.schema.columns.map((c) => c.name) });
+    }
+    out[i - start] = { table: ti, peerId: p.peerId, seq: p.seq, patchedAt: p.patchedAt, columns: p.cols, values: p.values };
+  }
+  return { kind: "patches", tables, patches: out };
+}
+
+function estimateSize(p: LocalPatch): number {
+  let n = 16;
+  for (const v of p.values) {
+    if (typeof v === "string") n += v.length * 3;
+    else if (v instanceof Uint8Array) n += v.length;
+    else n += 9;
+  }
+  return n;
+}
+
+function wrapSqliteError(err: unknown, table: string | undefined): Error {
+  if (err instanceof ReplicError) return err;
+  const message = (err as Error)?.message ?? String(err);
+  if (/constraint/i.test(message)) {
+    return new ValidationError("CONSTRAINT", `SQLite refused the write${table ? ` to "${table}"` : ""}: ${message}`, table ? { table } : {}, {
+      cause: err,
+    });
+  }
+  return err instanceof Error ? err : new Error(message);
+}
+
+/**
+ * Turns a file copy of another peer's database into a new peer (the re-seed path for a stale
+ * replica): gives it a fresh peer id and starts its own sequence at 0, keeping every row, patch
+ * and head it copied. Run it before `openReplica` on the copy.
+ */
+export function assignNewPeerId(driver: SqliteDriver, peerId?: number): number {
+  const state = driver.prepare(`SELECT peerId FROM ${STATE_TABLE} WHERE id = 1`).get([]);
+  if (!state) throw new ReplicError("INVALID_OPTION", "not a replic database (no replica was ever opened on it)");
+  const known = new Set(driver.prepare(`SELECT peerId FROM ${PEERS_TABLE}`).all([]).map((r) => Number(r[0])));
+  known.add(Number(state[0]));
+  if (peerId !== undefined && (!isUint32(peerId) || known.has(peerId))) {
+    throw new ReplicError("INVALID_OPTION", `peer id ${String(peerId)} is not a fresh uint32 for this database`);
+  }
+  let id = peerId ?? randomPeerId();
+  while (known.has(id)) id = randomPeerId();
+  driver.prepare(`UPDATE ${STATE_TABLE} SET peerId = ?, seq = 0 WHERE id = 1`).run([id]);
+  return id;
+}
+
+export function parseToken(token: string): [number, number] | undefined {
+  if (typeof token !== "string") return undefined;
+  const m = /^(\d{1,10})\.(\d{1,16})$/.exec(token);
+  if (!m) return undefined;
+  const peer = Number(m[1]);
+  const seq = Number(m[2]);
+  if (!isUint32(peer) || !Number.isSafeInteger(seq) || seq < 1) return undefined;
+  return [peer, seq];
+}
+
+function isUint32(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+}
+
+function randomPeerId(): number {
+  const c = (globalThis as { crypto?: { getRandomValues?: (a: Uint32Array) => Uint32Array } }).crypto;
+  if (c?.getRandomValues) {
+    const a = new Uint32Array(1);
+    c.getRandomValues(a);
+    if (a[0]! !== 0) return a[0]!;
+  }
+  return 1 + Math.floor(Math.random() * 0xfffffffe);
+}

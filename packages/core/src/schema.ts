@@ -1,0 +1,282 @@
+/**
+ * Schema discovery and the table contract (DESIGN section 2): every table `T` with a
+ * `T_patches` sibling replicates. Also validates values against declared column types and
+ * prints the `T_patches` DDL for users.
+ */
+import type { SqliteDriver, SqlValue } from "./driver.js";
+import { SchemaError, ValidationError } from "./errors.js";
+
+export const PATCHES_SUFFIX = "_patches";
+export const RESERVED_COLUMNS = ["_patchedAt", "_sequenceId", "_peerId"] as const;
+/** Internal bookkeeping tables are prefixed with this and never replicate. */
+export const INTERNAL_PREFIX = "_replic_";
+
+/** SQLite type affinity (section 3.1 of the SQLite datatype docs), plus ANY for STRICT tables. */
+export type Affinity = "INTEGER" | "TEXT" | "BLOB" | "REAL" | "NUMERIC" | "ANY";
+
+export interface ColumnInfo {
+  name: string;
+  /** Declared type as written. */
+  type: string;
+  affinity: Affinity;
+  notNull: boolean;
+  hasDefault: boolean;
+  /** 1-based position in the primary key, 0 when not part of it. */
+  pk: number;
+}
+
+export interface TableSchema {
+  name: string;
+  patchesName: string;
+  columns: ColumnInfo[];
+  /** Column indexes of the primary key, in key order. */
+  pkIndexes: number[];
+  columnIndex: Map<string, number>;
+}
+
+export function quoteId(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function affinityOf(declared: string): Affinity {
+  const t = declared.toUpperCase();
+  if (t === "ANY") return "ANY";
+  if (t.includes("INT")) return "INTEGER";
+  if (t.includes("CHAR") || t.includes("CLOB") || t.includes("TEXT")) return "TEXT";
+  if (t === "") return "ANY"; // no declared type: no conversion, any value
+  if (t.includes("BLOB")) return "BLOB";
+  if (t.includes("REAL") || t.includes("FLOA") || t.includes("DOUB")) return "REAL";
+  return "NUMERIC";
+}
+
+export function readColumns(driver: SqliteDriver, table: string): ColumnInfo[] {
+  const rows = driver
+    .prepare(`SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?) ORDER BY cid`)
+    .all([table]);
+  return rows.map((r) => ({
+    name: String(r[0]),
+    type: String(r[1] ?? ""),
+    affinity: affinityOf(String(r[1] ?? "")),
+    notNull: Number(r[2]) !== 0,
+    hasDefault: r[3] !== null,
+    pk: Number(r[4]),
+  }));
+}
+
+function listTables(driver: SqliteDriver): Set<string> {
+  const rows = driver.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table'`).all([]);
+  return new Set(rows.map((r) => String(r[0])));
+}
+
+/** Finds and checks every replicated table. Throws SchemaError naming table and column. */
+export function discoverTables(driver: SqliteDriver): TableSchema[] {
+  const tables = listTables(driver);
+  const out: TableSchema[] = [];
+  for (const patchesName of [...tables].sort()) {
+    if (!patchesName.endsWith(PATCHES_SUFFIX) || patchesName.startsWith(INTERNAL_PREFIX)) continue;
+    const name = patchesName.slice(0, -PATCHES_SUFFIX.length);
+    if (!name || !tables.has(name)) continue; // a patches table without its base does not replicate
+    out.push(checkTable(name, readColumns(driver, name), readColumns(driver, patchesName)));
+  }
+  return out;
+}
+
+export function checkTable(name: string, columns: ColumnInfo[], patchColumns: ColumnInfo[]): TableSchema {
+  const patchesName = name + PATCHES_SUFFIX;
+  const pkIndexes = columns
+    .map((c, i) => [c.pk, i] as const)
+    .filter(([pk]) => pk > 0)
+    .sort((a, b) => a[0] - b[0])
+    .map(([, i]) => i);
+  if (pkIndexes.length === 0) {
+    throw new SchemaError(name, undefined, `table "${name}" has no primary key; a replicated table needs one`);
+  }
+  for (const reserved of RESERVED_COLUMNS) {
+    if (columns.some((c) => c.name === reserved)) {
+      throw new SchemaError(name, reserved, `table "${name}" uses the reserved column name "${reserved}"`);
+    }
+  }
+  for (const c of columns) {
+    if (c.pk === 0 && c.notNull && !c.hasDefault) {
+      // A row may first be created by a patch that does not set this column.
+      throw new SchemaError(
+        name,
+        c.name,
+        `column "${name}"."${c.name}" is NOT NULL without a DEFAULT; partial patches could not create the row`,
+      );
+    }
+  }
+  const byName = new Map(patchColumns.map((c) => [c.name, c]));
+  for (const reserved of RESERVED_COLUMNS) {
+    if (!byName.has(reserved)) {
+      throw new SchemaError(name, reserved, `table "${patchesName}" lacks the reserved column "${reserved}"`);
+    }
+  }
+  for (const c of columns) {
+    const pc = byName.get(c.name);
+    if (!pc) {
+      throw new SchemaError(name, c.name, `table "${patchesName}" lacks column "${c.name}" of table "${name}"`);
+    }
+    if (c.pk === 0 && pc.notNull) {
+      throw new SchemaError(
+        name,
+        c.name,
+        `column "${patchesName}"."${c.name}" must be nullable: a patch may leave it out`,
+      );
+    }
+  }
+  for (const pc of patchColumns) {
+    if (isReserved(pc.name) || columns.some((c) => c.name === pc.name)) continue;
+    if (pc.notNull && !pc.hasDefault && pc.pk === 0) {
+      throw new SchemaError(name, pc.name, `extra column "${patchesName}"."${pc.name}" is NOT NULL without a DEFAULT`);
+    }
+  }
+  return {
+    name,
+    patchesName,
+    columns,
+    pkIndexes,
+    columnIndex: new Map(columns.map((c, i) => [c.name, i])),
+  };
+}
+
+function isReserved(name: string): boolean {
+  return (RESERVED_COLUMNS as readonly string[]).includes(name);
+}
+
+/**
+ * Checks one value against a column and returns the value to bind (booleans become 0/1).
+ * Throws ValidationError(TYPE_MISMATCH | NOT_NULL).
+ */
+export function checkValue(table: TableSchema, col: ColumnInfo, v: unknown): SqlValue {
+  if (v === null) {
+    if (col.pk > 0 || col.notNull) {
+      throw new ValidationError("NOT_NULL", `"${table.name}"."${col.name}" cannot be NULL`, {
+        table: table.name,
+        column: col.name,
+      });
+    }
+    return null;
+  }
+  switch (col.affinity) {
+    case "INTEGER":
+      if (typeof v === "number" && Number.isSafeInteger(v)) return v;
+      if (typeof v === "bigint" && v >= MIN_INT64 && v <= MAX_INT64) return v;
+      if (typeof v === "boolean") return v ? 1 : 0;
+      break;
+    case "REAL":
+      if (typeof v === "number" && !Number.isNaN(v)) return v;
+      break;
+    case "NUMERIC":
+      if (typeof v === "number" && !Number.isNaN(v)) return v;
+      if (typeof v === "bigint" && v >= MIN_INT64 && v <= MAX_INT64) return v;
+      if (typeof v === "boolean") return v ? 1 : 0;
+      break;
+    case "TEXT":
+      if (typeof v === "string") return text(table, col, v);
+      break;
+    case "BLOB":
+      if (v instanceof Uint8Array) return v;
+      break;
+    case "ANY":
+      if (typeof v === "number" && !Number.isNaN(v)) return v;
+      if (typeof v === "string") return text(table, col, v);
+      if (v instanceof Uint8Array) return v;
+      if (typeof v === "bigint" && v >= MIN_INT64 && v <= MAX_INT64) return v;
+      if (typeof v === "boolean") return v ? 1 : 0;
+      break;
+  }
+  throw new ValidationError(
+    "TYPE_MISMATCH",
+    `"${table.name}"."${col.name}" is declared ${col.type || "without a type"}; got ${describe(v)}`,
+    { table: table.name, column: col.name },
+  );
+}
+
+const MIN_INT64 = -(2n ** 63n);
+const MAX_INT64 = 2n ** 63n - 1n;
+
+/**
+ * Text must survive every binding byte for byte: U+0000 is cut short or refused by bindings that
+ * pass C strings (WASM), which would let replicas disagree, so it is refused everywhere.
+ * (Lone surrogates are turned into U+FFFD by the adapters and the encoder alike.)
+ */
+function text(table: TableSchema, col: ColumnInfo, v: string): string {
+  if (v.includes("\0")) {
+    throw new ValidationError("TYPE_MISMATCH", `"${table.name}"."${col.name}": text cannot contain U+0000 (store it as a BLOB)`, {
+      table: table.name,
+      column: col.name,
+    });
+  }
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === "number") return Number.isNaN(v) ? "NaN" : Number.isInteger(v) ? `integer ${v}` : `number ${v}`;
+  if (typeof v === "string") return "a string";
+  if (typeof v === "bigint") return `bigint ${v}`;
+  if (v === undefined) return "undefined";
+  if (v instanceof Uint8Array) return "a blob";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : typeof v;
+}
+
+/**
+ * The DDL of `T_patches` for an existing table `T`, with the indexes replic relies on.
+ * (openReplica creates the two indexes itself when they are missing.)
+ */
+export function patchesDdl(driver: SqliteDriver, table: string): string {
+  const columns = readColumns(driver, table);
+  if (columns.length === 0) throw new SchemaError(table, undefined, `table "${table}" does not exist`);
+  return patchesDdlFromColumns(table, columns);
+}
+
+export function patchesDdlFromColumns(table: string, columns: Pick<ColumnInfo, "name" | "type" | "pk">[]): string {
+  const p = table + PATCHES_SUFFIX;
+  const pk = columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
+  const lines = columns.map((c) => `  ${quoteId(c.name)}${c.type ? " " + c.type : ""}`);
+  lines.push(`  "_patchedAt" INTEGER NOT NULL`, `  "_sequenceId" INTEGER NOT NULL`, `  "_peerId" INTEGER NOT NULL`);
+  // Clustered by row then patch order: merging a late patch reads the row's later patches from
+  // the table itself, and a write costs one table insert plus one narrow (peer, seq) index entry.
+  lines.push(`  PRIMARY KEY (${[...pk.map((c) => quoteId(c.name)), `"_patchedAt"`, `"_peerId"`, `"_sequenceId"`].join(", ")})`);
+  return [
+    `CREATE TABLE ${quoteId(p)} (\n${lines.join(",\n")}\n) WITHOUT ROWID;`,
+    `CREATE UNIQUE INDEX ${quoteId(p + "_seq")} ON ${quoteId(p)} ("_peerId", "_sequenceId");`,
+  ].join("\n");
+}
+
+/**
+ * Ensures the two indexes the engine needs exist on `T_patches`: unique (_peerId, _sequenceId)
+ * for duplicates and range reads, and (pk..., _patchedAt, _peerId, _sequenceId) for merging
+ * out-of-order patches. Existing equivalent indexes (any name) are reused.
+ */
+export function ensurePatchIndexes(driver: SqliteDriver, t: TableSchema): void {
+  const indexes = driver
+    .prepare(`SELECT name, "unique" FROM pragma_index_list(?)`)
+    .all([t.patchesName])
+    .map((r) => ({
+      name: String(r[0]),
+      unique: Number(r[1]) !== 0,
+      cols: driver
+        .prepare(`SELECT name FROM pragma_index_info(?) ORDER BY seqno`)
+        .all([String(r[0])])
+        .map((c) => String(c[0])),
+    }));
+  const starts = (cols: string[], prefix: string[]) => prefix.every((c, i) => cols[i] === c);
+  const seqKey = ["_peerId", "_sequenceId"];
+  if (!indexes.some((ix) => ix.unique && ix.cols.length === 2 && starts(ix.cols, seqKey))) {
+    try {
+      driver.exec(
+        `CREATE UNIQUE INDEX IF NOT EXISTS ${quoteId(t.patchesName + "_replic_seq")} ON ${quoteId(t.patchesName)} ("_peerId", "_sequenceId")`,
+      );
+    } catch (cause) {
+      throw new SchemaError(t.name, "_sequenceId", `"${t.patchesName}" holds duplicate (_peerId, _sequenceId) pairs: ${String(cause)}`);
+    }
+  }
+  const rowKey = [...t.pkIndexes.map((i) => t.columns[i]!.name), "_patchedAt", "_peerId", "_sequenceId"];
+  if (!indexes.some((ix) => starts(ix.cols, rowKey))) {
+    driver.exec(
+      `CREATE INDEX IF NOT EXISTS ${quoteId(t.patchesName + "_replic_row")} ON ${quoteId(t.patchesName)} (${rowKey.map(quoteId).join(", ")})`,
+    );
+  }
+}

@@ -1,0 +1,26 @@
+// A minimal better-sqlite3 driver for the core's own tests (the real adapters live in their packages).
+import Database from "better-sqlite3";
+import type { SqliteDriver, SqlValue } from "../src/driver.js";
+
+export function testDriver(db = new Database(":memory:")): SqliteDriver & { db: Database.Database } {
+  const norm = (row: unknown[]): SqlValue[] =>
+    row.map((v) => (typeof v === "bigint" && v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : (v as SqlValue)));
+  return {
+    db,
+    name: "better-sqlite3 (test)",
+    exec: (sql) => void db.exec(sql),
+    prepare(sql) {
+      const s = db.prepare(sql);
+      if (s.reader) s.raw(true).safeIntegers(true);
+      const bind = (p: readonly SqlValue[]) => p.map((v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v) : v));
+      return {
+        run: (p) => s.run(...bind(p)).changes,
+        get: (p) => {
+          const r = s.get(...bind(p)) as unknown[] | undefined;
+          return r ? norm(r) : undefined;
+        },
+        all: (p) => (s.all(...bind(p)) as unknown[][]).map(norm),
+      };
+    },
+  };
+}
