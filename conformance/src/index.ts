@@ -4,6 +4,8 @@
  *   import * as adapter from "../src/index";
  *   defineConformanceSuite({ name, adapter, openDatabase, closeDatabase, exec, all, childCommand });
  *
+ *   defineDriverContract({ name, driverName, open, ... }); // the SqliteDriver contract alone
+ *
  * Environment: REPLIC_PROPERTY_RUNS (fast-check runs, default 200), REPLIC_CRASH_KILLS (default 20).
  */
 import { describe } from "vitest";
@@ -16,6 +18,8 @@ import { propertySuite } from "./property.js";
 import type { ConformanceBinding } from "./types.js";
 
 export type { AdapterModule, ConformanceBinding, ReplicaLike, ReplicaOptionsLike, SqlValue } from "./types.js";
+export { defineDriverContract } from "./driver-contract.js";
+export type { DriverContractOptions, DriverFixture } from "./driver-contract.js";
 export { CRASH_CHILD_PATH, crashChildCommand } from "./crash.js";
 export { CANONICAL_DIGEST, CANONICAL_MIGRATIONS, CANONICAL_PEERS, canonicalExpected, canonicalHistory } from "./canonical.js";
 export { playCanonicalHistory } from "./determinism.js";

@@ -35,6 +35,7 @@ export interface AdapterModule<Db> {
   openReplica(db: Db, options?: ReplicaOptionsLike): ReplicaLike;
   patchesDdl(db: Db, table: string): string;
   decodeMessage(bytes: Uint8Array): unknown;
+  encodeMessage(message: { kind: "patches"; patches: { table: string; peerId: number; seq: number; patchedAt: number; values: Record<string, null | number | bigint | string | Uint8Array> }[] }): Uint8Array;
   ReplicError: ErrorClass;
   SchemaError: ErrorClass;
   ValidationError: ErrorClass;

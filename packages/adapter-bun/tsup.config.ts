@@ -1,12 +1,8 @@
 import { defineConfig } from "tsup";
+import { tsupBase } from "../../tsup.base";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
-  format: ["esm", "cjs"],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: "es2022",
+  ...tsupBase,
   // The adapter only imports bun:sqlite as a type; keep it external should that ever change.
   external: ["bun:sqlite"],
 });

@@ -274,48 +274,89 @@ export function encodeWire(msg: WireMessage): Uint8Array {
 }
 
 function encodePatches(msg: PatchesMessage): Uint8Array {
-  const w = new Writer(256 + msg.patches.length * 48);
-  header(w, Kind.Patches);
-  w.varint(msg.tables.length);
-  for (const t of msg.tables) {
-    w.text(t.name);
-    w.varint(t.columns.length);
-    for (const c of t.columns) w.text(c);
+  const e = new PatchesEncoder(msg.patches.length * 48);
+  for (const t of msg.tables) e.addTable(t.name, t.columns);
+  for (const p of msg.patches) e.add(p.table, p.peerId, p.seq, p.patchedAt, p.columns, p.values);
+  return e.finish();
+}
+
+/**
+ * Builds one patches message incrementally, so a writer can encode patches as it makes them
+ * instead of keeping them all until commit. Tables are declared before the patches that use them.
+ */
+export class PatchesEncoder {
+  private readonly tables = new Writer(256);
+  private readonly body: Writer;
+  private tableCount = 0;
+  private prevTable = -1;
+  private prevPeer = -1;
+  private prevSeq = -1;
+  private prevTs = 0;
+  private prevCols: number[] | undefined;
+  /** Patches added so far. */
+  count = 0;
+
+  constructor(sizeHint = 4096) {
+    this.body = new Writer(sizeHint);
   }
-  w.varint(msg.patches.length);
-  let prevTable = -1;
-  let prevPeer = -1;
-  let prevSeq = -1;
-  let prevTs = 0;
-  let prevCols: number[] | undefined;
-  for (const p of msg.patches) {
+
+  /** Bytes of patch data so far (to cap message size). */
+  get size(): number {
+    return this.body.pos;
+  }
+
+  /** Declares a table and the column names that patch column indexes refer to; returns its index. */
+  addTable(name: string, columns: readonly string[]): number {
+    const t = this.tables;
+    t.text(name);
+    t.varint(columns.length);
+    for (const c of columns) t.text(c);
+    return this.tableCount++;
+  }
+
+  add(table: number, peerId: number, seq: number, patchedAt: number, columns: number[], values: readonly SqlValue[]): void {
+    const w = this.body;
     let flags = 0;
-    if (p.table === prevTable) flags |= SAME_TABLE;
-    if (p.peerId === prevPeer) {
+    if (table === this.prevTable) flags |= SAME_TABLE;
+    if (peerId === this.prevPeer) {
       flags |= SAME_PEER;
-      if (p.seq === prevSeq + 1) flags |= NEXT_SEQ;
+      if (seq === this.prevSeq + 1) flags |= NEXT_SEQ;
     }
-    if (prevCols !== undefined && flags & SAME_TABLE && sameList(p.columns, prevCols)) flags |= SAME_COLUMNS;
+    if (this.prevCols !== undefined && flags & SAME_TABLE && sameList(columns, this.prevCols)) flags |= SAME_COLUMNS;
     // Timestamps of a batch are close together: a delta is 1-3 bytes instead of 7.
-    const delta = p.patchedAt - prevTs;
+    const delta = patchedAt - this.prevTs;
     if (delta < 0) flags |= TS_BACKWARDS;
     w.byte(flags);
-    if (!(flags & SAME_TABLE)) w.varint(p.table);
-    if (!(flags & SAME_PEER)) w.varint(p.peerId);
-    if (!(flags & NEXT_SEQ)) w.varint(p.seq);
+    if (!(flags & SAME_TABLE)) w.varint(table);
+    if (!(flags & SAME_PEER)) w.varint(peerId);
+    if (!(flags & NEXT_SEQ)) w.varint(seq);
     w.varint(delta < 0 ? -delta : delta);
     if (!(flags & SAME_COLUMNS)) {
-      w.varint(p.columns.length);
-      for (const c of p.columns) w.varint(c);
+      w.varint(columns.length);
+      for (let i = 0; i < columns.length; i++) w.varint(columns[i]!);
     }
-    for (const v of p.values) w.value(v);
-    prevTable = p.table;
-    prevPeer = p.peerId;
-    prevSeq = p.seq;
-    prevTs = p.patchedAt;
-    prevCols = p.columns;
+    for (let i = 0; i < values.length; i++) w.value(values[i]!);
+    this.prevTable = table;
+    this.prevPeer = peerId;
+    this.prevSeq = seq;
+    this.prevTs = patchedAt;
+    this.prevCols = columns;
+    this.count++;
   }
-  return w.finish();
+
+  finish(): Uint8Array {
+    const head = new Writer(this.tables.pos + 32);
+    header(head, Kind.Patches);
+    head.varint(this.tableCount);
+    head.reserve(this.tables.pos);
+    head.buf.set(this.tables.buf.subarray(0, this.tables.pos), head.pos);
+    head.pos += this.tables.pos;
+    head.varint(this.count);
+    head.reserve(this.body.pos);
+    head.buf.set(this.body.buf.subarray(0, this.body.pos), head.pos);
+    head.pos += this.body.pos;
+    return head.finish();
+  }
 }
 
 function sameList(a: number[], b: number[]): boolean {

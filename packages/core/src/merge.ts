@@ -12,6 +12,17 @@ import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
 import { quoteId, type TableSchema } from "./schema.js";
 
 export const NULLS_TABLE = "_replic_nulls";
+/** Bound parameters per statement we allow ourselves (SQLite's historic minimum limit). */
+const MAX_PARAMS = 999;
+/** Rows per multi-row statement in batched writes. */
+const MAX_BATCH_ROWS = 64;
+
+/** A batched insert stored fewer patches than queued: one was already there. Callers fall back. */
+export class DuplicateInBatchError extends Error {
+  constructor() {
+    super("a patch in the batch was already stored");
+  }
+}
 const NAME_SEPARATOR = "\u001f";
 
 /** A patch in engine form: column indexes into the local table, sorted, primary key included. */
@@ -33,12 +44,12 @@ export function nullsTableDdl(): string {
 /** Statements shared by all tables for the explicit-NULL side table. */
 export class NullStore {
   private readonly insert: SqliteStatement;
-  private readonly lookup: SqliteStatement;
   private readonly purge: SqliteStatement;
+  private readonly remove: SqliteStatement;
   constructor(driver: SqliteDriver) {
+    this.remove = driver.prepare(`DELETE FROM ${NULLS_TABLE} WHERE peerId = ? AND seq = ?`);
     this.purge = driver.prepare(`DELETE FROM ${NULLS_TABLE} WHERE peerId = ? AND seq <= ?`);
     this.insert = driver.prepare(`INSERT OR REPLACE INTO ${NULLS_TABLE} (peerId, seq, tbl, cols) VALUES (?, ?, ?, ?)`);
-    this.lookup = driver.prepare(`SELECT cols FROM ${NULLS_TABLE} WHERE peerId = ? AND seq = ?`);
   }
   record(p: LocalPatch): void {
     let names: string | undefined;
@@ -53,16 +64,17 @@ export class NullStore {
   deleteThrough(peerId: number, seq: number): void {
     this.purge.run([peerId, seq]);
   }
-  /** Names of the columns a stored patch set to NULL explicitly. */
-  explicitNulls(peerId: number, seq: number): string[] {
-    const row = this.lookup.get([peerId, seq]);
-    return row ? String(row[0]).split(NAME_SEPARATOR) : [];
+  forget(peerId: number, seq: number): void {
+    this.remove.run([peerId, seq]);
   }
+
 }
 
 export class TableMerger {
   readonly schema: TableSchema;
+  readonly columnNames: string[];
   private readonly driver: SqliteDriver;
+  private readonly columnSets = new Map<number | string, number[]>();
   private readonly nulls: NullStore;
   private readonly width: number;
   private readonly insertPatchStmt: SqliteStatement;
@@ -75,10 +87,22 @@ export class TableMerger {
   private readonly aboveStmt: SqliteStatement;
   private readonly lastBeforeStmt: SqliteStatement;
   private readonly deleteThroughStmt: SqliteStatement;
+  private readonly lastOfStmt: SqliteStatement;
+  private readonly unstoreStmt: SqliteStatement;
+  // Batched writes (receive(), upsertMany()): rows are queued and written many per statement.
+  private readonly patchBatchRows: number;
+  private multiInsert: SqliteStatement | undefined;
+  private readonly multiUpserts = new Map<number | string, SqliteStatement>();
+  private readonly pendingPatches: SqlValue[];
+  private pendingPatchCount = 0;
+  private pendingUpsertCols: number[] | undefined;
+  private pendingUpserts: SqlValue[] = [];
+  private pendingUpsertCount = 0;
 
   constructor(driver: SqliteDriver, schema: TableSchema, nulls: NullStore) {
     this.driver = driver;
     this.schema = schema;
+    this.columnNames = schema.columns.map((c) => c.name);
     this.nulls = nulls;
     const cols = schema.columns.map((c) => quoteId(c.name));
     this.width = cols.length;
@@ -90,10 +114,14 @@ export class TableMerger {
       .join(", ")}, ?, ?, ?)`;
     this.insertPatchStmt = driver.prepare(`INSERT ${insert}`);
     this.insertPatchIgnoreStmt = driver.prepare(`INSERT OR IGNORE ${insert}`);
-    const pkWhere = schema.pkIndexes.map((i) => `${cols[i]} = ?`).join(" AND ");
-    const setFlags = schema.columns.map((c) => `${quoteId(c.name)} IS NOT NULL`).join(", ");
+    // One aggregate row: per column, did any later patch of this row set it to a value; plus
+    // the explicit-NULL column lists of those later patches. SQLite scans them, JS gets one row.
+    const pkWhere = schema.pkIndexes.map((i) => `p.${cols[i]} = ?`).join(" AND ");
+    const setFlags = schema.columns.map((c) => `max(p.${quoteId(c.name)} IS NOT NULL)`).join(", ");
     this.laterPatchesStmt = driver.prepare(
-      `SELECT ${setFlags}, "_peerId", "_sequenceId" FROM ${p} WHERE ${pkWhere} AND ("_patchedAt", "_peerId", "_sequenceId") > (?, ?, ?)`,
+      `SELECT ${setFlags}, group_concat(n.cols, char(31)) FROM ${p} AS p
+       LEFT JOIN ${NULLS_TABLE} AS n ON n.peerId = p."_peerId" AND n.seq = p."_sequenceId"
+       WHERE ${pkWhere} AND (p."_patchedAt", p."_peerId", p."_sequenceId") > (?, ?, ?)`,
     );
     this.rowBuffer = new Array(this.width + 3).fill(null);
     this.rangeStmt = driver.prepare(
@@ -104,6 +132,134 @@ export class TableMerger {
     this.aboveStmt = driver.prepare(`SELECT "_sequenceId" FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" > ?`);
     this.lastBeforeStmt = driver.prepare(`SELECT max("_sequenceId") FROM ${p} WHERE "_peerId" = ? AND "_patchedAt" < ?`);
     this.deleteThroughStmt = driver.prepare(`DELETE FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" <= ?`);
+    this.lastOfStmt = driver.prepare(
+      `SELECT "_sequenceId", "_patchedAt" FROM ${p} WHERE "_peerId" = ? ORDER BY "_sequenceId" DESC LIMIT 1`,
+    );
+    this.unstoreStmt = driver.prepare(`DELETE FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" = ?`);
+    this.patchBatchRows = Math.min(MAX_BATCH_ROWS, Math.floor(MAX_PARAMS / (this.width + 3)));
+    this.pendingPatches = new Array(this.patchBatchRows * (this.width + 3)).fill(null);
+  }
+
+  /**
+   * Queues a patch for `T_patches` (explicit NULLs are recorded at once). The caller has ruled
+   * out duplicates; if one slips through, flush() throws DuplicateInBatchError.
+   */
+  queuePatch(p: LocalPatch): void {
+    const w = this.width;
+    const buf = this.pendingPatches;
+    const base = this.pendingPatchCount * (w + 3);
+    buf.fill(null, base, base + w);
+    for (let i = 0; i < p.cols.length; i++) buf[base + p.cols[i]!] = p.values[i]!;
+    buf[base + w] = p.patchedAt;
+    buf[base + w + 1] = p.seq;
+    buf[base + w + 2] = p.peerId;
+    for (let i = 0; i < p.values.length; i++) {
+      if (p.values[i] === null) {
+        this.nulls.record(p);
+        break;
+      }
+    }
+    if (++this.pendingPatchCount === this.patchBatchRows) this.flushPatches();
+  }
+
+  /**
+   * Queues the merge of a patch into `T`. Patches known to be the newest of their row are
+   * upserted in batches (grouped while their column sets repeat); any other first flushes the
+   * queue, since it must read the later patches of its row.
+   */
+  queueMerge(p: LocalPatch, newest: boolean): void {
+    if (!newest) {
+      this.flush();
+      this.mergeRow(p, false);
+      return;
+    }
+    if (this.pendingUpsertCols !== p.cols && !(this.pendingUpsertCols && sameColumns(this.pendingUpsertCols, p.cols))) {
+      this.flushUpserts();
+      this.pendingUpsertCols = p.cols;
+    }
+    const vals = this.pendingUpserts;
+    for (let i = 0; i < p.values.length; i++) vals.push(p.values[i]!);
+    this.pendingUpsertCount++;
+    if (this.pendingUpsertCount === this.upsertBatchRows(p.cols)) this.flushUpserts();
+  }
+
+  /** Writes everything queued. */
+  flush(): void {
+    this.flushPatches();
+    this.flushUpserts();
+  }
+
+  /** Drops what is queued (the transaction is being rolled back). */
+  discard(): void {
+    this.pendingPatchCount = 0;
+    this.pendingUpserts = [];
+    this.pendingUpsertCount = 0;
+    this.pendingUpsertCols = undefined;
+  }
+
+  private flushPatches(): void {
+    const n = this.pendingPatchCount;
+    if (n === 0) return;
+    this.pendingPatchCount = 0;
+    const stride = this.width + 3;
+    let stored: number;
+    if (n === this.patchBatchRows && n > 1) {
+      this.multiInsert ??= this.driver.prepare(this.multiInsertSql(n));
+      stored = this.multiInsert.run(this.pendingPatches);
+    } else {
+      stored = 0;
+      for (let r = 0; r < n; r++) stored += this.insertPatchIgnoreStmt.run(this.pendingPatches.slice(r * stride, (r + 1) * stride));
+    }
+    if (stored !== n) throw new DuplicateInBatchError();
+  }
+
+  private flushUpserts(): void {
+    const n = this.pendingUpsertCount;
+    const cols = this.pendingUpsertCols;
+    if (n === 0 || !cols) return;
+    const vals = this.pendingUpserts;
+    this.pendingUpserts = [];
+    this.pendingUpsertCount = 0;
+    if (n === this.upsertBatchRows(cols) && n > 1) {
+      this.multiUpsertFor(cols, n).run(vals);
+      return;
+    }
+    const stmt = this.upsertFor(cols);
+    const k = cols.length;
+    for (let r = 0; r < n; r++) stmt.run(vals.slice(r * k, (r + 1) * k));
+  }
+
+  private upsertBatchRows(cols: number[]): number {
+    return Math.min(MAX_BATCH_ROWS, Math.floor(MAX_PARAMS / cols.length));
+  }
+
+  private multiInsertSql(rows: number): string {
+    const s = this.schema;
+    const names = [...s.columns.map((c) => quoteId(c.name)), `"_patchedAt"`, `"_sequenceId"`, `"_peerId"`];
+    const tuple = `(${names.map(() => "?").join(", ")})`;
+    return `INSERT OR IGNORE INTO ${quoteId(s.patchesName)} (${names.join(", ")}) VALUES ${new Array(rows).fill(tuple).join(", ")}`;
+  }
+
+  /** A multi-row upsert: SQLite applies its rows in order, so a key repeated in it ends as the last. */
+  private multiUpsertFor(cols: number[], rows: number): SqliteStatement {
+    const key = cols.join(",");
+    let stmt = this.multiUpserts.get(key);
+    if (stmt) return stmt;
+    stmt = this.driver.prepare(this.upsertSql(cols, rows));
+    this.multiUpserts.set(key, stmt);
+    return stmt;
+  }
+
+  /** Removes a patch stored in this transaction whose merge failed. */
+  unstore(p: LocalPatch): void {
+    this.unstoreStmt.run([p.peerId, p.seq]);
+    this.nulls.forget(p.peerId, p.seq);
+  }
+
+  /** The highest stored sequence of one origin and its timestamp ([0, 0] when none). */
+  lastOf(peerId: number): [number, number] {
+    const row = this.lastOfStmt.get([peerId]);
+    return row ? [Number(row[0]), Number(row[1])] : [0, 0];
   }
 
   /** Appends the stored patches of one origin with sequence in [from, to] to `out`. */
@@ -137,6 +293,21 @@ export class TableMerger {
 
   deleteThrough(peerId: number, seq: number): number {
     return this.deleteThroughStmt.run([peerId, seq]);
+  }
+
+  /** One shared array per distinct column set, so patches need not each own one. */
+  columnSet(cols: readonly number[]): number[] {
+    let key: number | string;
+    if (this.width <= 30) {
+      key = 0;
+      for (let i = 0; i < cols.length; i++) key |= 1 << cols[i]!;
+    } else key = cols.join(",");
+    let set = this.columnSets.get(key);
+    if (!set) {
+      set = cols.slice();
+      this.columnSets.set(key, set);
+    }
+    return set;
   }
 
   /**
@@ -173,16 +344,17 @@ export class TableMerger {
     const probe: SqlValue[] = [];
     for (const i of this.schema.pkIndexes) probe.push(p.values[p.cols.indexOf(i)]!);
     probe.push(p.patchedAt, p.peerId, p.seq);
-    const later = this.laterPatchesStmt.all(probe);
-    if (later.length === 0) {
+    const later = this.laterPatchesStmt.get(probe)!;
+    if (later[0] === null) {
+      // No later patch of this row: it wins every column it sets.
       this.upsertFor(p.cols).run(p.values);
       return;
     }
     // Columns some later patch set (to a value or to an explicit NULL) stay as they are.
-    const shadowed = new Array<boolean>(this.width).fill(false);
-    for (const row of later) {
-      for (let c = 0; c < this.width; c++) if (row[c] === 1) shadowed[c] = true;
-      for (const name of this.nulls.explicitNulls(Number(row[this.width]), Number(row[this.width + 1]))) {
+    const shadowed = new Array<boolean>(this.width);
+    for (let c = 0; c < this.width; c++) shadowed[c] = later[c] === 1;
+    if (later[this.width] !== null) {
+      for (const name of String(later[this.width]).split(NAME_SEPARATOR)) {
         const ci = this.schema.columnIndex.get(name);
         if (ci !== undefined) shadowed[ci] = true;
       }
@@ -208,15 +380,24 @@ export class TableMerger {
     } else key = cols.join(",");
     let stmt = this.upserts.get(key);
     if (stmt) return stmt;
+    stmt = this.driver.prepare(this.upsertSql(cols, 1));
+    this.upserts.set(key, stmt);
+    return stmt;
+  }
+
+  private upsertSql(cols: number[], rows: number): string {
     const s = this.schema;
     const names = cols.map((i) => quoteId(s.columns[i]!.name));
     const pk = s.pkIndexes.map((i) => quoteId(s.columns[i]!.name));
     const updates = cols.filter((i) => !this.isPk[i]).map((i) => `${quoteId(s.columns[i]!.name)} = excluded.${quoteId(s.columns[i]!.name)}`);
     const conflict = updates.length ? `DO UPDATE SET ${updates.join(", ")}` : "DO NOTHING";
-    stmt = this.driver.prepare(
-      `INSERT INTO ${quoteId(s.name)} (${names.join(", ")}) VALUES (${names.map(() => "?").join(", ")}) ON CONFLICT (${pk.join(", ")}) ${conflict}`,
-    );
-    this.upserts.set(key, stmt);
-    return stmt;
+    const tuple = `(${names.map(() => "?").join(", ")})`;
+    return `INSERT INTO ${quoteId(s.name)} (${names.join(", ")}) VALUES ${new Array(rows).fill(tuple).join(", ")} ON CONFLICT (${pk.join(", ")}) ${conflict}`;
   }
+}
+
+function sameColumns(a: number[], b: number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

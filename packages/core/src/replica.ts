@@ -7,6 +7,7 @@
 import { HybridLogicalClock, msFromTimestamp, timestampFromMs } from "./clock.js";
 import {
   DEFAULT_LIMITS,
+  PatchesEncoder,
   decodeWire,
   encodeWire,
   type DecodeLimits,
@@ -21,7 +22,7 @@ import {
 } from "./codec.js";
 import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
 import { ReplicError, SchemaError, StaleReplicaError, TimeoutError, ValidationError } from "./errors.js";
-import { NullStore, nullsTableDdl, TableMerger, type LocalPatch } from "./merge.js";
+import { DuplicateInBatchError, NullStore, nullsTableDdl, TableMerger, type LocalPatch } from "./merge.js";
 import { Metrics } from "./metrics.js";
 import { OriginState, PeerStates } from "./peer-state.js";
 import { checkValue, discoverTables, ensurePatchIndexes, type TableSchema } from "./schema.js";
@@ -112,6 +113,13 @@ interface Pending {
   size: number;
 }
 
+interface MergeResult {
+  applied: LocalPatch[];
+  duplicates: number;
+  tooOld: number;
+  tooOldOrigins: Set<number>;
+}
+
 interface Waiter {
   seq: number;
   resolve: () => void;
@@ -151,7 +159,12 @@ export class Replica {
   private readonly stale = new Set<number>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private inTransaction = false;
-  private txPatches: LocalPatch[] = [];
+  private txCount = 0;
+  private txOut: PatchBatcher | undefined;
+  /** Reused for every local write: the engine does not keep it past the call. */
+  private readonly scratch: LocalPatch = { table: undefined as unknown as TableMerger, peerId: 0, seq: 0, patchedAt: 0, cols: [], values: [] };
+  private readonly colKey: number[] = [];
+  private rowCols: number[] = [];
   private outbox: Array<[Link, Uint8Array]> = [];
   private flushing = false;
   private closed = false;
@@ -160,6 +173,9 @@ export class Replica {
     begin: SqliteStatement;
     commit: SqliteStatement;
     rollback: SqliteStatement;
+    savepoint: SqliteStatement;
+    release: SqliteStatement;
+    rollbackTo: SqliteStatement;
     saveState: SqliteStatement;
     savePeer: SqliteStatement;
   };
@@ -202,6 +218,9 @@ export class Replica {
       begin: driver.prepare("BEGIN IMMEDIATE"),
       commit: driver.prepare("COMMIT"),
       rollback: driver.prepare("ROLLBACK"),
+      savepoint: driver.prepare("SAVEPOINT replic_batch"),
+      release: driver.prepare("RELEASE replic_batch"),
+      rollbackTo: driver.prepare("ROLLBACK TO replic_batch"),
       saveState: driver.prepare(`UPDATE ${STATE_TABLE} SET seq = ?, clock = ?, highestTs = ?, gcHorizon = ? WHERE id = 1`),
       savePeer: driver.prepare(
         `INSERT INTO ${PEERS_TABLE} (peerId, contiguous, highest, retainedFrom) VALUES (?, ?, ?, ?)
@@ -223,12 +242,21 @@ export class Replica {
       );
     }
     this.peerId = storedPeer;
-    this.seq = Number(state[1]);
-    this.highestTs = Number(state[3]);
     this.gcHorizon = Number(state[4]);
-    // Resume the clock where it was persisted: it never goes backwards across restarts.
-    this.clock = new HybridLogicalClock(this.now, this.opts.maxClockDriftMs, Number(state[2]));
     this.loadSchema();
+    // Local transactions do not rewrite the state row (one page less per commit): the own
+    // sequence and clock are the highest of what was persisted and what the own patches hold.
+    let ownSeq = Number(state[1]);
+    let ownTs = 0;
+    for (const t of this.tables.values()) {
+      const [seq, ts] = t.lastOf(this.peerId);
+      if (seq > ownSeq) ownSeq = seq;
+      if (ts > ownTs) ownTs = ts;
+    }
+    this.seq = ownSeq;
+    this.highestTs = Math.max(Number(state[3]), ownTs);
+    // The clock never goes backwards across restarts.
+    this.clock = new HybridLogicalClock(this.now, this.opts.maxClockDriftMs, Math.max(Number(state[2]), ownTs));
     this.loadOrigins();
     const own = this.origins.get(this.peerId);
     if (own.contiguous < this.seq) own.contiguous = this.seq;
@@ -330,9 +358,82 @@ export class Replica {
         table: String(table),
       });
     }
-    const { cols, values } = this.validateRow(merger.schema, row);
+    const values = this.validateRow(merger, row);
+    const cols = this.rowCols;
     if (this.inTransaction) return this.writeLocal(merger, cols, values);
     return this.transaction(() => this.writeLocal(merger, cols, values));
+  }
+
+  /**
+   * Writes many rows of one table in one transaction and one batch, many rows per SQLite
+   * statement: the fastest way to load data. Every row is validated before anything is written;
+   * any failure writes nothing. Returns the session token of each row.
+   */
+  upsertMany(table: string, rows: readonly Record<string, unknown>[]): string[] {
+    this.assertOpen();
+    const merger = this.tables.get(table);
+    if (!merger) {
+      throw new ValidationError("UNKNOWN_TABLE", `"${String(table)}" is not a replicated table (it needs a "${String(table)}_patches" sibling)`, {
+        table: String(table),
+      });
+    }
+    if (!Array.isArray(rows)) throw new ValidationError("INVALID_ROW", "upsertMany() takes an array of rows", { table });
+    const values: SqlValue[][] = new Array(rows.length);
+    const cols: number[][] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      values[i] = this.validateRow(merger, rows[i]!);
+      cols[i] = this.rowCols;
+    }
+    const write = () => {
+      const tokens: string[] = new Array(rows.length);
+      const stamps: number[] = new Array(rows.length);
+      const firstSeq = this.seq + 1;
+      const p = this.scratch;
+      try {
+        for (let i = 0; i < rows.length; i++) {
+          const patchedAt = this.clock.next();
+          p.table = merger;
+          p.peerId = this.peerId;
+          p.seq = firstSeq + i;
+          p.patchedAt = patchedAt;
+          p.cols = cols[i]!;
+          p.values = values[i]!;
+          merger.queuePatch(p);
+          merger.queueMerge(p, patchedAt > this.highestTs);
+          if (patchedAt > this.highestTs) this.highestTs = patchedAt;
+          stamps[i] = patchedAt;
+        }
+        merger.flush();
+      } catch (err) {
+        merger.discard();
+        throw wrapSqliteError(err, merger.schema.name);
+      }
+      // Only written rows are numbered and queued for sending.
+      for (let i = 0; i < rows.length; i++) {
+        this.txOut?.add(merger, this.peerId, firstSeq + i, stamps[i]!, cols[i]!, values[i]!);
+        tokens[i] = `${this.peerId}.${firstSeq + i}`;
+      }
+      this.seq = firstSeq + rows.length - 1;
+      this.txCount += rows.length;
+      return tokens;
+    };
+    // Inside an open transaction a savepoint keeps "a failure writes nothing" true.
+    return this.inTransaction ? this.savepoint(write) : this.transaction(write);
+  }
+
+  private savepoint<T>(fn: () => T): T {
+    const highestBefore = this.highestTs;
+    this.stmts.savepoint.run([]);
+    try {
+      const result = fn();
+      this.stmts.release.run([]);
+      return result;
+    } catch (err) {
+      this.stmts.rollbackTo.run([]);
+      this.stmts.release.run([]);
+      this.highestTs = highestBefore;
+      throw err;
+    }
   }
 
   /**
@@ -352,15 +453,16 @@ export class Replica {
       });
     }
     this.inTransaction = true;
+    // Local patches are encoded as they are written (nothing is kept until commit) and only
+    // when someone is linked to receive them.
+    this.txCount = 0;
+    this.txOut = this.links.size > 0 ? new PatchBatcher(this.opts.maxBatchPatches) : undefined;
     let result: T;
-    let patches: LocalPatch[];
     try {
       result = fn();
       if (result instanceof Promise) {
         throw new ReplicError("TRANSACTION", "transaction() takes a synchronous function");
       }
-      patches = this.txPatches;
-      if (patches.length > 0) this.persistState();
       this.stmts.commit.run([]);
     } catch (err) {
       try {
@@ -370,53 +472,63 @@ export class Replica {
       }
       this.seq = seqBefore;
       this.highestTs = highestBefore;
-      this.txPatches = [];
+      this.txOut = undefined;
       throw err;
     } finally {
       this.inTransaction = false;
     }
-    this.txPatches = [];
-    if (patches.length > 0) {
+    const count = this.txCount;
+    const out = this.txOut;
+    this.txOut = undefined;
+    if (count > 0) {
       const own = this.origins.get(this.peerId);
       own.contiguous = this.seq;
       own.highest = this.seq;
-      this.metricsRegistry.inc("patches_local_total", patches.length);
+      this.metricsRegistry.inc("patches_local_total", count);
       this.resolveWaiters(own);
-      this.emit("merge", { local: true, patches: patches.length } satisfies MergeEvent);
-      this.broadcast(patches, undefined);
+      if (this.listeners.has("merge")) this.emit("merge", { local: true, patches: count } satisfies MergeEvent);
+      if (out) {
+        const messages = out.finish();
+        for (const link of this.links.values()) for (const m of messages) this.queue(link, m, "patches");
+      }
       this.flush();
     }
     return result;
   }
 
-  /** Row → sorted column indexes and checked values. Walks the schema, not the object, for speed. */
-  private validateRow(schema: TableSchema, row: Record<string, unknown>): { cols: number[]; values: SqlValue[] } {
+  /**
+   * Row → checked values in column order; the matching column indexes are left in `rowCols`
+   * (a shared array per column set, so nothing per row is kept). Walks the schema, not the object.
+   */
+  private validateRow(merger: TableMerger, row: Record<string, unknown>): SqlValue[] {
+    const schema = merger.schema;
     if (row === null || typeof row !== "object" || Array.isArray(row) || row instanceof Uint8Array) {
       throw new ValidationError("INVALID_ROW", `a row for "${schema.name}" must be a plain object`, { table: schema.name });
     }
     const columns = schema.columns;
-    const cols: number[] = [];
     const values: SqlValue[] = [];
+    const key = this.colKey;
+    key.length = 0;
     for (let ci = 0; ci < columns.length; ci++) {
       const c = columns[ci]!;
       const v = row[c.name];
       if (v === undefined) continue;
       if (typeof v === "function" && !Object.prototype.hasOwnProperty.call(row, c.name)) continue; // "constructor" etc.
-      cols.push(ci);
+      key.push(ci);
       values.push(checkValue(schema, c, v));
     }
     let given = 0;
-    for (const key in row) if (row[key] !== undefined) given++;
-    if (given !== cols.length) {
-      for (const key of Object.keys(row)) {
-        if (row[key] !== undefined && !schema.columnIndex.has(key)) {
-          throw new ValidationError("UNKNOWN_COLUMN", `"${schema.name}" has no column "${key}"`, { table: schema.name, column: key });
+    for (const k in row) if (row[k] !== undefined) given++;
+    if (given !== values.length) {
+      for (const k of Object.keys(row)) {
+        if (row[k] !== undefined && !schema.columnIndex.has(k)) {
+          throw new ValidationError("UNKNOWN_COLUMN", `"${schema.name}" has no column "${k}"`, { table: schema.name, column: k });
         }
       }
       throw new ValidationError("INVALID_ROW", `a row for "${schema.name}" has inherited or duplicate properties`, { table: schema.name });
     }
     for (const pk of schema.pkIndexes) {
-      if (!cols.includes(pk)) {
+      if (!key.includes(pk)) {
         const column = columns[pk]!.name;
         throw new ValidationError("MISSING_PRIMARY_KEY", `a row for "${schema.name}" needs primary-key column "${column}"`, {
           table: schema.name,
@@ -424,23 +536,34 @@ export class Replica {
         });
       }
     }
-    return { cols, values };
+    this.rowCols = merger.columnSet(key);
+    return values;
   }
 
   private writeLocal(merger: TableMerger, cols: number[], values: SqlValue[]): string {
     const patchedAt = this.clock.next();
     const seq = this.seq + 1;
-    const p: LocalPatch = { table: merger, peerId: this.peerId, seq, patchedAt, cols, values };
+    const p = this.scratch;
+    p.table = merger;
+    p.peerId = this.peerId;
+    p.seq = seq;
+    p.patchedAt = patchedAt;
+    p.cols = cols;
+    p.values = values;
+    merger.storePatch(p, false);
     try {
-      merger.storePatch(p, false);
       // Our clock is above every timestamp merged so far unless a far-ahead remote clock was refused.
       merger.mergeRow(p, patchedAt > this.highestTs);
     } catch (err) {
+      // SQLite undid the failed statement; undo the patch too, so a caller that catches this
+      // inside transaction() and goes on has written nothing and reuses no sequence number.
+      merger.unstore(p);
       throw wrapSqliteError(err, merger.schema.name);
     }
     this.seq = seq;
     if (patchedAt > this.highestTs) this.highestTs = patchedAt;
-    this.txPatches.push(p);
+    this.txCount++;
+    this.txOut?.add(merger, this.peerId, seq, patchedAt, cols, values);
     return `${this.peerId}.${seq}`;
   }
 
@@ -506,8 +629,40 @@ export class Replica {
 
   private applyPatches(msg: PatchesMessage, from: Link | undefined): void {
     const patches = this.validatePatches(msg);
+    let result: MergeResult;
+    try {
+      result = this.mergeMessage(patches, from, true);
+    } catch (err) {
+      // A patch repeated inside one message defeats batching: redo it one patch at a time.
+      if (!(err instanceof DuplicateInBatchError)) throw err;
+      result = this.mergeMessage(patches, from, false);
+    }
+    const { applied, duplicates, tooOld, tooOldOrigins } = result;
+    for (const o of this.origins.origins.values()) o.dirty = false;
+    this.metricsRegistry.inc("patches_applied_total", applied.length);
+    this.metricsRegistry.inc("patches_duplicate_total", duplicates);
+    if (tooOld > 0) {
+      this.metricsRegistry.inc("patches_too_old_total", tooOld);
+      for (const o of tooOldOrigins) this.markStale(o, `patches of peer ${o} are older than the retention horizon`);
+    }
+    if (applied.length === 0) return;
+    const advanced = new Set(applied.map((p) => p.peerId));
+    for (const id of advanced) this.resolveWaiters(this.origins.get(id));
+    this.expirePending(this.now());
+    this.emit("merge", { local: false, patches: applied.length } satisfies MergeEvent);
+    this.broadcast(applied, from);
+    // Streaming catch-up: ask for the next window as soon as this one landed.
+    if (this.pending.size === 0 || applied.length >= this.opts.maxBatchPatches) this.repair();
+  }
+
+  /**
+   * Stores and merges one message's patches in one transaction. Batched: many rows per statement
+   * (patches known to be the newest of their row); otherwise one statement per patch.
+   */
+  private mergeMessage(patches: LocalPatch[], from: Link | undefined, batched: boolean): MergeResult {
     const applied: LocalPatch[] = [];
     const highestBefore = this.highestTs;
+    const touchedTables = new Set<TableMerger>();
     let duplicates = 0;
     let tooOld = 0;
     const tooOldOrigins = new Set<number>();
@@ -519,21 +674,29 @@ export class Replica {
           duplicates++;
           continue;
         }
-        // A repeat inside this message is caught by the unique (_peerId, _sequenceId) index.
         if (p.patchedAt < this.gcHorizon) {
           // Later patches of this row may have been collected: merging could go silently wrong.
           tooOld++;
           tooOldOrigins.add(p.peerId);
           continue;
         }
-        if (!p.table.storePatch(p, true)) {
-          duplicates++;
-          continue;
+        const newest = p.patchedAt > this.highestTs;
+        if (batched) {
+          // A repeat inside this message surfaces as DuplicateInBatchError at flush.
+          p.table.queuePatch(p);
+          p.table.queueMerge(p, newest);
+          touchedTables.add(p.table);
+        } else {
+          if (!p.table.storePatch(p, true)) {
+            duplicates++;
+            continue;
+          }
+          p.table.mergeRow(p, newest);
         }
-        p.table.mergeRow(p, p.patchedAt > this.highestTs);
-        if (p.patchedAt > this.highestTs) this.highestTs = p.patchedAt;
+        if (newest) this.highestTs = p.patchedAt;
         applied.push(p);
       }
+      for (const t of touchedTables) t.flush();
       if (applied.length > 0) {
         const touched = new Map<number, OriginState>();
         for (const p of applied) {
@@ -551,6 +714,7 @@ export class Replica {
       }
       this.stmts.commit.run([]);
     } catch (err) {
+      for (const t of touchedTables) t.discard();
       try {
         this.stmts.rollback.run([]);
       } catch {
@@ -559,23 +723,10 @@ export class Replica {
       this.highestTs = highestBefore;
       this.loadOrigins();
       this.seq = Math.max(this.seq, this.origins.get(this.peerId).contiguous);
+      if (err instanceof DuplicateInBatchError) throw err;
       throw wrapSqliteError(err, undefined);
     }
-    for (const o of this.origins.origins.values()) o.dirty = false;
-    this.metricsRegistry.inc("patches_applied_total", applied.length);
-    this.metricsRegistry.inc("patches_duplicate_total", duplicates);
-    if (tooOld > 0) {
-      this.metricsRegistry.inc("patches_too_old_total", tooOld);
-      for (const o of tooOldOrigins) this.markStale(o, `patches of peer ${o} are older than the retention horizon`);
-    }
-    if (applied.length === 0) return;
-    const advanced = new Set(applied.map((p) => p.peerId));
-    for (const id of advanced) this.resolveWaiters(this.origins.get(id));
-    this.expirePending(this.now());
-    this.emit("merge", { local: false, patches: applied.length } satisfies MergeEvent);
-    this.broadcast(applied, from);
-    // Streaming catch-up: ask for the next window as soon as this one landed.
-    if (this.pending.size === 0 || applied.length >= this.opts.maxBatchPatches) this.repair();
+    return { applied, duplicates, tooOld, tooOldOrigins };
   }
 
   /** Maps a decoded message onto the local schema; any mismatch rejects the whole message. */
@@ -676,17 +827,9 @@ export class Replica {
   }
 
   private sendPatches(link: Link, patches: LocalPatch[]): void {
-    let start = 0;
-    while (start < patches.length) {
-      let end = start;
-      let bytes = 0;
-      while (end < patches.length && end - start < this.opts.maxBatchPatches && bytes < MAX_MESSAGE_PAYLOAD) {
-        bytes += estimateSize(patches[end]!);
-        end++;
-      }
-      this.queue(link, encodeWire(toWire(patches, start, end)), "patches");
-      start = end;
-    }
+    const batcher = new PatchBatcher(this.opts.maxBatchPatches);
+    for (const p of patches) batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
+    for (const m of batcher.finish()) this.queue(link, m, "patches");
   }
 
   private queue(link: Link, bytes: Uint8Array, kind: WireMessage["kind"]): void {
@@ -1095,31 +1238,38 @@ function mapColumns(schema: TableSchema, wp: WirePatch, index: number[]): { cols
   return { cols, order };
 }
 
-function toWire(patches: LocalPatch[], start: number, end: number): PatchesMessage {
-  const tables: WireTable[] = [];
-  const index = new Map<TableMerger, number>();
-  const out: WirePatch[] = new Array(end - start);
-  for (let i = start; i < end; i++) {
-    const p = patches[i]!;
-    let ti = index.get(p.table);
-    if (ti === undefined) {
-      ti = tables.length;
-      index.set(p.table, ti);
-      tables.push({ name: p.table.schema.name, columns: p.table.schema.columns.map((c) => c.name) });
-    }
-    out[i - start] = { table: ti, peerId: p.peerId, seq: p.seq, patchedAt: p.patchedAt, columns: p.cols, values: p.values };
-  }
-  return { kind: "patches", tables, patches: out };
-}
+/** Encodes patches into messages of at most `maxPatches` patches and about 4 MiB each. */
+class PatchBatcher {
+  private encoder: PatchesEncoder | undefined;
+  private readonly tableIndex = new Map<TableMerger, number>();
+  private readonly messages: Uint8Array[] = [];
 
-function estimateSize(p: LocalPatch): number {
-  let n = 16;
-  for (const v of p.values) {
-    if (typeof v === "string") n += v.length * 3;
-    else if (v instanceof Uint8Array) n += v.length;
-    else n += 9;
+  constructor(private readonly maxPatches: number) {}
+
+  add(table: TableMerger, peerId: number, seq: number, patchedAt: number, cols: number[], values: readonly SqlValue[]): void {
+    let e = this.encoder;
+    if (!e) {
+      e = this.encoder = new PatchesEncoder();
+      this.tableIndex.clear();
+    }
+    let ti = this.tableIndex.get(table);
+    if (ti === undefined) {
+      ti = e.addTable(table.schema.name, table.columnNames);
+      this.tableIndex.set(table, ti);
+    }
+    e.add(ti, peerId, seq, patchedAt, cols, values);
+    if (e.count >= this.maxPatches || e.size >= MAX_MESSAGE_PAYLOAD) this.cut();
   }
-  return n;
+
+  private cut(): void {
+    if (this.encoder && this.encoder.count > 0) this.messages.push(this.encoder.finish());
+    this.encoder = undefined;
+  }
+
+  finish(): Uint8Array[] {
+    this.cut();
+    return this.messages;
+  }
 }
 
 function wrapSqliteError(err: unknown, table: string | undefined): Error {
