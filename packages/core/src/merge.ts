@@ -250,10 +250,21 @@ export class TableMerger {
     return stmt;
   }
 
-  /** Removes a patch stored in this transaction whose merge failed. */
+  /** Takes back a patch stored or queued in this transaction whose merge failed. */
   unstore(p: LocalPatch): void {
-    this.unstoreStmt.run([p.peerId, p.seq]);
+    const n = this.pendingPatchCount;
+    const last = (n - 1) * (this.width + 3) + this.width;
+    if (n > 0 && this.pendingPatches[last + 1] === p.seq && this.pendingPatches[last + 2] === p.peerId) {
+      this.pendingPatchCount--;
+    } else {
+      this.unstoreStmt.run([p.peerId, p.seq]);
+    }
     this.nulls.forget(p.peerId, p.seq);
+  }
+
+  /** True while patches or merges are queued and not yet written. */
+  get pending(): boolean {
+    return this.pendingPatchCount > 0 || this.pendingUpsertCount > 0;
   }
 
   /** The highest stored sequence of one origin and its timestamp ([0, 0] when none). */
@@ -341,6 +352,7 @@ export class TableMerger {
       this.upsertFor(p.cols).run(p.values);
       return;
     }
+    this.flushPatches(); // the probe must see every patch of this row, queued ones included
     const probe: SqlValue[] = [];
     for (const i of this.schema.pkIndexes) probe.push(p.values[p.cols.indexOf(i)]!);
     probe.push(p.patchedAt, p.peerId, p.seq);

@@ -160,6 +160,8 @@ export class Replica {
   private timer: ReturnType<typeof setInterval> | undefined;
   private inTransaction = false;
   private txCount = 0;
+  /** Tables with patches queued in the open local transaction. */
+  private readonly txTables = new Set<TableMerger>();
   private txOut: PatchBatcher | undefined;
   /** Reused for every local write: the engine does not keep it past the call. */
   private readonly scratch: LocalPatch = { table: undefined as unknown as TableMerger, peerId: 0, seq: 0, patchedAt: 0, cols: [], values: [] };
@@ -378,13 +380,17 @@ export class Replica {
       });
     }
     if (!Array.isArray(rows)) throw new ValidationError("INVALID_ROW", "upsertMany() takes an array of rows", { table });
+    // Outside a transaction: validate, write and encode row by row in one new transaction; a
+    // failure rolls all of it back. Inside one: validate everything first and write under a
+    // savepoint, and only then queue the rows for sending.
+    if (!this.inTransaction) return this.transaction(() => this.writeMany(merger, rows));
     const values: SqlValue[][] = new Array(rows.length);
     const cols: number[][] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       values[i] = this.validateRow(merger, rows[i]!);
       cols[i] = this.rowCols;
     }
-    const write = () => {
+    return this.savepoint(() => {
       const tokens: string[] = new Array(rows.length);
       const stamps: number[] = new Array(rows.length);
       const firstSeq = this.seq + 1;
@@ -408,7 +414,6 @@ export class Replica {
         merger.discard();
         throw wrapSqliteError(err, merger.schema.name);
       }
-      // Only written rows are numbered and queued for sending.
       for (let i = 0; i < rows.length; i++) {
         this.txOut?.add(merger, this.peerId, firstSeq + i, stamps[i]!, cols[i]!, values[i]!);
         tokens[i] = `${this.peerId}.${firstSeq + i}`;
@@ -416,13 +421,45 @@ export class Replica {
       this.seq = firstSeq + rows.length - 1;
       this.txCount += rows.length;
       return tokens;
-    };
-    // Inside an open transaction a savepoint keeps "a failure writes nothing" true.
-    return this.inTransaction ? this.savepoint(write) : this.transaction(write);
+    });
+  }
+
+  /** upsertMany in its own transaction: nothing is kept per row beyond its token. */
+  private writeMany(merger: TableMerger, rows: readonly Record<string, unknown>[]): string[] {
+    const tokens: string[] = new Array(rows.length);
+    const p = this.scratch;
+    try {
+      for (let i = 0; i < rows.length; i++) {
+        const values = this.validateRow(merger, rows[i]!);
+        const patchedAt = this.clock.next();
+        const seq = this.seq + 1;
+        p.table = merger;
+        p.peerId = this.peerId;
+        p.seq = seq;
+        p.patchedAt = patchedAt;
+        p.cols = this.rowCols;
+        p.values = values;
+        merger.queuePatch(p);
+        merger.queueMerge(p, patchedAt > this.highestTs);
+        if (patchedAt > this.highestTs) this.highestTs = patchedAt;
+        this.seq = seq;
+        this.txCount++;
+        this.txOut?.add(merger, this.peerId, seq, patchedAt, p.cols, values);
+        tokens[i] = `${this.peerId}.${seq}`;
+      }
+      merger.flush();
+    } catch (err) {
+      merger.discard();
+      throw wrapSqliteError(err, merger.schema.name);
+    }
+    return tokens;
   }
 
   private savepoint<T>(fn: () => T): T {
     const highestBefore = this.highestTs;
+    // Queued rows of the enclosing transaction are written first: a rollback to the savepoint
+    // must not take them along.
+    for (const t of this.txTables) t.flush();
     this.stmts.savepoint.run([]);
     try {
       const result = fn();
@@ -463,8 +500,12 @@ export class Replica {
       if (result instanceof Promise) {
         throw new ReplicError("TRANSACTION", "transaction() takes a synchronous function");
       }
+      for (const t of this.txTables) t.flush();
+      this.txTables.clear();
       this.stmts.commit.run([]);
     } catch (err) {
+      for (const t of this.txTables) t.discard();
+      this.txTables.clear();
       try {
         this.stmts.rollback.run([]);
       } catch {
@@ -550,7 +591,11 @@ export class Replica {
     p.patchedAt = patchedAt;
     p.cols = cols;
     p.values = values;
-    merger.storePatch(p, false);
+    // The patch row is queued and written many per statement at commit (nothing reads
+    // T_patches inside a local transaction but the merge probe, which flushes first); the row
+    // in T is written now, so reads inside the transaction see it.
+    merger.queuePatch(p);
+    this.txTables.add(merger);
     try {
       // Our clock is above every timestamp merged so far unless a far-ahead remote clock was refused.
       merger.mergeRow(p, patchedAt > this.highestTs);

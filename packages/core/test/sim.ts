@@ -155,12 +155,16 @@ export function simulate(o: SimOptions) {
         else row[c] = r.int(100) - 20;
       }
       const token = rep.upsert("items", row);
-      const seq = Number(token.split(".")[1]);
-      const ts = p.db!.prepare("SELECT _patchedAt FROM items_patches WHERE _peerId = ? AND _sequenceId = ?").pluck().get(p.id, seq) as number;
-      patches.push({ peerId: p.id, seq, patchedAt: ts, values: row });
+      written.push({ seq: Number(token.split(".")[1]), row });
     };
+    // Patch rows are written at commit: read their timestamps for the model afterwards.
+    const written: Array<{ seq: number; row: Record<string, SqlValue> }> = [];
     if (r.chance(0.3)) rep.transaction(() => Array.from({ length: 1 + r.int(5) }, one));
     else one();
+    for (const { seq, row } of written) {
+      const ts = p.db!.prepare("SELECT _patchedAt FROM items_patches WHERE _peerId = ? AND _sequenceId = ?").pluck().get(p.id, seq) as number;
+      patches.push({ peerId: p.id, seq, patchedAt: ts, values: row });
+    }
   };
 
   const deliver = () => {
