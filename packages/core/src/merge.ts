@@ -52,14 +52,8 @@ export class NullStore {
     this.insert = driver.prepare(`INSERT OR REPLACE INTO ${NULLS_TABLE} (peerId, seq, tbl, cols) VALUES (?, ?, ?, ?)`);
   }
   record(p: LocalPatch): void {
-    let names: string | undefined;
-    const cols = p.table.schema.columns;
-    for (let i = 0; i < p.cols.length; i++) {
-      if (p.values[i] !== null) continue;
-      const name = cols[p.cols[i]!]!.name;
-      names = names === undefined ? name : names + NAME_SEPARATOR + name;
-    }
-    if (names !== undefined) this.insert.run([p.peerId, p.seq, p.table.schema.name, names]);
+    const names = explicitNullNames(p);
+    if (names !== null) this.insert.run([p.peerId, p.seq, p.table.schema.name, names]);
   }
   deleteThrough(peerId: number, seq: number): void {
     this.purge.run([peerId, seq]);
@@ -70,6 +64,18 @@ export class NullStore {
 
 }
 
+/** The columns a patch sets to NULL, joined by U+001F, or null when none. */
+function explicitNullNames(p: LocalPatch): string | null {
+  let names: string | null = null;
+  const cols = p.table.schema.columns;
+  for (let i = 0; i < p.cols.length; i++) {
+    if (p.values[i] !== null) continue;
+    const name = cols[p.cols[i]!]!.name;
+    names = names === null ? name : names + NAME_SEPARATOR + name;
+  }
+  return names;
+}
+
 export class TableMerger {
   readonly schema: TableSchema;
   readonly columnNames: string[];
@@ -77,6 +83,10 @@ export class TableMerger {
   private readonly columnSets = new Map<number | string, number[]>();
   private readonly nulls: NullStore;
   private readonly width: number;
+  /** Explicit NULLs live in T_patches._nulls (else in the side table). */
+  private readonly inline: boolean;
+  /** Bound values per patch row: the columns, the three reserved ones, and _nulls if present. */
+  private readonly stride: number;
   private readonly insertPatchStmt: SqliteStatement;
   private readonly insertPatchIgnoreStmt: SqliteStatement;
   private readonly laterPatchesStmt: SqliteStatement;
@@ -106,27 +116,28 @@ export class TableMerger {
     this.nulls = nulls;
     const cols = schema.columns.map((c) => quoteId(c.name));
     this.width = cols.length;
+    this.inline = schema.inlineNulls;
+    this.stride = this.width + (this.inline ? 4 : 3);
+    const reserved = `"_patchedAt", "_sequenceId", "_peerId"${this.inline ? `, "_nulls"` : ""}`;
     this.isPk = schema.columns.map((c) => c.pk > 0);
     const p = quoteId(schema.patchesName);
     // Every column is bound (absent ones as NULL) so a DEFAULT on T_patches cannot fake a set column.
-    const insert = `INTO ${p} (${cols.join(", ")}, "_patchedAt", "_sequenceId", "_peerId") VALUES (${cols
-      .map(() => "?")
-      .join(", ")}, ?, ?, ?)`;
+    const insert = `INTO ${p} (${cols.join(", ")}, ${reserved}) VALUES (${new Array(this.stride).fill("?").join(", ")})`;
     this.insertPatchStmt = driver.prepare(`INSERT ${insert}`);
     this.insertPatchIgnoreStmt = driver.prepare(`INSERT OR IGNORE ${insert}`);
     // One aggregate row: per column, did any later patch of this row set it to a value; plus
     // the explicit-NULL column lists of those later patches. SQLite scans them, JS gets one row.
     const pkWhere = schema.pkIndexes.map((i) => `p.${cols[i]} = ?`).join(" AND ");
     const setFlags = schema.columns.map((c) => `max(p.${quoteId(c.name)} IS NOT NULL)`).join(", ");
+    const nullsOf = this.inline ? `p."_nulls"` : "n.cols";
+    const joinNulls = this.inline ? "" : `LEFT JOIN ${NULLS_TABLE} AS n ON n.peerId = p."_peerId" AND n.seq = p."_sequenceId"`;
     this.laterPatchesStmt = driver.prepare(
-      `SELECT ${setFlags}, group_concat(n.cols, char(31)) FROM ${p} AS p
-       LEFT JOIN ${NULLS_TABLE} AS n ON n.peerId = p."_peerId" AND n.seq = p."_sequenceId"
+      `SELECT ${setFlags}, group_concat(${nullsOf}, char(31)) FROM ${p} AS p ${joinNulls}
        WHERE ${pkWhere} AND (p."_patchedAt", p."_peerId", p."_sequenceId") > (?, ?, ?)`,
     );
-    this.rowBuffer = new Array(this.width + 3).fill(null);
+    this.rowBuffer = new Array(this.stride).fill(null);
     this.rangeStmt = driver.prepare(
-      `SELECT ${cols.map((c) => `p.${c}`).join(", ")}, p."_patchedAt", p."_sequenceId", n.cols FROM ${p} AS p
-       LEFT JOIN ${NULLS_TABLE} AS n ON n.peerId = p."_peerId" AND n.seq = p."_sequenceId"
+      `SELECT ${cols.map((c) => `p.${c}`).join(", ")}, p."_patchedAt", p."_sequenceId", ${nullsOf} FROM ${p} AS p ${joinNulls}
        WHERE p."_peerId" = ? AND p."_sequenceId" BETWEEN ? AND ? ORDER BY p."_sequenceId"`,
     );
     this.aboveStmt = driver.prepare(`SELECT "_sequenceId" FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" > ?`);
@@ -136,8 +147,8 @@ export class TableMerger {
       `SELECT "_sequenceId", "_patchedAt" FROM ${p} WHERE "_peerId" = ? ORDER BY "_sequenceId" DESC LIMIT 1`,
     );
     this.unstoreStmt = driver.prepare(`DELETE FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" = ?`);
-    this.patchBatchRows = Math.min(MAX_BATCH_ROWS, Math.floor(MAX_PARAMS / (this.width + 3)));
-    this.pendingPatches = new Array(this.patchBatchRows * (this.width + 3)).fill(null);
+    this.patchBatchRows = Math.min(MAX_BATCH_ROWS, Math.floor(MAX_PARAMS / this.stride));
+    this.pendingPatches = new Array(this.patchBatchRows * this.stride).fill(null);
   }
 
   /**
@@ -147,18 +158,14 @@ export class TableMerger {
   queuePatch(p: LocalPatch): void {
     const w = this.width;
     const buf = this.pendingPatches;
-    const base = this.pendingPatchCount * (w + 3);
+    const base = this.pendingPatchCount * this.stride;
     buf.fill(null, base, base + w);
     for (let i = 0; i < p.cols.length; i++) buf[base + p.cols[i]!] = p.values[i]!;
     buf[base + w] = p.patchedAt;
     buf[base + w + 1] = p.seq;
     buf[base + w + 2] = p.peerId;
-    for (let i = 0; i < p.values.length; i++) {
-      if (p.values[i] === null) {
-        this.nulls.record(p);
-        break;
-      }
-    }
+    if (this.inline) buf[base + w + 3] = explicitNullNames(p);
+    else this.nulls.record(p);
     if (++this.pendingPatchCount === this.patchBatchRows) this.flushPatches();
   }
 
@@ -201,7 +208,7 @@ export class TableMerger {
     const n = this.pendingPatchCount;
     if (n === 0) return;
     this.pendingPatchCount = 0;
-    const stride = this.width + 3;
+    const stride = this.stride;
     let stored: number;
     if (n === this.patchBatchRows && n > 1) {
       this.multiInsert ??= this.driver.prepare(this.multiInsertSql(n));
@@ -236,6 +243,7 @@ export class TableMerger {
   private multiInsertSql(rows: number): string {
     const s = this.schema;
     const names = [...s.columns.map((c) => quoteId(c.name)), `"_patchedAt"`, `"_sequenceId"`, `"_peerId"`];
+    if (this.inline) names.push(`"_nulls"`);
     const tuple = `(${names.map(() => "?").join(", ")})`;
     return `INSERT OR IGNORE INTO ${quoteId(s.patchesName)} (${names.join(", ")}) VALUES ${new Array(rows).fill(tuple).join(", ")}`;
   }
@@ -253,7 +261,7 @@ export class TableMerger {
   /** Takes back a patch stored or queued in this transaction whose merge failed. */
   unstore(p: LocalPatch): void {
     const n = this.pendingPatchCount;
-    const last = (n - 1) * (this.width + 3) + this.width;
+    const last = (n - 1) * this.stride + this.width;
     if (n > 0 && this.pendingPatches[last + 1] === p.seq && this.pendingPatches[last + 2] === p.peerId) {
       this.pendingPatchCount--;
     } else {
@@ -332,14 +340,10 @@ export class TableMerger {
     buf[this.width] = p.patchedAt;
     buf[this.width + 1] = p.seq;
     buf[this.width + 2] = p.peerId;
+    if (this.inline) buf[this.width + 3] = explicitNullNames(p);
     const changes = (ignoreDuplicate ? this.insertPatchIgnoreStmt : this.insertPatchStmt).run(buf);
     if (changes === 0) return false;
-    for (let i = 0; i < p.values.length; i++) {
-      if (p.values[i] === null) {
-        this.nulls.record(p);
-        break;
-      }
-    }
+    if (!this.inline) this.nulls.record(p);
     return true;
   }
 

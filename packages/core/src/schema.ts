@@ -8,6 +8,12 @@ import { SchemaError, ValidationError } from "./errors.js";
 
 export const PATCHES_SUFFIX = "_patches";
 export const RESERVED_COLUMNS = ["_patchedAt", "_sequenceId", "_peerId"] as const;
+/**
+ * Optional fourth reserved column of `T_patches`: the names of the columns a patch set to NULL
+ * explicitly (absent and explicit NULL both read back as NULL). Without it they go to the
+ * `_replic_nulls` side table, which costs one more write per such patch.
+ */
+export const NULLS_COLUMN = "_nulls";
 /** Internal bookkeeping tables are prefixed with this and never replicate. */
 export const INTERNAL_PREFIX = "_replic_";
 
@@ -32,6 +38,8 @@ export interface TableSchema {
   /** Column indexes of the primary key, in key order. */
   pkIndexes: number[];
   columnIndex: Map<string, number>;
+  /** `T_patches` has the optional `_nulls` column. */
+  inlineNulls: boolean;
 }
 
 export function quoteId(name: string): string {
@@ -91,7 +99,7 @@ export function checkTable(name: string, columns: ColumnInfo[], patchColumns: Co
   if (pkIndexes.length === 0) {
     throw new SchemaError(name, undefined, `table "${name}" has no primary key; a replicated table needs one`);
   }
-  for (const reserved of RESERVED_COLUMNS) {
+  for (const reserved of [...RESERVED_COLUMNS, NULLS_COLUMN]) {
     if (columns.some((c) => c.name === reserved)) {
       throw new SchemaError(name, reserved, `table "${name}" uses the reserved column name "${reserved}"`);
     }
@@ -125,6 +133,10 @@ export function checkTable(name: string, columns: ColumnInfo[], patchColumns: Co
       );
     }
   }
+  const nullsCol = byName.get(NULLS_COLUMN);
+  if (nullsCol && nullsCol.notNull) {
+    throw new SchemaError(name, NULLS_COLUMN, `column "${patchesName}"."${NULLS_COLUMN}" must be nullable`);
+  }
   for (const pc of patchColumns) {
     if (isReserved(pc.name) || columns.some((c) => c.name === pc.name)) continue;
     if (pc.notNull && !pc.hasDefault && pc.pk === 0) {
@@ -137,11 +149,12 @@ export function checkTable(name: string, columns: ColumnInfo[], patchColumns: Co
     columns,
     pkIndexes,
     columnIndex: new Map(columns.map((c, i) => [c.name, i])),
+    inlineNulls: byName.has(NULLS_COLUMN),
   };
 }
 
 function isReserved(name: string): boolean {
-  return (RESERVED_COLUMNS as readonly string[]).includes(name);
+  return (RESERVED_COLUMNS as readonly string[]).includes(name) || name === NULLS_COLUMN;
 }
 
 /**
@@ -236,6 +249,7 @@ export function patchesDdlFromColumns(table: string, columns: Pick<ColumnInfo, "
   const pk = columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
   const lines = columns.map((c) => `  ${quoteId(c.name)}${c.type ? " " + c.type : ""}`);
   lines.push(`  "_patchedAt" INTEGER NOT NULL`, `  "_sequenceId" INTEGER NOT NULL`, `  "_peerId" INTEGER NOT NULL`);
+  lines.push(`  "${NULLS_COLUMN}" TEXT`); // explicit NULLs in the patch row itself: no side-table write
   // Clustered by row then patch order: merging a late patch reads the row's later patches from
   // the table itself, and a write costs one table insert plus one narrow (peer, seq) index entry.
   lines.push(`  PRIMARY KEY (${[...pk.map((c) => quoteId(c.name)), `"_patchedAt"`, `"_peerId"`, `"_sequenceId"`].join(", ")})`);

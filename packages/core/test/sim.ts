@@ -12,11 +12,15 @@ import { createReplica, type Replica, type SqlValue } from "../src/index.js";
 import { testDriver } from "./helpers.js";
 import { modelTable, type ModelPatch } from "./model.js";
 
-export const ITEMS_DDL = `CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER, price REAL, deletedAt INTEGER);
+/** The test table; `inlineNulls` adds the optional `_nulls` column (else the side table is used). */
+export function itemsDdl(inlineNulls: boolean): string {
+  return `CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER, price REAL, deletedAt INTEGER);
 CREATE TABLE items_patches (id INTEGER, name TEXT, qty INTEGER, price REAL, deletedAt INTEGER,
-  _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL,
+  _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL,${inlineNulls ? " _nulls TEXT," : ""}
   PRIMARY KEY (id, _patchedAt, _peerId, _sequenceId)) WITHOUT ROWID;
 CREATE UNIQUE INDEX items_patches_seq ON items_patches (_peerId, _sequenceId);`;
+}
+export const ITEMS_DDL = itemsDdl(false);
 const COLUMNS = ["id", "name", "qty", "price", "deletedAt"];
 
 export function rng(seed: number) {
@@ -132,7 +136,8 @@ export function simulate(o: SimOptions) {
       maxBatchPatches: 50, // small batches exercise windowed catch-up
       maxInflightPatches: 200,
     });
-    p.replica.migrate([{ up: ITEMS_DDL, down: "DROP TABLE items_patches; DROP TABLE items;" }]);
+    // Odd seeds keep explicit NULLs in the side table, even seeds in T_patches._nulls.
+    p.replica.migrate([{ up: itemsDdl(o.seed % 2 === 0), down: "DROP TABLE items_patches; DROP TABLE items;" }]);
     for (const q of neighbours[p.index]!) p.replica.addPeer(peers[q]!.id, (bytes) => send(p.index, q, bytes));
   };
   const crash = (p: Peer) => {
