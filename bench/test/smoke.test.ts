@@ -1,0 +1,95 @@
+// CI guard: runs every workload at smoke size on every binding so the bench code cannot rot.
+// Asserts only that each workload produced finite, positive numbers and that the results were
+// written — never a timing threshold.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const bench = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = mkdtempSync(join(tmpdir(), "replic-bench-test-"));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+interface Figure {
+  workload: string;
+  binding: string;
+  key: string;
+  median: number;
+  min: number;
+  max: number;
+  samples: number[];
+}
+interface Results {
+  mode: string;
+  figures: Figure[];
+  ratios: { median: number }[];
+  errors: unknown[];
+  machine: { cpuCount: number };
+}
+
+describe("bench --smoke", () => {
+  let results: Results;
+  let status: number | null;
+  let stderr = "";
+
+  it("runs every workload and writes the results", () => {
+    const r = spawnSync(process.execPath, [join(bench, "run.mjs"), "--smoke", "--out", out, "--date", "smoke"], {
+      cwd: bench,
+      encoding: "utf8",
+      timeout: 280_000,
+      env: { ...process.env, REPLIC_BENCH_ADAPTERS: "" },
+    });
+    status = r.status;
+    stderr = r.stderr;
+    for (const ext of ["json", "md", "svg"]) expect(existsSync(join(out, `smoke.${ext}`)), `smoke.${ext} written`).toBe(true);
+    results = JSON.parse(readFileSync(join(out, "smoke.json"), "utf8"));
+    expect(results.mode).toBe("smoke");
+    expect(results.errors, stderr.slice(-3000)).toEqual([]);
+    expect(status, stderr.slice(-3000)).toBe(0);
+    // Nothing leaks into bench/results from a smoke run.
+    expect(readdirSync(out).sort()).toEqual(["smoke.json", "smoke.md", "smoke.svg"]);
+  }, 300_000);
+
+  const expected: Record<string, string[]> = {
+    "local-writes": ["raw.batched", "replic.batched", "replic.many", "raw.single", "replic.single"],
+    "remote-merge": ["raw.batched", "replic.merge"],
+    "catchup": ["seconds", "senderPeakRss", "receiverPeakRss"],
+    "gap-repair": ["detectSeconds", "repairSeconds"],
+    "memory": ["peakRss"],
+  };
+  for (const binding of ["node", "bun", "wasm"]) {
+    for (const [workload, keys] of Object.entries(expected)) {
+      it(`${workload} on ${binding} produced finite positive numbers`, () => {
+        expect(results, "the smoke run produced results").toBeDefined();
+        for (const key of keys) {
+          const f = results.figures.find((x) => x.workload === workload && x.binding === binding && x.key === key);
+          expect(f, `${workload}/${binding}/${key}`).toBeDefined();
+          for (const v of [f!.median, f!.min, f!.max, ...f!.samples]) {
+            expect(Number.isFinite(v) && v > 0, `${workload}/${binding}/${key} = ${v}`).toBe(true);
+          }
+        }
+      });
+    }
+  }
+
+  it("cr-sqlite side by side and wire size produced finite positive numbers", () => {
+    expect(results).toBeDefined();
+    const keys: [string, string][] = [
+      ["crsqlite", "cr.insert"],
+      ["crsqlite", "cr.merge"],
+      ["crsqlite", "replic.insert"],
+      ["crsqlite", "replic.merge"],
+      ["wire-size", "replic.bytesPerPatch"],
+      ["wire-size", "json.bytesPerPatch"],
+    ];
+    for (const [workload, key] of keys) {
+      const f = results.figures.find((x) => x.workload === workload && x.key === key);
+      expect(f, `${workload}/${key}`).toBeDefined();
+      expect(Number.isFinite(f!.median) && f!.median > 0).toBe(true);
+    }
+    for (const r of results.ratios) expect(Number.isFinite(r.median) && r.median > 0).toBe(true);
+    expect(results.machine.cpuCount).toBeGreaterThan(0);
+  });
+});
