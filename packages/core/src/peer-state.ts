@@ -12,8 +12,6 @@ export class OriginState {
   retainedFrom = 1;
   /** Sequences held above `contiguous` (only while there are gaps). */
   readonly above = new Set<number>();
-  /** Set when this state changed since it was last persisted. */
-  dirty = false;
 
   constructor(readonly peerId: number) {}
 
@@ -23,7 +21,6 @@ export class OriginState {
 
   /** Records a held sequence; returns true when it advanced `contiguous`. */
   add(seq: number): boolean {
-    this.dirty = true;
     if (seq > this.highest) this.highest = seq;
     if (seq !== this.contiguous + 1) {
       this.above.add(seq);

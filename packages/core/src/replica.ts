@@ -341,7 +341,6 @@ export class Replica {
           if (s > o.contiguous) o.add(s);
         }
       }
-      o.dirty = false;
     }
   }
 
@@ -683,7 +682,6 @@ export class Replica {
       result = this.mergeMessage(patches, from, false);
     }
     const { applied, duplicates, tooOld, tooOldOrigins } = result;
-    for (const o of this.origins.origins.values()) o.dirty = false;
     this.metricsRegistry.inc("patches_applied_total", applied.length);
     this.metricsRegistry.inc("patches_duplicate_total", duplicates);
     if (tooOld > 0) {
