@@ -103,20 +103,30 @@ const MAX_COLUMNS = 2_000; // SQLite's default SQLITE_MAX_COLUMN
 const MAX_NAME_BYTES = 4_096;
 const MAX_HEADS = 1_000_000;
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
+// Slicing-by-4 tables: four bytes per step instead of one.
+const CRC_TABLES = (() => {
+  const t = new Uint32Array(4 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
     t[n] = c >>> 0;
+  }
+  for (let n = 0; n < 256; n++) {
+    for (let k = 1; k < 4; k++) t[k * 256 + n] = (t[(k - 1) * 256 + n]! >>> 8) ^ t[t[(k - 1) * 256 + n]! & 0xff]!;
   }
   return t;
 })();
 
 /** CRC-32 (IEEE) of bytes[0, end). Every message ends with it, so corruption is never applied. */
 export function crc32(bytes: Uint8Array, end = bytes.length): number {
+  const t = CRC_TABLES;
   let c = 0xffffffff;
-  for (let i = 0; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  let i = 0;
+  for (; i + 4 <= end; i += 4) {
+    c ^= bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    c = t[768 + (c & 0xff)]! ^ t[512 + ((c >>> 8) & 0xff)]! ^ t[256 + ((c >>> 16) & 0xff)]! ^ t[c >>> 24]!;
+  }
+  for (; i < end; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
@@ -418,6 +428,12 @@ class Reader {
     const n = this.varint();
     if (n > maxBytes) this.fail("text too long", at);
     const bytes = this.raw(n);
+    // Short ASCII (most names and many values) without the cost of a TextDecoder call.
+    if (n <= 24) {
+      let ascii = true;
+      for (let i = 0; i < n; i++) if (bytes[i]! >= 0x80) ascii = false;
+      if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+    }
     try {
       return textDecoder.decode(bytes);
     } catch {

@@ -807,7 +807,8 @@ export class Replica {
         lastTable = wp.table;
       }
       const { cols, order } = mapped!;
-      const values: SqlValue[] = new Array(cols.length);
+      // Checked in place unless the sender's column order differs from ours.
+      const values: SqlValue[] = order ? new Array(cols.length) : wp.values;
       for (let i = 0; i < cols.length; i++) {
         const v = wp.values[order ? order[i]! : i]!;
         values[i] = checkValue(schema, schema.columns[cols[i]!]!, v);

@@ -180,3 +180,22 @@ describe("wire codec", () => {
     expect(() => decodeWire(bytes.map((b, i) => (i === 12 ? b ^ 1 : b)))).toThrow(/checksum/);
   });
 });
+
+describe("crc32", () => {
+  it("matches the IEEE check value and a bytewise reference at every length and offset", () => {
+    expect(crc32(new TextEncoder().encode("123456789"))).toBe(0xcbf43926);
+    const table = Array.from({ length: 256 }, (_, n) => {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      return c >>> 0;
+    });
+    const reference = (b: Uint8Array, end: number) => {
+      let c = 0xffffffff;
+      for (let i = 0; i < end; i++) c = table[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
+      return (c ^ 0xffffffff) >>> 0;
+    };
+    const bytes = Uint8Array.from({ length: 67 }, (_, i) => (i * 151 + 7) & 0xff);
+    for (let end = 0; end <= bytes.length; end++) expect(crc32(bytes, end)).toBe(reference(bytes, end));
+    expect(crc32(bytes.subarray(3), 40)).toBe(reference(bytes.subarray(3), 40));
+  });
+});
