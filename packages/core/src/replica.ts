@@ -13,9 +13,7 @@ import {
   type DecodeLimits,
   type HeartbeatMessage,
   type PatchesMessage,
-  type PeerHead,
   type RequestMessage,
-  type SeqRange,
   type WireMessage,
   type WirePatch,
   type WireTable,
@@ -26,6 +24,7 @@ import { DuplicateInBatchError, NullStore, nullsTableDdl, TableMerger, type Loca
 import { Metrics } from "./metrics.js";
 import { OriginState, PeerStates } from "./peer-state.js";
 import { checkValue, discoverTables, ensurePatchIndexes, type TableSchema } from "./schema.js";
+import { GapRepair, type Link } from "./anti-entropy.js";
 
 export interface Logger {
   warn(message: string, detail?: unknown): void;
@@ -97,22 +96,6 @@ export interface MergeEvent {
   patches: number;
 }
 
-interface Link {
-  peerId: number;
-  send: (message: Uint8Array) => void;
-  heads: Map<number, PeerHead>;
-  lastContact: number | null;
-  clockDriftMs: number | null;
-  inflight: number;
-}
-
-interface Pending {
-  range: SeqRange;
-  link: number;
-  deadline: number;
-  size: number;
-}
-
 interface MergeResult {
   applied: LocalPatch[];
   duplicates: number;
@@ -142,10 +125,7 @@ export class Replica {
   private readonly metricsRegistry = new Metrics();
   private readonly origins = new PeerStates();
   private readonly links = new Map<number, Link>();
-  /** Gap requests in flight, per origin. */
-  private readonly pending = new Map<number, Pending[]>();
-  /** Timed-out attempts per origin and range start: drives rotation and back-off. */
-  private readonly retries = new Map<number, Map<number, number>>();
+  private readonly gaps: GapRepair;
   private readonly waiters = new Map<number, Waiter[]>();
   private readonly listeners = new Map<ReplicaEvent, Set<(e: unknown) => void>>();
   private readonly opts: Required<Omit<ReplicaOptions, "peerId" | "now" | "logger" | "limits">>;
@@ -206,6 +186,13 @@ export class Replica {
       throw new ReplicError("INVALID_OPTION", `peerId must be a uint32, got ${String(options.peerId)}`);
     }
     this.declareMetrics();
+    this.gaps = new GapRepair(this.links, this.origins, this.opts, this.metricsRegistry, {
+      request: (link, ranges) => this.queue(link, encodeWire({ kind: "request", ranges }), "request"),
+      stale: (origin, reason) => this.markStale(origin, reason),
+      caughtUp: (origin) => {
+        if (this.stale.delete(origin)) this.metricsRegistry.set("stale_origins", this.stale.size);
+      },
+    });
 
     driver.exec(`CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (
       id INTEGER PRIMARY KEY CHECK (id = 1), peerId INTEGER NOT NULL, seq INTEGER NOT NULL,
@@ -635,7 +622,7 @@ export class Replica {
 
   removePeer(peerId: number): void {
     this.links.delete(peerId);
-    for (const [origin, list] of this.pending) this.pending.set(origin, list.filter((p) => p.link !== peerId));
+    this.gaps.forgetLink(peerId);
     this.metricsRegistry.set("peers", this.links.size);
   }
 
@@ -691,11 +678,11 @@ export class Replica {
     if (applied.length === 0) return;
     const advanced = new Set(applied.map((p) => p.peerId));
     for (const id of advanced) this.resolveWaiters(this.origins.get(id));
-    this.expirePending(this.now());
+    this.gaps.settle(this.now());
     this.emit("merge", { local: false, patches: applied.length } satisfies MergeEvent);
     this.broadcast(applied, from);
     // Streaming catch-up: ask for the next window as soon as this one landed.
-    if (this.pending.size === 0 || applied.length >= this.opts.maxBatchPatches) this.repair();
+    if (this.gaps.idle || applied.length >= this.opts.maxBatchPatches) this.repair();
   }
 
   /**
@@ -922,124 +909,9 @@ export class Replica {
     this.flush();
   }
 
-  /**
-   * Finds every sequence some neighbour holds that we lack, and asks a neighbour that retains
-   * it (not only the origin), in bounded windows. A request not answered in time is dropped and
-   * asked again, of another holder when there is one, with linear back-off.
-   */
+  /** Asks neighbours for whatever this replica lacks (see GapRepair). */
   private repair(): void {
-    const now = this.now();
-    this.expirePending(now);
-    const wanted = new Map<number, number>(); // origin → highest anyone advertises
-    for (const link of this.links.values()) {
-      for (const h of link.heads.values()) {
-        if (h.highest > (wanted.get(h.peerId) ?? 0)) wanted.set(h.peerId, h.highest);
-      }
-    }
-    const requests = new Map<Link, SeqRange[]>();
-    for (const [originId, upTo] of wanted) {
-      const origin = this.origins.get(originId);
-      if (origin.contiguous >= upTo) {
-        if (this.stale.delete(originId)) this.metricsRegistry.set("stale_origins", this.stale.size);
-        continue;
-      }
-      const inFlight = this.pending.get(originId) ?? [];
-      const attemptsOf = this.retries.get(originId);
-      let unservable = false;
-      for (const gap of origin.missing(upTo)) {
-        let from = gap.from;
-        while (from <= gap.to) {
-          const covering = inFlight.find((p) => p.range.from <= from && from <= p.range.to);
-          if (covering) {
-            from = covering.range.to + 1;
-            continue;
-          }
-          const attempts = attemptsOf?.get(from) ?? 0;
-          const link = this.pickSource(originId, from, attempts);
-          if (!link) {
-            if (this.anyoneHeld(originId, from)) unservable = true;
-            break;
-          }
-          const budget = this.opts.maxInflightPatches - link.inflight;
-          if (budget <= 0) break;
-          const h = link.heads.get(originId)!;
-          const next = inFlight.filter((p) => p.range.from > from).reduce((m, p) => Math.min(m, p.range.from - 1), gap.to);
-          const to = Math.min(next, from + Math.min(budget, this.opts.maxBatchPatches * 4) - 1, h.highest);
-          const size = to - from + 1;
-          inFlight.push({
-            range: { peerId: originId, from, to },
-            link: link.peerId,
-            size,
-            deadline: now + this.opts.requestTimeoutMs * Math.min(attempts + 1, 4),
-          });
-          link.inflight += size;
-          let list = requests.get(link);
-          if (!list) requests.set(link, (list = []));
-          list.push({ peerId: originId, from, to });
-          this.metricsRegistry.inc("gaps_requested_total");
-          this.metricsRegistry.inc("gap_patches_requested_total", size);
-          from = to + 1;
-        }
-      }
-      if (inFlight.length > 0) this.pending.set(originId, inFlight);
-      if (unservable) this.markStale(originId, `no neighbour retains the patches of peer ${originId} after sequence ${origin.contiguous}`);
-    }
-    for (const [link, ranges] of requests) this.queue(link, encodeWire({ kind: "request", ranges }), "request");
-  }
-
-  /** A neighbour that holds `seq` of `origin` and still retains it; rotates with retries. */
-  private pickSource(origin: number, seq: number, attempts: number): Link | undefined {
-    const full: Link[] = [];
-    const partial: Link[] = [];
-    for (const link of this.links.values()) {
-      const h = link.heads.get(origin);
-      if (!h || h.retainedFrom > seq) continue;
-      if (h.contiguous >= seq) full.push(link);
-      else if (h.highest >= seq) partial.push(link);
-    }
-    // Prefer links that hold it contiguously; rotate by retry count so a silent peer is skipped.
-    const candidates = full.length > 0 ? full : partial;
-    if (candidates.length === 0) return undefined;
-    return candidates[attempts % candidates.length];
-  }
-
-  private anyoneHeld(origin: number, seq: number): boolean {
-    for (const link of this.links.values()) {
-      const h = link.heads.get(origin);
-      if (h && h.highest >= seq) return true;
-    }
-    return false;
-  }
-
-  /**
-   * Drops requests that are satisfied or timed out. A timed-out range start counts an attempt,
-   * which picks the next holder and waits longer (linear back-off, up to 4× the timeout);
-   * progress forgets attempts.
-   */
-  private expirePending(now: number): void {
-    for (const [originId, attempts] of this.retries) {
-      const contiguous = this.origins.get(originId).contiguous;
-      for (const from of attempts.keys()) if (from <= contiguous) attempts.delete(from);
-      if (attempts.size === 0) this.retries.delete(originId);
-    }
-    for (const [originId, list] of this.pending) {
-      const o = this.origins.get(originId);
-      const keep = list.filter((p) => {
-        const done = o.contiguous >= p.range.to;
-        const expired = !done && p.deadline <= now;
-        if (!done && !expired) return true;
-        const link = this.links.get(p.link);
-        if (link) link.inflight = Math.max(0, link.inflight - p.size);
-        if (expired) {
-          let attempts = this.retries.get(originId);
-          if (!attempts) this.retries.set(originId, (attempts = new Map()));
-          attempts.set(p.range.from, (attempts.get(p.range.from) ?? 0) + 1);
-        }
-        return false;
-      });
-      if (keep.length > 0) this.pending.set(originId, keep);
-      else this.pending.delete(originId);
-    }
+    this.gaps.run(this.now());
   }
 
   private markStale(origin: number, reason: string): void {

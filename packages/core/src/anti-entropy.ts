@@ -1,0 +1,186 @@
+/**
+ * Anti-entropy: from the heads neighbours advertise in heartbeats, find every sequence this
+ * replica lacks (holes and lost tails alike) and ask a neighbour that still retains it — any
+ * holder, not only the origin — in bounded windows, re-asking another holder after a timeout.
+ */
+import type { PeerHead, SeqRange } from "./codec.js";
+import type { Metrics } from "./metrics.js";
+import type { PeerStates } from "./peer-state.js";
+
+/** A neighbour as the protocol sees it. */
+export interface Link {
+  peerId: number;
+  send: (message: Uint8Array) => void;
+  /** What it holds, per origin, from its last heartbeat. */
+  heads: Map<number, PeerHead>;
+  lastContact: number | null;
+  clockDriftMs: number | null;
+  /** Patches requested from it and not yet received. */
+  inflight: number;
+}
+
+interface Pending {
+  range: SeqRange;
+  link: number;
+  deadline: number;
+  size: number;
+}
+
+export interface RepairOptions {
+  maxInflightPatches: number;
+  maxBatchPatches: number;
+  requestTimeoutMs: number;
+}
+
+export interface RepairHooks {
+  /** Send these range requests to that neighbour. */
+  request(link: Link, ranges: SeqRange[]): void;
+  /** No neighbour retains what we lack of this origin. */
+  stale(origin: number, reason: string): void;
+  /** We hold everything anyone advertises of this origin. */
+  caughtUp(origin: number): void;
+}
+
+export class GapRepair {
+  /** Requests in flight, per origin. */
+  private readonly pending = new Map<number, Pending[]>();
+  /** Timed-out attempts per origin and range start: drives rotation and back-off. */
+  private readonly retries = new Map<number, Map<number, number>>();
+
+  constructor(
+    private readonly links: Map<number, Link>,
+    private readonly origins: PeerStates,
+    private readonly opts: RepairOptions,
+    private readonly metrics: Metrics,
+    private readonly hooks: RepairHooks,
+  ) {}
+
+  /** True when nothing is being waited for. */
+  get idle(): boolean {
+    return this.pending.size === 0;
+  }
+
+  /** Forgets requests made to a neighbour that was removed. */
+  forgetLink(peerId: number): void {
+    for (const [origin, list] of this.pending) this.pending.set(origin, list.filter((p) => p.link !== peerId));
+  }
+
+  /**
+   * Finds every sequence some neighbour holds that we lack, and asks a neighbour that retains
+   * it (not only the origin), in bounded windows. A request not answered in time is dropped and
+   * asked again, of another holder when there is one, with linear back-off.
+   */
+  run(now: number): void {
+    this.settle(now);
+    const wanted = new Map<number, number>(); // origin → highest anyone advertises
+    for (const link of this.links.values()) {
+      for (const h of link.heads.values()) {
+        if (h.highest > (wanted.get(h.peerId) ?? 0)) wanted.set(h.peerId, h.highest);
+      }
+    }
+    const requests = new Map<Link, SeqRange[]>();
+    for (const [originId, upTo] of wanted) {
+      const origin = this.origins.get(originId);
+      if (origin.contiguous >= upTo) {
+        this.hooks.caughtUp(originId);
+        continue;
+      }
+      const inFlight = this.pending.get(originId) ?? [];
+      const attemptsOf = this.retries.get(originId);
+      let unservable = false;
+      for (const gap of origin.missing(upTo)) {
+        let from = gap.from;
+        while (from <= gap.to) {
+          const covering = inFlight.find((p) => p.range.from <= from && from <= p.range.to);
+          if (covering) {
+            from = covering.range.to + 1;
+            continue;
+          }
+          const attempts = attemptsOf?.get(from) ?? 0;
+          const link = this.pickSource(originId, from, attempts);
+          if (!link) {
+            if (this.anyoneHeld(originId, from)) unservable = true;
+            break;
+          }
+          const budget = this.opts.maxInflightPatches - link.inflight;
+          if (budget <= 0) break;
+          const h = link.heads.get(originId)!;
+          const next = inFlight.filter((p) => p.range.from > from).reduce((m, p) => Math.min(m, p.range.from - 1), gap.to);
+          const to = Math.min(next, from + Math.min(budget, this.opts.maxBatchPatches * 4) - 1, h.highest);
+          const size = to - from + 1;
+          inFlight.push({
+            range: { peerId: originId, from, to },
+            link: link.peerId,
+            size,
+            deadline: now + this.opts.requestTimeoutMs * Math.min(attempts + 1, 4),
+          });
+          link.inflight += size;
+          let list = requests.get(link);
+          if (!list) requests.set(link, (list = []));
+          list.push({ peerId: originId, from, to });
+          this.metrics.inc("gaps_requested_total");
+          this.metrics.inc("gap_patches_requested_total", size);
+          from = to + 1;
+        }
+      }
+      if (inFlight.length > 0) this.pending.set(originId, inFlight);
+      if (unservable) this.hooks.stale(originId, `no neighbour retains the patches of peer ${originId} after sequence ${origin.contiguous}`);
+    }
+    for (const [link, ranges] of requests) this.hooks.request(link, ranges);
+  }
+
+  /** A neighbour that holds `seq` of `origin` and still retains it; rotates with retries. */
+  private pickSource(origin: number, seq: number, attempts: number): Link | undefined {
+    const full: Link[] = [];
+    const partial: Link[] = [];
+    for (const link of this.links.values()) {
+      const h = link.heads.get(origin);
+      if (!h || h.retainedFrom > seq) continue;
+      if (h.contiguous >= seq) full.push(link);
+      else if (h.highest >= seq) partial.push(link);
+    }
+    // Prefer links that hold it contiguously; rotate by retry count so a silent peer is skipped.
+    const candidates = full.length > 0 ? full : partial;
+    if (candidates.length === 0) return undefined;
+    return candidates[attempts % candidates.length];
+  }
+
+  private anyoneHeld(origin: number, seq: number): boolean {
+    for (const link of this.links.values()) {
+      const h = link.heads.get(origin);
+      if (h && h.highest >= seq) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Drops requests that are satisfied or timed out. A timed-out range start counts an attempt,
+   * which picks the next holder and waits longer (linear back-off, up to 4× the timeout);
+   * progress forgets attempts.
+   */
+  settle(now: number): void {
+    for (const [originId, attempts] of this.retries) {
+      const contiguous = this.origins.get(originId).contiguous;
+      for (const from of attempts.keys()) if (from <= contiguous) attempts.delete(from);
+      if (attempts.size === 0) this.retries.delete(originId);
+    }
+    for (const [originId, list] of this.pending) {
+      const o = this.origins.get(originId);
+      const keep = list.filter((p) => {
+        const done = o.contiguous >= p.range.to;
+        const expired = !done && p.deadline <= now;
+        if (!done && !expired) return true;
+        const link = this.links.get(p.link);
+        if (link) link.inflight = Math.max(0, link.inflight - p.size);
+        if (expired) {
+          let attempts = this.retries.get(originId);
+          if (!attempts) this.retries.set(originId, (attempts = new Map()));
+          attempts.set(p.range.from, (attempts.get(p.range.from) ?? 0) + 1);
+        }
+        return false;
+      });
+      if (keep.length > 0) this.pending.set(originId, keep);
+      else this.pending.delete(originId);
+    }
+  }
+}
