@@ -18,6 +18,7 @@
  * so every integer comes back exact. Blobs come back as Buffer (a Uint8Array).
  */
 import type { Database as BetterSqlite3Database, Statement as BetterSqlite3Statement } from "better-sqlite3";
+import { wellFormed } from "@replic/core";
 import type { SqliteDriver, SqliteStatement, SqlValue } from "@replic/core";
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -32,16 +33,6 @@ function exactRow(row: unknown[]): SqlValue[] {
   return row as SqlValue[];
 }
 
-type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-const hasWellFormed = typeof (String.prototype as unknown as Partial<WellFormed>).isWellFormed === "function";
-function wellFormed(s: string): string {
-  if (hasWellFormed) {
-    const w = s as unknown as WellFormed;
-    return w.isWellFormed() ? s : w.toWellFormed();
-  }
-  return s.replace(LONE_SURROGATE, "\uFFFD");
-}
 
 /**
  * Returns the parameters with every safe-integer number replaced by a bigint, so that

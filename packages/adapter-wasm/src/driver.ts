@@ -29,7 +29,7 @@
  * `finalize()`, which `release()` calls for every statement the driver prepared.
  */
 import type { Database as WasmDatabase, Statement as WasmStatement } from "node-sqlite3-wasm";
-import { ValidationError } from "@replic/core";
+import { ValidationError, wellFormed } from "@replic/core";
 import type { SqliteDriver, SqliteStatement, SqlValue } from "@replic/core";
 
 const I64_MAX = (1n << 63n) - 1n;
@@ -59,16 +59,6 @@ function hasInternals(stmt: WasmStatement): stmt is Internal {
   );
 }
 
-type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-const hasWellFormed = typeof (String.prototype as unknown as Partial<WellFormed>).isWellFormed === "function";
-function wellFormed(s: string): string {
-  if (hasWellFormed) {
-    const w = s as unknown as WellFormed;
-    return w.isWellFormed() ? s : w.toWellFormed();
-  }
-  return s.replace(LONE_SURROGATE, "\uFFFD");
-}
 
 /**
  * Throws on a bigint outside int64 (node-sqlite3-wasm would wrap it) and on text containing

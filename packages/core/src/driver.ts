@@ -29,3 +29,20 @@ export interface SqliteDriver {
   /** Releases what the driver holds (prepared statements). Never closes the caller's database. */
   release?(): void;
 }
+
+type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const hasWellFormed = typeof (String.prototype as unknown as Partial<WellFormed>).isWellFormed === "function";
+
+/**
+ * The string with unpaired UTF-16 surrogates replaced by U+FFFD, as TextEncoder (and so the wire)
+ * does. Drivers of bindings that would store the surrogate's own bytes use it, so a writer and
+ * its receivers store the same text.
+ */
+export function wellFormed(s: string): string {
+  if (hasWellFormed) {
+    const w = s as unknown as WellFormed;
+    return w.isWellFormed() ? s : w.toWellFormed();
+  }
+  return s.replace(LONE_SURROGATE, "\uFFFD");
+}

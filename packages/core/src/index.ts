@@ -3,6 +3,7 @@
  * adapters hand it a SqliteDriver, transports hand it bytes.
  */
 export type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
+export { wellFormed } from "./driver.js";
 export {
   ReplicError,
   SchemaError,
