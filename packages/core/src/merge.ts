@@ -315,19 +315,20 @@ export class TableMerger {
   }
 
   /** One shared array per distinct column set, so patches need not each own one. */
-  columnSet(cols: readonly number[]): number[] {
+  columnSet(cols: readonly number[], n = cols.length): number[] {
     let key: number | string;
     if (this.width <= 30) {
       key = 0;
-      for (let i = 0; i < cols.length; i++) key |= 1 << cols[i]!;
-    } else key = cols.join(",");
+      for (let i = 0; i < n; i++) key |= 1 << cols[i]!;
+    } else key = cols.slice(0, n).join(",");
     let set = this.columnSets.get(key);
     if (!set) {
-      set = cols.slice();
+      set = cols.slice(0, n);
       this.columnSets.set(key, set);
     }
     return set;
   }
+
 
   /**
    * Stores a patch in `T_patches`. With `ignoreDuplicate`, a patch already stored is skipped

@@ -533,20 +533,20 @@ export class Replica {
       throw new ValidationError("INVALID_ROW", `a row for "${schema.name}" must be a plain object`, { table: schema.name });
     }
     const columns = schema.columns;
+    const names = merger.columnNames;
     const values: SqlValue[] = [];
     const key = this.colKey;
-    key.length = 0;
-    for (let ci = 0; ci < columns.length; ci++) {
-      const c = columns[ci]!;
-      const v = row[c.name];
+    let n = 0;
+    for (let ci = 0; ci < names.length; ci++) {
+      const v = row[names[ci]!];
       if (v === undefined) continue;
-      if (typeof v === "function" && !Object.prototype.hasOwnProperty.call(row, c.name)) continue; // "constructor" etc.
-      key.push(ci);
-      values.push(checkValue(schema, c, v));
+      if (typeof v === "function" && !Object.prototype.hasOwnProperty.call(row, names[ci]!)) continue; // "constructor" etc.
+      key[n++] = ci;
+      values.push(checkValue(schema, columns[ci]!, v));
     }
     let given = 0;
     for (const k in row) if (row[k] !== undefined) given++;
-    if (given !== values.length) {
+    if (given !== n) {
       for (const k of Object.keys(row)) {
         if (row[k] !== undefined && !schema.columnIndex.has(k)) {
           throw new ValidationError("UNKNOWN_COLUMN", `"${schema.name}" has no column "${k}"`, { table: schema.name, column: k });
@@ -554,8 +554,9 @@ export class Replica {
       }
       throw new ValidationError("INVALID_ROW", `a row for "${schema.name}" has inherited or duplicate properties`, { table: schema.name });
     }
+    const cols = merger.columnSet(key, n);
     for (const pk of schema.pkIndexes) {
-      if (!key.includes(pk)) {
+      if (!cols.includes(pk)) {
         const column = columns[pk]!.name;
         throw new ValidationError("MISSING_PRIMARY_KEY", `a row for "${schema.name}" needs primary-key column "${column}"`, {
           table: schema.name,
@@ -563,7 +564,7 @@ export class Replica {
         });
       }
     }
-    this.rowCols = merger.columnSet(key);
+    this.rowCols = cols;
     return values;
   }
 
