@@ -13,6 +13,7 @@ import {
   type DecodeLimits,
   type HeartbeatMessage,
   type PatchesMessage,
+  type PeerHead,
   type RequestMessage,
   type WireMessage,
   type WirePatch,
@@ -76,6 +77,8 @@ export interface PeerStatus {
   behind: number;
   /** Neighbour's clock minus ours, ms, from its last heartbeat (null before one arrived). */
   clockDriftMs: number | null;
+  /** What the neighbour holds of each origin (contiguous, highest, retained), from its last heartbeat. */
+  heads: PeerHead[];
 }
 
 export interface ReplicaStatus {
@@ -1032,6 +1035,7 @@ export class Replica {
         lastContact: l.lastContact,
         ...this.linkLag(l),
         clockDriftMs: l.clockDriftMs,
+        heads: [...l.heads.values()].map((h) => ({ ...h })),
       })),
       staleOrigins: [...this.stale],
       closed: this.closed,

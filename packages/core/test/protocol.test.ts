@@ -147,8 +147,15 @@ describe("clock bound", () => {
     expect(JSON.parse(a.dump())[0][1]).toBe("future");
     b.r.tick();
     drain(q);
-    const drift = a.r.status().peers.find((p) => p.peerId === 2)!.clockDriftMs!;
-    expect(drift).toBeGreaterThan(3_500_000);
+    const peerB = a.r.status().peers.find((p) => p.peerId === 2)!;
+    expect(peerB.clockDriftMs!).toBeGreaterThan(3_500_000);
+    // b's heartbeat told a what b holds of each origin.
+    expect(peerB.heads).toEqual(
+      expect.arrayContaining([
+        { peerId: 1, contiguous: 1, highest: 1, retainedFrom: 1 },
+        { peerId: 2, contiguous: 1, highest: 1, retainedFrom: 1 },
+      ]),
+    );
   });
 });
 
