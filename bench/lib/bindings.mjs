@@ -34,45 +34,13 @@ export async function openDb(binding, dir, label = "db", { path: fixedPath } = {
     const Database = require("better-sqlite3");
     const path = fixedPath ?? join(dir, `${label}-${process.pid}-${++seq}.db`);
     const native = new Database(path);
-    native.pragma("journal_mode = WAL");
-    native.pragma("synchronous = NORMAL");
-    return {
-      binding,
-      path,
-      native,
-      exec: (sql) => native.exec(sql),
-      get: (sql) => native.prepare(sql).raw(true).get(),
-      prepareUpsert() {
-        const st = native.prepare(RAW_UPSERT_SQL);
-        return (r) => st.run(r.id, r.name, r.qty, r.price, r.note, r.deletedAt);
-      },
-      close({ keep = false } = {}) {
-        native.close();
-        if (!keep) removeDbFiles(path);
-      },
-    };
+    return walFileDb(binding, path, native, (sql) => native.prepare(sql).raw(true).get());
   }
   if (binding === "bun") {
     const { Database } = await import("bun:sqlite");
     const path = fixedPath ?? join(dir, `${label}-${process.pid}-${++seq}.db`);
     const native = new Database(path, { create: true });
-    native.exec("PRAGMA journal_mode = WAL");
-    native.exec("PRAGMA synchronous = NORMAL");
-    return {
-      binding,
-      path,
-      native,
-      exec: (sql) => native.exec(sql),
-      get: (sql) => native.prepare(sql).values()[0],
-      prepareUpsert() {
-        const st = native.prepare(RAW_UPSERT_SQL);
-        return (r) => st.run(r.id, r.name, r.qty, r.price, r.note, r.deletedAt);
-      },
-      close({ keep = false } = {}) {
-        native.close();
-        if (!keep) removeDbFiles(path);
-      },
-    };
+    return walFileDb(binding, path, native, (sql) => native.prepare(sql).values()[0]);
   }
   if (binding === "wasm") {
     const { Database } = require("node-sqlite3-wasm");
@@ -104,6 +72,30 @@ export async function openDb(binding, dir, label = "db", { path: fixedPath } = {
     };
   }
   throw new Error(`unknown binding ${binding}`);
+}
+
+/**
+ * A file database in WAL with synchronous=NORMAL, for the two bindings whose statements take
+ * positional arguments (better-sqlite3, bun:sqlite). `get(sql)` returns the first row as an array.
+ */
+function walFileDb(binding, path, native, get) {
+  native.exec("PRAGMA journal_mode = WAL");
+  native.exec("PRAGMA synchronous = NORMAL");
+  return {
+    binding,
+    path,
+    native,
+    exec: (sql) => native.exec(sql),
+    get,
+    prepareUpsert() {
+      const st = native.prepare(RAW_UPSERT_SQL);
+      return (r) => st.run(r.id, r.name, r.qty, r.price, r.note, r.deletedAt);
+    },
+    close({ keep = false } = {}) {
+      native.close();
+      if (!keep) removeDbFiles(path);
+    },
+  };
 }
 
 export function removeDbFiles(path) {

@@ -33,7 +33,6 @@ function exactRow(row: unknown[]): SqlValue[] {
   return row as SqlValue[];
 }
 
-
 /**
  * Returns the parameters with every safe-integer number replaced by a bigint, so that
  * better-sqlite3 binds it with sqlite3_bind_int64 instead of as a double, and every string made

@@ -59,7 +59,6 @@ function hasInternals(stmt: WasmStatement): stmt is Internal {
   );
 }
 
-
 /**
  * Throws on a bigint outside int64 (node-sqlite3-wasm would wrap it) and on text containing
  * U+0000 (it would be cut there); replaces unpaired surrogates by U+FFFD. Copies the array

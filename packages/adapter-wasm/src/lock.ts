@@ -52,11 +52,7 @@ export function recoverAfterCrash(path: string): RecoveryReport {
   const report: RecoveryReport = { lockRemoved: false, pagesRestored: 0 };
   const journal = `${path}-journal`;
   if (fs.existsSync(journal) && fs.existsSync(path)) report.pagesRestored = rollBack(fs, path, journal);
-  const lock = `${path}.lock`;
-  if (fs.existsSync(lock)) {
-    fs.rmdirSync(lock);
-    report.lockRemoved = true;
-  }
+  report.lockRemoved = clearStaleLock(path);
   return report;
 }
 

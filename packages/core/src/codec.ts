@@ -369,7 +369,8 @@ export class PatchesEncoder {
   }
 }
 
-function sameList(a: number[], b: number[]): boolean {
+/** Same numbers in the same order (identity first: column lists are usually shared arrays). */
+export function sameList(a: readonly number[], b: readonly number[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -9,6 +9,7 @@
  * are also listed in `_replic_nulls` (rare: un-deletes, cleared fields).
  */
 import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
+import { sameList } from "./codec.js";
 import { quoteId, type TableSchema } from "./schema.js";
 
 export const NULLS_TABLE = "_replic_nulls";
@@ -61,7 +62,6 @@ export class NullStore {
   forget(peerId: number, seq: number): void {
     this.remove.run([peerId, seq]);
   }
-
 }
 
 /** The columns a patch sets to NULL, joined by U+001F, or null when none. */
@@ -118,13 +118,10 @@ export class TableMerger {
     this.width = cols.length;
     this.inline = schema.inlineNulls;
     this.stride = this.width + (this.inline ? 4 : 3);
-    const reserved = `"_patchedAt", "_sequenceId", "_peerId"${this.inline ? `, "_nulls"` : ""}`;
     this.isPk = schema.columns.map((c) => c.pk > 0);
     const p = quoteId(schema.patchesName);
-    // Every column is bound (absent ones as NULL) so a DEFAULT on T_patches cannot fake a set column.
-    const insert = `INTO ${p} (${cols.join(", ")}, ${reserved}) VALUES (${new Array(this.stride).fill("?").join(", ")})`;
-    this.insertPatchStmt = driver.prepare(`INSERT ${insert}`);
-    this.insertPatchIgnoreStmt = driver.prepare(`INSERT OR IGNORE ${insert}`);
+    this.insertPatchStmt = driver.prepare(this.patchInsertSql("INSERT", 1));
+    this.insertPatchIgnoreStmt = driver.prepare(this.patchInsertSql("INSERT OR IGNORE", 1));
     // One aggregate row: per column, did any later patch of this row set it to a value; plus
     // the explicit-NULL column lists of those later patches. SQLite scans them, JS gets one row.
     const pkWhere = schema.pkIndexes.map((i) => `p.${cols[i]} = ?`).join(" AND ");
@@ -156,17 +153,20 @@ export class TableMerger {
    * out duplicates; if one slips through, flush() throws DuplicateInBatchError.
    */
   queuePatch(p: LocalPatch): void {
+    this.fillPatchRow(this.pendingPatches, this.pendingPatchCount * this.stride, p);
+    if (!this.inline) this.nulls.record(p);
+    if (++this.pendingPatchCount === this.patchBatchRows) this.flushPatches();
+  }
+
+  /** Writes the bound values of one patch row into `buf` from `base`. */
+  private fillPatchRow(buf: SqlValue[], base: number, p: LocalPatch): void {
     const w = this.width;
-    const buf = this.pendingPatches;
-    const base = this.pendingPatchCount * this.stride;
     buf.fill(null, base, base + w);
     for (let i = 0; i < p.cols.length; i++) buf[base + p.cols[i]!] = p.values[i]!;
     buf[base + w] = p.patchedAt;
     buf[base + w + 1] = p.seq;
     buf[base + w + 2] = p.peerId;
     if (this.inline) buf[base + w + 3] = explicitNullNames(p);
-    else this.nulls.record(p);
-    if (++this.pendingPatchCount === this.patchBatchRows) this.flushPatches();
   }
 
   /**
@@ -180,7 +180,7 @@ export class TableMerger {
       this.mergeRow(p, false);
       return;
     }
-    if (this.pendingUpsertCols !== p.cols && !(this.pendingUpsertCols && sameColumns(this.pendingUpsertCols, p.cols))) {
+    if (!this.pendingUpsertCols || !sameList(this.pendingUpsertCols, p.cols)) {
       this.flushUpserts();
       this.pendingUpsertCols = p.cols;
     }
@@ -211,7 +211,7 @@ export class TableMerger {
     const stride = this.stride;
     let stored: number;
     if (n === this.patchBatchRows && n > 1) {
-      this.multiInsert ??= this.driver.prepare(this.multiInsertSql(n));
+      this.multiInsert ??= this.driver.prepare(this.patchInsertSql("INSERT OR IGNORE", n));
       stored = this.multiInsert.run(this.pendingPatches);
     } else {
       stored = 0;
@@ -240,17 +240,21 @@ export class TableMerger {
     return Math.min(MAX_BATCH_ROWS, Math.floor(MAX_PARAMS / cols.length));
   }
 
-  private multiInsertSql(rows: number): string {
+  /**
+   * INSERT of `rows` patch rows. Every column is bound (absent ones as NULL) so a DEFAULT on
+   * T_patches cannot fake a set column.
+   */
+  private patchInsertSql(verb: string, rows: number): string {
     const s = this.schema;
     const names = [...s.columns.map((c) => quoteId(c.name)), `"_patchedAt"`, `"_sequenceId"`, `"_peerId"`];
     if (this.inline) names.push(`"_nulls"`);
     const tuple = `(${names.map(() => "?").join(", ")})`;
-    return `INSERT OR IGNORE INTO ${quoteId(s.patchesName)} (${names.join(", ")}) VALUES ${new Array(rows).fill(tuple).join(", ")}`;
+    return `${verb} INTO ${quoteId(s.patchesName)} (${names.join(", ")}) VALUES ${new Array(rows).fill(tuple).join(", ")}`;
   }
 
   /** A multi-row upsert: SQLite applies its rows in order, so a key repeated in it ends as the last. */
   private multiUpsertFor(cols: number[], rows: number): SqliteStatement {
-    const key = cols.join(",");
+    const key = this.shapeKey(cols, cols.length);
     let stmt = this.multiUpserts.get(key);
     if (stmt) return stmt;
     stmt = this.driver.prepare(this.upsertSql(cols, rows));
@@ -268,11 +272,6 @@ export class TableMerger {
       this.unstoreStmt.run([p.peerId, p.seq]);
     }
     this.nulls.forget(p.peerId, p.seq);
-  }
-
-  /** True while patches or merges are queued and not yet written. */
-  get pending(): boolean {
-    return this.pendingPatchCount > 0 || this.pendingUpsertCount > 0;
   }
 
   /** The highest stored sequence of one origin and its timestamp ([0, 0] when none). */
@@ -314,13 +313,17 @@ export class TableMerger {
     return this.deleteThroughStmt.run([peerId, seq]);
   }
 
+  /** Cache key of a column set (its first `n` indexes): a bit mask when the table is narrow. */
+  private shapeKey(cols: readonly number[], n: number): number | string {
+    if (this.width > 30) return cols.slice(0, n).join(",");
+    let key = 0;
+    for (let i = 0; i < n; i++) key |= 1 << cols[i]!;
+    return key;
+  }
+
   /** One shared array per distinct column set, so patches need not each own one. */
   columnSet(cols: readonly number[], n = cols.length): number[] {
-    let key: number | string;
-    if (this.width <= 30) {
-      key = 0;
-      for (let i = 0; i < n; i++) key |= 1 << cols[i]!;
-    } else key = cols.slice(0, n).join(",");
+    const key = this.shapeKey(cols, n);
     let set = this.columnSets.get(key);
     if (!set) {
       set = cols.slice(0, n);
@@ -329,19 +332,13 @@ export class TableMerger {
     return set;
   }
 
-
   /**
    * Stores a patch in `T_patches`. With `ignoreDuplicate`, a patch already stored is skipped
    * and false returned; without it a duplicate is an error (local sequence numbers never repeat).
    */
   storePatch(p: LocalPatch, ignoreDuplicate: boolean): boolean {
     const buf = this.rowBuffer;
-    buf.fill(null, 0, this.width);
-    for (let i = 0; i < p.cols.length; i++) buf[p.cols[i]!] = p.values[i]!;
-    buf[this.width] = p.patchedAt;
-    buf[this.width + 1] = p.seq;
-    buf[this.width + 2] = p.peerId;
-    if (this.inline) buf[this.width + 3] = explicitNullNames(p);
+    this.fillPatchRow(buf, 0, p);
     const changes = (ignoreDuplicate ? this.insertPatchIgnoreStmt : this.insertPatchStmt).run(buf);
     if (changes === 0) return false;
     if (!this.inline) this.nulls.record(p);
@@ -390,11 +387,7 @@ export class TableMerger {
 
   /** INSERT ... ON CONFLICT(pk) DO UPDATE for exactly these columns; cached per column set. */
   private upsertFor(cols: number[]): SqliteStatement {
-    let key: number | string;
-    if (this.width <= 30) {
-      key = 0;
-      for (let i = 0; i < cols.length; i++) key |= 1 << cols[i]!;
-    } else key = cols.join(",");
+    const key = this.shapeKey(cols, cols.length);
     let stmt = this.upserts.get(key);
     if (stmt) return stmt;
     stmt = this.driver.prepare(this.upsertSql(cols, 1));
@@ -411,10 +404,4 @@ export class TableMerger {
     const tuple = `(${names.map(() => "?").join(", ")})`;
     return `INSERT INTO ${quoteId(s.name)} (${names.join(", ")}) VALUES ${new Array(rows).fill(tuple).join(", ")} ON CONFLICT (${pk.join(", ")}) ${conflict}`;
   }
-}
-
-function sameColumns(a: number[], b: number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -343,31 +343,31 @@ export class Replica {
    */
   upsert(table: string, row: Record<string, unknown>): string {
     this.assertOpen();
-    const merger = this.tables.get(table);
-    if (!merger) {
-      throw new ValidationError("UNKNOWN_TABLE", `"${String(table)}" is not a replicated table (it needs a "${String(table)}_patches" sibling)`, {
-        table: String(table),
-      });
-    }
+    const merger = this.tableFor(table);
     const values = this.validateRow(merger, row);
     const cols = this.rowCols;
     if (this.inTransaction) return this.writeLocal(merger, cols, values);
     return this.transaction(() => this.writeLocal(merger, cols, values));
   }
 
-  /**
-   * Writes many rows of one table in one transaction and one batch, many rows per SQLite
-   * statement: the fastest way to load data. Every row is validated before anything is written;
-   * any failure writes nothing. Returns the session token of each row.
-   */
-  upsertMany(table: string, rows: readonly Record<string, unknown>[]): string[] {
-    this.assertOpen();
+  private tableFor(table: string): TableMerger {
     const merger = this.tables.get(table);
     if (!merger) {
       throw new ValidationError("UNKNOWN_TABLE", `"${String(table)}" is not a replicated table (it needs a "${String(table)}_patches" sibling)`, {
         table: String(table),
       });
     }
+    return merger;
+  }
+
+  /**
+   * Writes many rows of one table in one transaction and one batch, many rows per SQLite
+   * statement: the fastest way to load data. Any failure, a bad row included, writes nothing.
+   * Returns the session token of each row.
+   */
+  upsertMany(table: string, rows: readonly Record<string, unknown>[]): string[] {
+    this.assertOpen();
+    const merger = this.tableFor(table);
     if (!Array.isArray(rows)) throw new ValidationError("INVALID_ROW", "upsertMany() takes an array of rows", { table });
     // Outside a transaction: validate, write and encode row by row in one new transaction; a
     // failure rolls all of it back. Inside one: validate everything first and write under a
@@ -383,21 +383,8 @@ export class Replica {
       const tokens: string[] = new Array(rows.length);
       const stamps: number[] = new Array(rows.length);
       const firstSeq = this.seq + 1;
-      const p = this.scratch;
       try {
-        for (let i = 0; i < rows.length; i++) {
-          const patchedAt = this.clock.next();
-          p.table = merger;
-          p.peerId = this.peerId;
-          p.seq = firstSeq + i;
-          p.patchedAt = patchedAt;
-          p.cols = cols[i]!;
-          p.values = values[i]!;
-          merger.queuePatch(p);
-          merger.queueMerge(p, patchedAt > this.highestTs);
-          if (patchedAt > this.highestTs) this.highestTs = patchedAt;
-          stamps[i] = patchedAt;
-        }
+        for (let i = 0; i < rows.length; i++) stamps[i] = this.queueLocal(merger, firstSeq + i, cols[i]!, values[i]!);
         merger.flush();
       } catch (err) {
         merger.discard();
@@ -416,24 +403,15 @@ export class Replica {
   /** upsertMany in its own transaction: nothing is kept per row beyond its token. */
   private writeMany(merger: TableMerger, rows: readonly Record<string, unknown>[]): string[] {
     const tokens: string[] = new Array(rows.length);
-    const p = this.scratch;
     try {
       for (let i = 0; i < rows.length; i++) {
         const values = this.validateRow(merger, rows[i]!);
-        const patchedAt = this.clock.next();
+        const cols = this.rowCols;
         const seq = this.seq + 1;
-        p.table = merger;
-        p.peerId = this.peerId;
-        p.seq = seq;
-        p.patchedAt = patchedAt;
-        p.cols = this.rowCols;
-        p.values = values;
-        merger.queuePatch(p);
-        merger.queueMerge(p, patchedAt > this.highestTs);
-        if (patchedAt > this.highestTs) this.highestTs = patchedAt;
+        const patchedAt = this.queueLocal(merger, seq, cols, values);
         this.seq = seq;
         this.txCount++;
-        this.txOut?.add(merger, this.peerId, seq, patchedAt, p.cols, values);
+        this.txOut?.add(merger, this.peerId, seq, patchedAt, cols, values);
         tokens[i] = `${this.peerId}.${seq}`;
       }
       merger.flush();
@@ -442,6 +420,27 @@ export class Replica {
       throw wrapSqliteError(err, merger.schema.name);
     }
     return tokens;
+  }
+
+  /** Stamps a local patch and queues it (patch row and merge) for batched writing; returns its timestamp. */
+  private queueLocal(merger: TableMerger, seq: number, cols: number[], values: SqlValue[]): number {
+    const p = this.localPatch(merger, seq, cols, values);
+    merger.queuePatch(p);
+    merger.queueMerge(p, p.patchedAt > this.highestTs);
+    if (p.patchedAt > this.highestTs) this.highestTs = p.patchedAt;
+    return p.patchedAt;
+  }
+
+  /** The reused scratch patch, filled for a new local write with a fresh timestamp. */
+  private localPatch(merger: TableMerger, seq: number, cols: number[], values: SqlValue[]): LocalPatch {
+    const p = this.scratch;
+    p.table = merger;
+    p.peerId = this.peerId;
+    p.seq = seq;
+    p.patchedAt = this.clock.next();
+    p.cols = cols;
+    p.values = values;
+    return p;
   }
 
   private savepoint<T>(fn: () => T): T {
@@ -572,15 +571,9 @@ export class Replica {
   }
 
   private writeLocal(merger: TableMerger, cols: number[], values: SqlValue[]): string {
-    const patchedAt = this.clock.next();
     const seq = this.seq + 1;
-    const p = this.scratch;
-    p.table = merger;
-    p.peerId = this.peerId;
-    p.seq = seq;
-    p.patchedAt = patchedAt;
-    p.cols = cols;
-    p.values = values;
+    const p = this.localPatch(merger, seq, cols, values);
+    const patchedAt = p.patchedAt;
     // The patch row is queued and written many per statement at commit (nothing reads
     // T_patches inside a local transaction but the merge probe, which flushes first); the row
     // in T is written now, so reads inside the transaction see it.
