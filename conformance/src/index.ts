@@ -13,6 +13,7 @@ import { badInputSuite } from "./badinput.js";
 import { basicSuite } from "./basic.js";
 import { crashSuite } from "./crash.js";
 import { ddlSuite } from "./ddl.js";
+import { hostileSuite } from "./hostile.js";
 import { determinismSuite } from "./determinism.js";
 import { propertySuite } from "./property.js";
 import type { ConformanceBinding } from "./types.js";
@@ -30,6 +31,7 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     basicSuite(binding);
     ddlSuite(binding);
     badInputSuite(binding);
+    hostileSuite(binding);
     determinismSuite(binding);
     propertySuite(binding);
     crashSuite(binding);

@@ -10,6 +10,7 @@ export interface ReplicaOptionsLike {
   peerId?: number;
   heartbeatMs?: number;
   now?: () => number;
+  maxClockDriftMs?: number;
 }
 
 export interface ReplicaLike {

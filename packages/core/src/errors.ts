@@ -1,6 +1,7 @@
 /**
- * Typed errors. Every failure the caller can cause (bad rows, bad bytes, bad schema) is one of
- * these, thrown before anything is written, so `instanceof` or `err.code` is enough to handle it.
+ * Typed errors. Every failure the caller can see is a ReplicError with a `code`, thrown before
+ * anything is written (or after everything was rolled back). `isReplicError(e)` works across
+ * copies of this package (ESM and CJS builds loaded side by side), where `instanceof` cannot.
  */
 
 export type ReplicErrorCode =
@@ -18,7 +19,19 @@ export type ReplicErrorCode =
   | "CLOSED"
   | "TRANSACTION"
   | "NEEDS_RESEED"
-  | "INVALID_TOKEN";
+  | "INVALID_TOKEN"
+  | "INVALID_MESSAGE"
+  | "PATCH_TOO_LARGE"
+  | "IDENTITY_CONFLICT"
+  | "BROKEN"
+  | "SQLITE";
+
+const BRAND = Symbol.for("replic.error");
+
+/** True for any replic error, whichever copy of the package threw it. */
+export function isReplicError(e: unknown): e is ReplicError {
+  return typeof e === "object" && e !== null && (e as Record<symbol, unknown>)[BRAND] === true && typeof (e as { code?: unknown }).code === "string";
+}
 
 export class ReplicError extends Error {
   readonly code: ReplicErrorCode;
@@ -26,6 +39,21 @@ export class ReplicError extends Error {
     super(message, options);
     this.name = "ReplicError";
     this.code = code;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+}
+
+/**
+ * A second writer uses this replica's peer id: a patch of our own origin that we did not write,
+ * a neighbour advertising our origin beyond our head, or another replica opened on this database
+ * after this one. Nothing of it was merged; see docs/design.md (identity).
+ */
+export class IdentityConflictError extends ReplicError {
+  readonly peerId: number;
+  constructor(peerId: number, message: string) {
+    super("IDENTITY_CONFLICT", message);
+    this.name = "IdentityConflictError";
+    this.peerId = peerId;
   }
 }
 
@@ -87,4 +115,19 @@ export class StaleReplicaError extends ReplicError {
     this.name = "StaleReplicaError";
     this.originPeerId = originPeerId;
   }
+}
+
+/**
+ * A SQLite error as a ReplicError: a constraint violation becomes ValidationError(CONSTRAINT),
+ * anything else ReplicError(SQLITE), with the original as `cause`. ReplicErrors pass through.
+ */
+export function fromSqlite(err: unknown, table?: string): ReplicError {
+  if (err instanceof ReplicError) return err;
+  const message = (err as Error)?.message ?? String(err);
+  if (/constraint/i.test(message)) {
+    return new ValidationError("CONSTRAINT", `SQLite refused the write${table ? ` to "${table}"` : ""}: ${message}`, table ? { table } : {}, {
+      cause: err,
+    });
+  }
+  return new ReplicError("SQLITE", `SQLite failed${table ? ` on "${table}"` : ""}: ${message}`, { cause: err });
 }

@@ -15,3 +15,4 @@ declare function clearInterval(handle: unknown): void;
 declare class Response {
   constructor(body?: string | null, init?: { status?: number; headers?: Record<string, string> });
 }
+declare function queueMicrotask(callback: () => void): void;

@@ -1,6 +1,6 @@
 /**
  * @replic/core: the runtime-agnostic engine. No runtime module, no SQLite binding, no dependency:
- * adapters hand it a SqliteDriver, transports hand it bytes.
+ * adapters hand it a SqliteDriver, transports hand it bytes. See docs/design.md for the rooms.
  */
 export type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
 export { wellFormed } from "./driver.js";
@@ -11,39 +11,37 @@ export {
   DecodeError,
   TimeoutError,
   StaleReplicaError,
+  IdentityConflictError,
+  isReplicError,
   type ReplicErrorCode,
 } from "./errors.js";
 export { HybridLogicalClock, timestampFromMs, msFromTimestamp } from "./clock.js";
+export { crc32 } from "./wire/bytes.js";
+export { encodeWire, PatchesEncoder } from "./wire/encoder.js";
+export { decodeWire } from "./wire/decoder.js";
+export { decodeMessage, encodeMessage, type Message, type Patch } from "./wire/message.js";
 export {
-  decodeMessage,
-  encodeMessage,
-  decodeWire,
-  encodeWire,
-  crc32,
   WIRE_VERSION,
   DEFAULT_LIMITS,
-  type Message,
-  type Patch,
   type WireMessage,
   type DecodeLimits,
   type PeerHead,
   type SeqRange,
-} from "./codec.js";
+  type PatchesMessage,
+  type HeartbeatMessage,
+  type RequestMessage,
+} from "./wire/types.js";
 export { patchesDdl, patchesDdlFromColumns, type ColumnInfo, type TableSchema } from "./schema.js";
-export {
-  Replica,
-  parseToken,
-  assignNewPeerId,
-  type ReplicaOptions,
-  type ReplicaStatus,
-  type OriginStatus,
-  type PeerStatus,
-  type MergeEvent,
-  type Logger,
-} from "./replica.js";
+export { Replica } from "./replica.js";
+export { assignNewPeerId } from "./bookkeeping.js";
+export { parseToken, formatToken } from "./token.js";
+export type { ReplicaOptions, Logger } from "./options.js";
+export type { ReplicaStatus, OriginStatus, PeerStatus } from "./status.js";
+export type { MergeEvent, ReplicaEvent, ReplicaEvents } from "./events.js";
 
 import type { SqliteDriver } from "./driver.js";
-import { Replica, type ReplicaOptions } from "./replica.js";
+import type { ReplicaOptions } from "./options.js";
+import { Replica } from "./replica.js";
 
 /** Opens a replica on a driver. Adapters wrap this as `openReplica(nativeDb, options)`. */
 export function createReplica(driver: SqliteDriver, options?: ReplicaOptions): Replica {

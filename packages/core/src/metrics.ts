@@ -1,6 +1,8 @@
 /**
  * Counters and gauges with a Prometheus text exposition (format 0.0.4), no dependencies.
+ * The names are those of the catalogue in metric-names.ts.
  */
+import type { MetricName } from "./metric-names.js";
 
 type Labels = Record<string, string | number>;
 
@@ -19,11 +21,11 @@ function labelKey(labels: Labels | undefined): string {
 }
 
 export class Metrics {
-  private readonly families = new Map<string, Family>();
+  private readonly families = new Map<MetricName, Family>();
 
   constructor(private readonly prefix = "replic_") {}
 
-  private family(name: string, type: Family["type"], help: string): Family {
+  private family(name: MetricName, type: Family["type"], help: string): Family {
     let f = this.families.get(name);
     if (!f) {
       f = { help, type, values: new Map() };
@@ -33,30 +35,35 @@ export class Metrics {
   }
 
   /** Declares a family so it is exposed (as 0) before its first event. */
-  declare(name: string, type: Family["type"], help: string): void {
+  declare(name: MetricName, type: Family["type"], help: string): void {
     const f = this.family(name, type, help);
     if (f.values.size === 0) f.values.set("", 0);
   }
 
-  inc(name: string, by = 1, labels?: Labels): void {
+  inc(name: MetricName, by = 1, labels?: Labels): void {
     const f = this.families.get(name);
     if (!f) throw new Error(`undeclared metric ${name}`);
     const k = labelKey(labels);
     f.values.set(k, (f.values.get(k) ?? 0) + by);
   }
 
-  set(name: string, value: number, labels?: Labels): void {
+  set(name: MetricName, value: number, labels?: Labels): void {
     const f = this.families.get(name);
     if (!f) throw new Error(`undeclared metric ${name}`);
     f.values.set(labelKey(labels), value);
   }
 
-  /** Drops a labelled series (for example of a peer that was removed). */
-  clear(name: string): void {
+  /** Drops one labelled series (for example of a peer that was removed). */
+  drop(name: MetricName, labels: Labels): void {
+    this.families.get(name)?.values.delete(labelKey(labels));
+  }
+
+  /** Drops every series of a family. */
+  clear(name: MetricName): void {
     this.families.get(name)?.values.clear();
   }
 
-  get(name: string, labels?: Labels): number {
+  get(name: MetricName, labels?: Labels): number {
     return this.families.get(name)?.values.get(labelKey(labels)) ?? 0;
   }
 

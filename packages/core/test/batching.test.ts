@@ -37,7 +37,10 @@ describe("batched writes", () => {
     for (let seed = 1; seed <= 12; seed++) {
       const r = rng(seed);
       const ddl = itemsDdl(seed % 2 === 0); // both places for explicit NULLs
-      const writers = [peer(11, ddl), peer(12), peer(13, ddl, { now: () => 1_900_000_000_000 })];
+      // Writer 13's clock runs years ahead; the others follow it (a wide drift bound) so its
+      // patches merge at once and orders interleave.
+      const wide = { maxClockDriftMs: 20 * 365 * 24 * 3600_000 };
+      const writers = [peer(11, ddl, wide), peer(12, ITEMS_DDL, wide), peer(13, ddl, { ...wide, now: () => 1_900_000_000_000 })];
       const messages: Uint8Array[] = [];
       for (const w of writers) w.r.addPeer(99, (m) => messages.push(m));
       // Writers hear each other now and then, so clocks interleave and many patches arrive late.
@@ -56,7 +59,7 @@ describe("batched writes", () => {
       });
       const expected = JSON.stringify(modelTable(patches, "id", COLUMNS).map((row) => COLUMNS.map((c) => row[c])));
       // Deliver in shuffled order, with repeats, to a fresh replica.
-      const target = peer(50, ddl);
+      const target = peer(50, ddl, wide);
       const order = messages.map((_, i) => i).sort(() => r.next() - 0.5);
       for (const i of [...order, ...order.slice(0, 3)]) target.r.receive(99, messages[i]!);
       expect(target.dump(), `seed ${seed}`).toBe(expected);
@@ -64,7 +67,7 @@ describe("batched writes", () => {
       const first = decodeMessage(messages[0]!);
       if (first.kind !== "patches") throw new Error("kind");
       const twice = encodeMessage({ kind: "patches", patches: [...first.patches, first.patches[0]!] });
-      const fresh = peer(51);
+      const fresh = peer(51, ITEMS_DDL, wide);
       fresh.r.receive(99, twice);
       expect(fresh.count("SELECT count(*) FROM items_patches")).toBe(first.patches.length);
     }

@@ -5,6 +5,7 @@ import {
   decodeMessage,
   decodeWire,
   encodeMessage,
+  encodeWire,
   crc32,
   readYourWrites,
   withReadYourWrites,
@@ -133,22 +134,36 @@ describe("relay and catch-up", () => {
 });
 
 describe("clock bound", () => {
-  it("does not follow a clock far ahead, counts it, and still converges", () => {
-    const a = peer(1, { now: () => 1_000_000_000_000 });
+  it("does not follow a clock far ahead, holds its patches until our clock is within the bound, and converges", () => {
+    let aNow = 1_000_000_000_000;
+    const a = peer(1, { now: () => aNow });
     const b = peer(2, { now: () => 1_000_000_000_000 + 3_600_000, maxClockDriftMs: 60_000 }); // b an hour ahead
     const q: Array<() => void> = [];
     link(a.r, b.r, q);
-    b.r.upsert("items", { id: 1, name: "future" });
-    drain(q);
-    a.r.upsert("items", { id: 1, name: "now" }); // orders before b's write: a did not jump an hour
-    drain(q);
-    expect(a.r.metrics()).toMatch(/replic_clock_drift_rejections_total [1-9]/);
-    expect(a.dump()).toBe(b.dump());
-    expect(JSON.parse(a.dump())[0][1]).toBe("future");
     b.r.tick();
     drain(q);
+    expect(a.r.metrics()).toMatch(/replic_clock_drift_rejections_total [1-9]/);
+    b.r.upsert("items", { id: 1, name: "future" });
+    drain(q);
+    // Held, not merged: it would hide every write of the next hour.
+    expect(a.dump()).toBe("[]");
+    expect(a.r.status().heldPatches).toBe(1);
+    expect(a.r.metrics()).toMatch(/replic_patches_held_total 1/);
+    a.r.upsert("items", { id: 1, name: "now" });
+    drain(q);
+    expect(JSON.parse(a.dump())[0][1]).toBe("now");
+    // An hour later a's clock is within the bound: the held patch merges and wins (it is later).
+    aNow += 3_600_000;
+    a.r.tick();
+    drain(q);
+    b.r.tick();
+    drain(q);
+    expect(a.r.status().heldPatches).toBe(0);
+    expect(a.r.metrics()).toMatch(/replic_patches_released_total 1/);
+    expect(a.dump()).toBe(b.dump());
+    expect(JSON.parse(a.dump())[0][1]).toBe("future");
     const peerB = a.r.status().peers.find((p) => p.peerId === 2)!;
-    expect(peerB.clockDriftMs!).toBeGreaterThan(3_500_000);
+    expect(peerB.clockDriftMs!).toBeGreaterThan(-5_000);
     // b's heartbeat told a what b holds of each origin.
     expect(peerB.heads).toEqual(
       expect.arrayContaining([
@@ -277,6 +292,10 @@ describe("retention", () => {
     b.r.receive(1, encodeMessage({ kind: "patches", patches: [{ table: "items", peerId: 1, seq: 1, patchedAt: 1, values: { id: 1, name: "ancient" } }] }));
     expect(b.dump()).toBe(before);
     expect(b.r.metrics()).toMatch(/replic_patches_too_old_total 1/);
+    // Stale only once a neighbour says that sequence exists: then no one can supply it mergeably.
+    expect(b.r.status().staleOrigins).toEqual([]);
+    b.r.addPeer(1, () => {});
+    b.r.receive(1, encodeWire({ kind: "heartbeat", clock: 1, heads: [{ peerId: 1, contiguous: 1, highest: 1, retainedFrom: 1 }] }));
     expect(b.r.status().staleOrigins).toContain(1);
   });
 });

@@ -1,23 +1,14 @@
 /**
- * Anti-entropy: from the heads neighbours advertise in heartbeats, find every sequence this
- * replica lacks (holes and lost tails alike) and ask a neighbour that still retains it — any
- * holder, not only the origin — in bounded windows, re-asking another holder after a timeout.
+ * Gap repair (anti-entropy): from the heads neighbours advertise in heartbeats, find every
+ * sequence this replica lacks (holes and lost tails alike) and ask a neighbour that still retains
+ * it — any holder, not only the origin — in bounded windows, re-asking another holder after a
+ * timeout. Each round also decides which origins are stale (see staleness.ts).
  */
-import type { PeerHead, SeqRange } from "./codec.js";
 import type { Metrics } from "./metrics.js";
-import type { PeerStates } from "./peer-state.js";
-
-/** A neighbour as the protocol sees it. */
-export interface Link {
-  peerId: number;
-  send: (message: Uint8Array) => void;
-  /** What it holds, per origin, from its last heartbeat. */
-  heads: Map<number, PeerHead>;
-  lastContact: number | null;
-  clockDriftMs: number | null;
-  /** Patches requested from it and not yet received. */
-  inflight: number;
-}
+import type { Link, Neighbours } from "./neighbours.js";
+import type { Origins } from "./origins.js";
+import type { Staleness } from "./staleness.js";
+import type { SeqRange } from "./wire/types.js";
 
 interface Pending {
   range: SeqRange;
@@ -32,15 +23,6 @@ export interface RepairOptions {
   requestTimeoutMs: number;
 }
 
-export interface RepairHooks {
-  /** Send these range requests to that neighbour. */
-  request(link: Link, ranges: SeqRange[]): void;
-  /** No neighbour retains what we lack of this origin. */
-  stale(origin: number, reason: string): void;
-  /** We hold everything anyone advertises of this origin. */
-  caughtUp(origin: number): void;
-}
-
 export class GapRepair {
   /** Requests in flight, per origin. */
   private readonly pending = new Map<number, Pending[]>();
@@ -48,11 +30,13 @@ export class GapRepair {
   private readonly retries = new Map<number, Map<number, number>>();
 
   constructor(
-    private readonly links: Map<number, Link>,
-    private readonly origins: PeerStates,
+    private readonly selfId: number,
+    private readonly neighbours: Neighbours,
+    private readonly origins: Origins,
     private readonly opts: RepairOptions,
     private readonly metrics: Metrics,
-    private readonly hooks: RepairHooks,
+    private readonly staleness: Staleness,
+    private readonly request: (link: Link, ranges: SeqRange[]) => void,
   ) {}
 
   /** True when nothing is being waited for. */
@@ -62,33 +46,45 @@ export class GapRepair {
 
   /** Forgets requests made to a neighbour that was removed. */
   forgetLink(peerId: number): void {
-    for (const [origin, list] of this.pending) this.pending.set(origin, list.filter((p) => p.link !== peerId));
+    for (const [origin, list] of this.pending) {
+      const keep = list.filter((p) => p.link !== peerId);
+      if (keep.length > 0) this.pending.set(origin, keep);
+      else this.pending.delete(origin);
+    }
   }
 
   /**
    * Finds every sequence some neighbour holds that we lack, and asks a neighbour that retains
-   * it (not only the origin), in bounded windows. A request not answered in time is dropped and
-   * asked again, of another holder when there is one, with linear back-off.
+   * it, in bounded windows. A request not answered in time is dropped and asked again, of another
+   * holder when there is one, with linear back-off.
    */
   run(now: number): void {
     this.settle(now);
     const wanted = new Map<number, number>(); // origin → highest anyone advertises
-    for (const link of this.links.values()) {
+    for (const link of this.neighbours.links.values()) {
       for (const h of link.heads.values()) {
-        if (h.highest > (wanted.get(h.peerId) ?? 0)) wanted.set(h.peerId, h.highest);
+        // Our own origin is never asked for: we wrote all of it (see identity.ts).
+        if (h.peerId !== this.selfId && h.highest > (wanted.get(h.peerId) ?? 0)) wanted.set(h.peerId, h.highest);
       }
     }
+    for (const origin of [...this.pending.keys()]) if (!wanted.has(origin)) this.pending.delete(origin);
+    for (const origin of [...this.retries.keys()]) if (!wanted.has(origin)) this.retries.delete(origin);
     const requests = new Map<Link, SeqRange[]>();
+    const stale = new Map<number, string>();
     for (const [originId, upTo] of wanted) {
-      const origin = this.origins.get(originId);
-      if (origin.contiguous >= upTo) {
-        this.hooks.caughtUp(originId);
-        continue;
+      const origin = this.origins.find(originId);
+      const contiguous = origin?.contiguous ?? 0;
+      if (contiguous >= upTo) continue;
+      // What the origin itself advertises of itself is authoritative: nobody can hold more.
+      const ownClaim = this.neighbours.get(originId)?.heads.get(originId)?.highest ?? Number.MAX_SAFE_INTEGER;
+      const tooOld = this.staleness.tooOldAbove(originId, contiguous);
+      if (tooOld !== undefined && tooOld <= Math.min(upTo, ownClaim)) {
+        stale.set(originId, `patch ${originId}.${tooOld} is only offered older than this replica's collection horizon`);
       }
       const inFlight = this.pending.get(originId) ?? [];
       const attemptsOf = this.retries.get(originId);
-      let unservable = false;
-      for (const gap of origin.missing(upTo)) {
+      const gaps = origin ? origin.missing(upTo) : [{ peerId: originId, from: 1, to: upTo }];
+      for (const gap of gaps) {
         let from = gap.from;
         while (from <= gap.to) {
           const covering = inFlight.find((p) => p.range.from <= from && from <= p.range.to);
@@ -99,7 +95,9 @@ export class GapRepair {
           const attempts = attemptsOf?.get(from) ?? 0;
           const link = this.pickSource(originId, from, attempts);
           if (!link) {
-            if (this.anyoneHeld(originId, from)) unservable = true;
+            if (from <= ownClaim && this.anyoneHeld(originId, from)) {
+              stale.set(originId, `no neighbour retains the patches of peer ${originId} after sequence ${contiguous}`);
+            }
             break;
           }
           const budget = this.opts.maxInflightPatches - link.inflight;
@@ -124,16 +122,16 @@ export class GapRepair {
         }
       }
       if (inFlight.length > 0) this.pending.set(originId, inFlight);
-      if (unservable) this.hooks.stale(originId, `no neighbour retains the patches of peer ${originId} after sequence ${origin.contiguous}`);
     }
-    for (const [link, ranges] of requests) this.hooks.request(link, ranges);
+    this.staleness.update(stale);
+    for (const [link, ranges] of requests) this.request(link, ranges);
   }
 
   /** A neighbour that holds `seq` of `origin` and still retains it; rotates with retries. */
   private pickSource(origin: number, seq: number, attempts: number): Link | undefined {
     const full: Link[] = [];
     const partial: Link[] = [];
-    for (const link of this.links.values()) {
+    for (const link of this.neighbours.links.values()) {
       const h = link.heads.get(origin);
       if (!h || h.retainedFrom > seq) continue;
       if (h.contiguous >= seq) full.push(link);
@@ -146,7 +144,7 @@ export class GapRepair {
   }
 
   private anyoneHeld(origin: number, seq: number): boolean {
-    for (const link of this.links.values()) {
+    for (const link of this.neighbours.links.values()) {
       const h = link.heads.get(origin);
       if (h && h.highest >= seq) return true;
     }
@@ -160,17 +158,17 @@ export class GapRepair {
    */
   settle(now: number): void {
     for (const [originId, attempts] of this.retries) {
-      const contiguous = this.origins.get(originId).contiguous;
+      const contiguous = this.origins.contiguous(originId);
       for (const from of attempts.keys()) if (from <= contiguous) attempts.delete(from);
       if (attempts.size === 0) this.retries.delete(originId);
     }
     for (const [originId, list] of this.pending) {
-      const o = this.origins.get(originId);
+      const contiguous = this.origins.contiguous(originId);
       const keep = list.filter((p) => {
-        const done = o.contiguous >= p.range.to;
+        const done = contiguous >= p.range.to;
         const expired = !done && p.deadline <= now;
         if (!done && !expired) return true;
-        const link = this.links.get(p.link);
+        const link = this.neighbours.get(p.link);
         if (link) link.inflight = Math.max(0, link.inflight - p.size);
         if (expired) {
           let attempts = this.retries.get(originId);

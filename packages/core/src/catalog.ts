@@ -1,0 +1,54 @@
+/**
+ * The catalog of replicated tables: every `T` with a `T_patches` sibling, checked against the
+ * table contract and reloaded after migrations.
+ */
+import type { SqliteDriver } from "./driver.js";
+import { ValidationError } from "./errors.js";
+import { NullStore } from "./null-store.js";
+import { ReplicatedTable } from "./replicated-table.js";
+import { discoverTables, ensurePatchIndexes } from "./schema.js";
+
+export class Catalog {
+  tables = new Map<string, ReplicatedTable>();
+  private nulls!: NullStore;
+
+  constructor(private readonly driver: SqliteDriver) {
+    this.reload();
+  }
+
+  /** Reads the schema again (after a migration); throws SchemaError when the contract breaks. */
+  reload(): void {
+    const schemas = discoverTables(this.driver);
+    for (const s of schemas) ensurePatchIndexes(this.driver, s);
+    this.nulls = new NullStore(this.driver);
+    const next = new Map<string, ReplicatedTable>();
+    for (const s of schemas) next.set(s.name, new ReplicatedTable(this.driver, s, this.nulls));
+    this.tables = next;
+  }
+
+  get(name: string): ReplicatedTable {
+    const t = this.tables.get(name);
+    if (!t) {
+      throw new ValidationError("UNKNOWN_TABLE", `"${String(name)}" is not a replicated table (it needs a "${String(name)}_patches" sibling)`, {
+        table: String(name),
+      });
+    }
+    return t;
+  }
+
+  get nullStore(): NullStore {
+    return this.nulls;
+  }
+
+  /** Highest sequence of `peerId` stored in any patch table, and the highest timestamp of them. */
+  lastOf(peerId: number): [number, number] {
+    let seq = 0;
+    let ts = 0;
+    for (const t of this.tables.values()) {
+      const [s, t2] = t.log.lastOf(peerId);
+      if (s > seq) seq = s;
+      if (t2 > ts) ts = t2;
+    }
+    return [seq, ts];
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Typed events of a replica. A listener that throws is logged and does not stop the others or
+ * the write that emitted the event.
+ */
+import type { IdentityConflictError, StaleReplicaError } from "./errors.js";
+import type { Logger } from "./options.js";
+
+export interface MergeEvent {
+  /** True for this replica's own writes, false for patches merged from neighbours. */
+  local: boolean;
+  /** Patches merged. */
+  patches: number;
+  /** Names of the tables those patches touched. */
+  tables: string[];
+}
+
+export interface ReplicaEvents {
+  merge: MergeEvent;
+  stale: StaleReplicaError;
+  identity_conflict: IdentityConflictError;
+}
+
+export type ReplicaEvent = keyof ReplicaEvents;
+
+export class Events {
+  private readonly listeners = new Map<ReplicaEvent, Set<(e: never) => void>>();
+
+  constructor(private readonly logger: Logger | undefined) {}
+
+  on<E extends ReplicaEvent>(event: E, listener: (e: ReplicaEvents[E]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    const l = listener as (e: never) => void;
+    set.add(l);
+    return () => void set!.delete(l);
+  }
+
+  has(event: ReplicaEvent): boolean {
+    return (this.listeners.get(event)?.size ?? 0) > 0;
+  }
+
+  emit<E extends ReplicaEvent>(event: E, payload: ReplicaEvents[E]): void {
+    const set = this.listeners.get(event);
+    if (!set) return;
+    for (const l of set) {
+      try {
+        (l as (e: ReplicaEvents[E]) => void)(payload);
+      } catch (err) {
+        this.logger?.warn(`replic: ${event} listener threw`, err);
+      }
+    }
+  }
+}

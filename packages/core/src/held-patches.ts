@@ -1,0 +1,67 @@
+/**
+ * Patches held back: a patch stamped further ahead of the local clock than the drift bound (a
+ * device whose clock is years off) would win its cells until that time and hide every later
+ * write. It is kept here, encoded as received, not merged and not counted as held; once the
+ * local clock comes within the bound it is merged like any patch. Every replica does the same,
+ * so all converge to the same rows. The hold is bounded (`maxHeldPatches`).
+ */
+import type { SqliteDriver, SqliteStatement } from "./driver.js";
+import type { Origins } from "./origins.js";
+import type { LocalPatch } from "./replicated-table.js";
+import { PatchesEncoder } from "./wire/encoder.js";
+
+export const HELD_TABLE = "_replic_held";
+
+export interface HeldRow {
+  peerId: number;
+  seq: number;
+  bytes: Uint8Array;
+}
+
+export class HeldPatches {
+  /** Patches held now. */
+  count: number;
+  private readonly insert: SqliteStatement;
+  private readonly dueStmt: SqliteStatement;
+  private readonly remove: SqliteStatement;
+
+  constructor(private readonly driver: SqliteDriver) {
+    driver.exec(`CREATE TABLE IF NOT EXISTS ${HELD_TABLE} (
+      peerId INTEGER NOT NULL, seq INTEGER NOT NULL, patchedAt INTEGER NOT NULL, bytes BLOB NOT NULL,
+      PRIMARY KEY (peerId, seq)) WITHOUT ROWID`);
+    this.insert = driver.prepare(`INSERT OR IGNORE INTO ${HELD_TABLE} (peerId, seq, patchedAt, bytes) VALUES (?, ?, ?, ?)`);
+    this.dueStmt = driver.prepare(`SELECT peerId, seq, bytes FROM ${HELD_TABLE} WHERE patchedAt <= ? ORDER BY patchedAt LIMIT 5000`);
+    this.remove = driver.prepare(`DELETE FROM ${HELD_TABLE} WHERE peerId = ? AND seq = ?`);
+    this.count = Number(driver.prepare(`SELECT count(*) FROM ${HELD_TABLE}`).get([])![0]);
+  }
+
+  /** Marks every held sequence in its origin's state (after open or a rollback). */
+  load(origins: Origins): void {
+    for (const r of this.driver.prepare(`SELECT peerId, seq FROM ${HELD_TABLE}`).all([])) origins.get(Number(r[0])).held.add(Number(r[1]));
+  }
+
+  /** Stores a patch as a one-patch message; false when it was held already. */
+  hold(p: LocalPatch): boolean {
+    const e = new PatchesEncoder(64);
+    const ti = e.addTable(p.table.name, p.table.columnNames);
+    e.add(ti, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
+    if (this.insert.run([p.peerId, p.seq, p.patchedAt, e.finish()]) === 0) return false;
+    this.count++;
+    return true;
+  }
+
+  /** Held patches stamped at or below `ts`, oldest first (at most 5000). */
+  due(ts: number): HeldRow[] {
+    if (this.count === 0) return [];
+    return this.dueStmt.all([ts]).map((r) => ({ peerId: Number(r[0]), seq: Number(r[1]), bytes: r[2] as Uint8Array }));
+  }
+
+  release(peerId: number, seq: number): void {
+    this.count -= this.remove.run([peerId, seq]);
+  }
+
+  /** Re-reads the count (after a rollback). */
+  recount(): void {
+    this.count = Number(this.driver.prepare(`SELECT count(*) FROM ${HELD_TABLE}`).get([])![0]);
+  }
+}

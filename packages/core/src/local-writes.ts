@@ -1,0 +1,278 @@
+/**
+ * The local write path, one for `upsert`, `upsertMany` and `transaction`: validate → stamp
+ * (sequence + clock) → store the patch and merge it into `T` → persist the high-water marks →
+ * COMMIT → advance our own head, resolve waiters, emit → send. Nothing leaves the process before
+ * the commit; a failure writes nothing and uses no sequence number.
+ */
+import type { Bookkeeping } from "./bookkeeping.js";
+import type { Catalog } from "./catalog.js";
+import type { HybridLogicalClock } from "./clock.js";
+import type { SqlValue } from "./driver.js";
+import { fromSqlite, isReplicError, ReplicError, ValidationError } from "./errors.js";
+import type { Events } from "./events.js";
+import type { Metrics } from "./metrics.js";
+import type { Neighbours } from "./neighbours.js";
+import type { ResolvedOptions } from "./options.js";
+import type { Origins } from "./origins.js";
+import type { Outbox } from "./outbox.js";
+import { PatchBatcher } from "./patch-batcher.js";
+import { DuplicateInBatchError } from "./patch-log.js";
+import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
+import { encodedSizeBound, RowValidator } from "./row-validator.js";
+import { formatToken } from "./token.js";
+import type { TxBracket } from "./transaction.js";
+import type { Waiters } from "./waiters.js";
+import { PatchesEncoder } from "./wire/encoder.js";
+
+export interface LocalRooms {
+  book: Bookkeeping;
+  catalog: Catalog;
+  clock: HybridLogicalClock;
+  tx: TxBracket;
+  origins: Origins;
+  neighbours: Neighbours;
+  outbox: Outbox;
+  waiters: Waiters;
+  events: Events;
+  metrics: Metrics;
+  opts: ResolvedOptions;
+}
+
+export class LocalWriter {
+  private readonly validator = new RowValidator();
+  /** Tables with patch rows queued in the open transaction (written just before COMMIT). */
+  private readonly queued = new Set<ReplicatedTable>();
+  /** Tables written in the open transaction (for the merge event). */
+  private readonly touched = new Set<ReplicatedTable>();
+  private count = 0;
+  /** Encodes the transaction's patches as they are written, when someone is linked to get them. */
+  private out: PatchBatcher | undefined;
+  /** Reused for every local write: the engine does not keep it past the call. */
+  private readonly scratch: LocalPatch = { table: undefined as unknown as ReplicatedTable, peerId: 0, seq: 0, patchedAt: 0, cols: [], values: [] };
+
+  constructor(private readonly r: LocalRooms) {}
+
+  upsert(table: string, row: Record<string, unknown>): string {
+    const t = this.r.catalog.get(table);
+    const values: SqlValue[] = [];
+    const cols = this.check(t, row, values);
+    if (this.r.tx.active) return this.write(t, cols, values);
+    return this.transaction(() => this.write(t, cols, values));
+  }
+
+  /**
+   * Many rows of one table in one transaction and one batch, many rows per SQLite statement.
+   * Any failure, a bad row included, writes nothing.
+   */
+  upsertMany(table: string, rows: readonly Record<string, unknown>[]): string[] {
+    const t = this.r.catalog.get(table);
+    if (!Array.isArray(rows)) throw new ValidationError("INVALID_ROW", "upsertMany() takes an array of rows", { table });
+    // Outside a transaction: validate, write and encode row by row in a new one. Inside one:
+    // validate everything first and write under a savepoint.
+    if (!this.r.tx.active) return this.transaction(() => this.writeMany(t, rows));
+    const values: SqlValue[][] = new Array(rows.length);
+    const cols: number[][] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      values[i] = [];
+      cols[i] = this.check(t, rows[i]!, values[i]!);
+    }
+    for (const q of this.queued) q.log.flush(); // the savepoint must not take them along
+    const { book } = this.r;
+    const highestBefore = book.highestTs;
+    return this.r.tx.savepoint(
+      () => {
+        const first = book.seq + 1;
+        const stamps: number[] = new Array(rows.length);
+        try {
+          for (let i = 0; i < rows.length; i++) stamps[i] = this.stage(t, first + i, cols[i]!, values[i]!);
+          t.flush();
+        } catch (err) {
+          t.discard();
+          throw this.explain(err, t);
+        }
+        const tokens: string[] = new Array(rows.length);
+        for (let i = 0; i < rows.length; i++) {
+          this.out?.add(t, book.peerId, first + i, stamps[i]!, cols[i]!, values[i]!);
+          tokens[i] = formatToken(book.peerId, first + i);
+        }
+        book.seq = first + rows.length - 1;
+        this.count += rows.length;
+        this.touched.add(t);
+        return tokens;
+      },
+      () => {
+        book.highestTs = highestBefore;
+      },
+    );
+  }
+
+  /**
+   * Runs `fn` in one SQLite transaction; every write inside commits together and is sent as one
+   * batch. If `fn` throws, nothing is written or sent and no sequence number is used.
+   */
+  transaction<T>(fn: () => T): T {
+    const { tx, book, clock, neighbours, opts } = this.r;
+    if (tx.active) return fn();
+    const seqBefore = book.seq;
+    const highestBefore = book.highestTs;
+    this.count = 0;
+    this.touched.clear();
+    this.out = neighbours.size > 0 ? new PatchBatcher(opts.maxBatchPatches) : undefined;
+    let result: T;
+    try {
+      result = tx.run(
+        () => {
+          const value = fn();
+          if (value instanceof Promise) throw new ReplicError("TRANSACTION", "transaction() takes a synchronous function");
+          for (const t of this.queued) t.log.flush();
+          this.queued.clear();
+          if (this.count > 0) book.persist(clock.current);
+          return value;
+        },
+        () => {
+          for (const t of this.queued) t.discard();
+          this.queued.clear();
+          book.seq = seqBefore;
+          book.highestTs = highestBefore;
+          this.out = undefined;
+        },
+      );
+    } catch (err) {
+      throw this.explainCommit(err);
+    }
+    this.committed();
+    return result;
+  }
+
+  /** After COMMIT: our head, waiters, the merge event, and the batch to every neighbour. */
+  private committed(): void {
+    const { book, origins, metrics, waiters, events, outbox } = this.r;
+    const count = this.count;
+    const out = this.out;
+    this.out = undefined;
+    if (count === 0) return;
+    const own = origins.get(book.peerId);
+    own.contiguous = book.seq;
+    own.highest = book.seq;
+    metrics.inc("patches_local_total", count);
+    waiters.advance(book.peerId, book.seq);
+    if (events.has("merge")) events.emit("merge", { local: true, patches: count, tables: [...this.touched].map((t) => t.name) });
+    if (out) outbox.toAll(out.finish(), "patches");
+    outbox.flush();
+  }
+
+  /** Validates a row and refuses up front a patch no receiver would accept. */
+  private check(t: ReplicatedTable, row: Record<string, unknown>, values: SqlValue[]): number[] {
+    const cols = this.validator.validate(t, row, values);
+    const limit = this.r.opts.limits.maxMessageBytes;
+    if (encodedSizeBound(values) + t.columnNames.length * 16 + 64 > limit) {
+      const e = new PatchesEncoder(1024);
+      e.add(e.addTable(t.name, t.columnNames), this.r.book.peerId, this.r.book.seq + 1, this.r.clock.current, cols, values);
+      const size = e.finish().length;
+      if (size > limit) {
+        throw new ValidationError("PATCH_TOO_LARGE", `a patch of ${size} bytes for "${t.name}" exceeds the ${limit}-byte message limit`, {
+          table: t.name,
+        });
+      }
+    }
+    return cols;
+  }
+
+  private write(t: ReplicatedTable, cols: number[], values: SqlValue[]): string {
+    const { book } = this.r;
+    const seq = book.seq + 1;
+    const p = this.stamp(t, seq, cols, values);
+    const patchedAt = p.patchedAt;
+    // The patch row is queued and written many per statement at commit (nothing reads T_patches
+    // inside a local transaction but the merge probe, which flushes first); the row of T is
+    // written now, so reads inside the transaction see it.
+    try {
+      t.log.queue(p);
+      this.queued.add(t);
+      // Our clock is above every timestamp merged so far unless a far-ahead remote clock was refused.
+      t.rows.merge(p, patchedAt > book.highestTs);
+    } catch (err) {
+      // SQLite undid the failed statement; undo the patch too, so a caller that catches this
+      // inside transaction() and goes on has written nothing and uses no sequence number.
+      t.log.unstore(p);
+      throw this.explain(err, t);
+    }
+    book.seq = seq;
+    if (patchedAt > book.highestTs) book.highestTs = patchedAt;
+    this.count++;
+    this.touched.add(t);
+    this.out?.add(t, book.peerId, seq, patchedAt, cols, values);
+    return formatToken(book.peerId, seq);
+  }
+
+  /** upsertMany in its own transaction: nothing is kept per row beyond its token. */
+  private writeMany(t: ReplicatedTable, rows: readonly Record<string, unknown>[]): string[] {
+    const { book } = this.r;
+    const tokens: string[] = new Array(rows.length);
+    try {
+      for (let i = 0; i < rows.length; i++) {
+        const values: SqlValue[] = [];
+        const cols = this.check(t, rows[i]!, values);
+        const seq = book.seq + 1;
+        const patchedAt = this.stage(t, seq, cols, values);
+        book.seq = seq;
+        this.count++;
+        this.out?.add(t, book.peerId, seq, patchedAt, cols, values);
+        tokens[i] = formatToken(book.peerId, seq);
+      }
+      t.flush();
+    } catch (err) {
+      t.discard();
+      throw this.explain(err, t);
+    }
+    this.touched.add(t);
+    return tokens;
+  }
+
+  /** Stamps a patch and queues it (patch row and merge) for batched writing; returns its timestamp. */
+  private stage(t: ReplicatedTable, seq: number, cols: number[], values: SqlValue[]): number {
+    const { book } = this.r;
+    const p = this.stamp(t, seq, cols, values);
+    const newest = p.patchedAt > book.highestTs;
+    t.log.queue(p);
+    t.rows.queue(p, newest);
+    if (newest) book.highestTs = p.patchedAt;
+    return p.patchedAt;
+  }
+
+  /** The reused scratch patch, filled for a new local write with a fresh timestamp. */
+  private stamp(t: ReplicatedTable, seq: number, cols: number[], values: SqlValue[]): LocalPatch {
+    const p = this.scratch;
+    p.table = t;
+    p.peerId = this.r.book.peerId;
+    p.seq = seq;
+    p.patchedAt = this.r.clock.next();
+    p.cols = cols;
+    p.values = values;
+    return p;
+  }
+
+  /** A failed statement as the caller should see it. */
+  private explain(err: unknown, t: ReplicatedTable): unknown {
+    // Our own (peer, seq) already stored: someone else wrote under our id into this database.
+    if (err instanceof DuplicateInBatchError) return this.r.book.supersededError();
+    if (isReplicError(err)) return err;
+    return fromSqlite(err, t.name);
+  }
+
+  /** A failed transaction: another replica on this database wins over every other explanation. */
+  private explainCommit(err: unknown): unknown {
+    const { book, tx } = this.r;
+    let superseded = false;
+    try {
+      superseded = book.superseded();
+    } catch {
+      // cannot tell; report the original error
+    }
+    if (superseded) {
+      tx.broken = book.supersededError();
+      return tx.broken;
+    }
+    return err;
+  }
+}

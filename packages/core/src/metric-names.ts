@@ -1,0 +1,44 @@
+/**
+ * The catalogue of replic's metrics: every name, its type and help, in one place, so a typo is a
+ * compile error and `metrics()` exposes every family from the start (as 0).
+ */
+import type { Metrics } from "./metrics.js";
+
+export const METRICS = {
+  messages_in_total: ["counter", "Messages received, by kind."],
+  messages_out_total: ["counter", "Messages sent, by kind."],
+  bytes_in_total: ["counter", "Bytes received."],
+  bytes_out_total: ["counter", "Bytes sent."],
+  patches_local_total: ["counter", "Patches written locally."],
+  patches_applied_total: ["counter", "Remote patches merged."],
+  patches_duplicate_total: ["counter", "Remote patches ignored as already held."],
+  patches_too_old_total: ["counter", "Remote patches refused as older than the retention horizon."],
+  patches_own_refused_total: ["counter", "Patches of this replica's own origin that it did not write, refused."],
+  patches_held_total: ["counter", "Remote patches held back because they are stamped beyond the clock-drift bound."],
+  patches_released_total: ["counter", "Held-back patches merged once the local clock came within the bound."],
+  patches_held_refused_total: ["counter", "Far-future patches refused because the hold was full."],
+  patches_held: ["gauge", "Patches held back now (stamped beyond the clock-drift bound)."],
+  patches_collected_total: ["counter", "Patches garbage-collected after the retention window."],
+  gaps_requested_total: ["counter", "Gap ranges requested from neighbours."],
+  gap_patches_requested_total: ["counter", "Patches requested to fill gaps."],
+  gaps_served_total: ["counter", "Gap ranges served to neighbours."],
+  patches_served_total: ["counter", "Patches sent in answer to gap requests."],
+  serve_bytes_deferred_total: ["counter", "Requested ranges not served this round because the neighbour's byte budget was spent."],
+  heads_ignored_total: ["counter", "Origins in neighbours' heartbeats beyond the maxOrigins bound, ignored."],
+  decode_errors_total: ["counter", "Messages rejected by the decoder."],
+  receive_errors_total: ["counter", "Decoded messages refused whole (schema mismatch, SQLite error)."],
+  send_errors_total: ["counter", "Sends that threw in the transport."],
+  clock_drift_rejections_total: ["counter", "Remote timestamps too far ahead to follow."],
+  clock_drift_ms: ["gauge", "Neighbour clock minus local clock, ms, per peer."],
+  peer_lag_patches: ["gauge", "Patches a neighbour holds that this replica lacks, per peer."],
+  stale_origins: ["gauge", "Origins this replica cannot catch up with (needs re-seed)."],
+  identity_conflicts_total: ["counter", "Signs of a second writer under this replica's peer id."],
+  peers: ["gauge", "Linked neighbours."],
+  sequence: ["gauge", "Last local sequence number."],
+} as const;
+
+export type MetricName = keyof typeof METRICS;
+
+export function declareAll(m: Metrics): void {
+  for (const [name, [type, help]] of Object.entries(METRICS)) m.declare(name as MetricName, type, help);
+}

@@ -1,0 +1,93 @@
+/**
+ * What this replica holds of each origin peer's sequence: the highest contiguous sequence
+ * (1..contiguous all held), the sequences held above it, the ones held back because they are
+ * stamped too far in the future, and the lowest one still retained after collection. Heartbeats
+ * advertise these heads; gaps are derived from them. An origin is tracked only once a patch of
+ * it is held here, so what neighbours merely advertise never grows this map.
+ */
+import type { PeerHead, SeqRange } from "./wire/types.js";
+
+export class OriginState {
+  contiguous = 0;
+  highest = 0;
+  /** Lowest sequence still stored; everything below was garbage-collected (1 = nothing was). */
+  retainedFrom = 1;
+  /** Sequences held above `contiguous` (only while there are gaps). */
+  readonly above = new Set<number>();
+  /** Sequences received but held back (stamped beyond the clock-drift bound): not merged yet. */
+  readonly held = new Set<number>();
+
+  constructor(readonly peerId: number) {}
+
+  has(seq: number): boolean {
+    return seq <= this.contiguous || this.above.has(seq);
+  }
+
+  /** Records a held sequence; returns true when it advanced `contiguous`. */
+  add(seq: number): boolean {
+    if (seq > this.highest) this.highest = seq;
+    if (seq !== this.contiguous + 1) {
+      this.above.add(seq);
+      return false;
+    }
+    this.contiguous = seq;
+    while (this.above.size > 0 && this.above.delete(this.contiguous + 1)) this.contiguous++;
+    return true;
+  }
+
+  head(): PeerHead {
+    return { peerId: this.peerId, contiguous: this.contiguous, highest: this.highest, retainedFrom: this.retainedFrom };
+  }
+
+  /** Sequences in (contiguous, upTo] neither held nor held back, as ranges, at most `maxRanges`. */
+  missing(upTo: number, maxRanges = 64): SeqRange[] {
+    return missingRanges(this.peerId, this.contiguous, [...this.above, ...this.held], upTo, maxRanges);
+  }
+
+  /** Sequences in (contiguous, upTo] not held here (held-back ones count as missing). */
+  missingCount(upTo: number): number {
+    if (upTo <= this.contiguous) return 0;
+    let n = upTo - this.contiguous;
+    for (const s of this.above) if (s <= upTo) n--;
+    return n;
+  }
+}
+
+/** The gaps in (contiguous, upTo] around the sequences in `present`. */
+export function missingRanges(peerId: number, contiguous: number, present: number[], upTo: number, maxRanges = 64): SeqRange[] {
+  const out: SeqRange[] = [];
+  if (upTo <= contiguous) return out;
+  const held = present.filter((s) => s <= upTo && s > contiguous).sort((a, b) => a - b);
+  let from = contiguous + 1;
+  for (const s of held) {
+    if (s > from) out.push({ peerId, from, to: s - 1 });
+    if (out.length >= maxRanges) return out;
+    from = s + 1;
+  }
+  if (from <= upTo) out.push({ peerId, from, to: upTo });
+  return out;
+}
+
+export class Origins {
+  readonly all = new Map<number, OriginState>();
+
+  /** The state of an origin, created when first needed (a patch of it is being held). */
+  get(peerId: number): OriginState {
+    let s = this.all.get(peerId);
+    if (!s) this.all.set(peerId, (s = new OriginState(peerId)));
+    return s;
+  }
+
+  find(peerId: number): OriginState | undefined {
+    return this.all.get(peerId);
+  }
+
+  /** The contiguous head of an origin (0 when nothing of it is held). */
+  contiguous(peerId: number): number {
+    return this.all.get(peerId)?.contiguous ?? 0;
+  }
+
+  heads(): PeerHead[] {
+    return [...this.all.values()].map((s) => s.head());
+  }
+}

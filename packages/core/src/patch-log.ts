@@ -1,0 +1,198 @@
+/**
+ * The patch log of one table: `T_patches`, where every patch is kept (with its explicit NULLs)
+ * until collection. Writes are queued and inserted many rows per statement; reads serve ranges
+ * to neighbours and rebuild heads. The merge rule lives apart, in row-merge.ts.
+ */
+import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
+import { explicitNullNames, NAME_SEPARATOR, NULLS_TABLE, type NullStore } from "./null-store.js";
+import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
+import { quoteId, type TableSchema } from "./schema.js";
+
+/** Bound parameters per statement we allow ourselves (SQLite's historic minimum limit). */
+export const MAX_PARAMS = 999;
+/** Rows per multi-row statement in batched writes. */
+export const MAX_BATCH_ROWS = 64;
+
+/** A batched insert stored fewer patches than queued: one was already there. Callers fall back. */
+export class DuplicateInBatchError extends Error {
+  constructor() {
+    super("a patch in the batch was already stored");
+  }
+}
+
+export class PatchLog {
+  private readonly width: number;
+  /** Explicit NULLs live in T_patches._nulls (else in the side table). */
+  private readonly inline: boolean;
+  /** Bound values per patch row: the columns, the three reserved ones, and _nulls if present. */
+  private readonly stride: number;
+  private readonly insertStmt: SqliteStatement;
+  private readonly insertIgnoreStmt: SqliteStatement;
+  private readonly rowBuffer: SqlValue[];
+  private readonly rangeStmt: SqliteStatement;
+  private readonly aboveStmt: SqliteStatement;
+  private readonly lastBeforeStmt: SqliteStatement;
+  private readonly deleteThroughStmt: SqliteStatement;
+  private readonly lastOfStmt: SqliteStatement;
+  private readonly unstoreStmt: SqliteStatement;
+  private readonly stampStmt: SqliteStatement;
+  private readonly batchRows: number;
+  private multiInsert: SqliteStatement | undefined;
+  private readonly pending: SqlValue[];
+  private pendingCount = 0;
+
+  constructor(
+    private readonly driver: SqliteDriver,
+    private readonly schema: TableSchema,
+    private readonly nulls: NullStore,
+  ) {
+    const cols = schema.columns.map((c) => quoteId(c.name));
+    this.width = cols.length;
+    this.inline = schema.inlineNulls;
+    this.stride = this.width + (this.inline ? 4 : 3);
+    const p = quoteId(schema.patchesName);
+    this.insertStmt = driver.prepare(this.insertSql("INSERT", 1));
+    this.insertIgnoreStmt = driver.prepare(this.insertSql("INSERT OR IGNORE", 1));
+    this.rowBuffer = new Array(this.stride).fill(null);
+    const nullsOf = this.inline ? `p."_nulls"` : "n.cols";
+    const joinNulls = this.inline ? "" : `LEFT JOIN ${NULLS_TABLE} AS n ON n.peerId = p."_peerId" AND n.seq = p."_sequenceId"`;
+    this.rangeStmt = driver.prepare(
+      `SELECT ${cols.map((c) => `p.${c}`).join(", ")}, p."_patchedAt", p."_sequenceId", ${nullsOf} FROM ${p} AS p ${joinNulls}
+       WHERE p."_peerId" = ? AND p."_sequenceId" BETWEEN ? AND ? ORDER BY p."_sequenceId"`,
+    );
+    this.aboveStmt = driver.prepare(`SELECT "_sequenceId" FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" > ?`);
+    this.lastBeforeStmt = driver.prepare(`SELECT max("_sequenceId") FROM ${p} WHERE "_peerId" = ? AND "_patchedAt" < ?`);
+    this.deleteThroughStmt = driver.prepare(`DELETE FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" <= ?`);
+    this.lastOfStmt = driver.prepare(`SELECT "_sequenceId", "_patchedAt" FROM ${p} WHERE "_peerId" = ? ORDER BY "_sequenceId" DESC LIMIT 1`);
+    this.unstoreStmt = driver.prepare(`DELETE FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" = ?`);
+    this.stampStmt = driver.prepare(`SELECT "_patchedAt" FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" = ?`);
+    this.batchRows = Math.min(MAX_BATCH_ROWS, Math.floor(MAX_PARAMS / this.stride));
+    this.pending = new Array(this.batchRows * this.stride).fill(null);
+  }
+
+  /**
+   * Queues a patch (explicit NULLs of the side table are recorded at once). The caller has ruled
+   * out duplicates; if one slips through, flush() throws DuplicateInBatchError.
+   */
+  queue(p: LocalPatch): void {
+    this.fillRow(this.pending, this.pendingCount * this.stride, p);
+    if (!this.inline) this.nulls.record(p);
+    if (++this.pendingCount === this.batchRows) this.flush();
+  }
+
+  /** Writes the bound values of one patch row into `buf` from `base`. */
+  private fillRow(buf: SqlValue[], base: number, p: LocalPatch): void {
+    const w = this.width;
+    buf.fill(null, base, base + w);
+    for (let i = 0; i < p.cols.length; i++) buf[base + p.cols[i]!] = p.values[i]!;
+    buf[base + w] = p.patchedAt;
+    buf[base + w + 1] = p.seq;
+    buf[base + w + 2] = p.peerId;
+    if (this.inline) buf[base + w + 3] = explicitNullNames(p);
+  }
+
+  /** Writes every queued patch. */
+  flush(): void {
+    const n = this.pendingCount;
+    if (n === 0) return;
+    this.pendingCount = 0;
+    const stride = this.stride;
+    let stored: number;
+    if (n === this.batchRows && n > 1) {
+      this.multiInsert ??= this.driver.prepare(this.insertSql("INSERT OR IGNORE", n));
+      stored = this.multiInsert.run(this.pending);
+    } else {
+      stored = 0;
+      for (let r = 0; r < n; r++) stored += this.insertIgnoreStmt.run(this.pending.slice(r * stride, (r + 1) * stride));
+    }
+    if (stored !== n) throw new DuplicateInBatchError();
+  }
+
+  /** Drops what is queued (the transaction is being rolled back). */
+  discard(): void {
+    this.pendingCount = 0;
+  }
+
+  /**
+   * Stores one patch now. With `ignoreDuplicate`, a patch already stored is skipped and false
+   * returned; without it a duplicate is an error.
+   */
+  store(p: LocalPatch, ignoreDuplicate: boolean): boolean {
+    const buf = this.rowBuffer;
+    this.fillRow(buf, 0, p);
+    const changes = (ignoreDuplicate ? this.insertIgnoreStmt : this.insertStmt).run(buf);
+    if (changes === 0) return false;
+    if (!this.inline) this.nulls.record(p);
+    return true;
+  }
+
+  /** Takes back a patch stored or queued in this transaction whose merge failed. */
+  unstore(p: LocalPatch): void {
+    const n = this.pendingCount;
+    const last = (n - 1) * this.stride + this.width;
+    if (n > 0 && this.pending[last + 1] === p.seq && this.pending[last + 2] === p.peerId) {
+      this.pendingCount--;
+    } else {
+      this.unstoreStmt.run([p.peerId, p.seq]);
+    }
+    this.nulls.forget(p.peerId, p.seq);
+  }
+
+  /** The timestamp of a stored patch, or undefined when it is not stored here. */
+  stampOf(peerId: number, seq: number): number | undefined {
+    this.flush();
+    const row = this.stampStmt.get([peerId, seq]);
+    return row ? Number(row[0]) : undefined;
+  }
+
+  /** The highest stored sequence of one origin and its timestamp ([0, 0] when none). */
+  lastOf(peerId: number): [number, number] {
+    const row = this.lastOfStmt.get([peerId]);
+    return row ? [Number(row[0]), Number(row[1])] : [0, 0];
+  }
+
+  /** Appends the stored patches of one origin with sequence in [from, to] to `out`. */
+  readRange(table: ReplicatedTable, peerId: number, from: number, to: number, out: LocalPatch[]): void {
+    const w = this.width;
+    for (const row of this.rangeStmt.all([peerId, from, to])) {
+      const explicit = row[w + 2] === null ? undefined : String(row[w + 2]).split(NAME_SEPARATOR);
+      const cols: number[] = [];
+      const values: SqlValue[] = [];
+      for (let c = 0; c < w; c++) {
+        const v = row[c]!;
+        if (v !== null || explicit?.includes(this.schema.columns[c]!.name)) {
+          cols.push(c);
+          values.push(v);
+        }
+      }
+      out.push({ table, peerId, seq: Number(row[w + 1]), patchedAt: Number(row[w]), cols, values });
+    }
+  }
+
+  /** Sequences of one origin stored above `seq` (to rebuild gap state after a restart). */
+  sequencesAbove(peerId: number, seq: number): number[] {
+    return this.aboveStmt.all([peerId, seq]).map((r) => Number(r[0]));
+  }
+
+  /** Highest sequence of one origin whose timestamp is below `ts` (0 when none). */
+  lastSeqBefore(peerId: number, ts: number): number {
+    const row = this.lastBeforeStmt.get([peerId, ts]);
+    return row && row[0] !== null ? Number(row[0]) : 0;
+  }
+
+  deleteThrough(peerId: number, seq: number): number {
+    return this.deleteThroughStmt.run([peerId, seq]);
+  }
+
+  /**
+   * INSERT of `rows` patch rows. Every column is bound (absent ones as NULL) so a DEFAULT on
+   * T_patches cannot fake a set column.
+   */
+  private insertSql(verb: string, rows: number): string {
+    const s = this.schema;
+    const names = [...s.columns.map((c) => quoteId(c.name)), `"_patchedAt"`, `"_sequenceId"`, `"_peerId"`];
+    if (this.inline) names.push(`"_nulls"`);
+    const tuple = `(${names.map(() => "?").join(", ")})`;
+    return `${verb} INTO ${quoteId(s.patchesName)} (${names.join(", ")}) VALUES ${new Array(rows).fill(tuple).join(", ")}`;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Garbage collection: deletes patches older than the retention window, per origin only up to its
+ * contiguous head (so gaps can still be detected and asked for), and raises the horizon below
+ * which late patches are refused (they could merge wrongly against collected ones).
+ */
+import type { Bookkeeping } from "./bookkeeping.js";
+import type { Catalog } from "./catalog.js";
+import { timestampFromMs, type HybridLogicalClock } from "./clock.js";
+import { fromSqlite } from "./errors.js";
+import type { Metrics } from "./metrics.js";
+import type { ResolvedOptions } from "./options.js";
+import type { Origins } from "./origins.js";
+import type { TxBracket } from "./transaction.js";
+
+export class Reaper {
+  constructor(
+    private readonly book: Bookkeeping,
+    private readonly catalog: Catalog,
+    private readonly clock: HybridLogicalClock,
+    private readonly tx: TxBracket,
+    private readonly origins: Origins,
+    private readonly metrics: Metrics,
+    private readonly opts: ResolvedOptions,
+    private readonly reloadOrigins: () => void,
+  ) {}
+
+  /** Collects now; returns the number of patches deleted. */
+  collect(): number {
+    if (this.opts.retentionMs <= 0) return 0;
+    const cutoff = timestampFromMs(this.opts.now() - this.opts.retentionMs);
+    const horizonBefore = this.book.gcHorizon;
+    let removed = 0;
+    try {
+      removed = this.tx.run(
+        () => {
+          let n = 0;
+          for (const o of this.origins.all.values()) {
+            let last = 0;
+            for (const t of this.catalog.tables.values()) last = Math.max(last, t.log.lastSeqBefore(o.peerId, cutoff));
+            last = Math.min(last, o.contiguous);
+            if (last < o.retainedFrom) continue;
+            for (const t of this.catalog.tables.values()) n += t.log.deleteThrough(o.peerId, last);
+            this.catalog.nullStore.deleteThrough(o.peerId, last);
+            o.retainedFrom = last + 1;
+            this.book.savePeer(o.head());
+          }
+          if (cutoff > this.book.gcHorizon && n > 0) this.book.gcHorizon = cutoff;
+          this.book.persist(this.clock.current);
+          return n;
+        },
+        () => {
+          this.book.gcHorizon = horizonBefore;
+          this.reloadOrigins();
+        },
+      );
+    } catch (err) {
+      throw fromSqlite(err);
+    }
+    this.metrics.inc("patches_collected_total", removed);
+    return removed;
+  }
+}

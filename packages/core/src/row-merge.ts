@@ -1,0 +1,159 @@
+/**
+ * The merge rule (DESIGN section 3) for one table: per row and column, the value of the highest
+ * (patchedAt, peerId, sequenceId) patch that set it. A patch known to be the newest of its row
+ * (the usual case) is upserted straight into `T`, many rows per statement; one that arrives late
+ * asks `T_patches` which later patches of its row set which columns, and writes only the columns
+ * it still wins.
+ */
+import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
+import { NAME_SEPARATOR, NULLS_TABLE } from "./null-store.js";
+import { MAX_BATCH_ROWS, MAX_PARAMS, type PatchLog } from "./patch-log.js";
+import type { LocalPatch } from "./replicated-table.js";
+import { quoteId, type TableSchema } from "./schema.js";
+import { sameList } from "./wire/encoder.js";
+
+export class RowMerger {
+  private readonly width: number;
+  private readonly isPk: boolean[];
+  private readonly laterPatchesStmt: SqliteStatement;
+  private readonly upserts = new Map<number | string, SqliteStatement>();
+  private readonly multiUpserts = new Map<number | string, SqliteStatement>();
+  private pendingCols: number[] | undefined;
+  private pending: SqlValue[] = [];
+  private pendingCount = 0;
+
+  constructor(
+    private readonly driver: SqliteDriver,
+    private readonly schema: TableSchema,
+    private readonly log: PatchLog,
+    private readonly shapeKey: (cols: readonly number[], n: number) => number | string,
+  ) {
+    this.width = schema.columns.length;
+    this.isPk = schema.columns.map((c) => c.pk > 0);
+    // One aggregate row: per column, did any later patch of this row set it to a value; plus
+    // the explicit-NULL column lists of those later patches. SQLite scans them, JS gets one row.
+    const cols = schema.columns.map((c) => quoteId(c.name));
+    const pkWhere = schema.pkIndexes.map((i) => `p.${cols[i]} = ?`).join(" AND ");
+    const setFlags = cols.map((c) => `max(p.${c} IS NOT NULL)`).join(", ");
+    const nullsOf = schema.inlineNulls ? `p."_nulls"` : "n.cols";
+    const joinNulls = schema.inlineNulls ? "" : `LEFT JOIN ${NULLS_TABLE} AS n ON n.peerId = p."_peerId" AND n.seq = p."_sequenceId"`;
+    this.laterPatchesStmt = driver.prepare(
+      `SELECT ${setFlags}, group_concat(${nullsOf}, char(31)) FROM ${quoteId(schema.patchesName)} AS p ${joinNulls}
+       WHERE ${pkWhere} AND (p."_patchedAt", p."_peerId", p."_sequenceId") > (?, ?, ?)`,
+    );
+  }
+
+  /**
+   * Queues the merge of a stored (or queued) patch. Patches known to be the newest of their row
+   * are upserted in batches, grouped while their column sets repeat; any other first flushes the
+   * queue, since it must read the later patches of its row.
+   */
+  queue(p: LocalPatch, newest: boolean): void {
+    if (!newest) {
+      this.log.flush();
+      this.flush();
+      this.merge(p, false);
+      return;
+    }
+    if (!this.pendingCols || !sameList(this.pendingCols, p.cols)) {
+      this.flush();
+      this.pendingCols = p.cols;
+    }
+    const vals = this.pending;
+    for (let i = 0; i < p.values.length; i++) vals.push(p.values[i]!);
+    this.pendingCount++;
+    if (this.pendingCount === this.batchRows(p.cols)) this.flush();
+  }
+
+  flush(): void {
+    const n = this.pendingCount;
+    const cols = this.pendingCols;
+    if (n === 0 || !cols) return;
+    const vals = this.pending;
+    this.pending = [];
+    this.pendingCount = 0;
+    if (n === this.batchRows(cols) && n > 1) {
+      this.multiUpsertFor(cols, n).run(vals);
+      return;
+    }
+    const stmt = this.upsertFor(cols);
+    const k = cols.length;
+    for (let r = 0; r < n; r++) stmt.run(vals.slice(r * k, (r + 1) * k));
+  }
+
+  discard(): void {
+    this.pending = [];
+    this.pendingCount = 0;
+    this.pendingCols = undefined;
+  }
+
+  /**
+   * Merges a stored patch into `T` now. `newest` says the caller knows no stored patch orders
+   * after it (its timestamp is above every one seen), which skips the probe.
+   */
+  merge(p: LocalPatch, newest: boolean): void {
+    if (newest) {
+      this.upsertFor(p.cols).run(p.values);
+      return;
+    }
+    this.log.flush(); // the probe must see every patch of this row, queued ones included
+    const probe: SqlValue[] = [];
+    for (const i of this.schema.pkIndexes) probe.push(p.values[p.cols.indexOf(i)]!);
+    probe.push(p.patchedAt, p.peerId, p.seq);
+    const later = this.laterPatchesStmt.get(probe)!;
+    if (later[0] === null) {
+      // No later patch of this row: it wins every column it sets.
+      this.upsertFor(p.cols).run(p.values);
+      return;
+    }
+    // Columns some later patch set (to a value or to an explicit NULL) stay as they are.
+    const shadowed = new Array<boolean>(this.width);
+    for (let c = 0; c < this.width; c++) shadowed[c] = later[c] === 1;
+    if (later[this.width] !== null) {
+      for (const name of String(later[this.width]).split(NAME_SEPARATOR)) {
+        const ci = this.schema.columnIndex.get(name);
+        if (ci !== undefined) shadowed[ci] = true;
+      }
+    }
+    const cols: number[] = [];
+    const values: SqlValue[] = [];
+    for (let i = 0; i < p.cols.length; i++) {
+      const ci = p.cols[i]!;
+      if (this.isPk[ci] || !shadowed[ci]) {
+        cols.push(ci);
+        values.push(p.values[i]!);
+      }
+    }
+    this.upsertFor(cols).run(values);
+  }
+
+  private batchRows(cols: number[]): number {
+    return Math.min(MAX_BATCH_ROWS, Math.floor(MAX_PARAMS / cols.length));
+  }
+
+  /** INSERT ... ON CONFLICT(pk) DO UPDATE for exactly these columns; cached per column set. */
+  private upsertFor(cols: number[]): SqliteStatement {
+    const key = this.shapeKey(cols, cols.length);
+    let stmt = this.upserts.get(key);
+    if (!stmt) this.upserts.set(key, (stmt = this.driver.prepare(this.upsertSql(cols, 1))));
+    return stmt;
+  }
+
+  /** A multi-row upsert: SQLite applies its rows in order, so a key repeated in it ends as the last. */
+  private multiUpsertFor(cols: number[], rows: number): SqliteStatement {
+    const key = this.shapeKey(cols, cols.length);
+    let stmt = this.multiUpserts.get(key);
+    if (!stmt) this.multiUpserts.set(key, (stmt = this.driver.prepare(this.upsertSql(cols, rows))));
+    return stmt;
+  }
+
+  private upsertSql(cols: number[], rows: number): string {
+    const s = this.schema;
+    const names = cols.map((i) => quoteId(s.columns[i]!.name));
+    const pk = s.pkIndexes.map((i) => quoteId(s.columns[i]!.name));
+    const updates = cols.filter((i) => !this.isPk[i]).map((i) => `${quoteId(s.columns[i]!.name)} = excluded.${quoteId(s.columns[i]!.name)}`);
+    const conflict = updates.length ? `DO UPDATE SET ${updates.join(", ")}` : "DO NOTHING";
+    const tuple = `(${names.map(() => "?").join(", ")})`;
+    return `INSERT INTO ${quoteId(s.name)} (${names.join(", ")}) VALUES ${new Array(rows).fill(tuple).join(", ")} ON CONFLICT (${pk.join(", ")}) ${conflict}`;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * status(): a snapshot of what this replica holds, what its neighbours hold, and what is wrong.
+ */
+import type { IdentityGuard } from "./identity.js";
+import type { Neighbours } from "./neighbours.js";
+import type { Origins } from "./origins.js";
+import type { Staleness } from "./staleness.js";
+import type { PeerHead } from "./wire/types.js";
+
+export interface OriginStatus {
+  peerId: number;
+  contiguous: number;
+  highest: number;
+  retainedFrom: number;
+  /** Sequences known to exist (from anyone's heartbeat) that this replica lacks. */
+  missing: number;
+  /** Patches of this origin held back as stamped beyond the clock-drift bound. */
+  held: number;
+  /** True when no neighbour can supply what this replica lacks: it needs a re-seed. */
+  stale: boolean;
+}
+
+export interface PeerStatus {
+  peerId: number;
+  /** Wall-clock ms of the last message from this neighbour, or null. */
+  lastContact: number | null;
+  /** Patches this replica holds that the neighbour (per its last heartbeat) lacks. */
+  lag: number;
+  /** Patches the neighbour holds that this replica lacks. */
+  behind: number;
+  /** Neighbour's clock minus ours, ms, from its last heartbeat (null before one arrived). */
+  clockDriftMs: number | null;
+  /** What the neighbour holds of each origin (contiguous, highest, retained), from its last heartbeat. */
+  heads: PeerHead[];
+}
+
+export interface ReplicaStatus {
+  peerId: number;
+  binding: string;
+  tables: string[];
+  sequence: number;
+  clock: number;
+  origins: OriginStatus[];
+  peers: PeerStatus[];
+  staleOrigins: number[];
+  /** Patches held back now (stamped beyond the clock-drift bound). */
+  heldPatches: number;
+  /** Signs of a second writer under this peer id (see docs/design.md), with the last message. */
+  identityConflicts: { count: number; last: string | null };
+  /** Set when this replica stopped writing (another replica opened its database, or a ROLLBACK failed). */
+  broken: string | null;
+  closed: boolean;
+}
+
+export interface StatusRooms {
+  peerId: number;
+  binding: string;
+  tables: string[];
+  sequence: number;
+  clock: number;
+  origins: Origins;
+  neighbours: Neighbours;
+  staleness: Staleness;
+  identity: IdentityGuard;
+  heldPatches: number;
+  broken: string | null;
+  closed: boolean;
+}
+
+export function buildStatus(r: StatusRooms): ReplicaStatus {
+  const origins: OriginStatus[] = [];
+  for (const o of r.origins.all.values()) {
+    let upTo = o.highest;
+    for (const l of r.neighbours.links.values()) upTo = Math.max(upTo, l.heads.get(o.peerId)?.highest ?? 0);
+    origins.push({
+      peerId: o.peerId,
+      contiguous: o.contiguous,
+      highest: o.highest,
+      retainedFrom: o.retainedFrom,
+      missing: o.missingCount(upTo),
+      held: o.held.size,
+      stale: r.staleness.has(o.peerId),
+    });
+  }
+  return {
+    peerId: r.peerId,
+    binding: r.binding,
+    tables: r.tables,
+    sequence: r.sequence,
+    clock: r.clock,
+    origins,
+    peers: [...r.neighbours.links.values()].map((l) => ({
+      peerId: l.peerId,
+      lastContact: l.lastContact,
+      ...r.neighbours.lag(l, r.origins),
+      clockDriftMs: l.clockDriftMs,
+      heads: [...l.heads.values()].map((h) => ({ ...h })),
+    })),
+    staleOrigins: r.staleness.origins(),
+    heldPatches: r.heldPatches,
+    identityConflicts: { count: r.identity.count, last: r.identity.last?.message ?? null },
+    broken: r.broken,
+    closed: r.closed,
+  };
+}

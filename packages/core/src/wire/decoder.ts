@@ -1,0 +1,159 @@
+/**
+ * Decoding of wire messages. Bounds are checked before each read, counts are bounded by the
+ * bytes present, sizes are capped, text must be valid UTF-8, and anything left over is an error.
+ * It returns plain data; the caller matches names against the local schema.
+ */
+import type { SqlValue } from "../driver.js";
+import { DecodeError } from "../errors.js";
+import { crc32, Reader } from "./bytes.js";
+import {
+  ALL_FLAGS,
+  DEFAULT_LIMITS,
+  KIND_HEARTBEAT,
+  KIND_PATCHES,
+  KIND_REQUEST,
+  MAX_COLUMNS,
+  MAX_HEADS,
+  MAX_NAME_BYTES,
+  MAX_TABLES,
+  NEXT_SEQ,
+  SAME_COLUMNS,
+  SAME_PEER,
+  SAME_TABLE,
+  TS_BACKWARDS,
+  WIRE_MAGIC,
+  WIRE_VERSION,
+  type DecodeLimits,
+  type PatchesMessage,
+  type PeerHead,
+  type SeqRange,
+  type WireMessage,
+  type WirePatch,
+  type WireTable,
+} from "./types.js";
+
+export function decodeWire(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): WireMessage {
+  if (!(bytes instanceof Uint8Array)) throw new DecodeError("message is not a Uint8Array", 0);
+  if (bytes.length > limits.maxMessageBytes) {
+    throw new DecodeError(`message of ${bytes.length} bytes exceeds the ${limits.maxMessageBytes}-byte limit`, 0);
+  }
+  if (bytes.length < 7) throw new DecodeError("message too short", bytes.length);
+  const body = bytes.subarray(0, bytes.length - 4);
+  // Check the CRC-32 trailer first: corrupted bytes are never parsed, let alone applied.
+  const trailer = new DataView(bytes.buffer, bytes.byteOffset + body.length, 4).getUint32(0, true);
+  if (trailer !== crc32(body)) throw new DecodeError("checksum mismatch: message corrupted", body.length);
+  const r = new Reader(body);
+  if (r.byte() !== WIRE_MAGIC) r.fail("not a replic message", 0);
+  const version = r.byte();
+  if (version !== WIRE_VERSION) r.fail(`unsupported wire version ${version}`, 1);
+  const kind = r.byte();
+  let msg: WireMessage;
+  switch (kind) {
+    case KIND_PATCHES:
+      msg = decodePatches(r, limits);
+      break;
+    case KIND_HEARTBEAT: {
+      const clock = r.varint();
+      const n = r.count(MAX_HEADS, 4, "heads");
+      const heads: PeerHead[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const at = r.pos;
+        const peerId = uint32(r);
+        const contiguous = r.varint();
+        const highest = contiguous + r.varint();
+        const retainedFrom = r.varint();
+        if (highest > Number.MAX_SAFE_INTEGER) r.fail("sequence out of range", at);
+        heads[i] = { peerId, contiguous, highest, retainedFrom };
+      }
+      msg = { kind: "heartbeat", clock, heads };
+      break;
+    }
+    case KIND_REQUEST: {
+      const n = r.count(MAX_HEADS, 3, "ranges");
+      const ranges: SeqRange[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const at = r.pos;
+        const peerId = uint32(r);
+        const from = r.varint();
+        const to = from + r.varint();
+        if (from < 1 || to > Number.MAX_SAFE_INTEGER) r.fail("sequence range out of range", at);
+        ranges[i] = { peerId, from, to };
+      }
+      msg = { kind: "request", ranges };
+      break;
+    }
+    default:
+      return r.fail(`unknown message kind ${kind}`, 2);
+  }
+  if (r.pos !== body.length) r.fail("trailing bytes after message");
+  return msg;
+}
+
+function uint32(r: Reader): number {
+  const at = r.pos;
+  const v = r.varint();
+  if (v > 0xffffffff) r.fail("peer id is not a uint32", at);
+  return v;
+}
+
+function decodePatches(r: Reader, limits: DecodeLimits): PatchesMessage {
+  const nTables = r.count(MAX_TABLES, 2, "tables");
+  const tables: WireTable[] = new Array(nTables);
+  for (let t = 0; t < nTables; t++) {
+    const name = r.text(MAX_NAME_BYTES);
+    const nCols = r.count(MAX_COLUMNS, 1, "columns");
+    const columns: string[] = new Array(nCols);
+    for (let c = 0; c < nCols; c++) columns[c] = r.text(MAX_NAME_BYTES);
+    if (new Set(columns).size !== columns.length) r.fail(`duplicate column name in table ${JSON.stringify(name)}`);
+    tables[t] = { name, columns };
+  }
+  const n = r.count(limits.maxPatches, 2, "patches");
+  const patches: WirePatch[] = new Array(n);
+  let table = -1;
+  let peerId = -1;
+  let seq = 0;
+  let ts = 0;
+  let columns: number[] | undefined;
+  for (let i = 0; i < n; i++) {
+    const at = r.pos;
+    const flags = r.byte();
+    if (flags > ALL_FLAGS) r.fail(`unknown patch flags ${flags}`, at);
+    if (i === 0 && (flags & ~TS_BACKWARDS) !== 0) r.fail("first patch cannot refer to a previous one", at);
+    if (!(flags & SAME_TABLE)) {
+      table = r.varint();
+      if (table >= nTables) r.fail(`table index ${table} out of range`, at);
+    }
+    if (!(flags & SAME_PEER)) {
+      if (flags & NEXT_SEQ) r.fail("next-sequence flag without same-peer flag", at);
+      peerId = uint32(r);
+    }
+    if (flags & NEXT_SEQ) seq += 1;
+    else seq = r.varint();
+    if (seq < 1 || seq > Number.MAX_SAFE_INTEGER) r.fail("sequence number out of range", at);
+    const delta = r.varint();
+    ts += flags & TS_BACKWARDS ? -delta : delta;
+    if (ts < 0 || ts > Number.MAX_SAFE_INTEGER) r.fail("timestamp out of range", at);
+    if (flags & SAME_COLUMNS) {
+      if (!(flags & SAME_TABLE)) r.fail("same-columns flag without same-table flag", at);
+    } else {
+      const width = tables[table]!.columns.length;
+      const k = r.count(width, 1, "patch columns");
+      if (k === 0) r.fail("patch sets no column", at);
+      columns = new Array(k);
+      let prev = -1;
+      for (let c = 0; c < k; c++) {
+        const ci = r.varint();
+        // Strictly increasing: no duplicates, one canonical form.
+        if (ci >= width || ci <= prev) r.fail("patch column index out of order or range", at);
+        columns[c] = ci;
+        prev = ci;
+      }
+    }
+    const cols = columns!;
+    const values: SqlValue[] = new Array(cols.length);
+    for (let c = 0; c < cols.length; c++) values[c] = r.value();
+    patches[i] = { table, peerId, seq, patchedAt: ts, columns: cols, values };
+  }
+  return { kind: "patches", tables, patches };
+}
+

@@ -1,0 +1,71 @@
+/**
+ * The friendly form of a message, for tools and tests: table names and column→value records
+ * instead of indexes. Not used on the hot path.
+ */
+import type { SqlValue } from "../driver.js";
+import { decodeWire } from "./decoder.js";
+import { encodeWire } from "./encoder.js";
+import type { DecodeLimits, HeartbeatMessage, RequestMessage, WirePatch, WireTable } from "./types.js";
+
+export interface Patch {
+  table: string;
+  peerId: number;
+  seq: number;
+  patchedAt: number;
+  /** Only the columns the writer set, primary key included. */
+  values: Record<string, SqlValue>;
+}
+
+export type Message =
+  | { kind: "patches"; patches: Patch[] }
+  | HeartbeatMessage
+  | RequestMessage;
+
+export function decodeMessage(bytes: Uint8Array, limits?: DecodeLimits): Message {
+  const msg = decodeWire(bytes, limits);
+  if (msg.kind !== "patches") return msg;
+  return {
+    kind: "patches",
+    patches: msg.patches.map((p) => {
+      const t = msg.tables[p.table]!;
+      const values: Record<string, SqlValue> = Object.create(null);
+      p.columns.forEach((ci, i) => (values[t.columns[ci]!] = p.values[i]!));
+      return { table: t.name, peerId: p.peerId, seq: p.seq, patchedAt: p.patchedAt, values };
+    }),
+  };
+}
+
+export function encodeMessage(msg: Message): Uint8Array {
+  if (msg.kind !== "patches") return encodeWire(msg);
+  const tables: WireTable[] = [];
+  const tableIndex = new Map<string, { index: number; columns: Map<string, number> }>();
+  const patches: WirePatch[] = msg.patches.map((p) => {
+    let t = tableIndex.get(p.table);
+    if (!t) {
+      t = { index: tables.length, columns: new Map() };
+      tableIndex.set(p.table, t);
+      tables.push({ name: p.table, columns: [] });
+    }
+    const wt = tables[t.index]!;
+    const entries = Object.keys(p.values).map((name) => {
+      let ci = t!.columns.get(name);
+      if (ci === undefined) {
+        ci = wt.columns.length;
+        t!.columns.set(name, ci);
+        wt.columns.push(name);
+      }
+      return [ci, p.values[name]!] as const;
+    });
+    entries.sort((a, b) => a[0] - b[0]);
+    return {
+      table: t.index,
+      peerId: p.peerId,
+      seq: p.seq,
+      patchedAt: p.patchedAt,
+      columns: entries.map((e) => e[0]),
+      values: entries.map((e) => e[1]),
+    };
+  });
+  return encodeWire({ kind: "patches", tables, patches });
+}
+

@@ -1,0 +1,99 @@
+/**
+ * Wire format v1, the shapes: what a decoded message holds (see docs/protocol.md).
+ * Names in it come from the wire: match them against the local schema, never splice them into SQL.
+ */
+import type { SqlValue } from "../driver.js";
+
+export const WIRE_MAGIC = 0x72; // "r"
+export const WIRE_VERSION = 1;
+
+// Message kinds (third byte).
+export const KIND_PATCHES = 1;
+export const KIND_HEARTBEAT = 2;
+export const KIND_REQUEST = 3;
+
+// Value tags.
+export const TAG_NULL = 0;
+export const TAG_POS_INT = 1; // varint v, 0 <= v <= 2^53-1
+export const TAG_NEG_INT = 2; // varint (-v - 1)
+export const TAG_BIGINT = 3; // 8 bytes little-endian two's complement
+export const TAG_FLOAT = 4; // 8 bytes little-endian IEEE 754
+export const TAG_TEXT = 5; // varint byte length + UTF-8
+export const TAG_BLOB = 6; // varint byte length + bytes
+
+// Patch header flags: repeated fields are elided, so a run of writes from one peer costs little.
+export const SAME_TABLE = 1;
+export const SAME_PEER = 2;
+export const NEXT_SEQ = 4; // seq = previous seq + 1
+export const SAME_COLUMNS = 8; // same column list as the previous patch
+export const TS_BACKWARDS = 16; // timestamp delta to the previous patch is negative
+export const ALL_FLAGS = 31;
+
+export interface WireTable {
+  name: string;
+  columns: string[];
+}
+
+export interface WirePatch {
+  /** Index into the message's table list. */
+  table: number;
+  peerId: number;
+  seq: number;
+  patchedAt: number;
+  /** Indexes into that table's column list: the columns this patch sets (primary key included). */
+  columns: number[];
+  values: SqlValue[];
+}
+
+export interface PatchesMessage {
+  kind: "patches";
+  tables: WireTable[];
+  patches: WirePatch[];
+}
+
+export interface PeerHead {
+  peerId: number;
+  /** Highest sequence such that 1..contiguous are all held. */
+  contiguous: number;
+  /** Highest sequence held at all. */
+  highest: number;
+  /** Lowest sequence still retained (older ones were garbage-collected); 1 when nothing was. */
+  retainedFrom: number;
+}
+
+export interface HeartbeatMessage {
+  kind: "heartbeat";
+  /** Sender's hybrid logical clock. */
+  clock: number;
+  heads: PeerHead[];
+}
+
+export interface SeqRange {
+  peerId: number;
+  from: number;
+  to: number;
+}
+
+export interface RequestMessage {
+  kind: "request";
+  ranges: SeqRange[];
+}
+
+export type WireMessage = PatchesMessage | HeartbeatMessage | RequestMessage;
+
+export interface DecodeLimits {
+  /** Largest message accepted, in bytes. */
+  maxMessageBytes: number;
+  /** Most patches in one message. */
+  maxPatches: number;
+}
+
+export const DEFAULT_LIMITS: DecodeLimits = {
+  maxMessageBytes: 64 * 1024 * 1024,
+  maxPatches: 1_000_000,
+};
+
+export const MAX_TABLES = 10_000;
+export const MAX_COLUMNS = 2_000; // SQLite's default SQLITE_MAX_COLUMN
+export const MAX_NAME_BYTES = 4_096;
+export const MAX_HEADS = 1_000_000;
