@@ -57,7 +57,7 @@ export class IdentityConflictError extends ReplicError {
   }
 }
 
-/** The database layout does not satisfy the table contract (DESIGN section 2). */
+/** The database layout does not satisfy the table contract (README, "The table contract"). */
 export class SchemaError extends ReplicError {
   readonly table: string;
   readonly column: string | undefined;

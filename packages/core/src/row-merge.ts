@@ -1,5 +1,5 @@
 /**
- * The merge rule (DESIGN section 3) for one table: per row and column, the value of the highest
+ * The merge rule (README, "Merge rule") for one table: per row and column, the value of the highest
  * (patchedAt, peerId, sequenceId) patch that set it. A patch known to be the newest of its row
  * (the usual case) is upserted straight into `T`, many rows per statement; one that arrives late
  * asks `T_patches` which later patches of its row set which columns, and writes only the columns

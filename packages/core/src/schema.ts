@@ -1,5 +1,5 @@
 /**
- * Schema discovery and the table contract (DESIGN section 2): every table `T` with a
+ * Schema discovery and the table contract (README, "The table contract"): every table `T` with a
  * `T_patches` sibling replicates. Also validates values against declared column types and
  * prints the `T_patches` DDL for users.
  */
