@@ -119,23 +119,37 @@ export function hostileSuite<Db>(b: ConformanceBinding<Db>): void {
       expect(v.r.upsert("items", { id: 2 })).toBe("121.2");
     });
 
-    it("two replicas configured with one peer id in a cluster: detected as IDENTITY_CONFLICT", () => {
+    it("two replicas configured with one peer id in a cluster: IDENTITY_CONFLICT, and honest replicas converge", () => {
       const clock = new FakeClock(T0);
+      const twinClock = new FakeClock(T0 + 7); // another machine: its stamps differ
       const a = h.open(ITEMS, { peerId: 201, now: clock.now });
-      const twin = h.open(ITEMS, { peerId: 201, now: clock.now });
+      const twin = h.open(ITEMS, { peerId: 201, now: twinClock.now });
       const bb = h.open(ITEMS, { peerId: 202, now: clock.now });
       const c = h.open(ITEMS, { peerId: 203, now: clock.now });
+      const d = h.open(ITEMS, { peerId: 204, now: clock.now });
       const q: Array<() => void> = [];
+      // a - b - c - twin, and d hangs off b: b and c each first hear one of the two writers.
       pair(a.r, bb.r, q);
       pair(bb.r, c.r, q);
       pair(c.r, twin.r, q);
+      pair(bb.r, d.r, q);
       for (let i = 0; i < 3; i++) a.r.upsert("items", { id: i, name: `a${i}` });
-      for (let i = 0; i < 5; i++) twin.r.upsert("items", { id: 10 + i, name: `twin${i}` });
+      for (let i = 0; i < 5; i++) twin.r.upsert("items", { id: i < 2 ? i : 10 + i, name: `twin${i}` });
+      bb.r.upsert("items", { id: 50, name: "honest" });
       clock.t += 1000;
-      drain(q, a.r, bb.r, c.r, twin.r);
+      twinClock.t += 1000;
+      drain(q, a.r, bb.r, c.r, d.r, twin.r);
+      const conflicts = [a, twin, bb, c, d].map((o) => status(o.r).identityConflicts.count);
+      expect(conflicts.reduce((x, y) => x + y, 0)).toBeGreaterThan(0);
       expect(status(a.r).identityConflicts.count + status(twin.r).identityConflicts.count).toBeGreaterThan(0);
-      expect(metric(a.r, "identity_conflicts_total") + metric(twin.r, "identity_conflicts_total")).toBeGreaterThan(0);
-      // Neither merged the other's patches as its own: each still holds exactly its own writes.
+      // The honest replicas hold the same rows: for each sequence, the version stamped later.
+      expect(items(c)).toBe(items(bb));
+      expect(items(d)).toBe(items(bb));
+      expect(items(bb)).toContain("honest");
+      expect(items(bb)).toContain("twin0"); // stamped later than a's patch under the same sequence
+      expect(items(bb)).not.toContain("a2"); // a's third patch lost to twin's: its row is gone
+      expect(metric(bb.r, "patches_conflicting_total") + metric(c.r, "patches_conflicting_total")).toBeGreaterThan(0);
+      // Neither writer merged the other's patches as its own.
       expect(status(a.r).sequence).toBe(3);
       expect(items(a)).not.toContain("twin");
     });

@@ -22,8 +22,9 @@ export class IdentityGuard {
     private readonly logger: Logger | undefined,
   ) {}
 
-  raise(message: string): IdentityConflictError {
-    const err = new IdentityConflictError(this.peerId, `peer id ${this.peerId}: ${message}`);
+  /** Raises a conflict about `peerId` (ours, or another origin whose two writers we saw). */
+  raise(message: string, peerId = this.peerId): IdentityConflictError {
+    const err = new IdentityConflictError(peerId, `peer id ${peerId}: ${message}`);
     this.count++;
     this.last = err;
     this.metrics.inc("identity_conflicts_total");

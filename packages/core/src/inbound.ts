@@ -56,6 +56,12 @@ interface MergeResult {
   heldRefused: number;
   own: number;
   ownConflict: string | undefined;
+  /** Origins seen with two different patches under one sequence (two writers under one id). */
+  conflicts: Set<number>;
+  /** Our version won against the sender's: send it back so the sender converges. */
+  sendBack: LocalPatch[];
+  /** The sender's version won and replaced ours: pass it on to everyone. */
+  replaced: LocalPatch[];
 }
 
 export class Inbound {
@@ -113,6 +119,12 @@ export class Inbound {
     metrics.inc("patches_own_refused_total", result.own);
     if (releasing) metrics.inc("patches_released_total", applied.length);
     if (result.ownConflict) identity.raise(result.ownConflict);
+    for (const origin of result.conflicts) {
+      metrics.inc("patches_conflicting_total");
+      identity.raise(`two different patches under one sequence: two writers use this id`, origin);
+    }
+    if (from && result.sendBack.length > 0) outbox.push([from], result.sendBack);
+    if (result.replaced.length > 0) outbox.push([...this.r.neighbours.links.values()].filter((l) => l !== from), result.replaced);
     if (applied.length === 0) return;
     const advanced = new Set<number>();
     for (const p of applied) advanced.add(p.peerId);
@@ -155,7 +167,18 @@ export class Inbound {
     const { book, origins, held, staleness, opts } = this.r;
     const selfId = book.peerId;
     const holdAbove = timestampFromMs(opts.now() + opts.maxClockDriftMs);
-    const res: MergeResult = { applied: [], duplicates: 0, tooOld: 0, held: 0, heldRefused: 0, own: 0, ownConflict: undefined };
+    const res: MergeResult = {
+      applied: [],
+      duplicates: 0,
+      tooOld: 0,
+      held: 0,
+      heldRefused: 0,
+      own: 0,
+      ownConflict: undefined,
+      conflicts: new Set(),
+      sendBack: [],
+      replaced: [],
+    };
     const heldNow: LocalPatch[] = [];
     for (const p of patches) {
       if (p.peerId === selfId) {
@@ -168,7 +191,12 @@ export class Inbound {
         continue;
       }
       const origin = origins.find(p.peerId);
-      if (origin && (origin.has(p.seq) || (!releasing && origin.held.has(p.seq)))) {
+      if (origin && origin.has(p.seq)) {
+        if (releasing) res.duplicates++;
+        else this.duplicate(p, res, touched);
+        continue;
+      }
+      if (origin && !releasing && origin.held.has(p.seq)) {
         res.duplicates++;
         continue;
       }
@@ -225,6 +253,50 @@ export class Inbound {
       book.persist(this.r.clock.current);
     }
     return res;
+  }
+
+  /**
+   * A patch under a sequence already held: a plain duplicate when it carries the stored
+   * timestamp. Another timestamp means two writers used one peer id: every replica keeps the
+   * version with the higher timestamp (so honest replicas converge), tells the sender when its
+   * own version wins, and passes a winning newcomer on. (Two versions with equal timestamps
+   * cannot be told apart by this check.)
+   */
+  private duplicate(p: LocalPatch, res: MergeResult, touched: Set<ReplicatedTable>): void {
+    const { catalog, book } = this.r;
+    for (const t of touched) t.flush(); // the probe must see queued patches
+    let table: ReplicatedTable | undefined;
+    let stamp = p.table.log.stampOf(p.peerId, p.seq);
+    if (stamp !== undefined) table = p.table;
+    else {
+      for (const t of catalog.tables.values()) {
+        if (t === p.table) continue;
+        stamp = t.log.stampOf(p.peerId, p.seq);
+        if (stamp !== undefined) {
+          table = t;
+          break;
+        }
+      }
+    }
+    if (table === undefined || stamp === p.patchedAt) {
+      res.duplicates++;
+      return;
+    }
+    res.conflicts.add(p.peerId);
+    const stored: LocalPatch[] = [];
+    table.log.readRange(table, p.peerId, p.seq, p.seq, stored);
+    const old = stored[0]!;
+    if (p.patchedAt < stamp!) {
+      res.sendBack.push(old);
+      return;
+    }
+    table.log.unstore(old);
+    p.table.log.store(p, false);
+    const key = table.schema.pkIndexes.map((i) => old.values[old.cols.indexOf(i)]!);
+    table.rows.rebuild(key, book.gcHorizon === 0);
+    p.table.rows.merge(p, false);
+    if (p.patchedAt > book.highestTs) book.highestTs = p.patchedAt;
+    res.replaced.push({ ...p });
   }
 
   /** Why a patch of our own origin cannot be ours, or undefined when it is a plain echo. */

@@ -18,6 +18,7 @@ export const METRICS = {
   patches_released_total: ["counter", "Held-back patches merged once the local clock came within the bound."],
   patches_held_refused_total: ["counter", "Far-future patches refused because the hold was full."],
   patches_held: ["gauge", "Patches held back now (stamped beyond the clock-drift bound)."],
+  patches_conflicting_total: ["counter", "Patches that differ from the stored one under the same sequence (two writers under one id)."],
   patches_collected_total: ["counter", "Patches garbage-collected after the retention window."],
   gaps_requested_total: ["counter", "Gap ranges requested from neighbours."],
   gap_patches_requested_total: ["counter", "Patches requested to fill gaps."],

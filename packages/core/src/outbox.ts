@@ -86,6 +86,15 @@ export class Outbox {
     }
   }
 
+  /** Sends these patches to these neighbours, whatever their heads say. */
+  push(links: readonly Link[], patches: readonly LocalPatch[]): void {
+    for (const link of links) {
+      const batcher = new PatchBatcher(this.opts.maxBatchPatches);
+      for (const p of patches) batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
+      for (const m of batcher.finish()) this.send(link, m, "patches");
+    }
+  }
+
   /** Answers a gap request: the asked ranges, in batches, within the neighbour's byte budget. */
   serve(link: Link, ranges: readonly SeqRange[]): void {
     // A round ends at the next heartbeat, or sooner than a requester's retry would come.

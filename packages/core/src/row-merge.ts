@@ -16,6 +16,8 @@ export class RowMerger {
   private readonly width: number;
   private readonly isPk: boolean[];
   private readonly laterPatchesStmt: SqliteStatement;
+  private readonly rowPatchesStmt: SqliteStatement;
+  private readonly deleteRowStmt: SqliteStatement;
   private readonly upserts = new Map<number | string, SqliteStatement>();
   private readonly multiUpserts = new Map<number | string, SqliteStatement>();
   private pendingCols: number[] | undefined;
@@ -40,6 +42,13 @@ export class RowMerger {
     this.laterPatchesStmt = driver.prepare(
       `SELECT ${setFlags}, group_concat(${nullsOf}, char(31)) FROM ${quoteId(schema.patchesName)} AS p ${joinNulls}
        WHERE ${pkWhere} AND (p."_patchedAt", p."_peerId", p."_sequenceId") > (?, ?, ?)`,
+    );
+    this.rowPatchesStmt = driver.prepare(
+      `SELECT ${cols.map((c) => `p.${c}`).join(", ")}, ${nullsOf} FROM ${quoteId(schema.patchesName)} AS p ${joinNulls}
+       WHERE ${pkWhere} ORDER BY p."_patchedAt", p."_peerId", p."_sequenceId"`,
+    );
+    this.deleteRowStmt = driver.prepare(
+      `DELETE FROM ${quoteId(schema.name)} WHERE ${schema.pkIndexes.map((i) => `${cols[i]} = ?`).join(" AND ")}`,
     );
   }
 
@@ -125,6 +134,45 @@ export class RowMerger {
       }
     }
     this.upsertFor(cols).run(values);
+  }
+
+  /**
+   * Recomputes the row of `key` (primary-key values in key order) from the patches stored for it,
+   * after one of them was replaced (two writers under one peer id, see inbound.ts). `exact` says
+   * no patch was ever collected here: the row is rewritten from scratch. Otherwise columns the
+   * retained patches do not set keep their value (they may come from collected patches).
+   */
+  rebuild(key: SqlValue[], exact: boolean): void {
+    this.log.flush();
+    this.flush();
+    const w = this.width;
+    const set = new Array<boolean>(w).fill(false);
+    const values = new Array<SqlValue>(w).fill(null);
+    let any = false;
+    for (const row of this.rowPatchesStmt.all(key)) {
+      any = true;
+      const explicit = row[w] === null ? undefined : String(row[w]).split(NAME_SEPARATOR);
+      for (let c = 0; c < w; c++) {
+        if (row[c] !== null) {
+          set[c] = true;
+          values[c] = row[c]!;
+        } else if (explicit?.includes(this.schema.columns[c]!.name)) {
+          set[c] = true;
+          values[c] = null;
+        }
+      }
+    }
+    if (exact) this.deleteRowStmt.run(key);
+    if (!any) return;
+    const cols: number[] = [];
+    const vals: SqlValue[] = [];
+    for (let c = 0; c < w; c++) {
+      if (set[c]) {
+        cols.push(c);
+        vals.push(values[c]!);
+      }
+    }
+    this.upsertFor(cols).run(vals);
   }
 
   private batchRows(cols: number[]): number {

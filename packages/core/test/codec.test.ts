@@ -159,7 +159,7 @@ describe("wire codec", () => {
     // rejects most of what the mutations produce.
     expect(rejected + accepted).toBe(runs);
     expect(rejected).toBeGreaterThan(runs * 0.6);
-  });
+  }, 60_000);
 
   it("names the problem and offset", () => {
     expect(() => decodeWire(withCrc(new Uint8Array([0x72, 9, 1, 0, 0, 0, 0, 0])))).toThrow(/unsupported wire version 9/);
