@@ -14,6 +14,7 @@ import { basicSuite } from "./basic.js";
 import { crashSuite } from "./crash.js";
 import { ddlSuite } from "./ddl.js";
 import { hostileSuite } from "./hostile.js";
+import { migrationsSuite } from "./migrations.js";
 import { determinismSuite } from "./determinism.js";
 import { propertySuite } from "./property.js";
 import type { ConformanceBinding } from "./types.js";
@@ -32,6 +33,7 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     ddlSuite(binding);
     badInputSuite(binding);
     hostileSuite(binding);
+    migrationsSuite(binding);
     determinismSuite(binding);
     propertySuite(binding);
     crashSuite(binding);

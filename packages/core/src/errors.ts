@@ -24,7 +24,8 @@ export type ReplicErrorCode =
   | "PATCH_TOO_LARGE"
   | "IDENTITY_CONFLICT"
   | "BROKEN"
-  | "SQLITE";
+  | "SQLITE"
+  | "MIGRATION_MISMATCH";
 
 const BRAND = Symbol.for("replic.error");
 
@@ -61,8 +62,8 @@ export class IdentityConflictError extends ReplicError {
 export class SchemaError extends ReplicError {
   readonly table: string;
   readonly column: string | undefined;
-  constructor(table: string, column: string | undefined, message: string) {
-    super("SCHEMA_INVALID", message);
+  constructor(table: string, column: string | undefined, message: string, options?: { code?: ReplicErrorCode }) {
+    super(options?.code ?? "SCHEMA_INVALID", message);
     this.name = "SchemaError";
     this.table = table;
     this.column = column;

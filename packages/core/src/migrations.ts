@@ -1,6 +1,9 @@
 /**
- * Migrations: applied in order, each in its own transaction together with the table-contract
- * check, tracked by position in `_replic_migrations` (with its `up` and `down` text).
+ * Migrations, tracked by position in `_replic_migrations` with their `up` and `down` text. A list
+ * longer than what is applied applies the new ones; a shorter one rolls back, running the stored
+ * `down` scripts of the extra migrations newest first (an older build rolling a newer schema
+ * back does not know them). Each step is one transaction together with the table-contract check
+ * and the high-water marks, so a failing step leaves the database exactly as it was.
  */
 import type { Bookkeeping } from "./bookkeeping.js";
 import { MIGRATIONS_TABLE } from "./bookkeeping.js";
@@ -8,7 +11,6 @@ import type { Catalog } from "./catalog.js";
 import type { HybridLogicalClock } from "./clock.js";
 import type { SqliteDriver } from "./driver.js";
 import { isReplicError, ReplicError, SchemaError } from "./errors.js";
-import type { Logger } from "./options.js";
 import type { TxBracket } from "./transaction.js";
 
 export interface Migration {
@@ -25,45 +27,62 @@ export function checkMigrations(migrations: unknown): asserts migrations is Migr
   });
 }
 
-export function applyMigrations(
-  driver: SqliteDriver,
-  tx: TxBracket,
-  book: Bookkeeping,
-  catalog: Catalog,
-  clock: HybridLogicalClock,
-  now: () => number,
-  logger: Logger | undefined,
-  migrations: Migration[],
-): void {
-  const applied = new Map(
-    driver
-      .prepare(`SELECT version, up FROM ${MIGRATIONS_TABLE}`)
-      .all([])
-      .map((r) => [Number(r[0]), String(r[1])]),
-  );
-  const record = driver.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (version, up, down, appliedAt) VALUES (?, ?, ?, ?)`);
-  for (let i = 0; i < migrations.length; i++) {
-    const version = i + 1;
+export interface MigrationRooms {
+  driver: SqliteDriver;
+  tx: TxBracket;
+  book: Bookkeeping;
+  catalog: Catalog;
+  clock: HybridLogicalClock;
+  now: () => number;
+}
+
+export function applyMigrations(r: MigrationRooms, migrations: Migration[]): void {
+  const { driver } = r;
+  const applied = driver
+    .prepare(`SELECT version, up, down FROM ${MIGRATIONS_TABLE} ORDER BY version`)
+    .all([])
+    .map((row) => ({ version: Number(row[0]), up: String(row[1]), down: String(row[2]) }));
+  // The common prefix must be the same text: an operator must notice a rewritten migration.
+  const common = Math.min(applied.length, migrations.length);
+  for (let i = 0; i < common; i++) {
+    const a = applied[i]!;
     const m = migrations[i]!;
-    const done = applied.get(version);
-    if (done !== undefined) {
-      if (done !== m.up) logger?.warn(`replic: migration ${version} differs from the one applied; keeping the applied one`);
-      continue;
+    if (a.version !== i + 1 || a.up !== m.up || a.down !== m.down) {
+      throw new SchemaError("", undefined, `migration ${i + 1} differs from the one this database applied; migrations are append-only`, {
+        code: "MIGRATION_MISMATCH",
+      });
     }
-    try {
-      tx.run(
-        () => {
-          driver.exec(m.up);
-          record.run([version, m.up, m.down, now()]);
-          catalog.reload(); // a migration that breaks the table contract is rolled back
-          // The sequence and clock stay in _replic_state whatever the migration dropped.
-          book.persist(clock.current);
-        },
-        () => catalog.reload(),
-      );
-    } catch (err) {
-      if (isReplicError(err)) throw err;
-      throw new SchemaError("", undefined, `migration ${version} failed: ${(err as Error).message}`);
-    }
+  }
+  for (let v = applied.length; v > migrations.length; v--) {
+    step(r, `rolling back migration ${v}`, () => {
+      driver.exec(applied[v - 1]!.down);
+      driver.prepare(`DELETE FROM ${MIGRATIONS_TABLE} WHERE version = ?`).run([v]);
+    });
+  }
+  const record = driver.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (version, up, down, appliedAt) VALUES (?, ?, ?, ?)`);
+  for (let v = applied.length + 1; v <= migrations.length; v++) {
+    const m = migrations[v - 1]!;
+    step(r, `migration ${v}`, () => {
+      driver.exec(m.up);
+      record.run([v, m.up, m.down, r.now()]);
+    });
+  }
+}
+
+/** One step in one transaction, with the contract check; a failure rolls all of it back. */
+function step(r: MigrationRooms, what: string, fn: () => void): void {
+  try {
+    r.tx.run(
+      () => {
+        fn();
+        r.catalog.reload(); // a step that breaks the table contract is rolled back
+        // The sequence and clock stay in _replic_state whatever the step dropped.
+        r.book.persist(r.clock.current);
+      },
+      () => r.catalog.reload(),
+    );
+  } catch (err) {
+    if (isReplicError(err)) throw err;
+    throw new SchemaError("", undefined, `${what} failed: ${(err as Error)?.message ?? String(err)}`);
   }
 }

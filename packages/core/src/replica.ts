@@ -141,12 +141,15 @@ export class Replica {
     this.held.load(this.origins);
   }
 
-  /** Applies, in order, the migrations this database has not applied yet (by position). */
+  /**
+   * Brings the schema to exactly `migrations`: applies the ones not applied yet, or — given a
+   * shorter list — rolls back the extra ones with their stored `down` scripts, newest first.
+   */
   migrate(migrations: Migration[]): void {
     this.assertOpen();
     checkMigrations(migrations);
     if (this.tx.active) throw new ReplicError("TRANSACTION", "migrate() cannot run inside transaction()");
-    applyMigrations(this.driver, this.tx, this.book, this.catalog, this.clock, this.opts.now, this.opts.logger, migrations);
+    applyMigrations({ driver: this.driver, tx: this.tx, book: this.book, catalog: this.catalog, clock: this.clock, now: this.opts.now }, migrations);
   }
 
   /**
