@@ -44,8 +44,6 @@ export interface InboundRooms {
   identity: IdentityGuard;
   held: HeldPatches;
   opts: ResolvedOptions;
-  /** Re-reads heads from the database (after a rolled-back merge). */
-  reloadOrigins(): void;
 }
 
 interface MergeResult {
@@ -145,6 +143,8 @@ export class Inbound {
   private mergeInTransaction(patches: LocalPatch[], from: Link | undefined, batched: boolean, releasing: boolean): MergeResult {
     const { book, tx } = this.r;
     const highestBefore = book.highestTs;
+    const heldBefore = this.r.held.count;
+    const restoreOrigins = this.r.origins.snapshot(patches.map((p) => p.peerId));
     const touched = new Set<ReplicatedTable>();
     try {
       return tx.run(
@@ -152,8 +152,8 @@ export class Inbound {
         () => {
           for (const t of touched) t.discard();
           book.highestTs = highestBefore;
-          this.r.held.recount();
-          this.r.reloadOrigins();
+          this.r.held.count = heldBefore;
+          restoreOrigins();
         },
       );
     } catch (err) {

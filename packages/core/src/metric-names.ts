@@ -20,6 +20,7 @@ export const METRICS = {
   patches_held: ["gauge", "Patches held back now (stamped beyond the clock-drift bound)."],
   patches_conflicting_total: ["counter", "Patches that differ from the stored one under the same sequence (two writers under one id)."],
   patches_collected_total: ["counter", "Patches garbage-collected after the retention window."],
+  gc_errors_total: ["counter", "Garbage collections that failed (retried later)."],
   gaps_requested_total: ["counter", "Gap ranges requested from neighbours."],
   gap_patches_requested_total: ["counter", "Patches requested to fill gaps."],
   gaps_served_total: ["counter", "Gap ranges served to neighbours."],

@@ -21,7 +21,6 @@ export class Reaper {
     private readonly origins: Origins,
     private readonly metrics: Metrics,
     private readonly opts: ResolvedOptions,
-    private readonly reloadOrigins: () => void,
   ) {}
 
   /** Collects now; returns the number of patches deleted. */
@@ -29,6 +28,7 @@ export class Reaper {
     if (this.opts.retentionMs <= 0) return 0;
     const cutoff = timestampFromMs(this.opts.now() - this.opts.retentionMs);
     const horizonBefore = this.book.gcHorizon;
+    const restoreOrigins = this.origins.snapshot(this.origins.all.keys());
     let removed = 0;
     try {
       removed = this.tx.run(
@@ -50,7 +50,7 @@ export class Reaper {
         },
         () => {
           this.book.gcHorizon = horizonBefore;
-          this.reloadOrigins();
+          restoreOrigins();
         },
       );
     } catch (err) {

@@ -105,10 +105,9 @@ export class Replica {
       metrics: this.metricsRegistry,
       opts,
     };
-    const reloadOrigins = () => this.loadOrigins();
-    this.inbound = new Inbound({ ...rooms, gaps: this.gaps, staleness: this.staleness, identity: this.identity, held, reloadOrigins });
+    this.inbound = new Inbound({ ...rooms, gaps: this.gaps, staleness: this.staleness, identity: this.identity, held });
     this.local = new LocalWriter(rooms);
-    this.reaper = new Reaper(book, catalog, this.clock, this.tx, this.origins, this.metricsRegistry, opts, reloadOrigins);
+    this.reaper = new Reaper(book, catalog, this.clock, this.tx, this.origins, this.metricsRegistry, opts);
     this.loadOrigins();
 
     if (opts.heartbeatMs > 0) {
@@ -216,7 +215,16 @@ export class Replica {
     this.inbound.releaseHeld();
     this.outbox.toAll([this.heartbeat()], "heartbeat");
     this.gaps.run(this.opts.now());
-    if (this.opts.retentionMs > 0 && this.ticks % GC_EVERY_TICKS === 1) this.reaper.collect();
+    if (this.opts.retentionMs > 0 && this.ticks % GC_EVERY_TICKS === 1) {
+      try {
+        this.reaper.collect();
+      } catch (err) {
+        // Collection is retried at the next turn; the round itself goes on.
+        this.metricsRegistry.inc("gc_errors_total");
+        this.opts.logger?.warn("replic: garbage collection failed", err);
+        this.tx.assertUsable();
+      }
+    }
     this.updateLagMetrics();
     this.outbox.flush();
   }
