@@ -15,6 +15,7 @@ import { crashSuite } from "./crash.js";
 import { ddlSuite } from "./ddl.js";
 import { determinismSuite } from "./determinism.js";
 import { propertySuite } from "./property.js";
+import { selfCheckSuite } from "./selfcheck.js";
 import type { ConformanceBinding } from "./types.js";
 
 export type { AdapterModule, ConformanceBinding, ReplicaLike, ReplicaOptionsLike, SqlValue } from "./types.js";
@@ -27,6 +28,7 @@ export { dumpDigest, dumpTable, modelDump, modelRows, patchesOf } from "./util.j
 
 export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): void {
   describe(`replic conformance: ${binding.name}`, () => {
+    selfCheckSuite(binding);
     basicSuite(binding);
     ddlSuite(binding);
     badInputSuite(binding);
