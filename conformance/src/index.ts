@@ -14,6 +14,7 @@ import { basicSuite } from "./basic.js";
 import { crashSuite } from "./crash.js";
 import { ddlSuite } from "./ddl.js";
 import { determinismSuite } from "./determinism.js";
+import { goldenSuite } from "./golden.js";
 import { propertySuite } from "./property.js";
 import { selfCheckSuite } from "./selfcheck.js";
 import type { ConformanceBinding } from "./types.js";
@@ -30,6 +31,7 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
   describe(`replic conformance: ${binding.name}`, () => {
     selfCheckSuite(binding);
     basicSuite(binding);
+    goldenSuite(binding);
     ddlSuite(binding);
     badInputSuite(binding);
     determinismSuite(binding);
