@@ -15,6 +15,7 @@ import { crashSuite } from "./crash.js";
 import { ddlSuite } from "./ddl.js";
 import { determinismSuite } from "./determinism.js";
 import { goldenSuite } from "./golden.js";
+import { hostileSuite } from "./hostile.js";
 import { propertySuite } from "./property.js";
 import { selfCheckSuite } from "./selfcheck.js";
 import type { ConformanceBinding } from "./types.js";
@@ -34,6 +35,7 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     goldenSuite(binding);
     ddlSuite(binding);
     badInputSuite(binding);
+    hostileSuite(binding);
     determinismSuite(binding);
     propertySuite(binding);
     crashSuite(binding);
