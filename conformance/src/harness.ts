@@ -35,6 +35,12 @@ export class Harness<Db> {
     return r;
   }
 
+  /** Closes `r` with the others (for replicas opened another way, e.g. on a wrapped driver). */
+  adopt(r: ReplicaLike): ReplicaLike {
+    this.replicas.push(r);
+    return r;
+  }
+
   /** A fresh database with a replica on it, migrated. */
   open(migrations: Migrations = ITEMS, options: ReplicaOptionsLike = {}, path = ":memory:"): Opened<Db> {
     const db = this.db(path);

@@ -14,6 +14,8 @@ import { basicSuite } from "./basic.js";
 import { crashSuite } from "./crash.js";
 import { ddlSuite } from "./ddl.js";
 import { determinismSuite } from "./determinism.js";
+import { coreBugsSuite } from "./core-bugs.js";
+import { faultsSuite } from "./faults.js";
 import { goldenSuite } from "./golden.js";
 import { hostileSuite } from "./hostile.js";
 import { propertySuite } from "./property.js";
@@ -36,6 +38,8 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     ddlSuite(binding);
     badInputSuite(binding);
     hostileSuite(binding);
+    faultsSuite(binding);
+    coreBugsSuite(binding);
     determinismSuite(binding);
     propertySuite(binding);
     crashSuite(binding);
