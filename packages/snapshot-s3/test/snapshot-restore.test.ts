@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDriver, openReplica, type Replica } from "@replic/adapter-node";
 import { bootstrapFromSnapshot, listSnapshots, newestManifest, parseS3Url, resolveS3Config, S3Client, snapshotToS3, SnapshotMetrics } from "../src/index.js";
 import { BUCKET, S3_CREDENTIALS, startS3, type S3Server } from "./helpers/s3.js";
-import { MIGRATIONS } from "./helpers/schema.js";
+import { MIGRATIONS } from "./helpers/schema.mjs";
 import { link, until } from "./helpers/link.js";
 
 let s3: S3Server;

@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 import { openReplica, type Replica } from "@replic/adapter-node";
 import { MANIFEST_FORMAT, MANIFEST_VERSION, snapshotBaseName, type SnapshotManifest } from "../../src/manifest.js";
 import type { S3Client } from "../../src/s3-client.js";
-import { MIGRATIONS } from "./schema.js";
+import { MIGRATIONS } from "./schema.mjs";
 
 export function openItems(path: string): { db: Database.Database; replica: Replica } {
   const db = new Database(path);
