@@ -19,11 +19,15 @@ import { S3Client } from "./s3-client.js";
 import { resolveS3Config, type S3Options } from "./s3-config.js";
 import { parseS3Url } from "./s3-location.js";
 import type { SnapshotMetrics } from "./snapshot-metrics.js";
+import { clearStale, isMarkedStale } from "./stale-marker.js";
 
 export interface BootstrapOptions extends S3Options, ProgressCallbacks {
   /** `s3://bucket/prefix`: the newest complete snapshot of any peer under it is restored. */
   from: string;
-  /** Restore although the database holds data: the caller knows it is stale (re-seed). Default false. */
+  /**
+   * Restore although the database holds data: the caller knows it is stale (re-seed). Default:
+   * whether a stale marker (`markStale`, `markStaleOnEvent`) lies beside the database.
+   */
   stale?: boolean;
   /** Refuse a snapshot whose applied-migration count differs. */
   expectSchemaVersion?: number;
@@ -101,7 +105,8 @@ export async function bootstrapFromSnapshot(path: string, options: BootstrapOpti
     return r;
   };
   const empty = await isEmptyDatabase(target, openDb);
-  if (!empty && !options.stale) return finish({ restored: false, reason: "has-data", bytes: 0, durationMs: Date.now() - started });
+  const stale = options.stale ?? isMarkedStale(target);
+  if (!empty && !stale) return finish({ restored: false, reason: "has-data", bytes: 0, durationMs: Date.now() - started });
 
   const loc = parseS3Url(options.from);
   const client = new S3Client(resolveS3Config(options));
@@ -136,6 +141,7 @@ export async function bootstrapFromSnapshot(path: string, options: BootstrapOpti
     const peerId = await verifyDatabase(db, manifest, options, openDb);
     options.onProgress?.({ phase: "install", bytes: 0 });
     await installDatabase(db, target, openDb);
+    clearStale(target);
     if (metrics) {
       metrics.restoresTotal++;
       metrics.lastSnapshotMs = manifest.createdMs;

@@ -25,3 +25,4 @@ export { bootstrapFromSnapshot, isEmptyDatabase, type BootstrapOptions, type Boo
 export { scheduleSnapshots, type ScheduleOptions, type SnapshotSchedule } from "./schedule-snapshots.js";
 export { SnapshotMetrics } from "./snapshot-metrics.js";
 export type { ProgressEvent, RetryEvent, ProgressCallbacks, SnapshotPhase } from "./progress.js";
+export { markStale, isMarkedStale, staleReason, clearStale, markStaleOnEvent, staleMarkerPath } from "./stale-marker.js";

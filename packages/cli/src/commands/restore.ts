@@ -22,7 +22,8 @@ export function restoreCommand(program: Command): void {
       const r = await bootstrapFromSnapshot(path, {
         ...s3Options(opts),
         from: opts.from,
-        stale: Boolean(opts.force),
+        // Without --force a stale marker beside the database (markStaleOnEvent) still allows the restore.
+        stale: opts.force ? true : undefined,
         expectSchemaVersion: opts.expectSchemaVersion,
         onProgress: bar.onProgress,
       });
