@@ -11,6 +11,7 @@ import { downloadObject } from "./download-object.js";
 import { SnapshotError, TransientS3Error } from "./errors.js";
 import { gunzipFile } from "./file-hash.js";
 import { installDatabase } from "./install-database.js";
+import { keepOldIdentityAsOrigin } from "./keep-old-identity.js";
 import { newestManifest } from "./list-snapshots.js";
 import type { SnapshotManifest } from "./manifest.js";
 import { openDatabase, type OpenDatabase } from "./open-database.js";
@@ -90,6 +91,7 @@ async function verifyDatabase(path: string, manifest: SnapshotManifest, options:
       throw new SnapshotError("SNAPSHOT_CORRUPT", `snapshot schema version ${version}, expected ${options.expectSchemaVersion}`);
     }
     // Never another peer's id: the copy becomes a peer of its own before anyone opens it.
+    keepOldIdentityAsOrigin(db.driver);
     return assignNewPeerId(db.driver, options.peerId);
   } finally {
     db.close();

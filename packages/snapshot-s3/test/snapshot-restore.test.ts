@@ -76,7 +76,12 @@ describe("snapshot → upload → restore → catch-up (better-sqlite3)", () => 
 
     const c = open(target);
     expect(c.replica.peerId).toBe(result.peerId);
+    expect(c.replica.status().sequence).toBe(0); // a new writer starts its own numbering
     expect(rows(c.db).length).toBe(250); // the snapshot's content, before catch-up
+    // The snapshot taker's patches count as held: catch-up asks only for what came after.
+    const heldOfA = c.replica.status().origins.find((o) => o.peerId === a.replica.peerId);
+    expect(heldOfA).toMatchObject({ contiguous: 200, highest: 200 });
+    expect(c.replica.status().origins.find((o) => o.peerId === b.replica.peerId)).toMatchObject({ contiguous: 50 });
     link(c.replica, a.replica);
     link(c.replica, b.replica);
     c.replica.upsert("items", { id: "c0", title: "from c" });
