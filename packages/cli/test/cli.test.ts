@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveS3Config, S3Client, parseManifest } from "@replic/snapshot-s3";
+import { resolveS3Config, S3Client, parseManifest, markStale } from "@replic/snapshot-s3";
 import { startS3, S3_CREDENTIALS, BUCKET, type S3Server } from "../../snapshot-s3/test/helpers/s3.js";
 import { fileSha, makeReplicDb, replic } from "./helpers.js";
 
@@ -192,6 +192,15 @@ describe("snapshot and restore against S3", () => {
     const forced = await replic(["restore", "--from", "s3://snapshots/cli", r1, "--force", "--json"], env);
     expect(forced.code).toBe(0);
     expect(JSON.parse(forced.stdout).peerId).not.toBe(id1);
+
+    // A stale marker (written by markStaleOnEvent in the app) shows in status and lets restore re-seed without --force.
+    markStale(r2, "fell behind retention");
+    const st = JSON.parse((await replic(["status", r2, "--json"])).stdout);
+    expect(st.staleMarker).toBe("fell behind retention");
+    const reseeded = await replic(["restore", "--from", "s3://snapshots/cli", r2, "--json"], env);
+    expect(reseeded.code).toBe(0);
+    expect(JSON.parse(reseeded.stdout).peerId).not.toBe(id2);
+    expect(JSON.parse((await replic(["status", r2, "--json"])).stdout).staleMarker).toBeNull();
   });
 
   it("fails with one line and exit 1 on wrong credentials, a missing bucket, no snapshot, bad URLs", async () => {

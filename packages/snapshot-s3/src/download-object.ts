@@ -1,11 +1,10 @@
 /** Streams an object into a file, checking its size and sha256 on the way. Retries from scratch on transient failures. */
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
-import { SnapshotError } from "./errors.js";
+import { SnapshotError, TransientS3Error } from "./errors.js";
 import type { ProgressCallbacks } from "./progress.js";
 import { withRetry, type RetryPolicy } from "./retry.js";
 import type { S3Client } from "./s3-client.js";
-import { TransientS3Error } from "./errors.js";
 
 export async function downloadObject(
   client: S3Client,

@@ -2,7 +2,7 @@
 import { statSync, existsSync } from "node:fs";
 import type { Command } from "commander";
 import { createReplica } from "@replic/core";
-import { isReplicDatabase, schemaVersion } from "@replic/snapshot-s3";
+import { isMarkedStale, isReplicDatabase, schemaVersion, staleReason } from "@replic/snapshot-s3";
 import { CliError } from "../cli-error.js";
 import { openExisting } from "../open-db.js";
 import { printJson, printPairs } from "../output.js";
@@ -36,6 +36,8 @@ export function statusCommand(program: Command): void {
           sequence: s.sequence,
           origins: s.origins,
           staleOrigins: s.staleOrigins,
+          // Set by markStaleOnEvent when a running replica found itself stale: the next restore re-seeds it.
+          staleMarker: isMarkedStale(path) ? (staleReason(path) ?? "stale") : null,
         };
         if (opts.json) return printJson(out);
         printPairs([
@@ -45,7 +47,7 @@ export function statusCommand(program: Command): void {
           ["schema", `${out.schemaVersion} migration(s)`],
           ["tables", s.tables.map((t) => `${t} (${patches[t]} patches)`).join(", ") || "none"],
           ["sequence", s.sequence],
-          ["stale", s.staleOrigins.length ? s.staleOrigins.join(", ") : "none"],
+          ["stale", out.staleMarker ? `marked stale (${out.staleMarker}): restore will re-seed it` : s.staleOrigins.length ? s.staleOrigins.join(", ") : "none"],
           ["origins", s.origins.length],
         ]);
         for (const o of s.origins) {
