@@ -6,3 +6,6 @@ export { serveMetrics, type ServeMetricsOptions, type MetricsServer } from "./se
 export { metricsHandler, type HandlerOptions } from "./metrics-handler.js";
 export { exposition, CONTENT_TYPE, type MetricsSource, type ExpositionOptions } from "./exposition.js";
 export { statusMetrics } from "./status-metrics.js";
+export { peerLagSeconds } from "./peer-lag-seconds.js";
+export { Histogram } from "./histogram.js";
+export { timeMerges, type MergeTimer } from "./merge-timer.js";
