@@ -100,6 +100,7 @@ describe("status and metrics", () => {
     }
     const seq = families.find((f) => f.name === "replic_sequence");
     expect(Number(seq!.metrics[0]!.value)).toBe(62);
+    expect(families.find((f) => f.name === "replic_peer_lag_seconds")?.type).toBe("GAUGE"); // no neighbours offline: no series
     const origin = families.find((f) => f.name === "replic_origin_contiguous_sequence");
     expect(origin!.metrics).toEqual([{ labels: { origin: String(peerId) }, value: "62" }]);
 

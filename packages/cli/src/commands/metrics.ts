@@ -17,7 +17,7 @@ export function metricsCommand(program: Command): void {
         if (!isReplicDatabase(db.driver)) throw new CliError("NOT_REPLIC", `${path} is not a replic database`);
         const replica = createReplica(db.driver, { heartbeatMs: 0 });
         try {
-          process.stdout.write(exposition(replica));
+          process.stdout.write(exposition(replica, { driver: db.driver }));
         } finally {
           replica.close();
         }

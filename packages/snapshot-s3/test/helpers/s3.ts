@@ -1,6 +1,6 @@
 /** Starts s3rver in a Node child process (so Bun tests can use it too) on 127.0.0.1. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,7 +14,7 @@ export interface S3Server {
   endpoint: string;
   port: number;
   dir: string;
-  /** SIGKILLs the server (an outage). */
+  /** SIGKILLs the server (an outage) and returns once it is dead: its port refuses connections. */
   kill(): void;
   /** Starts it again on the same port and directory. */
   restart(): Promise<void>;
@@ -43,7 +43,22 @@ export async function startS3(buckets: string[] = [BUCKET]): Promise<S3Server> {
     port,
     dir,
     kill() {
+      const pid = child.pid!;
       child.kill("SIGKILL");
+      // Synchronous on purpose: callers kill from inside a progress callback, and the very next
+      // request must find the server gone. The kernel closes the process's sockets before it
+      // turns into a zombie ("Z" in /proc/<pid>/stat), which happens within milliseconds.
+      const end = Date.now() + 5000;
+      const stat = `/proc/${pid}/stat`;
+      while (Date.now() < end && existsSync(stat)) {
+        let state = "";
+        try {
+          state = readFileSync(stat, "utf8").replace(/^.*\) /s, "")[0] ?? "";
+        } catch {
+          break;
+        }
+        if (state === "Z" || state === "X") break;
+      }
     },
     async restart() {
       await waitExit(child);
