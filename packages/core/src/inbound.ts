@@ -323,7 +323,7 @@ export class Inbound {
     if (!link) return; // heads from an unlinked sender cannot be used to ask it for anything
     const { metrics, opts, neighbours, book, identity, gaps } = this.r;
     link.clockDriftMs = msFromTimestamp(msg.clock) - opts.now();
-    metrics.set("clock_drift_ms", link.clockDriftMs, { peer: link.peerId });
+    metrics.set("peer_clock_drift_seconds", link.clockDriftMs / 1000, { peer: link.peerId });
     this.observeClock(msg.clock, link);
     const ignored = neighbours.takeHeads(link, msg.heads, opts.maxOrigins);
     if (ignored > 0) metrics.inc("heads_ignored_total", ignored);

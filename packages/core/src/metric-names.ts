@@ -31,7 +31,7 @@ export const METRICS = {
   receive_errors_total: ["counter", "Decoded messages refused whole (schema mismatch, SQLite error)."],
   send_errors_total: ["counter", "Sends that threw in the transport."],
   clock_drift_rejections_total: ["counter", "Remote timestamps too far ahead to follow."],
-  clock_drift_ms: ["gauge", "Neighbour clock minus local clock, ms, per peer."],
+  peer_clock_drift_seconds: ["gauge", "Neighbour clock minus local clock, seconds, per peer."],
   peer_lag_patches: ["gauge", "Patches a neighbour holds that this replica lacks, per peer."],
   stale_origins: ["gauge", "Origins this replica cannot catch up with (needs re-seed)."],
   identity_conflicts_total: ["counter", "Signs of a second writer under this replica's peer id."],

@@ -194,7 +194,7 @@ export class Replica {
     if (!this.neighbours.remove(peerId)) return;
     this.gaps.forgetLink(peerId);
     this.inbound.forgetLink(peerId);
-    this.metricsRegistry.drop("clock_drift_ms", { peer: peerId });
+    this.metricsRegistry.drop("peer_clock_drift_seconds", { peer: peerId });
     this.metricsRegistry.drop("peer_lag_patches", { peer: peerId });
     this.metricsRegistry.set("peers", this.neighbours.size);
   }

@@ -11,7 +11,6 @@ import { downloadObject } from "./download-object.js";
 import { SnapshotError, TransientS3Error } from "./errors.js";
 import { gunzipFile } from "./file-hash.js";
 import { installDatabase } from "./install-database.js";
-import { keepOldIdentityAsOrigin } from "./keep-old-identity.js";
 import { newestManifest } from "./list-snapshots.js";
 import type { SnapshotManifest } from "./manifest.js";
 import { openDatabase, type OpenDatabase } from "./open-database.js";
@@ -90,8 +89,8 @@ async function verifyDatabase(path: string, manifest: SnapshotManifest, options:
     if (options.expectSchemaVersion !== undefined && version !== options.expectSchemaVersion) {
       throw new SnapshotError("SNAPSHOT_CORRUPT", `snapshot schema version ${version}, expected ${options.expectSchemaVersion}`);
     }
-    // Never another peer's id: the copy becomes a peer of its own before anyone opens it.
-    keepOldIdentityAsOrigin(db.driver);
+    // Never another peer's id: the copy becomes a peer of its own before anyone opens it (and
+    // keeps what it holds of the snapshot taker as a remote origin, so nothing is fetched again).
     return assignNewPeerId(db.driver, options.peerId);
   } finally {
     db.close();
