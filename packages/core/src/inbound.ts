@@ -54,8 +54,8 @@ interface MergeResult {
   heldRefused: number;
   own: number;
   ownConflict: string | undefined;
-  /** Origins seen with two different patches under one sequence (two writers under one id). */
-  conflicts: Set<number>;
+  /** Per origin, patches that differ from the stored one under the same sequence (two writers under one id). */
+  conflicts: Map<number, number>;
   /** Our version won against the sender's: send it back so the sender converges. */
   sendBack: LocalPatch[];
   /** The sender's version won and replaced ours: pass it on to everyone. */
@@ -117,19 +117,20 @@ export class Inbound {
     metrics.inc("patches_own_refused_total", result.own);
     if (releasing) metrics.inc("patches_released_total", applied.length);
     if (result.ownConflict) identity.raise(result.ownConflict);
-    for (const origin of result.conflicts) {
-      metrics.inc("patches_conflicting_total");
-      identity.raise(`two different patches under one sequence: two writers use this id`, origin);
+    for (const [origin, n] of result.conflicts) {
+      metrics.inc("patches_conflicting_total", n);
+      identity.raise(`${n} patch(es) differ from the stored ones under the same sequence: two writers use this id`, origin);
     }
     if (from && result.sendBack.length > 0) outbox.push([from], result.sendBack);
     if (result.replaced.length > 0) outbox.push([...this.r.neighbours.links.values()].filter((l) => l !== from), result.replaced);
+    const changed = result.replaced.length > 0 ? [...applied, ...result.replaced] : applied;
+    if (changed.length > 0 && events.has("merge")) events.emit("merge", { local: false, patches: changed.length, tables: tableNames(changed) });
     if (applied.length === 0) return;
     const advanced = new Set<number>();
     for (const p of applied) advanced.add(p.peerId);
     for (const id of advanced) waiters.advance(id, origins.contiguous(id));
     const now = opts.now();
     gaps.settle(now);
-    if (events.has("merge")) events.emit("merge", { local: false, patches: applied.length, tables: tableNames(applied) });
     outbox.relay(applied, from);
     // Streaming catch-up: ask for the next window as soon as this one landed.
     if (gaps.idle || applied.length >= opts.maxBatchPatches) gaps.run(now);
@@ -175,7 +176,7 @@ export class Inbound {
       heldRefused: 0,
       own: 0,
       ownConflict: undefined,
-      conflicts: new Set(),
+      conflicts: new Map(),
       sendBack: [],
       replaced: [],
     };
@@ -282,7 +283,7 @@ export class Inbound {
       res.duplicates++;
       return;
     }
-    res.conflicts.add(p.peerId);
+    res.conflicts.set(p.peerId, (res.conflicts.get(p.peerId) ?? 0) + 1);
     const stored: LocalPatch[] = [];
     table.log.readRange(table, p.peerId, p.seq, p.seq, stored);
     const old = stored[0]!;
