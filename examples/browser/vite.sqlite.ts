@@ -1,0 +1,15 @@
+/**
+ * The Vite settings a replic browser app needs, shared by the demo and the test pages:
+ * - workers as ES modules (the replica's worker imports @sqlite.org/sqlite-wasm, an ES module);
+ * - @sqlite.org/sqlite-wasm left out of dependency pre-bundling, so its
+ *   `new URL("sqlite3.wasm", import.meta.url)` keeps pointing next to the module: Vite then serves
+ *   the .wasm in dev and emits it as an asset of the build, from the app's own origin;
+ * - no COOP/COEP headers: the opfs-sahpool VFS needs no SharedArrayBuffer (the "opfs" VFS and
+ *   its async proxy worker would).
+ */
+import type { UserConfig } from "vite";
+
+export const sqliteWasm = {
+  worker: { format: "es" },
+  optimizeDeps: { exclude: ["@sqlite.org/sqlite-wasm"] },
+} satisfies UserConfig;
