@@ -14,7 +14,6 @@ import type { ConformanceBinding } from "@replic/conformance";
 import { launchChromium } from "./chromium";
 import { viteBuild } from "./vite-build";
 import { runCanonical, type CanonicalResult } from "./conformance/canonical-run";
-// @ts-expect-error plain ESM helper without types
 import { serveStatic } from "../static-server.mjs";
 
 let browser: Browser;

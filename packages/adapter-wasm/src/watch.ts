@@ -88,7 +88,7 @@ export function sameRows(a: readonly Row[], b: readonly Row[]): boolean {
   return true;
 }
 
-export function watch<R extends Row = Row>(
+export function watch<R = Row>(
   source: WatchSource,
   sql: string,
   params: readonly unknown[],
@@ -116,7 +116,7 @@ export function watch<R extends Row = Row>(
     if (closed) return;
     if (last === undefined || !sameRows(last, rows)) {
       last = rows;
-      onRows(rows as R[]);
+      onRows(rows as unknown as R[]);
     }
   };
 

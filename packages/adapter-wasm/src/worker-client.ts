@@ -80,7 +80,7 @@ export class ReplicaWorkerClient implements WatchSource {
   batch(writes: { table: string; row: Record<string, unknown> }[]): Promise<string[]> {
     return this.call("batch", writes);
   }
-  query<R extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+  query<R = Row>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
     return this.call("query", sql, params);
   }
   status(): Promise<ReplicaStatus> {

@@ -1,7 +1,7 @@
 // Builds the canonical-history page (test fixture, not part of the demo).
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
-import { sqliteWasm } from "../../vite.sqlite";
+import { sqliteWasm } from "../../vite.replic";
 
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
