@@ -1,6 +1,7 @@
 /**
  * The conformance suite's canonical history, played inside headless Chromium on the official
- * SQLite WASM build (in a worker), must give tables byte-identical to better-sqlite3's in Node,
+ * SQLite WASM build (in a worker; in memory and on OPFS files), must give tables byte-identical
+ * to better-sqlite3's in Node,
  * equal to CANONICAL_DIGEST, with the very same bytes on the wire; and the browser's messages
  * must merge in Node into the same tables.
  */
@@ -18,7 +19,11 @@ import { serveStatic } from "../static-server.mjs";
 
 let browser: Browser;
 let server: { url: string; close(): Promise<void> };
-let inBrowser: CanonicalResult & { sqlite: string; error?: string };
+let inBrowser: CanonicalResult & {
+  sqlite: string;
+  error?: string;
+  opfs: Pick<CanonicalResult, "targetDump" | "originDumps" | "wire"> & { files: string[] };
+};
 
 beforeAll(async () => {
   await viteBuild(fileURLToPath(new URL("./conformance/vite.config.ts", import.meta.url)));
@@ -71,6 +76,14 @@ describe("canonical history in headless Chromium (sqlite-wasm, worker) vs better
     expect(dumpDigest(inBrowser.targetDump)).toBe(CANONICAL_DIGEST);
     for (const dump of inBrowser.originDumps) expect(dump).toBe(node.targetDump);
     expect(inBrowser.tokens).toEqual(node.tokens);
+  });
+
+  it("gives the same tables and bytes on OPFS files (opfs-sahpool) as in memory", () => {
+    const node = inNode();
+    expect(inBrowser.opfs.files.filter((f) => f.startsWith("/canonical-")).length).toBe(4);
+    expect(inBrowser.opfs.targetDump).toBe(node.targetDump);
+    for (const dump of inBrowser.opfs.originDumps) expect(dump).toBe(node.targetDump);
+    expect(inBrowser.opfs.wire).toEqual(node.wire);
   });
 
   it("sends the very same bytes on the wire, which merge in Node into the same tables", () => {

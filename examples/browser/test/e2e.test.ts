@@ -5,6 +5,7 @@
  * - an edit in tab A appears in tab B and in the hub's database;
  * - tab B goes offline; both edit the same row and different rows; B comes back; all three
  *   converge to the merge rule's result (checked against the hub's patches);
+ * - a tab opened after one closed takes over its OPFS slot (file, data, peer id);
  * - with the hub gone, a reload of B shows the same data from OPFS, under the same peer id;
  * - a screenshot of the demo is saved to docs/browser-demo.png.
  */
@@ -178,6 +179,24 @@ describe("browser demo: two tabs and a Node hub", () => {
     await a.locator("#trash summary").click();
     await a.waitForTimeout(1100); // one status refresh, so the panel shows the link and peers
     await a.screenshot({ path: screenshot, fullPage: true });
+  });
+
+  it("lets a new tab take over the slot of a closed tab, with its data and peer id", async () => {
+    const rowsA = await rowsOf(a);
+    const { peerId, slot } = await statusOf(a);
+    await a.close();
+    // The browser releases the closed tab's Web Lock when its worker is gone.
+    await waitUntil("the closed tab's slot lock is free", () =>
+      b.evaluate(async (name) => {
+        const held = (await navigator.locks.query()).held ?? [];
+        return !held.some((l) => l.name === name);
+      }, `replic:replic-todos:${slot}`),
+    );
+    a = await openTab();
+    const s = await statusOf(a);
+    expect(s.slot).toBe(slot);
+    expect(s.peerId).toBe(peerId);
+    expect(await rowsOf(a)).toEqual(rowsA);
   });
 
   it("keeps the data across a reload, from OPFS, with the hub gone", async () => {

@@ -1,21 +1,36 @@
-/** The canonical history on @sqlite.org/sqlite-wasm (oo1, in-memory databases) in a worker. */
+/**
+ * The canonical history on @sqlite.org/sqlite-wasm in a worker, twice: on in-memory databases and
+ * on OPFS files through the opfs-sahpool VFS (the storage the browser adapter uses).
+ */
 import sqlite3InitModule from "@sqlite.org/sqlite-wasm";
 import { openOo1Replica } from "@replic/adapter-wasm/browser";
 import { runCanonical } from "./canonical-run";
 
-async function main() {
-  const sqlite3 = await sqlite3InitModule();
-  const dbs: { close(): void }[] = [];
-  const result = runCanonical({
+type Sqlite3 = Awaited<ReturnType<typeof sqlite3InitModule>>;
+type Db = InstanceType<Sqlite3["oo1"]["DB"]>;
+
+function play(sqlite3: Sqlite3, openDb: (i: number) => Db) {
+  const dbs: Db[] = [];
+  const result = runCanonical<Db>({
     open(options) {
-      const db = new sqlite3.oo1.DB(":memory:", "c");
+      const db = openDb(dbs.length);
       dbs.push(db);
       return { db, replica: openOo1Replica(db, sqlite3, options) };
     },
     all: (db, sql) => db.selectObjects(sql) as Record<string, unknown>[],
   });
   for (const db of dbs) db.close();
-  return { ...result, sqlite: sqlite3.version.libVersion };
+  return result;
+}
+
+async function main() {
+  const sqlite3 = await sqlite3InitModule();
+  const memory = play(sqlite3, () => new sqlite3.oo1.DB(":memory:", "c"));
+  // A private pool, emptied on start: four databases and their journals.
+  const pool = await sqlite3.installOpfsSAHPoolVfs({ name: "canonical", directory: ".canonical", clearOnInit: true, initialCapacity: 12 });
+  const opfs = play(sqlite3, (i) => new pool.OpfsSAHPoolDb(`/canonical-${i}.sqlite3`));
+  const files = pool.getFileNames();
+  return { ...memory, opfs: { targetDump: opfs.targetDump, originDumps: opfs.originDumps, wire: opfs.wire, files }, sqlite: sqlite3.version.libVersion };
 }
 
 main().then(
