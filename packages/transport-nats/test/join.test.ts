@@ -61,7 +61,7 @@ describe("frames", () => {
 describe("joinNats", () => {
   it("members discover each other through the cluster subject and converge; relays are not re-published", async () => {
     const ps = [peer(401), peer(402), peer(403)];
-    const ms = [];
+    const ms: NatsMembership[] = [];
     for (const p of ps) ms.push(await join(p, "disc"));
     await until(() => ms.every((m) => m.members.length === 2), 10_000, "discovery");
     // Another cluster on the same server stays apart.
