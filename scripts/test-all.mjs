@@ -8,7 +8,7 @@ import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" };
-const packages = ["packages/core", "packages/adapter-node", "packages/adapter-wasm", "packages/adapter-bun", "packages/transport-ws", "bench", "examples", "examples/browser"];
+const packages = ["packages/core", "packages/adapter-node", "packages/adapter-wasm", "packages/adapter-bun", "packages/transport-ws", "packages/transport-local", "packages/transport-nats", "bench", "examples", "examples/browser"];
 for (const p of packages) rmSync(join(root, p, "test-results"), { recursive: true, force: true });
 
 const turbo = (args) => spawnSync("npx", ["turbo", ...args], { cwd: root, stdio: "inherit", env }).status ?? 1;
