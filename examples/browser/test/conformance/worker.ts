@@ -3,24 +3,38 @@
  * on OPFS files through the opfs-sahpool VFS (the storage the browser adapter uses).
  */
 import sqlite3InitModule from "@sqlite.org/sqlite-wasm";
-import { openOo1Replica } from "@replic/adapter-wasm/browser";
-import { runCanonical } from "./canonical-run";
+import { decodeMessage, openOo1Replica } from "@replic/adapter-wasm/browser";
+import { runCanonical, type CanonicalBinding } from "./canonical-run";
+import { runRandom, RANDOM_SEEDS } from "./random-run";
 
 type Sqlite3 = Awaited<ReturnType<typeof sqlite3InitModule>>;
 type Db = InstanceType<Sqlite3["oo1"]["DB"]>;
 
-function play(sqlite3: Sqlite3, openDb: (i: number) => Db) {
-  const dbs: Db[] = [];
-  const result = runCanonical<Db>({
+function binding(sqlite3: Sqlite3, openDb: (i: number) => Db, dbs: Db[]): CanonicalBinding<Db> {
+  return {
     open(options) {
       const db = openDb(dbs.length);
       dbs.push(db);
       return { db, replica: openOo1Replica(db, sqlite3, options) };
     },
     all: (db, sql) => db.selectObjects(sql) as Record<string, unknown>[],
-  });
+  };
+}
+
+function play(sqlite3: Sqlite3, openDb: (i: number) => Db) {
+  const dbs: Db[] = [];
+  const result = runCanonical<Db>(binding(sqlite3, openDb, dbs));
   for (const db of dbs) db.close();
   return result;
+}
+
+function randomHistories(sqlite3: Sqlite3) {
+  return RANDOM_SEEDS.map((seed) => {
+    const dbs: Db[] = [];
+    const run = runRandom<Db>(binding(sqlite3, () => new sqlite3.oo1.DB(":memory:", "c"), dbs), decodeMessage, seed);
+    for (const db of dbs) db.close();
+    return run;
+  });
 }
 
 async function main() {
@@ -30,7 +44,8 @@ async function main() {
   const pool = await sqlite3.installOpfsSAHPoolVfs({ name: "canonical", directory: ".canonical", clearOnInit: true, initialCapacity: 12 });
   const opfs = play(sqlite3, (i) => new pool.OpfsSAHPoolDb(`/canonical-${i}.sqlite3`));
   const files = pool.getFileNames();
-  return { ...memory, opfs: { targetDump: opfs.targetDump, originDumps: opfs.originDumps, wire: opfs.wire, files }, sqlite: sqlite3.version.libVersion };
+  const random = randomHistories(sqlite3);
+  return { ...memory, random, opfs: { targetDump: opfs.targetDump, originDumps: opfs.originDumps, wire: opfs.wire, files }, sqlite: sqlite3.version.libVersion };
 }
 
 main().then(
