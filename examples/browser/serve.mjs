@@ -13,9 +13,8 @@ const demo = await startDemo({
   dist: `${here}dist`,
   dbPath: `${here}.data/hub.db`,
   port: Number(process.env.PORT ?? 5173),
-  hubPort: Number(process.env.HUB_PORT ?? 0),
 });
-console.log(`replic browser demo: ${demo.url}  (hub ${demo.hubUrl}, peer ${demo.replica.peerId}; Ctrl-C stops)`);
+console.log(`replic browser demo: ${demo.url}  (hub ${demo.hubUrl}, hub peer ${demo.replica.peerId}; Ctrl-C stops)`);
 const stop = async () => {
   await demo.close();
   process.exit(0);

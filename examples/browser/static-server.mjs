@@ -1,6 +1,6 @@
-// A tiny static file server for the built app (dist/), on loopback only. Serves /config.json
-// (where the page finds its hub) from memory; everything else from `root`. No COOP/COEP headers:
-// the opfs-sahpool VFS does not need cross-origin isolation.
+// A tiny static file server for the built app (dist/), on loopback only. No COOP/COEP headers:
+// the opfs-sahpool VFS does not need cross-origin isolation. Its http.Server is returned so the
+// hub's WebSocket endpoint can share it (same origin as the app).
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
@@ -17,15 +17,10 @@ const TYPES = {
   ".map": "application/json",
 };
 
-/** Serves `root` on 127.0.0.1:`port` (0 = any free port). Resolves to { port, url, close() }. */
-export function serveStatic(root, { port = 0, config = {} } = {}) {
+/** Serves `root` on 127.0.0.1:`port` (0 = any free port). Resolves to { port, url, server, close() }. */
+export function serveStatic(root, { port = 0 } = {}) {
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://127.0.0.1").pathname);
-    if (path === "/config.json") {
-      res.writeHead(200, { "content-type": TYPES[".json"], "cache-control": "no-store" });
-      res.end(JSON.stringify(config));
-      return;
-    }
     const file = normalize(join(root, path.endsWith("/") ? `${path}index.html` : path));
     if (!file.startsWith(normalize(root))) {
       res.writeHead(403).end();
@@ -46,6 +41,7 @@ export function serveStatic(root, { port = 0, config = {} } = {}) {
       resolve({
         port: actual,
         url: `http://127.0.0.1:${actual}/`,
+        server,
         close: () => new Promise((r) => {
           server.close(() => r());
           server.closeAllConnections();

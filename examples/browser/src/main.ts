@@ -17,11 +17,11 @@ interface Todo {
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const SLOT_KEY = "replic-todos-slot";
 
-async function hubUrl(): Promise<string> {
+/** The hub: `?hub=ws://…` if given, else /replic on the server that served this page. */
+function hubUrl(): string {
   const fromQuery = new URLSearchParams(location.search).get("hub");
   if (fromQuery) return fromQuery;
-  const config = (await (await fetch("/config.json")).json()) as { hubUrl: string };
-  return config.hubUrl;
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/replic`;
 }
 
 const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
@@ -32,7 +32,7 @@ client.on("fatal", (message: string) => {
 });
 
 const stored = sessionStorage.getItem(SLOT_KEY);
-const init: WorkerInit = { type: "init", hubUrl: await hubUrl(), ...(stored !== null ? { preferredSlot: Number(stored) } : {}) };
+const init: WorkerInit = { type: "init", hubUrl: hubUrl(), ...(stored !== null ? { preferredSlot: Number(stored) } : {}) };
 worker.postMessage(init);
 const info = await client.ready;
 if (typeof info.slot === "number") sessionStorage.setItem(SLOT_KEY, String(info.slot));
