@@ -5,7 +5,8 @@
  * - an edit in tab A appears in tab B and in the hub's database;
  * - tab B goes offline; both edit the same row and different rows; B comes back; all three
  *   converge to the merge rule's result (checked against the hub's patches);
- * - a tab opened after one closed takes over its OPFS slot (file, data, peer id);
+ * - a tab opened after one closed takes over its OPFS slot (file, data, peer id); a duplicated
+ *   tab asking for a slot still held gets a free one;
  * - with the hub gone, a reload of B shows the same data from OPFS, under the same peer id;
  * - a screenshot of the demo is saved to docs/browser-demo.png.
  */
@@ -197,6 +198,23 @@ describe("browser demo: two tabs and a Node hub", () => {
     expect(s.slot).toBe(slot);
     expect(s.peerId).toBe(peerId);
     expect(await rowsOf(a)).toEqual(rowsA);
+  });
+
+  it("gives a duplicated tab (same sessionStorage slot, still held) a free slot of its own", async () => {
+    const { slot } = await statusOf(a);
+    const dup = await context.newPage();
+    dup.on("pageerror", (e) => pageErrors.push(e.message));
+    // A duplicated tab inherits sessionStorage, so it asks for a slot that a live tab holds.
+    await dup.addInitScript((s) => sessionStorage.setItem("replic-todos-slot", s), slot);
+    await dup.goto(demo.url);
+    await dup.waitForSelector('#status[data-link="online"]', { timeout: 20_000 }); // after the 3 s wait for the held slot
+    const s = await statusOf(dup);
+    const taken = new Set([slot, (await statusOf(b)).slot]);
+    expect(s.storage).toBe("opfs-sahpool");
+    expect(taken.has(s.slot)).toBe(false);
+    expect(s.peerId).not.toBe((await statusOf(a)).peerId);
+    await dup.waitForSelector('li[data-title="made offline in B"]', { timeout: 20_000 }); // it syncs like any peer
+    await dup.close();
   });
 
   it("keeps the data across a reload, from OPFS, with the hub gone", async () => {
