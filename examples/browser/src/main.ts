@@ -27,14 +27,14 @@ function hubUrl(): string {
 const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
 const client = connectReplicaWorker(worker);
 (window as unknown as { replic: unknown }).replic = { client };
-client.on("fatal", (message: string) => {
-  $("me").textContent = `worker failed: ${message}`;
-});
 
 const stored = sessionStorage.getItem(SLOT_KEY);
 const init: WorkerInit = { type: "init", hubUrl: hubUrl(), ...(stored !== null ? { preferredSlot: Number(stored) } : {}) };
 worker.postMessage(init);
-const info = await client.ready;
+const info = await client.ready.catch((err: Error) => {
+  $("me").textContent = `The replica could not start: ${err.message}`;
+  throw err;
+});
 if (typeof info.slot === "number") sessionStorage.setItem(SLOT_KEY, String(info.slot));
 
 // ---- the list: watch() re-runs each query when a merge touched `todos` -----------------------

@@ -4,7 +4,7 @@
  * @replic/transport-ws. The page reaches it through the worker protocol (see main.ts).
  */
 import sqlite3InitModule from "@sqlite.org/sqlite-wasm";
-import { exposeReplica, oo1Query, openBrowserDatabase, openOo1Replica } from "@replic/adapter-wasm/browser";
+import { exposeReplica, oo1Query, openBrowserDatabase, openOo1Replica, reportFatal } from "@replic/adapter-wasm/browser";
 import type { MessageEndpoint } from "@replic/adapter-wasm/browser";
 import { connectWebSocket, type WebSocketLink } from "@replic/transport-ws";
 import { TODO_MIGRATIONS } from "../schema.mjs";
@@ -56,7 +56,5 @@ async function start(init: WorkerInit): Promise<void> {
 self.addEventListener("message", function onInit(e: MessageEvent) {
   if ((e.data as WorkerInit | undefined)?.type !== "init") return;
   self.removeEventListener("message", onInit);
-  start(e.data as WorkerInit).catch((err: unknown) => {
-    postMessage({ event: "fatal", payload: err instanceof Error ? `${err.message}` : String(err) });
-  });
+  start(e.data as WorkerInit).catch((err: unknown) => reportFatal(scope, err));
 });

@@ -17,4 +17,5 @@ export { holdWebLock, webLocks, type LockManagerLike } from "./web-lock";
 export { watch, tablesRead, sameRows, type Watch, type WatchOptions, type WatchSource, type Row } from "./watch";
 export { exposeReplica, oo1Query, type ExposeOptions, type ExposedReplica, type QueryFunction } from "./worker-host";
 export { connectReplicaWorker, ReplicaWorkerClient } from "./worker-client";
+export { reportFatal, serializeError } from "./worker-protocol";
 export type { MessageEndpoint, ReadyInfo, SerializedError } from "./worker-protocol";

@@ -33,10 +33,16 @@ export class ReplicaWorkerClient implements WatchSource {
   private readonly listeners = new Map<string, Set<(payload: never) => void>>();
   private readonly onMessage: (e: { data: unknown }) => void;
   private closed = false;
+  private failure: Error | undefined;
 
   constructor(private readonly endpoint: MessageEndpoint) {
     let setReady!: (info: ReadyInfo) => void;
-    this.ready = new Promise((r) => (setReady = r));
+    let failReady!: (err: Error) => void;
+    this.ready = new Promise((resolve, reject) => {
+      setReady = resolve;
+      failReady = reject;
+    });
+    this.ready.catch(() => {}); // reported to whoever awaits it; never an unhandled rejection
     this.onMessage = (e) => {
       const msg = e.data;
       if (isReplyMessage(msg)) {
@@ -47,6 +53,14 @@ export class ReplicaWorkerClient implements WatchSource {
         else p.reject(deserializeError(msg.error));
       } else if (isEventMessage(msg)) {
         if (msg.event === "ready") setReady(msg.payload as ReadyInfo);
+        if (msg.event === "fatal") {
+          // The worker could not start (or died): nothing will answer any more.
+          const err = deserializeError(msg.payload as SerializedError);
+          this.failure = err;
+          failReady(err);
+          for (const p of this.pending.values()) p.reject(err);
+          this.pending.clear();
+        }
         for (const fn of this.listeners.get(msg.event) ?? []) {
           try {
             fn(msg.payload as never);
@@ -63,6 +77,7 @@ export class ReplicaWorkerClient implements WatchSource {
   async call<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
     await this.ready;
     if (this.closed) throw new ReplicError("CLOSED", "replic: this worker client is closed");
+    if (this.failure) throw this.failure;
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -96,7 +111,7 @@ export class ReplicaWorkerClient implements WatchSource {
     return this.call("tick");
   }
 
-  /** merge, stale, ready, or an event the worker emits; returns an unsubscribe function. */
+  /** merge, stale, ready, fatal, or an event the worker emits; returns an unsubscribe function. */
   on(event: "merge", listener: (e: { local: boolean; patches: number; tables?: string[] }) => void): () => void;
   on(event: "stale", listener: (e: SerializedError) => void): () => void;
   on(event: string, listener: (payload: never) => void): () => void;

@@ -14,7 +14,7 @@
 import { ReplicError } from "@replic/core";
 import type { Replica } from "@replic/core";
 import type { Oo1BrowserDatabase } from "./browser-database";
-import { isCallMessage, type MessageEndpoint, type ReadyInfo, type SerializedError } from "./worker-protocol";
+import { isCallMessage, serializeError, type MessageEndpoint, type ReadyInfo } from "./worker-protocol";
 
 export type QueryFunction = (sql: string, params: readonly unknown[]) => Record<string, unknown>[];
 
@@ -37,12 +37,6 @@ export interface ExposedReplica {
 /** Reads through an oo1 database: rows as objects keyed by column name. */
 export function oo1Query(db: Pick<Oo1BrowserDatabase, "selectObjects">): QueryFunction {
   return (sql, params) => db.selectObjects(sql, params.length ? params : undefined);
-}
-
-function serializeError(err: unknown): SerializedError {
-  if (err instanceof ReplicError) return { name: err.name, message: err.message, code: err.code };
-  if (err instanceof Error) return { name: err.name, message: err.message };
-  return { name: "Error", message: String(err) };
 }
 
 function isSelect(sql: string): boolean {

@@ -5,8 +5,11 @@
  *   page → worker   { id, method, args }                    a call; answered once
  *   worker → page   { id, ok: true, value }                 its result
  *                   { id, ok: false, error }                its error (name, message, ReplicError code)
- *                   { event, payload }                      merge, stale, ready, or an app's own event
+ *                   { event, payload }                      merge, stale, ready, fatal, or an app's own event
+ *
+ * `fatal` (payload: SerializedError) says the worker cannot serve: `ready` and every call reject.
  */
+import { ReplicError } from "@replic/core";
 
 /** Where messages are posted and heard: a Worker (page side), the worker's `self`, a MessagePort. */
 export interface MessageEndpoint {
@@ -41,6 +44,21 @@ export interface ReadyInfo {
   storage?: string;
   slot?: number | null;
   [key: string]: unknown;
+}
+
+/** Serializes an error for postMessage: name, message, and the ReplicError code if any. */
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof ReplicError) return { name: err.name, message: err.message, code: err.code };
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return { name: "Error", message: String(err) };
+}
+
+/**
+ * For the worker: tells the page that it cannot serve (opening the database failed, say), so the
+ * page's `ready` and calls reject with this error instead of waiting forever.
+ */
+export function reportFatal(endpoint: Pick<MessageEndpoint, "postMessage">, err: unknown): void {
+  endpoint.postMessage({ event: "fatal", payload: serializeError(err) });
 }
 
 export function isCallMessage(data: unknown): data is CallMessage {

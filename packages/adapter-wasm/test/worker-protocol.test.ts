@@ -9,7 +9,7 @@ import { openOo1Replica } from "../src/open-oo1";
 import { exposeReplica, oo1Query } from "../src/worker-host";
 import { connectReplicaWorker } from "../src/worker-client";
 import { watch } from "../src/watch";
-import type { MessageEndpoint } from "../src/worker-protocol";
+import { reportFatal, type MessageEndpoint } from "../src/worker-protocol";
 import { loadSqlite3, TODO_MIGRATIONS, type Sqlite3 } from "./sqlite-wasm";
 
 let sqlite3: Sqlite3;
@@ -130,5 +130,19 @@ describe("worker protocol", () => {
     client.close();
     await expect(pending).rejects.toMatchObject({ code: "CLOSED" });
     await expect(client.status()).rejects.toMatchObject({ code: "CLOSED" });
+  });
+
+  it("a worker that cannot start reports fatal: ready and calls reject with its typed error", async () => {
+    const { port1, port2 } = new MessageChannel();
+    const client = connectReplicaWorker(port2 as unknown as MessageEndpoint);
+    cleanups.push(() => {
+      client.close();
+      (port1 as MessagePort).close();
+    });
+    const call = client.status();
+    reportFatal(port1 as unknown as MessageEndpoint, new ReplicError("INVALID_OPTION", "all 16 database slots are in use"));
+    await expect(client.ready).rejects.toMatchObject({ code: "INVALID_OPTION", message: "all 16 database slots are in use" });
+    await expect(call).rejects.toBeInstanceOf(ReplicError);
+    await expect(client.upsert("todos", { id: "x" })).rejects.toMatchObject({ code: "INVALID_OPTION" });
   });
 });
