@@ -37,9 +37,14 @@ describe("three processes, three runtimes, over WebSocket", () => {
     for (const p of Object.values(peers)) await p.next("ready");
 
     // Hub-and-spoke while all write: the spokes see each other's rows only through the Bun hub.
-    await sleep(1500);
-    const mid = await peers.wasm.dump();
-    expect((mid.own as Record<string, number>).node).toBeGreaterThan(0);
+    const hubbed = Date.now() + 15_000;
+    let nodeRowsOnWasm = 0;
+    while (nodeRowsOnWasm === 0 && Date.now() < hubbed) {
+      await sleep(300);
+      nodeRowsOnWasm = ((await peers.wasm.dump()).own as Record<string, number>).node ?? 0;
+    }
+    expect(nodeRowsOnWasm).toBeGreaterThan(0);
+    await sleep(1000);
 
     // SIGKILL the Bun hub (the real binary) mid-stream; the spokes keep writing; restart it.
     await peers.bun.kill();
