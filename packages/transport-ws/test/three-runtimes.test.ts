@@ -77,7 +77,8 @@ describe("three processes, three runtimes, over WebSocket", () => {
       dumps = await Promise.all(Object.values(peers).map((p) => p.dump()));
       const same = dumps.every((d) => d.hash === dumps[0].hash);
       const complete = Object.entries(written).every(([n, w]) => (dumps[0].own as Record<string, number>)[n] === w);
-      if ((same && complete) || Date.now() > end) break;
+      const meshed = dumps.every((d) => (d.links as number) >= 2); // every peer links both others again
+      if ((same && complete && meshed) || Date.now() > end) break;
       await sleep(300);
     }
     expect(new Set(dumps.map((d) => d.hash)).size).toBe(1);
