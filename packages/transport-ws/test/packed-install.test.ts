@@ -1,5 +1,5 @@
 // Packages as published: packs core, adapter-bun, adapter-wasm and transport-ws with pnpm, installs
-// the tarballs into fresh projects outside the workspace — once with npm, once with Bun — writes the
+// the tarballs into fresh projects outside the workspace — with npm, pnpm and Bun — writes the
 // getting-started guide's files (docs/getting-started.md, taken from its code blocks as written) and
 // runs its two processes: a Bun server and a Node client replicating over WebSocket.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -76,6 +76,15 @@ describe("packed tarballs outside the workspace", () => {
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "npm-app", private: true, type: "module" }));
     run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...tarballs, "node-sqlite3-wasm@0.8.60"], app);
     for (const f of ["LICENSE", "README.md", "package.json"]) readFileSync(join(app, "node_modules", "@replic", "transport-ws", f));
+    await runGuide(app);
+  }, 120_000);
+
+  it("install with pnpm and run the same app", async () => {
+    const app = join(work, "pnpm-app");
+    mkdirSync(app);
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "pnpm-app", private: true, type: "module" }));
+    const pnpm = join(root, "node_modules", "pnpm", "bin", "pnpm.cjs");
+    run(process.execPath, [pnpm, "add", "--prefer-offline", ...tarballs, "node-sqlite3-wasm@0.8.60"], app);
     await runGuide(app);
   }, 120_000);
 
