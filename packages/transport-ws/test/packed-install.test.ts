@@ -1,7 +1,8 @@
-// Packages as published: packs core, adapter-bun, adapter-wasm and transport-ws with pnpm, installs
-// the tarballs into fresh projects outside the workspace — with npm, pnpm and Bun — writes the
-// getting-started guide's files (docs/getting-started.md, taken from its code blocks as written) and
-// runs its two processes: a Bun server and a Node client replicating over WebSocket.
+// Packages as published: the release dry run (scripts/release.mjs) packs and checks every package;
+// core, adapter-bun, adapter-wasm and transport-ws are then installed from the tarballs into fresh
+// projects outside the workspace — with npm, pnpm and Bun — and each runs the getting-started
+// guide's files (docs/getting-started.md, taken from its code blocks as written): a Bun server and
+// a Node client replicating over WebSocket.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -30,13 +31,14 @@ function guideFiles(): Record<string, string> {
 }
 
 beforeAll(() => {
+  // The release flow's dry run packs and checks every public package (scripts/release.mjs).
   const dest = join(work, "tarballs");
   mkdirSync(dest);
-  const pnpm = join(root, "node_modules", "pnpm", "bin", "pnpm.cjs");
-  for (const p of ["core", "adapter-bun", "adapter-wasm", "transport-ws"]) {
-    run(process.execPath, [pnpm, "pack", "--pack-destination", dest], join(root, "packages", p));
-  }
-  for (const f of readdirSync(dest)) tarballs.push(join(dest, f));
+  const out = run(process.execPath, [join(root, "scripts", "release.mjs"), "--dry-run", "--out", dest], root);
+  expect(out).toMatch(/release check: 7 packages ready/);
+  const wanted = ["core", "adapter-bun", "adapter-wasm", "transport-ws"].map((p) => `replic-${p}-`);
+  for (const f of readdirSync(dest)) if (wanted.some((w) => f.startsWith(w))) tarballs.push(join(dest, f));
+  expect(tarballs).toHaveLength(4);
 }, 120_000);
 
 async function runGuide(app: string): Promise<void> {
