@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launch, settle } from "../lib/launch.mjs";
 
+console.log("replic over WebSocket: three processes (a Bun hub, a Node spoke, a Node + WASM SQLite spoke), each with its own file, all writing for 3 s");
 const dir = mkdtempSync(join(tmpdir(), "replic-ws-hub-"));
 const peerScript = fileURLToPath(new URL("./peer.mjs", import.meta.url));
 const hub = launch(peerScript, ["bun", "bun", join(dir, "bun.db")], "bun");

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
 import { openReplica } from "@replic/adapter-node";
+import { Worker } from "node:worker_threads";
 import { joinBroadcastChannel, linkInProcess } from "../src/index.js";
 
 const MIGRATIONS = [
@@ -84,5 +85,37 @@ describe("joinBroadcastChannel", () => {
     await until(() => short.members.includes(14) && short.members.includes(11));
     ghost.close();
     await until(() => short.members.includes(11) && !short.members.includes(14));
+  });
+
+  it("links replicas in worker threads to the main thread", async () => {
+    const name = `replic-workers-${process.pid}`;
+    const main = peer(21);
+    const link = joinBroadcastChannel(main.replica, name, { logger: quiet });
+    cleanup.push(() => link.close());
+    const workers = [22, 23].map(
+      (peerId) => new Worker(new URL("./fixtures/worker-peer.mjs", import.meta.url), { workerData: { peerId, channel: name, migrations: MIGRATIONS } }),
+    );
+    cleanup.push(() => Promise.all(workers.map((w) => w.terminate())));
+    const reply = <T>(w: Worker, key: string) => new Promise<T>((r) => w.once("message", (m) => r(m[key])));
+    const rowsOf = (w: Worker) => {
+      const p = reply<string>(w, "rows");
+      w.postMessage("rows");
+      return p;
+    };
+    const tokens = await Promise.all(workers.map((w) => reply<string>(w, "token")));
+    main.replica.upsert("items", { id: "from-main", v: 21 });
+    for (const t of tokens) await main.replica.waitFor(t, 10_000);
+    await until(() => link.members.length === 2);
+    // Each worker gets the other's row and main's through the channel.
+    const end = Date.now() + 10_000;
+    let rows: string[] = [];
+    do {
+      rows = [];
+      for (const w of workers) rows.push(await rowsOf(w));
+      if (rows.every((r) => r === main.rows())) break;
+      await new Promise((r) => setTimeout(r, 50));
+    } while (Date.now() < end);
+    expect(JSON.parse(main.rows())).toHaveLength(3);
+    expect(rows).toEqual([main.rows(), main.rows()]);
   });
 });

@@ -35,10 +35,16 @@ describe("three processes, three runtimes, over NATS", () => {
     };
     const peers: Record<string, PeerProcess> = { bun: start(cfgs.bun), node: start(cfgs.node), wasm: start(cfgs.wasm) };
     for (const p of Object.values(peers)) await p.next("ready");
-    await sleep(1500);
-    const mid = await peers.wasm.dump();
-    expect(mid.links).toBe(2); // discovered both others through the cluster subject
+    // Discovery through the cluster subject: the WASM peer links both others and gets Bun's rows.
+    const joined = Date.now() + 15_000;
+    let mid = await peers.wasm.dump();
+    while (!(mid.links === 2 && ((mid.own as Record<string, number>).bun ?? 0) > 0) && Date.now() < joined) {
+      await sleep(300);
+      mid = await peers.wasm.dump();
+    }
+    expect(mid.links).toBe(2);
     expect((mid.own as Record<string, number>).bun).toBeGreaterThan(0);
+    await sleep(1000);
 
     await nats.restart(700); // all three keep writing meanwhile
     await sleep(1000);

@@ -117,6 +117,31 @@ describe("serveWebSocket / connectWebSocket on Node", () => {
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe("app");
   });
 
+  it("two links to the same peer (both sides dial) both stay up; either one carries the traffic", async () => {
+    const a = peer(61);
+    const b = peer(62);
+    const sa = await serve(a);
+    const sb = await serve(b);
+    const ab = connect(a, `ws://127.0.0.1:${sb.port}/replic`);
+    const ba = connect(b, `ws://127.0.0.1:${sa.port}/replic`);
+    await ab.linked();
+    await ba.linked();
+    await new Promise((r) => setTimeout(r, 500));
+    // No flapping: nobody closed the duplicate, nobody re-dialled.
+    expect([ab.connected, ba.connected, sa.linkCount, sb.linkCount]).toEqual([true, true, 1, 1]);
+    expect(metric(ab.metrics(), "reconnects_total") + metric(ba.metrics(), "reconnects_total")).toBe(0);
+    expect(a.replica.status().peers).toHaveLength(1);
+    await b.replica.waitFor(a.replica.upsert("items", { id: "x", v: 1 }), 5000);
+    // Close one of the two: the other takes over on both sides, whichever was sending.
+    await ba.close();
+    await until(() => sa.linkCount === 0, 3000, "a's server to see the close");
+    expect(ab.connected).toBe(true);
+    expect(a.replica.status().peers).toHaveLength(1);
+    await b.replica.waitFor(a.replica.upsert("items", { id: "y", v: 2 }), 5000);
+    await a.replica.waitFor(b.replica.upsert("items", { id: "z", v: 3 }), 5000);
+    expect(a.rows()).toBe(b.rows());
+  });
+
   it("refuses bad options with typed errors", async () => {
     const a = peer(51);
     await expect(serveWebSocket(a.replica, { port: -1 })).rejects.toMatchObject({ code: "INVALID_OPTION" });

@@ -1,7 +1,7 @@
 // Three OS processes, three runtimes: Bun + adapter-bun, Node + adapter-node, Node + adapter-wasm,
 // each with its own database file, replicating over WebSocket while all write: first hub-and-spoke
-// (Bun is the hub), then a mesh. The Bun hub is SIGKILLed mid-stream and restarted, later the Node
-// peer too. After writes stop all three databases hold identical rows, and every write each peer
+// (Bun is the hub), then a mesh (Bun also dials Node: the global WebSocket client against ws).
+// The Bun hub is SIGKILLed mid-stream and restarted, later the Node peer too. After writes stop all three databases hold identical rows, and every write each peer
 // made (numbered 1..N per peer, N reported by the peer) is there.
 import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -37,9 +37,14 @@ describe("three processes, three runtimes, over WebSocket", () => {
     for (const p of Object.values(peers)) await p.next("ready");
 
     // Hub-and-spoke while all write: the spokes see each other's rows only through the Bun hub.
-    await sleep(1500);
-    const mid = await peers.wasm.dump();
-    expect((mid.own as Record<string, number>).node).toBeGreaterThan(0);
+    const hubbed = Date.now() + 15_000;
+    let nodeRowsOnWasm = 0;
+    while (nodeRowsOnWasm === 0 && Date.now() < hubbed) {
+      await sleep(300);
+      nodeRowsOnWasm = ((await peers.wasm.dump()).own as Record<string, number>).node ?? 0;
+    }
+    expect(nodeRowsOnWasm).toBeGreaterThan(0);
+    await sleep(1000);
 
     // SIGKILL the Bun hub (the real binary) mid-stream; the spokes keep writing; restart it.
     await peers.bun.kill();
@@ -48,9 +53,11 @@ describe("three processes, three runtimes, over WebSocket", () => {
     const again = await peers.bun.next("ready");
     expect(again.written).toBeGreaterThan(0); // resumed from its file
 
-    // Mesh: add the Node–WASM link (Bun already links both).
+    // Mesh: add the Node–WASM link (Bun already links both), and let Bun dial Node as well, so a
+    // Bun client (global WebSocket) talks to a Node server (ws) over a second, duplicate link.
     await sleep(800);
     peers.node.send({ cmd: "connect", url: url(pWasm) });
+    peers.bun.send({ cmd: "connect", url: url(pNode) });
     await sleep(800);
 
     // SIGKILL the Node peer in the mesh and restart it with both of its links.
@@ -72,13 +79,15 @@ describe("three processes, three runtimes, over WebSocket", () => {
       dumps = await Promise.all(Object.values(peers).map((p) => p.dump()));
       const same = dumps.every((d) => d.hash === dumps[0].hash);
       const complete = Object.entries(written).every(([n, w]) => (dumps[0].own as Record<string, number>)[n] === w);
-      if ((same && complete) || Date.now() > end) break;
+      // Every peer links both others again (Bun: two server-side links and its re-dialled client link to Node).
+      const meshed = dumps.every((d) => (d.links as number) >= (d.name === "bun" ? 3 : 2));
+      if ((same && complete && meshed) || Date.now() > end) break;
       await sleep(300);
     }
     expect(new Set(dumps.map((d) => d.hash)).size).toBe(1);
     expect(dumps[0].own).toEqual(written); // rows name-1..name-N for every peer: no write lost
     expect(dumps[0].count).toBe(written.bun + written.node + written.wasm + 5);
-    for (const d of dumps) expect(d.links).toBeGreaterThanOrEqual(2); // mesh: each peer has links to both others
+    for (const d of dumps) expect(d.links).toBeGreaterThanOrEqual(d.name === "bun" ? 3 : 2); // the mesh is back
     console.log(`three runtimes: writes ${JSON.stringify(written)}, ${dumps[0].count} rows identical in all three files`);
     for (const p of Object.values(peers)) await p.exit();
   }, 60_000);
