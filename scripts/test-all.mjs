@@ -11,7 +11,21 @@ import { summaryLine, tally } from "./total.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" };
-const packages = ["packages/core", "packages/adapter-node", "packages/adapter-wasm", "packages/adapter-bun", "packages/snapshot-s3", "packages/metrics-http", "packages/cli", "bench", "examples"];
+const packages = [
+  "packages/core",
+  "packages/adapter-node",
+  "packages/adapter-wasm",
+  "packages/adapter-bun",
+  "packages/transport-ws",
+  "packages/transport-local",
+  "packages/transport-nats",
+  "packages/snapshot-s3",
+  "packages/metrics-http",
+  "packages/cli",
+  "bench",
+  "examples",
+  "examples/browser",
+];
 for (const p of [...packages, "scripts"]) rmSync(join(root, p, "test-results"), { recursive: true, force: true });
 
 const turbo = (args) => spawnSync("npx", ["turbo", ...args], { cwd: root, stdio: "inherit", env }).status ?? 1;
