@@ -5,6 +5,7 @@ import { Database } from "bun:sqlite";
 import { openReplica } from "@replic/adapter-bun";
 import { connectWebSocket, createBunHandler, serveWebSocket } from "../src/index.js";
 import { MIGRATIONS } from "../test/migrations.js";
+import { freezableProxy } from "../test/freezable-proxy.js";
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -93,5 +94,26 @@ describe("transport-ws under Bun", () => {
     await until(() => b.count() === 1);
     expect(refused.count()).toBe(0);
     expect(ws.linkCount).toBe(1);
+  });
+
+  it("a half-open link between Bun peers is detected, re-dialled and repaired", async () => {
+    const a = peer(231);
+    const b = peer(232);
+    const fast = { pingIntervalMs: 100, deadAfterMs: 500, logger: quiet };
+    const server = await serveWebSocket(a.replica, { port: 0, ...fast });
+    cleanup.push(() => server.close());
+    const proxy = await freezableProxy(server.port);
+    cleanup.push(() => proxy.close());
+    const link = connectWebSocket(b.replica, `ws://127.0.0.1:${proxy.port}/replic`, { ...fast, reconnectBaseMs: 50, reconnectMaxMs: 200 });
+    cleanup.push(() => link.close());
+    await link.linked();
+    proxy.freeze(); // bytes stop both ways, no FIN
+    const ta = a.replica.upsert("items", { id: "during-a", v: 1 });
+    const tb = b.replica.upsert("items", { id: "during-b", v: 2 });
+    await until(() => /replic_ws_dead_links_total\{[^}]*\} 1/.test(link.metrics()));
+    await until(() => /replic_ws_reconnects_total\{[^}]*\} 1/.test(link.metrics()) && link.connected);
+    await b.replica.waitFor(ta, 5000);
+    await a.replica.waitFor(tb, 5000);
+    expect(a.rows()).toBe(b.rows());
   });
 });
