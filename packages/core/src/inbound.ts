@@ -7,6 +7,7 @@
  * A message that fails anywhere writes nothing and throws a typed error.
  */
 import type { Bookkeeping } from "./bookkeeping.js";
+import type { SqlValue } from "./driver.js";
 import type { Catalog } from "./catalog.js";
 import { msFromTimestamp, timestampFromMs, type HybridLogicalClock } from "./clock.js";
 import { fromSqlite, isReplicError } from "./errors.js";
@@ -124,7 +125,7 @@ export class Inbound {
     if (from && result.sendBack.length > 0) outbox.push([from], result.sendBack);
     if (result.replaced.length > 0) outbox.push([...this.r.neighbours.links.values()].filter((l) => l !== from), result.replaced);
     const changed = result.replaced.length > 0 ? [...applied, ...result.replaced] : applied;
-    if (changed.length > 0 && events.has("merge")) events.emit("merge", { local: false, patches: changed.length, tables: tableNames(changed) });
+    if (changed.length > 0 && events.has("merge")) events.emit("merge", { local: false, patches: changed.length, ...touchedRows(changed) });
     if (applied.length === 0) return;
     const advanced = new Set<number>();
     for (const p of applied) advanced.add(p.peerId);
@@ -360,8 +361,9 @@ export class Inbound {
   }
 }
 
-function tableNames(patches: readonly LocalPatch[]): string[] {
-  const names = new Set<string>();
-  for (const p of patches) names.add(p.table.name);
-  return [...names];
+/** The tables and row keys some patches touched, for the merge event. */
+export function touchedRows(patches: readonly LocalPatch[]): { tables: string[]; keys: Record<string, SqlValue[][]> } {
+  const keys: Record<string, SqlValue[][]> = Object.create(null);
+  for (const p of patches) (keys[p.table.name] ??= []).push(p.table.keyOf(p.cols, p.values));
+  return { tables: Object.keys(keys), keys };
 }

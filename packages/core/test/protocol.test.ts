@@ -369,7 +369,7 @@ describe("re-seeding from a copy", () => {
 });
 
 describe("merge events", () => {
-  it("name the tables a local write or a received message touched", () => {
+  it("name the tables and row keys a local write or a received message touched", () => {
     const a = peer(1), b = peer(2);
     const q: Array<() => void> = [];
     link(a.r, b.r, q);
@@ -382,7 +382,10 @@ describe("merge events", () => {
       a.r.upsert("items", { id: 2 });
     });
     drain(q);
-    expect(local).toEqual([{ local: true, patches: 2, tables: ["items"] }]);
-    expect(remote).toEqual([{ local: false, patches: 2, tables: ["items"] }]);
+    expect(local).toEqual([{ local: true, patches: 2, tables: ["items"], keys: { items: [[1], [2]] } }]);
+    expect(remote).toEqual([{ local: false, patches: 2, tables: ["items"], keys: { items: [[1], [2]] } }]);
+    a.r.upsertMany("items", [{ id: 3 }, { id: 4, name: "y" }]);
+    drain(q);
+    expect(local[1]).toEqual({ local: true, patches: 2, tables: ["items"], keys: { items: [[3], [4]] } });
   });
 });
