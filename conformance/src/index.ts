@@ -15,6 +15,7 @@ import { crashSuite } from "./crash.js";
 import { ddlSuite } from "./ddl.js";
 import { hostileNeighboursSuite } from "./hostile-neighbours.js";
 import { migrationsSuite } from "./migrations.js";
+import { openersSuite } from "./openers.js";
 import { determinismSuite } from "./determinism.js";
 import { coreBugsSuite } from "./core-bugs.js";
 import { faultsSuite } from "./faults.js";
@@ -42,6 +43,7 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     hostileSuite(binding);
     hostileNeighboursSuite(binding);
     migrationsSuite(binding);
+    openersSuite(binding);
     faultsSuite(binding);
     coreBugsSuite(binding);
     determinismSuite(binding);
