@@ -6,53 +6,27 @@
 // nats-server. A `// ` comment under a `console.log(` line is the block's promised output and
 // must appear in stdout. ```sh blocks are commands (not run); plain fences are text.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { NatsServer, freePort } from "../../packages/transport-nats/test/nats-server.js";
+import { join } from "node:path";
+import { NatsServer } from "../../packages/transport-nats/test/nats-server.js";
+import { blockSource, repoRoot as root, runBlock } from "./block-runner.js";
 import { codeBlocks, expectedOutput, printsInOrder, type CodeBlock } from "./code-blocks.js";
 
-const examples = fileURLToPath(new URL("..", import.meta.url));
-const root = join(examples, "..");
-const BUN = join(dirname(createRequire(import.meta.url).resolve("bun/package.json")), "bin", "bun.exe");
 const blocks = codeBlocks(readFileSync(join(root, "README.md"), "utf8"));
 const runnable = blocks.filter((b) => b.lang === "js" || b.lang === "ts");
 const work = mkdtempSync(join(tmpdir(), "replic-readme-"));
 let nats: NatsServer | undefined;
 
 beforeAll(async () => {
-  const needsNats = runnable.some((b) => source(b).includes("nats://"));
-  if (needsNats) nats = await NatsServer.start();
+  if (runnable.some((b) => blockSource(b).includes("nats://"))) nats = await NatsServer.start();
 });
 afterAll(async () => {
   await nats?.down();
   rmSync(work, { recursive: true, force: true });
 });
 
-/** The program a block runs as: itself, or its prelude with the block inserted. */
-function source(b: CodeBlock): string {
-  if (!b.prelude) return b.code;
-  const prelude = readFileSync(join(examples, "test", "preludes", `${b.prelude}.${b.lang === "js" ? "mjs" : "ts"}`), "utf8");
-  expect(prelude).toContain("// @block");
-  return prelude.replace("// @block", b.code);
-}
-
-/** Runs one block in its own temp dir whose node_modules are the examples workspace's. */
-async function run(b: CodeBlock) {
-  const dir = mkdtempSync(join(work, `line-${b.line}-`));
-  symlinkSync(join(examples, "node_modules"), join(dir, "node_modules"), "dir");
-  const wsPort = await freePort();
-  const code = source(b)
-    .replace(/\b8080\b/g, String(wsPort))
-    .replace(/\b4222\b/g, String(nats?.port ?? 4222));
-  const file = join(dir, b.lang === "js" ? "main.mjs" : "main.ts");
-  writeFileSync(file, code);
-  const env = { ...process.env, REPLIC_SECRET: "readme-secret" };
-  return spawnSync(b.lang === "js" ? process.execPath : BUN, [file], { cwd: dir, env, encoding: "utf8", timeout: 30_000 });
-}
+const run = (b: CodeBlock) => runBlock(b, work, { ports: { 8080: undefined, 4222: nats?.port }, env: { REPLIC_SECRET: "readme-secret" } });
 
 describe("root README code blocks", () => {
   it("every block is js, ts, sh or plain text, and there is code to run", () => {
