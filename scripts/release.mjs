@@ -2,6 +2,7 @@
 // Release flow: packs every public package with pnpm (workspace ranges become real ones), checks
 // each tarball is publishable as is, then publishes them core first. `--dry-run` (run in CI by
 // packages/transport-ws/test/packed-install.test.ts) stops after the checks.
+// Every file named by `exports` or `bin` must be in the tarball.
 //   node scripts/release.mjs --dry-run [--out DIR]
 //   node scripts/release.mjs            (needs registry credentials; bump versions first)
 import { spawnSync } from "node:child_process";
@@ -15,7 +16,19 @@ const outArg = process.argv.indexOf("--out");
 const out = outArg > 0 ? process.argv[outArg + 1] : mkdtempSync(join(tmpdir(), "replic-release-"));
 const pnpm = [join(root, "node_modules", "pnpm", "bin", "pnpm.cjs")];
 // Publish order: the core before everything that peers on it.
-const order = ["core", "adapter-node", "adapter-bun", "adapter-wasm", "transport-ws", "transport-nats", "transport-local"];
+const order = ["core", "adapter-node", "adapter-bun", "adapter-wasm", "transport-ws", "transport-nats", "transport-local", "snapshot-s3", "metrics-http", "cli"];
+
+/** Every file a manifest points at (exports conditions, bin), as tarball paths. */
+function entryFiles(manifest) {
+  const found = [];
+  const walk = (v) => {
+    if (typeof v === "string") found.push(v);
+    else if (v && typeof v === "object") for (const x of Object.values(v)) walk(x);
+  };
+  walk(manifest.exports);
+  walk(typeof manifest.bin === "string" ? { bin: manifest.bin } : manifest.bin);
+  return found.map((f) => `package/${f.replace(/^\.\//, "")}`);
+}
 
 function sh(cmd, args, cwd) {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8" });
@@ -34,11 +47,12 @@ for (const name of order) {
   const files = sh("tar", ["-tzf", join(out, tarball)], root).split("\n");
   const manifest = JSON.parse(sh("tar", ["-xzOf", join(out, tarball), "package/package.json"], root));
   const need = ["package/LICENSE", "package/README.md", "package/dist/index.js", "package/dist/index.cjs", "package/dist/index.d.ts", "package/dist/index.d.cts"];
-  for (const f of need) if (!files.includes(f)) problems.push(`${manifest.name}: ${f} missing from the tarball`);
+  for (const f of [...need, ...entryFiles(manifest)]) if (!files.includes(f)) problems.push(`${manifest.name}: ${f} missing from the tarball`);
   if (JSON.stringify(manifest).includes("workspace:")) problems.push(`${manifest.name}: a workspace: range survived packing`);
   for (const field of ["license", "repository", "engines", "description"]) if (!manifest[field]) problems.push(`${manifest.name}: no "${field}"`);
   if (manifest.private) problems.push(`${manifest.name}: private`);
-  if (name !== "core") {
+  // The CLI is an application, not a library: it brings its own core (and adapters).
+  if (name !== "core" && !manifest.bin) {
     const peer = manifest.peerDependencies?.["@replic/core"];
     if (peer !== `^${coreVersion}`) problems.push(`${manifest.name}: peer @replic/core is ${peer}, expected ^${coreVersion}`);
     if (manifest.dependencies?.["@replic/core"]) problems.push(`${manifest.name}: @replic/core must be a peer dependency (one copy per app)`);

@@ -11,4 +11,4 @@ export interface Demo {
   web: { port: number; url: string; close(): Promise<void> };
   close(): Promise<void>;
 }
-export declare function startDemo(options: { dist: string; dbPath?: string; port?: number; heartbeatMs?: number }): Promise<Demo>;
+export declare function startDemo(options: { dist: string; dbPath?: string; port?: number; heartbeatMs?: number; secret?: string }): Promise<Demo>;

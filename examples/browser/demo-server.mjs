@@ -5,20 +5,21 @@ import Database from "better-sqlite3";
 import { openReplica } from "@replic/adapter-node";
 import { serveWebSocket } from "@replic/transport-ws";
 import { TODO_MIGRATIONS } from "./schema.mjs";
+import { DEMO_SECRET } from "./secret.mjs";
 import { serveStatic } from "./static-server.mjs";
 
 /**
  * Starts the web server and the hub on it. `dbPath` ":memory:" keeps nothing; `port` 0 picks a
- * free port. Resolves to { url, hubUrl, db, replica, hub, web, close() }; `hub.close()` alone
+ * free port; `secret` is the shared secret pages must prove (default DEMO_SECRET). Resolves to { url, hubUrl, db, replica, hub, web, close() }; `hub.close()` alone
  * takes the hub away and leaves the app served.
  */
-export async function startDemo({ dist, dbPath = ":memory:", port = 0, heartbeatMs = 500 }) {
+export async function startDemo({ dist, dbPath = ":memory:", port = 0, heartbeatMs = 500, secret = DEMO_SECRET }) {
   const db = new Database(dbPath);
   db.pragma("journal_mode = WAL");
   const replica = openReplica(db, { heartbeatMs });
   replica.migrate(TODO_MIGRATIONS);
   const web = await serveStatic(dist, { port });
-  const hub = await serveWebSocket(replica, { server: web.server, path: "/replic", pingIntervalMs: 2000 });
+  const hub = await serveWebSocket(replica, { server: web.server, path: "/replic", pingIntervalMs: 2000, secret });
   const hubUrl = `ws://127.0.0.1:${web.port}/replic`;
   return {
     url: web.url,

@@ -6,21 +6,12 @@
  *   .wasm in dev and emits it as an asset of the build, from the app's own origin.
  * - No COOP/COEP headers: the opfs-sahpool VFS needs no SharedArrayBuffer (the "opfs" VFS and
  *   its async proxy worker would), so nothing else on the page has to be CORP-clean.
- * - @replic/transport-ws's client is written for Node (`ws`, node:crypto): `transportWsInBrowser`
- *   maps those imports onto the browser's WebSocket and crypto.getRandomValues (./shims).
+ * - @replic/transport-ws needs nothing: its "browser" export condition (used by Vite) gives the
+ *   client on the global WebSocket with the shared-secret handshake on WebCrypto.
  */
-import { fileURLToPath } from "node:url";
 import type { UserConfig } from "vite";
-
-const shim = (name: string) => fileURLToPath(new URL(`./shims/${name}.ts`, import.meta.url));
 
 export const sqliteWasm = {
   worker: { format: "es" },
   optimizeDeps: { exclude: ["@sqlite.org/sqlite-wasm"] },
 } satisfies UserConfig;
-
-export const transportWsInBrowser: { find: RegExp; replacement: string }[] = [
-  { find: /^ws$/, replacement: shim("ws") },
-  { find: /^(node:)?crypto$/, replacement: shim("node-crypto") },
-  { find: /^(node:)?http$/, replacement: shim("node-http") },
-];

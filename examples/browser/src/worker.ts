@@ -1,13 +1,14 @@
 /**
  * The replica of this tab, in a dedicated worker: SQLite (official WASM build) on an OPFS file
  * through the opfs-sahpool VFS (in memory where OPFS is missing), linked to the hub over
- * @replic/transport-ws. The page reaches it through the worker protocol (see main.ts).
+ * @replic/transport-ws (its browser build: global WebSocket, HMAC on WebCrypto). The page reaches it through the worker protocol (see main.ts).
  */
 import sqlite3InitModule from "@sqlite.org/sqlite-wasm";
 import { exposeReplica, oo1Query, openBrowserDatabase, openOo1Replica, reportFatal } from "@replic/adapter-wasm/browser";
 import type { MessageEndpoint } from "@replic/adapter-wasm/browser";
 import { connectWebSocket, type WebSocketLink } from "@replic/transport-ws";
 import { TODO_MIGRATIONS } from "../schema.mjs";
+import { DEMO_SECRET } from "../secret.mjs";
 
 export interface WorkerInit {
   type: "init";
@@ -39,7 +40,7 @@ async function start(init: WorkerInit): Promise<void> {
           link = undefined;
           await l.close();
         } else if (want && !link) {
-          const l = (link = connectWebSocket(replica, init.hubUrl, { reconnectMaxMs: 2000, pingIntervalMs: 2000 }));
+          const l = (link = connectWebSocket(replica, init.hubUrl, { secret: DEMO_SECRET, reconnectMaxMs: 2000, pingIntervalMs: 2000 }));
           void l.linked().then(() => {
             replica.tick(); // exchange heads at once instead of at the next heartbeat
             host.emit("connection", connectionState());

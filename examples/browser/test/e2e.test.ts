@@ -135,6 +135,17 @@ describe("browser demo: two tabs and a Node hub", () => {
     await waitUntil("the hub has it done", () => hubRows().some((r) => r.id === id && r.done === 1));
   });
 
+  it("links both tabs to the hub through the shared secret (HMAC on WebCrypto in the page's worker)", () => {
+    const series = (name: string) =>
+      demo.hub
+        .metrics()
+        .split("\n")
+        .filter((l) => l.startsWith(`replic_ws_${name}{`))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+    expect(series("connected")).toBe(2); // the hub only links after checking each tab's proof
+    expect(series("auth_failures_total")).toBe(0);
+  });
+
   it("converges after tab B edited offline: same row, different rows, a soft delete", async () => {
     await addTodo(a, "shared");
     await addTodo(a, "b deletes this");

@@ -7,17 +7,9 @@ import { bunGlobal } from "./bun-types.js";
 import { wsSocket } from "./node-socket.js";
 import type { WireSocket } from "./peer-link.js";
 
-export interface SocketEvents {
-  open(): void;
-  data(data: Uint8Array | string): void;
-  close(code: number, reason: string): void;
-  error(message: string): void;
-}
+import type { DialOptions, SocketEvents } from "./client-socket-types.js";
 
-export interface DialOptions {
-  headers?: Record<string, string>;
-  maxPayload: number;
-}
+export type { DialOptions, SocketEvents } from "./client-socket-types.js";
 
 export function dial(url: string, opts: DialOptions, on: SocketEvents): WireSocket {
   return bunGlobal() ? dialBun(url, opts, on) : dialNode(url, opts, on);

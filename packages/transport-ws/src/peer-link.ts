@@ -3,7 +3,7 @@
  * both ways, with pings for dead-link detection, a size limit and a bounded send buffer. Server
  * and client, Node and Bun, all drive this same state machine through a WireSocket.
  */
-import { authProof, newNonce, proofMatches } from "./auth.js";
+import type { AuthScheme } from "./auth-scheme.js";
 import { TRANSPORT_VERSION, decodeControl, encodeControl, isControlFrame, type ControlFrame } from "./frames.js";
 import type { LinkCounters } from "./metrics.js";
 import type { LinkableReplica, ResolvedLinkOptions } from "./options.js";
@@ -43,7 +43,7 @@ type State = "handshake" | "linked" | "closed";
 export class PeerLink {
   remotePeerId: number | undefined;
   private state: State = "handshake";
-  private readonly nonce = newNonce();
+  private readonly nonce: Uint8Array;
   private theirNonce: Uint8Array | undefined;
   private proofSent = false;
   private lastSeen = Date.now();
@@ -51,14 +51,20 @@ export class PeerLink {
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private c: LinkCounters;
   private readonly registered = { remotePeerId: 0, send: (m: Uint8Array) => this.sendReplic(m) };
+  /** Frames that arrived while an async proof was computed (WebCrypto), handled in order after it. */
+  private backlog: Uint8Array[] = [];
+  private waiting = false;
+  private backlogBytes = 0;
 
   constructor(
     private readonly replica: LinkableReplica,
     private readonly socket: WireSocket,
     private readonly opts: ResolvedLinkOptions,
     private readonly hooks: PeerLinkHooks,
+    private readonly auth: AuthScheme,
   ) {
     this.c = hooks.counters(undefined);
+    this.nonce = auth.nonce();
   }
 
   get linked(): boolean {
@@ -92,6 +98,21 @@ export class PeerLink {
       this.fail(CLOSE.tooBig, `frame of ${data.length} bytes over the ${this.opts.maxMessageBytes}-byte limit`, false);
       return;
     }
+    if (this.waiting) {
+      // Bounded like a send buffer: a peer that floods during the proof is closed.
+      this.backlogBytes += data.length;
+      if (this.backlogBytes > this.opts.maxBufferedBytes + this.opts.maxMessageBytes) {
+        this.fail(CLOSE.protocol, "too many frames during the handshake", false);
+        return;
+      }
+      this.backlog.push(data);
+      return;
+    }
+    this.handle(data);
+  }
+
+  private handle(data: Uint8Array): void {
+    if (this.state === "closed") return;
     if (isControlFrame(data)) return this.onControl(data);
     if (this.state !== "linked") {
       this.c.authFailures++;
@@ -153,20 +174,52 @@ export class PeerLink {
     this.registered.remotePeerId = peerId;
     this.theirNonce = nonce;
     this.c = this.hooks.counters(peerId);
-    const proof = this.opts.secret ? authProof(this.opts.secret, nonce, this.replica.peerId, peerId) : new Uint8Array(0);
-    this.sendControl({ type: "auth", proof });
-    this.proofSent = true;
+    const secret = this.opts.secret;
+    const proof = secret ? this.auth.proof(secret, nonce, this.replica.peerId, peerId) : new Uint8Array(0);
+    this.then(proof, (p) => {
+      this.sendControl({ type: "auth", proof: p });
+      this.proofSent = true;
+    });
   }
 
   private onAuth(proof: Uint8Array): void {
     if (this.state !== "handshake" || !this.theirNonce || !this.proofSent) return this.fail(CLOSE.protocol, "unexpected auth frame", false);
-    if (this.opts.secret) {
-      const expected = authProof(this.opts.secret, this.nonce, this.remotePeerId!, this.replica.peerId);
-      if (!proofMatches(expected, proof)) {
+    const secret = this.opts.secret;
+    const ok = secret ? this.auth.verify(secret, this.nonce, this.remotePeerId!, this.replica.peerId, proof) : true;
+    this.then(ok, (valid) => {
+      if (!valid) {
         this.c.authFailures++;
         return this.fail(CLOSE.auth, "authentication failed (wrong or missing secret)", false);
       }
+      this.onAuthenticated();
+    });
+  }
+
+  /**
+   * Runs `next` on a value at once, or once its promise settles; until then incoming frames wait
+   * in the backlog, so an async proof keeps the handshake's order (Node's sync crypto never waits).
+   */
+  private then<T>(value: T | Promise<T>, next: (v: T) => void): void {
+    if (!(value instanceof Promise)) return next(value);
+    this.waiting = true;
+    value.then(
+      (v) => this.resume(() => next(v)),
+      (err: unknown) => this.resume(() => this.fail(CLOSE.auth, `authentication could not be computed: ${(err as Error)?.message ?? err}`, false)),
+    );
+  }
+
+  private resume(step: () => void): void {
+    this.waiting = false;
+    if (this.state === "closed") return;
+    step();
+    while (!this.waiting && this.backlog.length > 0) {
+      const next = this.backlog.shift()!;
+      this.backlogBytes -= next.length;
+      this.handle(next);
     }
+  }
+
+  private onAuthenticated(): void {
     this.state = "linked";
     clearTimeout(this.handshakeTimer);
     this.c.connected++;
@@ -234,6 +287,7 @@ export class PeerLink {
     if (this.state === "closed") return;
     const wasLinked = this.state === "linked";
     this.state = "closed";
+    this.backlog = [];
     clearTimeout(this.handshakeTimer);
     clearInterval(this.pinger);
     if (wasLinked) {

@@ -3,6 +3,7 @@
  * user's Bun handler): the links it accepted, the authenticate hook, per-peer metrics, close.
  */
 import { ReplicError } from "@replic/core";
+import { nodeAuth } from "./auth.js";
 import { LinkCounters, renderMetrics, type MetricLabels } from "./metrics.js";
 import { resolveLinkOptions, type LinkOptions, type LinkableReplica, type ResolvedLinkOptions } from "./options.js";
 import { CLOSE, PeerLink, type WireSocket } from "./peer-link.js";
@@ -75,7 +76,7 @@ export class ServerCore {
     const link = new PeerLink(this.replica, socket, this.opts, {
       counters: (peer) => this.counters(peer),
       onClosed: () => this.links.delete(link),
-    });
+    }, nodeAuth);
     this.links.add(link);
     if (this.closing) link.close(CLOSE.goingAway, "server closing");
     else link.start();

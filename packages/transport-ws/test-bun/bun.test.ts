@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Database } from "bun:sqlite";
 import { openReplica } from "@replic/adapter-bun";
 import { connectWebSocket, createBunHandler, serveWebSocket } from "../src/index.js";
+import { connectWebSocket as connectFromBrowser } from "../src/browser.js";
 import { MIGRATIONS } from "../test/migrations.js";
 import { freezableProxy } from "../test/freezable-proxy.js";
 
@@ -49,6 +50,20 @@ describe("transport-ws under Bun", () => {
     await until(() => b.count() === 31 && a.rows() === b.rows());
     expect(server.linkCount).toBe(1);
     expect(server.metrics()).toMatch(/replic_ws_connected\{role="server",peer="202"\} 1/);
+  });
+
+  it("the browser build (global WebSocket, WebCrypto HMAC) links to a Bun server with the secret", async () => {
+    const a = peer(221);
+    const b = peer(222);
+    a.replica.upsert("items", { id: "from-server", v: 1 });
+    const server = await serveWebSocket(a.replica, { port: 0, secret: "k", logger: quiet });
+    cleanup.push(() => server.close());
+    const link = connectFromBrowser(b.replica, `ws://127.0.0.1:${server.port}/replic`, { secret: "k", logger: quiet, reconnectBaseMs: 50 });
+    cleanup.push(() => link.close());
+    expect(await link.linked()).toBe(221);
+    const t = b.replica.upsert("items", { id: "from-browser-build", v: 2 });
+    await a.replica.waitFor(t, 5000);
+    await until(() => b.count() === 2 && a.rows() === b.rows());
   });
 
   it("a wrong secret gets nothing from a Bun server and changes nothing", async () => {

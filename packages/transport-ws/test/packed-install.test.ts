@@ -2,18 +2,21 @@
 // core, adapter-bun, adapter-wasm and transport-ws are then installed from the tarballs into fresh
 // projects outside the workspace — with npm, pnpm and Bun — and each runs the getting-started
 // guide's files (docs/getting-started.md, taken from its code blocks as written): a Bun server and
-// a Node client replicating over WebSocket.
+// a Node client replicating over WebSocket. The CLI (with snapshot-s3, metrics-http and the
+// adapters it depends on) is installed from its tarballs too and runs `npx replic`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
 import { BUN, freePort } from "./peer-process.js";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "replic-packed-"));
 const tarballs: string[] = [];
+const allTarballs = new Map<string, string>(); // package dir name -> tarball
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function run(cmd: string, args: string[], cwd: string, timeout = 120_000) {
@@ -35,7 +38,8 @@ beforeAll(() => {
   const dest = join(work, "tarballs");
   mkdirSync(dest);
   const out = run(process.execPath, [join(root, "scripts", "release.mjs"), "--dry-run", "--out", dest], root);
-  expect(out).toMatch(/release check: 7 packages ready/);
+  expect(out).toMatch(/release check: 10 packages ready/);
+  for (const f of readdirSync(dest)) allTarballs.set(f.replace(/^replic-(.*)-\d+\.\d+\.\d+\.tgz$/, "$1"), join(dest, f));
   const wanted = ["core", "adapter-bun", "adapter-wasm", "transport-ws"].map((p) => `replic-${p}-`);
   for (const f of readdirSync(dest)) if (wanted.some((w) => f.startsWith(w))) tarballs.push(join(dest, f));
   expect(tarballs).toHaveLength(4);
@@ -96,5 +100,30 @@ describe("packed tarballs outside the workspace", () => {
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "bun-app", private: true, type: "module" }));
     run(BUN, ["add", ...tarballs, "node-sqlite3-wasm@0.8.60"], app);
     await runGuide(app);
+  }, 120_000);
+
+  it("installs the CLI with pnpm and runs `npx replic` (help, and init-table on a real database)", () => {
+    const app = join(work, "cli-app");
+    mkdirSync(app);
+    // Until they are published, the CLI's @replic dependencies resolve to their tarballs (what the
+    // registry would serve); pnpm takes better-sqlite3's build from its store.
+    const names = ["core", "adapter-node", "adapter-bun", "snapshot-s3", "metrics-http", "cli"];
+    const overrides = Object.fromEntries(names.map((n) => [`@replic/${n}`, `file:${allTarballs.get(n)}`]));
+    expect(Object.values(overrides).every((v) => v.endsWith(".tgz"))).toBe(true);
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "cli-app", private: true, type: "module", pnpm: { overrides } }));
+    const pnpm = join(root, "node_modules", "pnpm", "bin", "pnpm.cjs");
+    run(process.execPath, [pnpm, "add", "--prefer-offline", allTarballs.get("cli")!], app);
+    const help = run("npx", ["replic", "--help"], app);
+    for (const command of ["init-table", "status", "snapshot", "restore", "metrics", "verify"]) expect(help).toContain(command);
+
+    const file = join(app, "app.db");
+    const db = new Database(file);
+    db.exec("CREATE TABLE todos (id TEXT PRIMARY KEY, title TEXT)");
+    db.close();
+    expect(run("npx", ["replic", "init-table", "app.db", "todos", "--apply"], app)).toContain('CREATE TABLE "todos_patches"');
+    const check = new Database(file, { readonly: true });
+    const tables = check.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>;
+    check.close();
+    expect(tables.map((t) => t.name)).toEqual(["todos", "todos_patches"]);
   }, 120_000);
 });
