@@ -1,36 +1,28 @@
 // Crash-test child, runnable under Node and Bun (plain ESM, no TypeScript).
 //
-//   <runtime> crash-child.mjs <driver> <adapterEntry> <nativeModule> <dbPath> <runIndex>
+//   <runtime> crash-child.mjs <driver> <adapterEntry> <nativeModule> <dbPath> <runIndex> <journal> <messagesPath>
 //
 // driver: better-sqlite3 | bun:sqlite | node-sqlite3-wasm
 // adapterEntry: file path of the adapter package's ESM entry (its dist/index.js)
 // nativeModule: resolved path of the native SQLite binding (ignored for bun:sqlite)
+// journal: wal (journal_mode=WAL, synchronous=NORMAL: the recommended setup) | delete (rollback journal)
+// messagesPath: remote patches messages of origin 777, each prefixed by its uint32 LE length
 //
-// Opens the database file, migrates, prints "peer <peerId>", then upserts forever, printing
-// "<token> <id>" for every write only after upsert (or the transaction holding it) returned.
-// Output goes through writeSync so a printed line is never left in a userland buffer.
-import { writeSync } from "node:fs";
+// Does what an application does, printing a marker before each stage so the parent can kill it
+// there: "start", opens the file and sets the journal mode ("opened"), openReplica ("replica"),
+// "migrating", migrate ("migrated": this run's list has one more migration than the last run's),
+// "peer <peerId>", then forever either a local write, printing "<token> <id>" once upsert (or
+// its transaction) returned, or the next remote message, printing "recv <highest remote seq>"
+// once receive returned. Output goes through writeSync, so a printed line is never left in a
+// userland buffer. The sequence of steps is seeded by the run index.
+import { readFileSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
+import { crashMigrations, crashRow, PATCHES_PER_MESSAGE, REMOTE_PEER } from "./crash-shared.mjs";
 
-const [driver, adapterEntry, nativeModule, dbPath, runArg] = process.argv.slice(2);
+const [driver, adapterEntry, nativeModule, dbPath, runArg, journal, messagesPath] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
-
-const CRASH_MIGRATIONS = [
-  {
-    up:
-      "CREATE TABLE crash_items (id INTEGER PRIMARY KEY, run INTEGER, label TEXT, payload BLOB);\n" +
-      "CREATE TABLE crash_items_patches (id INTEGER, run INTEGER, label TEXT, payload BLOB, _patchedAt INTEGER, _sequenceId INTEGER, _peerId INTEGER);",
-    down: "DROP TABLE crash_items_patches; DROP TABLE crash_items;",
-  },
-];
-
-/** The row written for id (crash.ts recomputes it to check what is stored: keep in sync). */
-function crashRow(id, run) {
-  const payload = new Uint8Array(8);
-  for (let i = 0; i < payload.length; i++) payload[i] = (id * 31 + i) & 0xff;
-  return { id, run, label: `row-${id}`, payload };
-}
+const out = (line) => writeSync(1, line + "\n");
 
 async function openDatabase() {
   if (driver === "bun:sqlite") {
@@ -48,17 +40,56 @@ async function openDatabase() {
   throw new Error(`unknown driver ${driver}`);
 }
 
+function readMessages() {
+  const buf = readFileSync(messagesPath);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const messages = [];
+  for (let at = 0; at < buf.length; ) {
+    const n = view.getUint32(at, true);
+    messages.push(new Uint8Array(buf.buffer, buf.byteOffset + at + 4, n));
+    at += 4 + n;
+  }
+  return messages;
+}
+
+/** mulberry32, as conformance/src/util.ts prng(). */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 async function main() {
+  out("start");
   const adapter = await import(pathToFileURL(adapterEntry).href);
   const db = await openDatabase();
+  if (journal === "wal") db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+  else if (driver !== "node-sqlite3-wasm") db.exec("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;");
+  out("opened");
   const replica = adapter.openReplica(db, { heartbeatMs: 0 });
-  replica.migrate(CRASH_MIGRATIONS);
-  const out = (line) => writeSync(1, line + "\n");
-  out(`peer ${replica.peerId}`);
+  out("replica");
   const run = Number(runArg);
+  out("migrating");
+  replica.migrate(crashMigrations(run));
+  out("migrated");
+  out(`peer ${replica.peerId}`);
+  const messages = readMessages();
+  const remote = replica.status().origins.find((o) => o.peerId === REMOTE_PEER);
+  let next = Math.floor((remote ? remote.contiguous : 0) / PATCHES_PER_MESSAGE);
+  const rand = prng(run * 7919 + 1);
   let id = run * 1_000_000;
   for (let i = 0; ; i++) {
-    if (i % 5 === 4) {
+    const r = rand();
+    if (r < 0.25 && next < messages.length) {
+      replica.receive(REMOTE_PEER, messages[next]);
+      next++;
+      out(`recv ${next * PATCHES_PER_MESSAGE}`);
+    } else if (r < 0.45) {
       // A transaction of 3 writes: its tokens are printed only after it committed.
       const ids = [++id, ++id, ++id];
       const tokens = replica.transaction(() => ids.map((x) => replica.upsert("crash_items", crashRow(x, run))));

@@ -23,6 +23,7 @@ import { goldenSuite } from "./golden.js";
 import { hostileSuite } from "./hostile.js";
 import { propertySuite } from "./property.js";
 import { selfCheckSuite } from "./selfcheck.js";
+import { tiesSuite } from "./ties.js";
 import type { ConformanceBinding } from "./types.js";
 
 export type { AdapterModule, ConformanceBinding, ReplicaLike, ReplicaOptionsLike, SqlValue } from "./types.js";
@@ -48,6 +49,7 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     coreBugsSuite(binding);
     determinismSuite(binding);
     propertySuite(binding);
+    tiesSuite(binding);
     crashSuite(binding);
   });
 }

@@ -19,10 +19,10 @@ import {
   type Patch,
 } from "./util.js";
 
-const ABSENT = "<absent>" as const;
-type Maybe<T> = T | null | typeof ABSENT;
+export const ABSENT = "<absent>" as const;
+export type Maybe<T> = T | null | typeof ABSENT;
 
-interface Op {
+export interface Op {
   key: number;
   qty: Maybe<number | bigint>;
   price: Maybe<number>;
@@ -31,7 +31,7 @@ interface Op {
   deletedAt: Maybe<number>;
 }
 
-type Step =
+export type Step =
   | { kind: "write"; origin: number; tx: boolean; ops: Op[] }
   | { kind: "deliver"; from: number; to: number; pick: boolean[] }
   | { kind: "advance"; ms: number }
@@ -39,7 +39,7 @@ type Step =
   | { kind: "tick"; origin: number }
   | { kind: "restart"; origin: number };
 
-interface History {
+export interface History {
   peerIds: number[];
   skews: number[];
   steps: Step[];
@@ -47,7 +47,7 @@ interface History {
 }
 
 const COLUMNS = ["qty", "price", "name", "data", "deletedAt"] as const;
-const TARGET_IDS = [0xfffffff0, 0xfffffff1, 0xfffffff2];
+export const TARGET_IDS = [0xfffffff0, 0xfffffff1, 0xfffffff2];
 
 function maybe<T>(arb: fc.Arbitrary<T>): fc.Arbitrary<Maybe<T>> {
   return fc.oneof(
@@ -163,7 +163,7 @@ export function propertySuite<Db>(b: ConformanceBinding<Db>): void {
 /** Wider than any skew drawn: these histories test the merge rule, not the hold of far-future patches. */
 const DRIFT_BOUND = 10 * 60_000;
 
-function checkHistory<Db>(b: ConformanceBinding<Db>, h: Harness<Db>, hist: History): void {
+export function checkHistory<Db>(b: ConformanceBinding<Db>, h: Harness<Db>, hist: History): { crossPeerTies: number } {
   const n = hist.peerIds.length;
   const BASE = 1_700_000_000_000;
   let t = BASE;
@@ -269,6 +269,16 @@ function checkHistory<Db>(b: ConformanceBinding<Db>, h: Harness<Db>, hist: Histo
     }
   }
 
+  // Ties the merge order must break by peer id: patches of different peers, one row, one patchedAt.
+  const byRowAndTime = new Map<string, Set<number>>();
+  for (const p of all.values()) {
+    const k = `${String(p.values.id)}@${p.patchedAt}`;
+    let peers = byRowAndTime.get(k);
+    if (!peers) byRowAndTime.set(k, (peers = new Set()));
+    peers.add(p.peerId);
+  }
+  const crossPeerTies = [...byRowAndTime.values()].filter((peers) => peers.size > 1).length;
+
   // 4. The model and fresh targets fed every message in random order with duplicates.
   const expected = modelDump("items", cols, all.values());
   const rand = prng(hist.seed);
@@ -295,4 +305,5 @@ function checkHistory<Db>(b: ConformanceBinding<Db>, h: Harness<Db>, hist: Histo
     }
     expect(dumpTable(b, origins[i]!.db, "items"), `origin ${i} (peer ${hist.peerIds[i]})`).toBe(expected);
   }
+  return { crossPeerTies };
 }

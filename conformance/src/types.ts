@@ -88,4 +88,9 @@ export interface ConformanceBinding<Db> {
    * The suite appends: <dbPath> <runIndex>.
    */
   childCommand: { cmd: string; args: string[] };
+  /**
+   * Journal modes the crash test runs in: "wal" (journal_mode=WAL, synchronous=NORMAL) and
+   * "delete" (the rollback journal). Default both; node-sqlite3-wasm has no WAL.
+   */
+  journalModes?: ("wal" | "delete")[];
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HybridLogicalClock, msFromTimestamp, timestampFromMs } from "../src/index.js";
+import { MAX_TIMESTAMP } from "../src/clock.js";
 
 describe("hybrid logical clock", () => {
   it("packs Unix ms into the high bits of a 53-bit integer", () => {
@@ -37,5 +38,40 @@ describe("hybrid logical clock", () => {
     expect(o.beyondBound).toBe(true);
     expect(o.aheadMs).toBe(10 * 60_000);
     expect(c.next()).toBeLessThan(far);
+  });
+});
+
+describe("hybrid logical clock: edges (mutation-tested)", () => {
+  it("issues MAX_TIMESTAMP itself, then refuses to overflow with a named RangeError", () => {
+    const c = new HybridLogicalClock(() => 0, 1000, MAX_TIMESTAMP - 1);
+    expect(c.next()).toBe(MAX_TIMESTAMP);
+    expect(() => c.next()).toThrow(new RangeError("hybrid logical clock overflow"));
+  });
+
+  it("follows a remote clock exactly at the drift bound, not one ms beyond", () => {
+    const wall = 1_700_000_000_000;
+    const at = new HybridLogicalClock(() => wall, 5_000);
+    expect(at.observe(timestampFromMs(wall + 5_000))).toEqual({ beyondBound: false, aheadMs: 5_000 });
+    expect(at.current).toBe(timestampFromMs(wall + 5_000));
+    const beyond = new HybridLogicalClock(() => wall, 5_000);
+    expect(beyond.observe(timestampFromMs(wall + 5_001))).toEqual({ beyondBound: true, aheadMs: 5_001 });
+    expect(beyond.current).toBe(0);
+  });
+
+  it("never moves back to a remote clock behind it", () => {
+    const c = new HybridLogicalClock(() => 1_000, 60_000, timestampFromMs(5_000) + 7);
+    c.observe(timestampFromMs(4_000));
+    expect(c.current).toBe(timestampFromMs(5_000) + 7);
+    expect(c.next()).toBe(timestampFromMs(5_000) + 8);
+  });
+});
+
+describe("hybrid logical clock: follows the wall clock", () => {
+  it("stamps the wall-clock millisecond when it is ahead of the last timestamp", () => {
+    let wall = 5_000;
+    const c = new HybridLogicalClock(() => wall, 60_000, timestampFromMs(4_000) + 9);
+    expect(c.next()).toBe(timestampFromMs(5_000));
+    wall = 7_000;
+    expect(c.next()).toBe(timestampFromMs(7_000));
   });
 });

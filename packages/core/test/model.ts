@@ -1,5 +1,6 @@
 // The merge rule of DESIGN section 3 as plain TypeScript: the oracle tests compare against.
-import type { SqlValue } from "../src/index.js";
+/** A value SQLite can store (the core's SqlValue). */
+export type SqlValue = null | number | bigint | string | Uint8Array;
 
 export interface ModelPatch {
   peerId: number;

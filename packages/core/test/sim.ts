@@ -1,16 +1,45 @@
 /**
  * Deterministic, seeded network simulator (DESIGN section 6): several peers on file databases,
  * random writes everywhere, a network that drops, duplicates, reorders, delays and partitions,
- * skewed clocks and crash-restarts. After healing, every replica must hold the same table, equal
- * to the model of DESIGN section 3. A failing run names its seed: REPLIC_SIM_SEED=<n> replays it.
+ * skewed clocks and crash-restarts. A crash fails a peer's database between two statements (the
+ * statement that would run next throws, the handle is abandoned without commit and closed, which
+ * discards the open transaction) and the peer comes back later from its file. After healing,
+ * every replica must hold the same rows in every replicated table and the same patches, equal to
+ * the model of DESIGN section 3, and report the same heads. Runs on any binding (`SimBinding`).
+ * A failing run names its seed: REPLIC_SIM_SEED=<n> replays it.
  */
-import Database from "better-sqlite3";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createReplica, type Replica, type SqlValue } from "../src/index.js";
-import { testDriver } from "./helpers.js";
-import { modelTable, type ModelPatch } from "./model.js";
+import { modelTable, type ModelPatch, type SqlValue } from "./model.js";
+
+/** The slice of the core's SqliteDriver the simulator uses and wraps. */
+export interface SimStatement {
+  run(params: readonly SqlValue[]): number;
+  get(params: readonly SqlValue[]): SqlValue[] | undefined;
+  all(params: readonly SqlValue[]): SqlValue[][];
+}
+export interface SimDriver {
+  readonly name: string;
+  exec(sql: string): void;
+  prepare(sql: string): SimStatement;
+  release?(): void;
+}
+/** The slice of a Replica the simulator drives. */
+export interface SimReplica {
+  upsert(table: string, row: Record<string, unknown>): string;
+  transaction<T>(fn: () => T): T;
+  migrate(m: { up: string; down: string }[]): void;
+  addPeer(peerId: number, send: (bytes: Uint8Array) => void): void;
+  receive(from: number, bytes: Uint8Array): void;
+  tick(): void;
+  status(): { origins: { peerId: number; contiguous: number; highest: number; missing: number }[] };
+}
+/** A SQLite binding for the simulator: opens a database file (in its recommended journal mode). */
+export interface SimBinding {
+  name: string;
+  open(file: string): { driver: SimDriver; close(): void };
+  createReplica(driver: SimDriver, options: Record<string, unknown>): SimReplica;
+  /** A fresh temporary directory and its removal. */
+  tempDir(): { path: string; remove(): void };
+}
 
 /** The test table; `inlineNulls` adds the optional `_nulls` column (else the side table is used). */
 export function itemsDdl(inlineNulls: boolean): string {
@@ -21,7 +50,15 @@ CREATE TABLE items_patches (id INTEGER, name TEXT, qty INTEGER, price REAL, dele
 CREATE UNIQUE INDEX items_patches_seq ON items_patches (_peerId, _sequenceId);`;
 }
 export const ITEMS_DDL = itemsDdl(false);
-const COLUMNS = ["id", "name", "qty", "price", "deletedAt"];
+/** A second replicated table, with a text key and a blob, in the plain (no-index) layout. */
+const TAGS_DDL = `CREATE TABLE tags (tag TEXT PRIMARY KEY, color TEXT, weight REAL, icon BLOB);
+CREATE TABLE tags_patches (tag TEXT, color TEXT, weight REAL, icon BLOB, _patchedAt INTEGER, _sequenceId INTEGER, _peerId INTEGER);`;
+
+const TABLES = {
+  items: { pk: "id", columns: ["id", "name", "qty", "price", "deletedAt"] },
+  tags: { pk: "tag", columns: ["tag", "color", "weight", "icon"] },
+} as const;
+type TableName = keyof typeof TABLES;
 
 export function rng(seed: number) {
   let s = seed >>> 0 || 1;
@@ -55,13 +92,54 @@ function edges(n: number, topology: Topology, r: ReturnType<typeof rng>): Array<
   return out;
 }
 
+/** Thrown by a crashing driver: the peer "died" between two statements. */
+export class SimCrash extends Error {
+  constructor() {
+    super("simulated crash");
+  }
+}
+
+/**
+ * A driver that dies: once `crashIn` statements have run it throws SimCrash instead of running
+ * the next one, and every call after that throws too (the process is gone).
+ */
+class CrashingDriver implements SimDriver {
+  crashIn = 0; // 0 = no crash scheduled
+  dead = false;
+  constructor(private readonly inner: SimDriver) {}
+  get name(): string {
+    return this.inner.name;
+  }
+  private step(): void {
+    if (this.dead) throw new SimCrash();
+    if (this.crashIn > 0 && --this.crashIn === 0) {
+      this.dead = true;
+      throw new SimCrash();
+    }
+  }
+  exec(sql: string): void {
+    this.step();
+    this.inner.exec(sql);
+  }
+  prepare(sql: string): SimStatement {
+    this.step();
+    const s = this.inner.prepare(sql);
+    return {
+      run: (p) => (this.step(), s.run(p)),
+      get: (p) => (this.step(), s.get(p)),
+      all: (p) => (this.step(), s.all(p)),
+    };
+  }
+}
+
 interface Peer {
   index: number;
   id: number;
   file: string;
   skew: number;
-  db: Database.Database | undefined;
-  replica: Replica | undefined;
+  db: { driver: SimDriver; close(): void } | undefined;
+  driver: CrashingDriver | undefined;
+  replica: SimReplica | undefined;
   downUntil: number;
 }
 
@@ -75,6 +153,7 @@ interface InFlight {
 
 export interface SimOptions {
   seed: number;
+  binding: SimBinding;
   peers?: number;
   topology?: Topology;
   writeMs?: number;
@@ -84,14 +163,25 @@ export interface SimOptions {
   maxSkewMs?: number;
 }
 
+/** Exact text of a value (bigint, blob and float distinguished). */
+function cell(v: SqlValue): string {
+  if (v === null) return "null";
+  if (typeof v === "bigint") return `i:${v}`;
+  if (typeof v === "number") return Number.isInteger(v) ? `i:${v}` : `r:${v}`;
+  if (typeof v === "string") return `t:${JSON.stringify(v)}`;
+  return `b:${Array.from(v, (x) => x.toString(16).padStart(2, "0")).join("")}`;
+}
+
 export function simulate(o: SimOptions) {
   const r = rng(o.seed);
   const n = o.peers ?? 3 + r.int(5);
   const topology = o.topology ?? r.pick(["mesh", "hub", "line", "hybrid"] as const);
   const loss = o.loss ?? 0.3;
   const duplication = o.duplication ?? 0.1;
-  const maxSkew = o.maxSkewMs ?? 10 * 60_000;
-  const dir = mkdtempSync(join(tmpdir(), "replic-sim-"));
+  // Every fourth seed runs all clocks in step, so concurrent writes tie on timestamps and the
+  // peer id decides (with skewed clocks they almost never tie).
+  const maxSkew = o.maxSkewMs ?? (o.seed % 4 === 0 ? 0 : 10 * 60_000);
+  const tmp = o.binding.tempDir();
   let now = 1_760_000_000_000;
   const heartbeatMs = 100;
   const ids = new Set<number>();
@@ -99,9 +189,10 @@ export function simulate(o: SimOptions) {
   const peers: Peer[] = [...ids].map((id, index) => ({
     index,
     id,
-    file: join(dir, `peer-${index}.db`),
+    file: `${tmp.path}/peer-${index}.db`,
     skew: Math.round((r.next() * 2 - 1) * maxSkew),
     db: undefined,
+    driver: undefined,
     replica: undefined,
     downUntil: 0,
   }));
@@ -113,7 +204,8 @@ export function simulate(o: SimOptions) {
   let healed = false;
   let flight: InFlight[] = [];
   let order = 0;
-  const patches: ModelPatch[] = [];
+  let crashes = 0;
+  const patches: Record<TableName, ModelPatch[]> = { items: [], tags: [] };
 
   const send = (from: number, to: number, bytes: Uint8Array) => {
     if (!healed) {
@@ -125,10 +217,9 @@ export function simulate(o: SimOptions) {
   };
 
   const open = (p: Peer) => {
-    p.db = new Database(p.file);
-    p.db.pragma("journal_mode = WAL");
-    p.db.pragma("synchronous = OFF");
-    p.replica = createReplica(testDriver(p.db), {
+    p.db = o.binding.open(p.file);
+    p.driver = new CrashingDriver(p.db.driver);
+    p.replica = o.binding.createReplica(p.driver, {
       peerId: p.id,
       heartbeatMs: 0,
       now: () => now + p.skew,
@@ -137,38 +228,67 @@ export function simulate(o: SimOptions) {
       maxInflightPatches: 200,
     });
     // Odd seeds keep explicit NULLs in the side table, even seeds in T_patches._nulls.
-    p.replica.migrate([{ up: itemsDdl(o.seed % 2 === 0), down: "DROP TABLE items_patches; DROP TABLE items;" }]);
+    p.replica.migrate([
+      { up: itemsDdl(o.seed % 2 === 0), down: "DROP TABLE items_patches; DROP TABLE items;" },
+      { up: TAGS_DDL, down: "DROP TABLE tags_patches; DROP TABLE tags;" },
+    ]);
     for (const q of neighbours[p.index]!) p.replica.addPeer(peers[q]!.id, (bytes) => send(p.index, q, bytes));
   };
-  const crash = (p: Peer) => {
-    p.replica!.close();
+  /** The peer dies: no replica.close(), the handle is closed with its transaction uncommitted. */
+  const die = (p: Peer) => {
     p.db!.close();
-    p.replica = undefined;
-    p.db = undefined;
+    p.db = p.driver = p.replica = undefined;
+    p.downUntil = now + 50 + r.int(400);
+    crashes++;
+  };
+  /** Runs a call on a peer; a SimCrash takes the peer down. Returns whether the call completed. */
+  const onPeer = (p: Peer, fn: (rep: SimReplica) => void): boolean => {
+    try {
+      fn(p.replica!);
+      return true;
+    } catch (e) {
+      // The core may wrap the failure (e.g. a ReplicError with the crash as its cause).
+      if (!p.driver!.dead) throw e;
+      die(p);
+      return false;
+    }
   };
   peers.forEach(open);
 
+  const value = (table: TableName, c: string): SqlValue => {
+    if (r.chance(0.2)) return null;
+    if (table === "items") {
+      if (c === "name") return r.pick(["a", "b", "ç", "日本", ""]);
+      if (c === "price") return r.int(1000) / 8;
+      return r.int(100) - 20;
+    }
+    if (c === "color") return r.pick(["red", "green", ""]);
+    if (c === "weight") return r.int(50) / 4;
+    return new Uint8Array([r.int(256), r.int(256)]);
+  };
+
   const write = (p: Peer) => {
-    const rep = p.replica!;
-    const one = () => {
-      const row: Record<string, SqlValue> = { id: r.int(6) };
-      for (const c of COLUMNS.slice(1)) {
-        if (!r.chance(0.5)) continue;
-        if (r.chance(0.2)) row[c] = null;
-        else if (c === "name") row[c] = r.pick(["a", "b", "ç", "日本", ""]);
-        else if (c === "price") row[c] = r.int(1000) / 8;
-        else row[c] = r.int(100) - 20;
-      }
-      const token = rep.upsert("items", row);
-      written.push({ seq: Number(token.split(".")[1]), row });
+    // Recorded only once the write (or its transaction) returned: a crash before that loses it.
+    const written: Array<{ table: TableName; seq: number; row: Record<string, SqlValue> }> = [];
+    const one = (rep: SimReplica, acc: typeof written) => {
+      const table: TableName = r.chance(0.7) ? "items" : "tags";
+      const spec = TABLES[table];
+      const row: Record<string, SqlValue> = { [spec.pk]: table === "items" ? r.int(6) : r.pick(["x", "y", "z", "ü"]) };
+      for (const c of spec.columns.slice(1)) if (r.chance(0.5)) row[c] = value(table, c);
+      const token = rep.upsert(table, row);
+      acc.push({ table, seq: Number(token.split(".")[1]), row });
     };
+    const ok = onPeer(p, (rep) => {
+      const acc: typeof written = [];
+      if (r.chance(0.3)) rep.transaction(() => Array.from({ length: 1 + r.int(5) }, () => one(rep, acc)));
+      else one(rep, acc);
+      written.push(...acc);
+    });
+    if (!ok) return;
     // Patch rows are written at commit: read their timestamps for the model afterwards.
-    const written: Array<{ seq: number; row: Record<string, SqlValue> }> = [];
-    if (r.chance(0.3)) rep.transaction(() => Array.from({ length: 1 + r.int(5) }, one));
-    else one();
-    for (const { seq, row } of written) {
-      const ts = p.db!.prepare("SELECT _patchedAt FROM items_patches WHERE _peerId = ? AND _sequenceId = ?").pluck().get(p.id, seq) as number;
-      patches.push({ peerId: p.id, seq, patchedAt: ts, values: row });
+    for (const { table, seq, row } of written) {
+      const ts = Number(p.db!.driver.prepare(`SELECT _patchedAt FROM ${table}_patches WHERE _peerId = ? AND _sequenceId = ?`).get([p.id, seq])![0]);
+      patches[table].push({ peerId: p.id, seq, patchedAt: ts, values: row });
     }
   };
 
@@ -178,14 +298,14 @@ export function simulate(o: SimOptions) {
     for (const m of due) {
       const target = peers[m.to]!;
       if (!target.replica) continue; // down: lost
-      target.replica.receive(peers[m.from]!.id, m.bytes);
+      onPeer(target, (rep) => rep.receive(peers[m.from]!.id, m.bytes));
     }
   };
 
   const step = (ms: number) => {
     now += ms;
     deliver();
-    if (now % heartbeatMs < ms) for (const p of peers) p.replica?.tick();
+    if (now % heartbeatMs < ms) for (const p of peers) if (p.replica) onPeer(p, (rep) => rep.tick());
   };
 
   const writeMs = o.writeMs ?? 3000;
@@ -194,10 +314,8 @@ export function simulate(o: SimOptions) {
     for (const p of peers) {
       if (!p.replica && now >= p.downUntil) open(p);
       if (p.replica && r.chance(0.08)) write(p);
-      if (p.replica && (o.crashes ?? true) && r.chance(0.002)) {
-        crash(p);
-        p.downUntil = now + 50 + r.int(400);
-      }
+      // A crash lands a few statements later, wherever the peer is then: a write, a receive, a tick.
+      if (p.driver && !p.driver.crashIn && (o.crashes ?? true) && r.chance(0.003)) p.driver.crashIn = 1 + r.int(40);
     }
     if (now >= partitionUntil) {
       partitioned = new Set();
@@ -209,24 +327,52 @@ export function simulate(o: SimOptions) {
     step(5);
   }
 
-  // Heal: everyone up, no loss, no partitions; bounded number of anti-entropy rounds.
+  // Heal: everyone up, no crashes, no loss, no partitions; bounded number of anti-entropy rounds.
   healed = true;
   partitioned = new Set();
   // Clocks catch up: a patch stamped beyond a receiver's drift bound is held until then.
   now += 2 * maxSkew;
-  for (const p of peers) if (!p.replica) open(p);
-  const dump = (p: Peer) => JSON.stringify(p.db!.prepare("SELECT * FROM items ORDER BY id").raw(true).all());
+  for (const p of peers) {
+    if (p.driver) p.driver.crashIn = 0;
+    if (!p.replica) open(p);
+  }
+  const dumpOf = (p: Peer, sql: string) =>
+    p.db!.driver.prepare(sql).all([]).map((row) => row.map(cell).join("|")).join("\n");
+  const dump = (p: Peer) => (Object.keys(TABLES) as TableName[]).map((t) => `${t}\n${dumpOf(p, `SELECT * FROM ${t} ORDER BY ${TABLES[t].pk}`)}`).join("\n");
+  const patchDump = (p: Peer) =>
+    (Object.keys(TABLES) as TableName[])
+      .map((t) => dumpOf(p, `SELECT ${TABLES[t].columns.join(", ")}, _patchedAt, _sequenceId, _peerId FROM ${t}_patches ORDER BY _peerId, _sequenceId`))
+      .join("\n");
+  // Converged: the same rows and the same patches everywhere (a patch that changes no row must
+  // arrive too), and nothing in flight.
+  const state = (p: Peer) => `${dump(p)}\n${patchDump(p)}`;
   let rounds = 0;
-  const converged = () => peers.every((p) => dump(p) === dump(peers[0]!));
+  const converged = () => peers.every((p) => state(p) === state(peers[0]!));
   while (rounds < 400 && (!converged() || flight.length > 0)) {
     step(25);
     rounds++;
   }
-  const expected = JSON.stringify(modelTable(patches, "id", COLUMNS).map((row) => COLUMNS.map((c) => row[c])));
+  const expected = (Object.keys(TABLES) as TableName[])
+    .map((t) => `${t}\n${modelTable(patches[t], TABLES[t].pk, [...TABLES[t].columns]).map((row) => TABLES[t].columns.map((c) => cell(row[c]!)).join("|")).join("\n")}`)
+    .join("\n");
   const dumps = peers.map(dump);
-  const status = peers.map((p) => p.replica!.status());
-  for (const p of peers) crash(p);
-  rmSync(dir, { recursive: true, force: true });
-  return { n, topology, rounds, dumps, expected, writes: patches.length, status };
+  // Every peer holds every patch (nothing is old enough to be collected).
+  const patchDumps = peers.map(patchDump);
+  const heads = peers.map((p) =>
+    JSON.stringify(
+      p.replica!
+        .status()
+        .origins.filter((x) => x.highest > 0)
+        .map((x) => [x.peerId, x.contiguous, x.highest, x.missing])
+        .sort((a, b) => a[0]! - b[0]!),
+    ),
+  );
+  // The model's heads: per origin, its writes that committed are sequences 1..count.
+  const counts = new Map<number, number>();
+  for (const t of Object.keys(TABLES) as TableName[]) for (const p of patches[t]) counts.set(p.peerId, Math.max(counts.get(p.peerId) ?? 0, p.seq));
+  const expectedHeads = JSON.stringify([...counts.entries()].sort((a, b) => a[0] - b[0]).map(([id, c]) => [id, c, c, 0]));
+  const writes = patches.items.length + patches.tags.length;
+  for (const p of peers) p.db!.close();
+  tmp.remove();
+  return { n, topology, rounds, dumps, expected, patchDumps, heads, expectedHeads, writes, crashes };
 }
-
