@@ -1,17 +1,16 @@
 /**
- * Core bugs the fault-injection tests found, each a test that FAILS against today's core. They
- * run only with REPLIC_CORE_BUGS=1 (CI stays green meanwhile); the core owner turns this on to
- * check a fix, then moves the test into faults.ts. Each test names the code path at fault.
+ * Core bugs the fault-injection tests found in the first core (each test names the code path that
+ * was at fault there); core v2 fixed them: rollbacks restore heads from an in-memory snapshot, a
+ * failed ROLLBACK is retried once and otherwise marks the replica BROKEN. Kept as regressions.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { A, faultKit, type World } from "./fault-kit.js";
 import { fail } from "./fail.js";
 import { Harness } from "./harness.js";
 import type { ConformanceBinding } from "./types.js";
-import { capture, envInt, SINK } from "./util.js";
+import { capture, SINK } from "./util.js";
 
 export function coreBugsSuite<Db>(b: ConformanceBinding<Db>): void {
-  if (envInt("REPLIC_CORE_BUGS", 0) !== 1) return;
   const h = new Harness(b);
   afterEach(() => h.closeAll());
   const kit = faultKit(b, h);
@@ -30,7 +29,7 @@ export function coreBugsSuite<Db>(b: ConformanceBinding<Db>): void {
     expect(waited, `${what}: waitFor(own last token)`).toBe("resolved");
   }
 
-  describe("core bugs found by fault injection (REPLIC_CORE_BUGS=1; these fail today)", () => {
+  describe("regressions: core bugs found by fault injection (fixed in core v2)", () => {
     it("replica.ts mergeMessage catch → loadOrigins(): a refused message drops the replica's own head (status, heartbeat, waitFor)", async () => {
       const msgs = kit.messages();
       const w = kit.world(msgs);

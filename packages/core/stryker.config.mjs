@@ -5,7 +5,7 @@ export default {
   testRunner: "vitest",
   plugins: ["@stryker-mutator/vitest-runner"],
   vitest: { configFile: "vitest.mutation.config.ts" },
-  mutate: (process.env.REPLIC_MUTATE ?? "src/clock.ts,src/codec.ts").split(","),
+  mutate: (process.env.REPLIC_MUTATE ?? "src/clock.ts,src/wire/bytes.ts,src/wire/encoder.ts,src/wire/decoder.ts").split(","),
   coverageAnalysis: "perTest",
   concurrency: Number(process.env.REPLIC_MUTATION_CONCURRENCY ?? 2),
   reporters: ["clear-text", "progress", "html", "json"],
