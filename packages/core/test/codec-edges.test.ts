@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { crc32, DecodeError, DEFAULT_LIMITS, decodeMessage, decodeWire, encodeMessage, encodeWire, type SqlValue } from "../src/index.js";
-import { isInt64, PatchesEncoder, sameList } from "../src/codec.js";
+import { PatchesEncoder, sameList } from "../src/wire/encoder.js";
+import { isInt64 } from "../src/wire/types.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const withCrc = (bodyHex: string): Uint8Array => {

@@ -97,3 +97,11 @@ export const MAX_TABLES = 10_000;
 export const MAX_COLUMNS = 2_000; // SQLite's default SQLITE_MAX_COLUMN
 export const MAX_NAME_BYTES = 4_096;
 export const MAX_HEADS = 1_000_000;
+
+const MIN_INT64 = -(2n ** 63n);
+const MAX_INT64 = 2n ** 63n - 1n;
+
+/** True when `v` is an int64 a bigint may carry on the wire. */
+export function isInt64(v: bigint): boolean {
+  return v >= MIN_INT64 && v <= MAX_INT64;
+}
