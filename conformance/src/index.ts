@@ -15,6 +15,7 @@ import { crashSuite } from "./crash.js";
 import { ddlSuite } from "./ddl.js";
 import { hostileSuite } from "./hostile.js";
 import { migrationsSuite } from "./migrations.js";
+import { upgradesSuite } from "./upgrades.js";
 import { determinismSuite } from "./determinism.js";
 import { propertySuite } from "./property.js";
 import type { ConformanceBinding } from "./types.js";
@@ -34,6 +35,7 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     badInputSuite(binding);
     hostileSuite(binding);
     migrationsSuite(binding);
+    upgradesSuite(binding);
     determinismSuite(binding);
     propertySuite(binding);
     crashSuite(binding);

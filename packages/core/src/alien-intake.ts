@@ -1,0 +1,71 @@
+/**
+ * The intake of patches of tables unknown here (a peer on another schema version), in the
+ * receive transaction of inbound.ts, and the result that transaction returns.
+ */
+import { unknownColumns } from "./alien-mapping.js";
+import type { AlienPatch } from "./alien-patch.js";
+import type { AlienStore } from "./alien-store.js";
+import type { Bookkeeping } from "./bookkeeping.js";
+import type { Origins } from "./origins.js";
+import type { LocalPatch } from "./replicated-table.js";
+import type { Staleness } from "./staleness.js";
+
+export interface MergeResult {
+  applied: LocalPatch[];
+  /** Alien patches of tables unknown here, kept (they count as held). */
+  kept: AlienPatch[];
+  duplicates: number;
+  tooOld: number;
+  held: number;
+  heldRefused: number;
+  own: number;
+  ownConflict: string | undefined;
+  /** Origins seen with two different patches under one sequence (two writers under one id). */
+  conflicts: Set<number>;
+  /** Our version won against the sender's: send it back so the sender converges. */
+  sendBack: LocalPatch[];
+  /** The sender's version won and replaced ours: pass it on to everyone. */
+  replaced: LocalPatch[];
+}
+
+export interface IntakeRooms {
+  book: Bookkeeping;
+  origins: Origins;
+  staleness: Staleness;
+  alien: AlienStore;
+}
+
+/**
+ * Patches of tables unknown here: classified like any patch (own origin, held, too old, far
+ * future), the rest kept whole in the alien store, where they count as held.
+ */
+export function keepAliens(r: IntakeRooms, aliens: AlienPatch[], releasing: boolean, holdAbove: number, res: MergeResult, heldAlien: AlienPatch[]): void {
+  const { book, origins, staleness, alien } = r;
+  for (const a of aliens) {
+    if (a.local) continue;
+    if (a.peerId === book.peerId) {
+      if (a.seq > book.seq) {
+        res.own++;
+        res.ownConflict = `received patch ${a.peerId}.${a.seq}, beyond this replica's own sequence ${book.seq}: another writer uses this id`;
+      } else res.duplicates++;
+      continue;
+    }
+    const origin = origins.find(a.peerId);
+    if (origin && (origin.has(a.seq) || (!releasing && origin.held.has(a.seq)))) {
+      res.duplicates++;
+      continue;
+    }
+    if (a.patchedAt < book.gcHorizon) {
+      res.tooOld++;
+      staleness.noteTooOld(a.peerId, a.seq);
+      continue;
+    }
+    if (a.patchedAt > holdAbove) {
+      heldAlien.push(a);
+      continue;
+    }
+    if (alien.keep(a, unknownColumns(a, undefined))) res.kept.push(a);
+    else res.duplicates++;
+  }
+}
+
