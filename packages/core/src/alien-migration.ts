@@ -27,12 +27,15 @@ export interface AlienMigrationRooms {
 }
 
 const PROBE = Symbol("probe");
+const MAY_DROP = /\b(drop|alter)\b/i;
 
 /**
  * Runs `sql` under a savepoint only to see which replicated columns and tables it drops, rolls
  * it back, and keeps every stored patch that sets one of them (unless it is kept whole already).
  */
 export function keepDropped(r: AlienMigrationRooms, sql: string): void {
+  // Only DROP or ALTER can remove a table or column: other steps are not run twice.
+  if (!MAY_DROP.test(sql)) return;
   let after: Map<string, Set<string>> | undefined;
   try {
     r.tx.savepoint(

@@ -22,6 +22,26 @@ CREATE UNIQUE INDEX items_patches_seq ON items_patches (_peerId, _sequenceId);`;
 }
 export const ITEMS_DDL = itemsDdl(false);
 const COLUMNS = ["id", "name", "qty", "price", "deletedAt"];
+const EXTRAS_COLUMNS = ["id", "v"];
+
+/**
+ * Schema versions for mixed-version runs: v1 lacks `price`, v2 adds it, v3 adds the `extras`
+ * table. Each `down` is stored by the database and run when a peer rolls back.
+ */
+export function versionedMigrations(inlineNulls: boolean): { up: string; down: string }[] {
+  return [
+    { up: itemsDdl(inlineNulls).replace(/ price REAL,/g, ""), down: "DROP TABLE items_patches; DROP TABLE items;" },
+    {
+      up: "ALTER TABLE items ADD COLUMN price REAL; ALTER TABLE items_patches ADD COLUMN price REAL;",
+      down: "ALTER TABLE items_patches DROP COLUMN price; ALTER TABLE items DROP COLUMN price;",
+    },
+    {
+      up: `CREATE TABLE extras (id INTEGER PRIMARY KEY, v TEXT);
+CREATE TABLE extras_patches (id INTEGER, v TEXT, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL);`,
+      down: "DROP TABLE extras_patches; DROP TABLE extras;",
+    },
+  ];
+}
 
 export function rng(seed: number) {
   let s = seed >>> 0 || 1;
@@ -63,6 +83,8 @@ interface Peer {
   db: Database.Database | undefined;
   replica: Replica | undefined;
   downUntil: number;
+  /** Migrations applied (mixed-version runs). */
+  version: number;
 }
 
 interface InFlight {
@@ -82,6 +104,8 @@ export interface SimOptions {
   duplication?: number;
   crashes?: boolean;
   maxSkewMs?: number;
+  /** Peers start on random schema versions and migrate (forward and back) at random times. */
+  schemas?: boolean;
 }
 
 export function simulate(o: SimOptions) {
@@ -104,7 +128,9 @@ export function simulate(o: SimOptions) {
     db: undefined,
     replica: undefined,
     downUntil: 0,
+    version: o.schemas ? 1 + r.int(3) : 1,
   }));
+  const versions = o.schemas ? versionedMigrations(o.seed % 2 === 0) : undefined;
   const links = edges(n, topology, r);
   const neighbours = peers.map((p) => links.flatMap(([a, b]) => (a === p.index ? [b] : b === p.index ? [a] : [])));
   // A partition cuts a random set of links for a while, then heals.
@@ -114,6 +140,8 @@ export function simulate(o: SimOptions) {
   let flight: InFlight[] = [];
   let order = 0;
   const patches: ModelPatch[] = [];
+  const extras: ModelPatch[] = [];
+  let migrations = 0;
 
   const send = (from: number, to: number, bytes: Uint8Array) => {
     if (!healed) {
@@ -137,7 +165,8 @@ export function simulate(o: SimOptions) {
       maxInflightPatches: 200,
     });
     // Odd seeds keep explicit NULLs in the side table, even seeds in T_patches._nulls.
-    p.replica.migrate([{ up: itemsDdl(o.seed % 2 === 0), down: "DROP TABLE items_patches; DROP TABLE items;" }]);
+    if (versions) p.replica.migrate(versions.slice(0, p.version));
+    else p.replica.migrate([{ up: itemsDdl(o.seed % 2 === 0), down: "DROP TABLE items_patches; DROP TABLE items;" }]);
     for (const q of neighbours[p.index]!) p.replica.addPeer(peers[q]!.id, (bytes) => send(p.index, q, bytes));
   };
   const crash = (p: Peer) => {
@@ -151,24 +180,29 @@ export function simulate(o: SimOptions) {
   const write = (p: Peer) => {
     const rep = p.replica!;
     const one = () => {
+      if (p.version >= 3 && r.chance(0.3)) {
+        const row: Record<string, SqlValue> = { id: r.int(4), v: r.chance(0.2) ? null : r.pick(["x", "y", "z"]) };
+        written.push({ seq: Number(rep.upsert("extras", row).split(".")[1]), row, table: "extras" });
+        return;
+      }
       const row: Record<string, SqlValue> = { id: r.int(6) };
       for (const c of COLUMNS.slice(1)) {
-        if (!r.chance(0.5)) continue;
+        if (!r.chance(0.5) || (c === "price" && p.version < 2)) continue;
         if (r.chance(0.2)) row[c] = null;
         else if (c === "name") row[c] = r.pick(["a", "b", "ç", "日本", ""]);
         else if (c === "price") row[c] = r.int(1000) / 8;
         else row[c] = r.int(100) - 20;
       }
       const token = rep.upsert("items", row);
-      written.push({ seq: Number(token.split(".")[1]), row });
+      written.push({ seq: Number(token.split(".")[1]), row, table: "items" });
     };
     // Patch rows are written at commit: read their timestamps for the model afterwards.
-    const written: Array<{ seq: number; row: Record<string, SqlValue> }> = [];
+    const written: Array<{ seq: number; row: Record<string, SqlValue>; table: string }> = [];
     if (r.chance(0.3)) rep.transaction(() => Array.from({ length: 1 + r.int(5) }, one));
     else one();
-    for (const { seq, row } of written) {
-      const ts = p.db!.prepare("SELECT _patchedAt FROM items_patches WHERE _peerId = ? AND _sequenceId = ?").pluck().get(p.id, seq) as number;
-      patches.push({ peerId: p.id, seq, patchedAt: ts, values: row });
+    for (const { seq, row, table } of written) {
+      const ts = p.db!.prepare(`SELECT _patchedAt FROM ${table}_patches WHERE _peerId = ? AND _sequenceId = ?`).pluck().get(p.id, seq) as number;
+      (table === "extras" ? extras : patches).push({ peerId: p.id, seq, patchedAt: ts, values: row });
     }
   };
 
@@ -194,6 +228,12 @@ export function simulate(o: SimOptions) {
     for (const p of peers) {
       if (!p.replica && now >= p.downUntil) open(p);
       if (p.replica && r.chance(0.08)) write(p);
+      if (p.replica && versions && r.chance(0.004)) {
+        // Forward or back (a rollback runs the stored downs), while everyone keeps writing.
+        p.version = 1 + r.int(3);
+        p.replica.migrate(versions.slice(0, p.version));
+        migrations++;
+      }
       if (p.replica && (o.crashes ?? true) && r.chance(0.002)) {
         crash(p);
         p.downUntil = now + 50 + r.int(400);
@@ -215,18 +255,23 @@ export function simulate(o: SimOptions) {
   // Clocks catch up: a patch stamped beyond a receiver's drift bound is held until then.
   now += 2 * maxSkew;
   for (const p of peers) if (!p.replica) open(p);
-  const dump = (p: Peer) => JSON.stringify(p.db!.prepare("SELECT * FROM items ORDER BY id").raw(true).all());
+  if (versions) for (const p of peers) p.replica!.migrate(versions.slice(0, (p.version = 3)));
+  const dump = (p: Peer) =>
+    JSON.stringify(p.db!.prepare(`SELECT ${COLUMNS.join(", ")} FROM items ORDER BY id`).raw(true).all()) +
+    (versions ? JSON.stringify(p.db!.prepare("SELECT id, v FROM extras ORDER BY id").raw(true).all()) : "");
   let rounds = 0;
   const converged = () => peers.every((p) => dump(p) === dump(peers[0]!));
   while (rounds < 400 && (!converged() || flight.length > 0)) {
     step(25);
     rounds++;
   }
-  const expected = JSON.stringify(modelTable(patches, "id", COLUMNS).map((row) => COLUMNS.map((c) => row[c])));
+  const expected =
+    JSON.stringify(modelTable(patches, "id", COLUMNS).map((row) => COLUMNS.map((c) => row[c]))) +
+    (versions ? JSON.stringify(modelTable(extras, "id", EXTRAS_COLUMNS).map((row) => EXTRAS_COLUMNS.map((c) => row[c]))) : "");
   const dumps = peers.map(dump);
   const status = peers.map((p) => p.replica!.status());
   for (const p of peers) crash(p);
   rmSync(dir, { recursive: true, force: true });
-  return { n, topology, rounds, dumps, expected, writes: patches.length, status };
+  return { n, topology, rounds, dumps, expected, writes: patches.length + extras.length, status, migrations };
 }
 

@@ -26,3 +26,19 @@ describe("network simulation", () => {
     }
   }, 120_000);
 });
+
+describe("network simulation across schema versions", () => {
+  const seeds = Number(process.env.REPLIC_SIM_SCHEMA_SEEDS ?? 30);
+  it(`peers on mixed schema versions, migrating forward and back at random, converge to the model on ${seeds} seeds`, () => {
+    let migrated = 0;
+    for (let seed = FIRST; seed < FIRST + seeds; seed++) {
+      const res = simulate({ seed, schemas: true });
+      const label = `schema seed ${seed} (${res.n} peers, ${res.topology}, ${res.writes} writes, ${res.rounds} heal rounds)`;
+      for (const d of res.dumps) expect(d, label).toBe(res.dumps[0]);
+      expect(res.dumps[0], label).toBe(res.expected);
+      for (const s of res.status) expect(s.alienPatches, label).toEqual([]);
+      migrated += res.migrations;
+    }
+    expect(migrated).toBeGreaterThan(seeds);
+  }, 600_000);
+});
