@@ -44,9 +44,11 @@ export function keepAliens(r: IntakeRooms, aliens: AlienPatch[], releasing: bool
   for (const a of aliens) {
     if (a.local) continue;
     if (a.peerId === book.peerId) {
-      if (a.seq > book.seq) {
+      // Never merged; an echo of our own patch (kept here through a rollback) is a duplicate.
+      const kept = alien.stampOf(a.peerId, a.seq);
+      if (a.seq > book.seq || (kept !== undefined && kept !== a.patchedAt)) {
         res.own++;
-        res.ownConflict = `received patch ${a.peerId}.${a.seq}, beyond this replica's own sequence ${book.seq}: another writer uses this id`;
+        res.ownConflict = `received patch ${a.peerId}.${a.seq}, which this replica did not write: another writer uses this id`;
       } else res.duplicates++;
       continue;
     }

@@ -333,7 +333,8 @@ export class Inbound {
   /** Why a patch of our own origin cannot be ours, or undefined when it is a plain echo. */
   private ownPatchConflict(p: LocalPatch): string | undefined {
     const { book, catalog, alien } = this.r;
-    if (alien.stampOf(p.peerId, p.seq) === p.patchedAt) return undefined;
+    const kept = alien.stampOf(p.peerId, p.seq);
+    if (kept !== undefined && kept === p.patchedAt) return undefined;
     if (p.seq > book.seq) return `received patch ${p.peerId}.${p.seq}, beyond this replica's own sequence ${book.seq}: another writer uses this id`;
     for (const t of catalog.tables.values()) {
       const stamp = t.log.stampOf(p.peerId, p.seq);
