@@ -9,8 +9,10 @@
 import { alienFromLocal, decodeAlien, type AlienPatch } from "./alien-patch.js";
 import { unknownColumns } from "./alien-mapping.js";
 import type { AlienStore } from "./alien-store.js";
+import type { Bookkeeping } from "./bookkeeping.js";
 import type { Catalog } from "./catalog.js";
 import type { SqliteDriver } from "./driver.js";
+import type { DroppedValues } from "./dropped-values.js";
 import type { Logger } from "./options.js";
 import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
 import { discoverTables } from "./schema.js";
@@ -23,6 +25,8 @@ export interface AlienMigrationRooms {
   tx: TxBracket;
   catalog: Catalog;
   alien: AlienStore;
+  dropped: DroppedValues;
+  book: Bookkeeping;
   logger?: Logger | undefined;
 }
 
@@ -61,6 +65,8 @@ export function keepDropped(r: AlienMigrationRooms, sql: string): void {
       if (!still || !still.has(c)) dropped.add(i);
     });
     if (dropped.size === 0) continue;
+    // Values whose patches were collected live only in T: keep them from T itself.
+    if (r.book.gcHorizon > 0) r.dropped.keep(t, [...dropped]);
     for (const p of t.log.readAll(t)) {
       const lost = p.cols.filter((c) => dropped.has(c));
       if (lost.length === 0 || r.alien.stampOf(p.peerId, p.seq) !== undefined) continue;
@@ -71,6 +77,7 @@ export function keepDropped(r: AlienMigrationRooms, sql: string): void {
 
 /** Merges what a step made known; returns how many kept patches were replayed. */
 export function replayAliens(r: AlienMigrationRooms): number {
+  r.dropped.restore(r.catalog); // stands for collected patches: before the kept ones merge
   const merges: LocalPatch[] = [];
   for (const row of r.alien.rows()) {
     const table = r.catalog.tables.get(row.table);

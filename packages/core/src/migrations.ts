@@ -8,6 +8,7 @@
 import { keepDropped, replayAliens } from "./alien-migration.js";
 import type { AlienStore } from "./alien-store.js";
 import type { Bookkeeping } from "./bookkeeping.js";
+import type { DroppedValues } from "./dropped-values.js";
 import { MIGRATIONS_TABLE } from "./bookkeeping.js";
 import type { Catalog } from "./catalog.js";
 import type { HybridLogicalClock } from "./clock.js";
@@ -37,6 +38,7 @@ export interface MigrationRooms {
   catalog: Catalog;
   clock: HybridLogicalClock;
   alien: AlienStore;
+  dropped: DroppedValues;
   now: () => number;
   logger?: Logger | undefined;
 }

@@ -5,6 +5,7 @@
  * `receive(bytes)` the other.
  */
 import { AlienStore } from "./alien-store.js";
+import { DroppedValues } from "./dropped-values.js";
 import { Bookkeeping } from "./bookkeeping.js";
 import { Catalog } from "./catalog.js";
 import { HybridLogicalClock, timestampFromMs } from "./clock.js";
@@ -53,6 +54,7 @@ export class Replica {
   private readonly identity: IdentityGuard;
   private readonly held: HeldPatches;
   private readonly alien: AlienStore;
+  private readonly dropped: DroppedValues;
   /** Applied migrations and their hash, advertised in heartbeats. */
   private schema: SchemaVersion;
   private readonly outbox: Outbox;
@@ -74,12 +76,14 @@ export class Replica {
     let catalog!: Catalog;
     let held!: HeldPatches;
     let alien!: AlienStore;
+    let dropped!: DroppedValues;
     this.tx.run(
       () => {
         book = new Bookkeeping(driver, options.peerId);
         catalog = new Catalog(driver);
         held = new HeldPatches(driver);
         alien = new AlienStore(driver);
+        dropped = new DroppedValues(driver);
         // A database written by an older build kept its last sequence only in the patch tables.
         const [ownSeq] = catalog.lastOf(book.peerId);
         if (ownSeq > book.seq) book.seq = ownSeq;
@@ -91,6 +95,7 @@ export class Replica {
     this.catalog = catalog;
     this.held = held;
     this.alien = alien;
+    this.dropped = dropped;
     this.schema = readSchemaVersion(driver);
     this.peerId = book.peerId;
     const [, ownTs] = catalog.lastOf(book.peerId);
@@ -170,6 +175,7 @@ export class Replica {
           catalog: this.catalog,
           clock: this.clock,
           alien: this.alien,
+          dropped: this.dropped,
           now: this.opts.now,
           logger: this.opts.logger,
         },

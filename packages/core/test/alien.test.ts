@@ -91,6 +91,30 @@ describe("alien patches in the engine", () => {
     expect(r.metrics()).not.toMatch(/replic_alien_patches\{/);
   });
 
+  it("a rollback after retention collected the patches still loses nothing (values kept from T itself)", () => {
+    let now = NOW;
+    const { r, d } = peer(1, 3, { now: () => now, retentionMs: 60_000 });
+    r.upsert("items", { id: 1, name: "a", price: 1.5 });
+    r.upsert("extras", { id: 1, v: "old" });
+    now += 120_000;
+    r.upsert("items", { id: 2, price: 3 });
+    r.upsert("items", { id: 3, price: 4 });
+    expect(r.gc()).toBe(2);
+    r.migrate(V.slice(0, 1)); // drops price and extras
+    now += 1;
+    r.upsert("items", { id: 1, name: "b" });
+    r.migrate(V.slice(0, 2));
+    r.upsert("items", { id: 3, price: 5 });
+    r.migrate(V);
+    expect(d.db.prepare("SELECT id, name, price FROM items ORDER BY id").raw(true).all()).toEqual([
+      [1, "b", 1.5],
+      [2, null, 3],
+      [3, null, 5],
+    ]);
+    expect(d.db.prepare("SELECT id, v FROM extras").raw(true).all()).toEqual([[1, "old"]]);
+    expect(d.db.prepare("SELECT count(*) FROM _replic_dropped").pluck().get()).toBe(0);
+  });
+
   it("an echo of our own patch kept through a rollback is a duplicate, not a second writer", () => {
     const { r } = peer(1, 3);
     const sent: Uint8Array[] = [];
