@@ -9,6 +9,7 @@ import type { Bookkeeping } from "./bookkeeping.js";
 import type { Origins } from "./origins.js";
 import type { LocalPatch } from "./replicated-table.js";
 import type { Staleness } from "./staleness.js";
+import type { MappedPatches } from "./wire-mapping.js";
 
 export interface MergeResult {
   applied: LocalPatch[];
@@ -71,3 +72,11 @@ export function keepAliens(r: IntakeRooms, aliens: AlienPatch[], releasing: bool
   }
 }
 
+
+/** The alien form of each local patch that has one (only for messages naming unknown things). */
+export function aliensOf(m: MappedPatches): Map<LocalPatch, AlienPatch> | undefined {
+  if (!m.aliens) return undefined;
+  const map = new Map<LocalPatch, AlienPatch>();
+  for (const a of m.aliens) if (a.local) map.set(a.local, a);
+  return map;
+}

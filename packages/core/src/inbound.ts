@@ -7,7 +7,7 @@
  * A message that fails anywhere writes nothing and throws a typed error.
  */
 import { encodeAlien, type AlienPatch } from "./alien-patch.js";
-import { keepAliens, type MergeResult } from "./alien-intake.js";
+import { aliensOf, keepAliens, type MergeResult } from "./alien-intake.js";
 import { unknownColumns } from "./alien-mapping.js";
 import type { AlienStore } from "./alien-store.js";
 import type { Bookkeeping } from "./bookkeeping.js";
@@ -89,18 +89,11 @@ export class Inbound {
     this.apply(mapPatches(this.r.catalog, msg), from, false);
   }
 
-  /** The alien form of each local patch that has one (only for messages naming unknown things). */
-  private static aliensOf(m: MappedPatches): Map<LocalPatch, AlienPatch> | undefined {
-    if (!m.aliens) return undefined;
-    const map = new Map<LocalPatch, AlienPatch>();
-    for (const a of m.aliens) if (a.local) map.set(a.local, a);
-    return map;
-  }
 
   /** Stores and merges patches in one transaction, then accounts, relays and repairs. */
   private apply(m: MappedPatches, from: Link | undefined, releasing: boolean): void {
     const { metrics, origins, waiters, gaps, events, outbox, opts, identity } = this.r;
-    const alienOf = Inbound.aliensOf(m);
+    const alienOf = aliensOf(m);
     let result: MergeResult;
     try {
       result = this.mergeInTransaction(m, alienOf, from, true, releasing);
@@ -274,7 +267,9 @@ export class Inbound {
     if (res.applied.length > 0 || res.kept.length > 0) {
       const changed = new Set<number>();
       let newestTs = 0;
-      for (const p of [...res.applied, ...res.kept]) {
+      // Alien patches of unknown tables count as held too (none on the usual path).
+      const all: readonly { peerId: number; seq: number; patchedAt: number }[] = res.kept.length > 0 ? [...res.applied, ...res.kept] : res.applied;
+      for (const p of all) {
         origins.get(p.peerId).add(p.seq);
         changed.add(p.peerId);
         if (p.patchedAt > newestTs) newestTs = p.patchedAt;
