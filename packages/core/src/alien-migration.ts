@@ -75,8 +75,8 @@ export function keepDropped(r: AlienMigrationRooms, sql: string): void {
   }
 }
 
-/** Merges what a step made known; returns how many kept patches were replayed. */
-export function replayAliens(r: AlienMigrationRooms): number {
+/** Merges what a step made known; counts the kept patches replayed per table into `replayed`. */
+export function replayAliens(r: AlienMigrationRooms, replayed: Map<string, number>): void {
   r.dropped.restore(r.catalog); // stands for collected patches: before the kept ones merge
   const merges: LocalPatch[] = [];
   for (const row of r.alien.rows()) {
@@ -102,8 +102,10 @@ export function replayAliens(r: AlienMigrationRooms): number {
     r.alien.update(row.peerId, row.seq, nowAlien);
     merges.push(only(table, full, new Set(newly.map((c) => table.schema.columnIndex.get(c)!))));
   }
-  for (const p of merges) p.table.rows.merge(p, false);
-  return merges.length;
+  for (const p of merges) {
+    p.table.rows.merge(p, false);
+    replayed.set(p.table.name, (replayed.get(p.table.name) ?? 0) + 1);
+  }
 }
 
 /** The columns of `a` known in `table`, mapped and checked like a received patch. */

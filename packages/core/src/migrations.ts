@@ -43,7 +43,8 @@ export interface MigrationRooms {
   logger?: Logger | undefined;
 }
 
-export function applyMigrations(r: MigrationRooms, migrations: Migration[]): void {
+/** Applies or rolls back; returns the kept alien patches merged, per table (for the merge event). */
+export function applyMigrations(r: MigrationRooms, migrations: Migration[], replayed = new Map<string, number>()): Map<string, number> {
   const { driver } = r;
   const applied = driver
     .prepare(`SELECT version, up, down FROM ${MIGRATIONS_TABLE} ORDER BY version`)
@@ -61,24 +62,28 @@ export function applyMigrations(r: MigrationRooms, migrations: Migration[]): voi
     }
   }
   for (let v = applied.length; v > migrations.length; v--) {
-    step(r, `rolling back migration ${v}`, applied[v - 1]!.down, () => {
-      driver.prepare(`DELETE FROM ${MIGRATIONS_TABLE} WHERE version = ?`).run([v]);
-    });
+    step(
+      r,
+      `rolling back migration ${v}`,
+      applied[v - 1]!.down,
+      () => driver.prepare(`DELETE FROM ${MIGRATIONS_TABLE} WHERE version = ?`).run([v]),
+      replayed,
+    );
   }
   const record = driver.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (version, up, down, appliedAt) VALUES (?, ?, ?, ?)`);
   for (let v = applied.length + 1; v <= migrations.length; v++) {
     const m = migrations[v - 1]!;
-    step(r, `migration ${v}`, m.up, () => {
-      record.run([v, m.up, m.down, r.now()]);
-    });
+    step(r, `migration ${v}`, m.up, () => record.run([v, m.up, m.down, r.now()]), replayed);
   }
+  return replayed;
 }
 
 /**
  * One step in one transaction, with the contract check; a failure rolls all of it back. Values
  * of replicated columns the step drops are kept first; kept values it makes known are merged.
  */
-function step(r: MigrationRooms, what: string, sql: string, record: () => void): void {
+function step(r: MigrationRooms, what: string, sql: string, record: () => void, replayed: Map<string, number>): void {
+  const mine = new Map<string, number>();
   try {
     r.tx.run(
       () => {
@@ -86,7 +91,7 @@ function step(r: MigrationRooms, what: string, sql: string, record: () => void):
         r.driver.exec(sql);
         record();
         r.catalog.reload(); // a step that breaks the table contract is rolled back
-        replayAliens(r);
+        replayAliens(r, mine);
         // The sequence and clock stay in _replic_state whatever the step dropped.
         r.book.persist(r.clock.current);
       },
@@ -99,4 +104,5 @@ function step(r: MigrationRooms, what: string, sql: string, record: () => void):
     if (isReplicError(err)) throw err;
     throw new SchemaError("", undefined, `${what} failed: ${(err as Error)?.message ?? String(err)}`);
   }
+  for (const [t, n] of mine) replayed.set(t, (replayed.get(t) ?? 0) + n);
 }

@@ -166,6 +166,7 @@ export class Replica {
     this.assertOpen();
     checkMigrations(migrations);
     if (this.tx.active) throw new ReplicError("TRANSACTION", "migrate() cannot run inside transaction()");
+    const replayed = new Map<string, number>();
     try {
       applyMigrations(
         {
@@ -180,10 +181,15 @@ export class Replica {
           logger: this.opts.logger,
         },
         migrations,
+        replayed,
       );
     } finally {
-      // Steps before a failing one stay applied.
+      // Steps before a failing one stay applied; what they merged is announced.
       this.schema = readSchemaVersion(this.driver);
+      if (replayed.size > 0 && this.events.has("merge")) {
+        const patches = [...replayed.values()].reduce((a, b) => a + b, 0);
+        this.events.emit("merge", { local: false, patches, tables: [...replayed.keys()] });
+      }
     }
   }
 

@@ -49,7 +49,11 @@ describe("alien patches in the engine", () => {
     const again = createReplica(d, { peerId: 1, heartbeatMs: 0, now: () => now });
     open.push(again);
     expect(again.status().origins.find((o) => o.peerId === 7)!.contiguous).toBe(3);
+    const events: unknown[] = [];
+    again.on("merge", (e) => events.push(e));
     again.migrate(V);
+    // Rows changed by the migration's merge of kept patches are announced like any merge.
+    expect(events).toEqual([{ local: false, patches: 2, tables: ["items", "extras"] }]);
     now += 1;
     expect(d.db.prepare("SELECT id, name, qty, price FROM items ORDER BY id").raw(true).all()).toEqual([
       [1, "n", null, 2.5],
