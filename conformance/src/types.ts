@@ -17,6 +17,8 @@ export interface ReplicaLike {
   readonly peerId: number;
   migrate(migrations: { up: string; down: string }[]): void;
   upsert(table: string, row: Record<string, unknown>): string;
+  upsertMany(table: string, rows: Record<string, unknown>[]): string[];
+  gc(): number;
   transaction<T>(fn: () => T): T;
   addPeer(peerId: number, send: (message: Uint8Array) => void): void;
   removePeer(peerId: number): void;
