@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
+import { fail } from "./fail.js";
 import { expectTyped, Harness, ITEMS, type Migrations, type Opened } from "./harness.js";
 import type { ConformanceBinding } from "./types.js";
 import {
@@ -163,19 +164,19 @@ export function badInputSuite<Db>(b: ConformanceBinding<Db>): void {
         decoded = b.adapter.decodeMessage(bytes);
       } catch (e) {
         decodeOk = false;
-        if (!(e instanceof b.adapter.DecodeError)) expect.fail(`decodeMessage(${what}) threw a non-DecodeError: ${String(e)}`);
+        if (!(e instanceof b.adapter.DecodeError)) fail(`decodeMessage(${what}) threw a non-DecodeError: ${String(e)}`);
       }
       const before = dumpDatabase(b, o.db);
       try {
         o.r.receive(2, bytes);
       } catch (e) {
         if (!(e instanceof b.adapter.DecodeError || e instanceof b.adapter.ValidationError)) {
-          expect.fail(`receive(${what}) threw an untyped error: ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`);
+          fail(`receive(${what}) threw an untyped error: ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`);
         }
         expect(diffTables(before, dumpDatabase(b, o.db)), `tables changed by rejected ${what}`).toEqual([]);
         return false;
       }
-      if (!decodeOk) expect.fail(`receive accepted ${what}, which decodeMessage rejects`);
+      if (!decodeOk) fail(`receive accepted ${what}, which decodeMessage rejects`);
       const known = new Set(own.map(patchKey));
       const incoming = patchesOf(decoded).patches.filter((p) => p.table === "items" && !known.has(patchKey(p)));
       const cols = columnsOf(b, o.db, "items");
@@ -378,14 +379,14 @@ export function badInputSuite<Db>(b: ConformanceBinding<Db>): void {
           thrown = e;
         }
         if (!(thrown instanceof b.adapter.SchemaError) || !(thrown instanceof b.adapter.ReplicError)) {
-          expect.fail(`${step} threw ${thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown)}, expected a SchemaError`);
+          fail(`${step} threw ${thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown)}, expected a SchemaError`);
         }
         const msg = (thrown as Error).message;
         for (const n of names) expect(msg, `SchemaError from ${step} names ${n}`).toContain(n);
         expect(typeof (thrown as { code?: unknown }).code).toBe("string");
         return;
       }
-      expect.fail(`no SchemaError from any of: ${steps.map((s) => s[0]).join(", ")}`);
+      fail(`no SchemaError from any of: ${steps.map((s) => s[0]).join(", ")}`);
     }
 
     for (const [what, ddl, names, row] of cases) {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { fail } from "./fail.js";
 import type { ConformanceBinding } from "./types.js";
 import { cellString, envInt, hex, parseToken, prng, randInt, typedRows } from "./util.js";
 
@@ -147,7 +148,7 @@ export function crashSuite<Db>(b: ConformanceBinding<Db>): void {
                   .map((row) => ({ s: Number(row.s), id: Number(row.id) }));
                 const n = seqs.length;
                 seqs.forEach((x, k) => {
-                  if (x.s !== k + 1) expect.fail(`${what} T_patches sequence numbers are not 1..${n}: position ${k} holds ${x.s}`);
+                  if (x.s !== k + 1) fail(`${what} T_patches sequence numbers are not 1..${n}: position ${k} holds ${x.s}`);
                 });
                 const bySeq = new Map(seqs.map((x) => [x.s, x.id]));
                 const rows = new Map(

@@ -1,4 +1,4 @@
-import { expect } from "vitest";
+import { fail } from "./fail.js";
 import type { ConformanceBinding, ReplicaLike, ReplicaOptionsLike } from "./types.js";
 
 export type Migrations = { up: string; down: string }[];
@@ -31,6 +31,12 @@ export class Harness<Db> {
 
   replica(db: Db, options: ReplicaOptionsLike = {}): ReplicaLike {
     const r = this.b.adapter.openReplica(db, { heartbeatMs: 0, ...options });
+    this.replicas.push(r);
+    return r;
+  }
+
+  /** Closes `r` with the others (for replicas opened another way, e.g. on a wrapped driver). */
+  adopt(r: ReplicaLike): ReplicaLike {
     this.replicas.push(r);
     return r;
   }
@@ -84,14 +90,14 @@ export function expectTyped<Db>(
     thrown = e;
     threw = true;
   }
-  if (!threw) expect.fail(`${what}: expected ${classes.join(" or ")}, but nothing was thrown`);
+  if (!threw) fail(`${what}: expected ${classes.join(" or ")}, but nothing was thrown`);
   const ok = classes.some((c) => thrown instanceof b.adapter[c]);
   if (!ok || !(thrown instanceof b.adapter.ReplicError)) {
-    expect.fail(`${what}: expected ${classes.join(" or ")} (a ReplicError), got ${describeError(thrown)}`);
+    fail(`${what}: expected ${classes.join(" or ")} (a ReplicError), got ${describeError(thrown)}`);
   }
   const code = (thrown as { code?: unknown }).code;
   if (typeof code !== "string" || code.length === 0) {
-    expect.fail(`${what}: ${String((thrown as Error).name)} has no string code (got ${String(code)})`);
+    fail(`${what}: ${String((thrown as Error).name)} has no string code (got ${String(code)})`);
   }
   return thrown as Error & { code: string };
 }
@@ -111,8 +117,8 @@ export async function expectTypedRejection<Db>(
     thrown = e;
     threw = true;
   }
-  if (!threw) expect.fail(`${what}: expected a rejection with ${cls}, but it resolved`);
+  if (!threw) fail(`${what}: expected a rejection with ${cls}, but it resolved`);
   if (!(thrown instanceof b.adapter[cls]) || !(thrown instanceof b.adapter.ReplicError)) {
-    expect.fail(`${what}: expected ${cls}, got ${describeError(thrown)}`);
+    fail(`${what}: expected ${cls}, got ${describeError(thrown)}`);
   }
 }

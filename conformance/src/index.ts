@@ -13,11 +13,16 @@ import { badInputSuite } from "./badinput.js";
 import { basicSuite } from "./basic.js";
 import { crashSuite } from "./crash.js";
 import { ddlSuite } from "./ddl.js";
-import { hostileSuite } from "./hostile.js";
+import { hostileNeighboursSuite } from "./hostile-neighbours.js";
 import { migrationsSuite } from "./migrations.js";
 import { upgradesSuite } from "./upgrades.js";
 import { determinismSuite } from "./determinism.js";
+import { coreBugsSuite } from "./core-bugs.js";
+import { faultsSuite } from "./faults.js";
+import { goldenSuite } from "./golden.js";
+import { hostileSuite } from "./hostile.js";
 import { propertySuite } from "./property.js";
+import { selfCheckSuite } from "./selfcheck.js";
 import type { ConformanceBinding } from "./types.js";
 
 export type { AdapterModule, ConformanceBinding, ReplicaLike, ReplicaOptionsLike, SqlValue } from "./types.js";
@@ -30,12 +35,17 @@ export { dumpDigest, dumpTable, modelDump, modelRows, patchesOf } from "./util.j
 
 export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): void {
   describe(`replic conformance: ${binding.name}`, () => {
+    selfCheckSuite(binding);
     basicSuite(binding);
+    goldenSuite(binding);
     ddlSuite(binding);
     badInputSuite(binding);
     hostileSuite(binding);
+    hostileNeighboursSuite(binding);
     migrationsSuite(binding);
     upgradesSuite(binding);
+    faultsSuite(binding);
+    coreBugsSuite(binding);
     determinismSuite(binding);
     propertySuite(binding);
     crashSuite(binding);

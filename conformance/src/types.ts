@@ -10,6 +10,10 @@ export interface ReplicaOptionsLike {
   peerId?: number;
   heartbeatMs?: number;
   now?: () => number;
+  retentionMs?: number;
+  maxBatchPatches?: number;
+  maxInflightPatches?: number;
+  requestTimeoutMs?: number;
   maxClockDriftMs?: number;
 }
 
@@ -33,8 +37,29 @@ export interface ReplicaLike {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type ErrorClass = new (...args: any[]) => Error;
 
+/** A statement of the core's SqliteDriver interface (positional parameters, rows as arrays). */
+export interface StatementLike {
+  run(params: readonly SqlValue[]): number;
+  get(params: readonly SqlValue[]): SqlValue[] | undefined;
+  all(params: readonly SqlValue[]): SqlValue[][];
+}
+
+/** The core's SqliteDriver interface, which fault-injection tests wrap. */
+export interface DriverLike {
+  readonly name: string;
+  exec(sql: string): void;
+  prepare(sql: string): StatementLike;
+  release?(): void;
+}
+
 /** What an adapter module (which re-exports all of @replic/core) must provide. */
 export interface AdapterModule<Db> {
+  createDriver(db: Db): DriverLike;
+  createReplica(driver: DriverLike, options?: ReplicaOptionsLike): ReplicaLike;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  encodeWire(message: any): Uint8Array;
+  decodeWire(bytes: Uint8Array): unknown;
+  crc32(bytes: Uint8Array, end?: number): number;
   openReplica(db: Db, options?: ReplicaOptionsLike): ReplicaLike;
   patchesDdl(db: Db, table: string): string;
   decodeMessage(bytes: Uint8Array): unknown;

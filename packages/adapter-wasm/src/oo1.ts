@@ -33,7 +33,7 @@ import type { SqliteDriver, SqliteStatement, SqlValue } from "@replic/core";
 
 /** The subset of oo1's `Stmt` the driver uses. */
 export interface Oo1Stmt {
-  readonly pointer: number | undefined;
+  readonly pointer?: number | undefined;
   bind(values: readonly SqlValue[]): unknown;
   step(): boolean;
   get(row: unknown[]): unknown[];
@@ -44,7 +44,7 @@ export interface Oo1Stmt {
 
 /** The subset of oo1's `DB` the driver uses. */
 export interface Oo1Database {
-  readonly pointer: number | undefined;
+  readonly pointer?: number | undefined;
   exec(sql: string): unknown;
   prepare(sql: string): Oo1Stmt;
 }
@@ -56,7 +56,8 @@ export interface Sqlite3Static {
     sqlite3_changes(pDb: number): number;
     sqlite3_errstr?(rc: number): string;
   };
-  wasm: { bigIntEnabled: boolean };
+  /** `wasm.bigIntEnabled` must be true (read at run time; the official typings omit it). */
+  wasm: object;
 }
 
 class Oo1Statement implements SqliteStatement {
@@ -129,7 +130,7 @@ class Oo1Statement implements SqliteStatement {
  * the caller's: `release()` finalizes the statements this driver prepared and never closes it.
  */
 export function createOo1Driver(db: Oo1Database, sqlite3: Sqlite3Static): SqliteDriver {
-  if (!sqlite3.wasm.bigIntEnabled) {
+  if (!(sqlite3.wasm as { bigIntEnabled?: boolean }).bigIntEnabled) {
     throw new Error("replic: this SQLite WASM build has no BigInt support; 64-bit integers would not be exact");
   }
   let statements: Oo1Stmt[] = [];

@@ -21,8 +21,8 @@ export interface MergeResult {
   heldRefused: number;
   own: number;
   ownConflict: string | undefined;
-  /** Origins seen with two different patches under one sequence (two writers under one id). */
-  conflicts: Set<number>;
+  /** Per origin, patches that differ from the stored one under the same sequence (two writers under one id). */
+  conflicts: Map<number, number>;
   /** Our version won against the sender's: send it back so the sender converges. */
   sendBack: LocalPatch[];
   /** The sender's version won and replaced ours: pass it on to everyone. */

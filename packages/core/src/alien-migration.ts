@@ -75,8 +75,8 @@ export function keepDropped(r: AlienMigrationRooms, sql: string): void {
   }
 }
 
-/** Merges what a step made known; counts the kept patches replayed per table into `replayed`. */
-export function replayAliens(r: AlienMigrationRooms, replayed: Map<string, number>): void {
+/** Merges what a step made known; appends the kept patches it merged to `replayed`. */
+export function replayAliens(r: AlienMigrationRooms, replayed: LocalPatch[]): void {
   r.dropped.restore(r.catalog); // stands for collected patches: before the kept ones merge
   const merges: LocalPatch[] = [];
   for (const row of r.alien.rows()) {
@@ -104,7 +104,7 @@ export function replayAliens(r: AlienMigrationRooms, replayed: Map<string, numbe
   }
   for (const p of merges) {
     p.table.rows.merge(p, false);
-    replayed.set(p.table.name, (replayed.get(p.table.name) ?? 0) + 1);
+    replayed.push(p);
   }
 }
 

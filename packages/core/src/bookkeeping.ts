@@ -130,6 +130,17 @@ export function assignNewPeerId(driver: SqliteDriver, peerId?: number): number {
   }
   let id = peerId ?? randomPeerId();
   while (known.has(id)) id = randomPeerId();
+  // What the copy holds of its former self stays known as a remote origin: it is not fetched again.
+  const old = driver.prepare(`SELECT peerId, seq FROM ${STATE_TABLE} WHERE id = 1`).get([])!;
+  const oldSeq = Number(old[1]);
+  if (oldSeq > 0) {
+    driver
+      .prepare(
+        `INSERT INTO ${PEERS_TABLE} (peerId, contiguous, highest, retainedFrom) VALUES (?, ?, ?, 1)
+         ON CONFLICT (peerId) DO UPDATE SET contiguous = max(contiguous, excluded.contiguous), highest = max(highest, excluded.highest)`,
+      )
+      .run([Number(old[0]), oldSeq, oldSeq]);
+  }
   driver.prepare(`UPDATE ${STATE_TABLE} SET peerId = ?, seq = 0 WHERE id = 1`).run([id]);
   return id;
 }

@@ -2,6 +2,7 @@
  * Typed events of a replica. A listener that throws is logged and does not stop the others or
  * the write that emitted the event.
  */
+import type { SqlValue } from "./driver.js";
 import type { IdentityConflictError, StaleReplicaError } from "./errors.js";
 import type { Logger } from "./options.js";
 
@@ -12,6 +13,8 @@ export interface MergeEvent {
   patches: number;
   /** Names of the tables those patches touched. */
   tables: string[];
+  /** Per table, the primary keys (values in key order) of the rows those patches touched. */
+  keys: Record<string, SqlValue[][]>;
 }
 
 export interface ReplicaEvents {

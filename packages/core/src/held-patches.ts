@@ -64,9 +64,4 @@ export class HeldPatches {
   release(peerId: number, seq: number): void {
     this.count -= this.remove.run([peerId, seq]);
   }
-
-  /** Re-reads the count (after a rollback). */
-  recount(): void {
-    this.count = Number(this.driver.prepare(`SELECT count(*) FROM ${HELD_TABLE}`).get([])![0]);
-  }
 }

@@ -11,6 +11,7 @@ import { aliensOf, keepAliens, type MergeResult } from "./alien-intake.js";
 import { unknownColumns } from "./alien-mapping.js";
 import type { AlienStore } from "./alien-store.js";
 import type { Bookkeeping } from "./bookkeeping.js";
+import type { SqlValue } from "./driver.js";
 import type { Catalog } from "./catalog.js";
 import { msFromTimestamp, timestampFromMs, type HybridLogicalClock } from "./clock.js";
 import { fromSqlite, isReplicError } from "./errors.js";
@@ -49,10 +50,7 @@ export interface InboundRooms {
   held: HeldPatches;
   alien: AlienStore;
   opts: ResolvedOptions;
-  /** Re-reads heads from the database (after a rolled-back merge). */
-  reloadOrigins(): void;
 }
-
 
 export class Inbound {
   /** Per neighbour, the highest of our own sequence it advertised beyond ours (raised once each). */
@@ -112,12 +110,14 @@ export class Inbound {
     if (releasing) metrics.inc("patches_released_total", applied.length + kept.length);
     metrics.inc("patches_alien_kept_total", kept.length + (alienOf ? applied.filter((p) => alienOf.has(p)).length : 0));
     if (result.ownConflict) identity.raise(result.ownConflict);
-    for (const origin of result.conflicts) {
-      metrics.inc("patches_conflicting_total");
-      identity.raise(`two different patches under one sequence: two writers use this id`, origin);
+    for (const [origin, n] of result.conflicts) {
+      metrics.inc("patches_conflicting_total", n);
+      identity.raise(`${n} patch(es) differ from the stored ones under the same sequence: two writers use this id`, origin);
     }
     if (from && result.sendBack.length > 0) outbox.push([from], result.sendBack);
     if (result.replaced.length > 0) outbox.push([...this.r.neighbours.links.values()].filter((l) => l !== from), result.replaced);
+    const changed = result.replaced.length > 0 ? [...applied, ...result.replaced] : applied;
+    if (changed.length > 0 && events.has("merge")) events.emit("merge", { local: false, patches: changed.length, ...touchedRows(changed) });
     if (applied.length === 0 && kept.length === 0) return;
     const advanced = new Set<number>();
     for (const p of applied) advanced.add(p.peerId);
@@ -125,7 +125,6 @@ export class Inbound {
     for (const id of advanced) waiters.advance(id, origins.contiguous(id));
     const now = opts.now();
     gaps.settle(now);
-    if (applied.length > 0 && events.has("merge")) events.emit("merge", { local: false, patches: applied.length, tables: tableNames(applied) });
     outbox.relay(applied, from, alienOf, kept);
     // Streaming catch-up: ask for the next window as soon as this one landed.
     if (gaps.idle || applied.length >= opts.maxBatchPatches) gaps.run(now);
@@ -145,6 +144,9 @@ export class Inbound {
   ): MergeResult {
     const { book, tx } = this.r;
     const highestBefore = book.highestTs;
+    const heldBefore = this.r.held.count;
+    // Origins of alien patches of unknown tables are touched too.
+    const restoreOrigins = this.r.origins.snapshot([...m.patches.map((p) => p.peerId), ...(m.aliens ?? []).map((a) => a.peerId)]);
     const touched = new Set<ReplicatedTable>();
     try {
       return tx.run(
@@ -152,9 +154,9 @@ export class Inbound {
         () => {
           for (const t of touched) t.discard();
           book.highestTs = highestBefore;
-          this.r.held.recount();
+          this.r.held.count = heldBefore;
           this.r.alien.recount();
-          this.r.reloadOrigins();
+          restoreOrigins();
         },
       );
     } catch (err) {
@@ -185,7 +187,7 @@ export class Inbound {
       heldRefused: 0,
       own: 0,
       ownConflict: undefined,
-      conflicts: new Set(),
+      conflicts: new Map(),
       sendBack: [],
       replaced: [],
     };
@@ -308,7 +310,7 @@ export class Inbound {
       res.duplicates++;
       return;
     }
-    res.conflicts.add(p.peerId);
+    res.conflicts.set(p.peerId, (res.conflicts.get(p.peerId) ?? 0) + 1);
     const stored: LocalPatch[] = [];
     table.log.readRange(table, p.peerId, p.seq, p.seq, stored);
     const old = stored[0]!;
@@ -352,7 +354,7 @@ export class Inbound {
     const { metrics, opts, neighbours, book, identity, gaps } = this.r;
     link.clockDriftMs = msFromTimestamp(msg.clock) - opts.now();
     link.schema = msg.schema ?? null;
-    metrics.set("clock_drift_ms", link.clockDriftMs, { peer: link.peerId });
+    metrics.set("peer_clock_drift_seconds", link.clockDriftMs / 1000, { peer: link.peerId });
     this.observeClock(msg.clock, link);
     const ignored = neighbours.takeHeads(link, msg.heads, opts.maxOrigins);
     if (ignored > 0) metrics.inc("heads_ignored_total", ignored);
@@ -391,8 +393,9 @@ export class Inbound {
   }
 }
 
-function tableNames(patches: readonly LocalPatch[]): string[] {
-  const names = new Set<string>();
-  for (const p of patches) names.add(p.table.name);
-  return [...names];
+/** The tables and row keys some patches touched, for the merge event. */
+export function touchedRows(patches: readonly LocalPatch[]): { tables: string[]; keys: Record<string, SqlValue[][]> } {
+  const keys: Record<string, SqlValue[][]> = Object.create(null);
+  for (const p of patches) (keys[p.table.name] ??= []).push(p.table.keyOf(p.cols, p.values));
+  return { tables: Object.keys(keys), keys };
 }

@@ -44,6 +44,8 @@ export class LocalWriter {
   private readonly queued = new Set<ReplicatedTable>();
   /** Tables written in the open transaction (for the merge event). */
   private readonly touched = new Set<ReplicatedTable>();
+  /** Row keys written in the open transaction, per table, when someone listens to merge events. */
+  private keys: Record<string, SqlValue[][]> | undefined;
   private count = 0;
   /** Encodes the transaction's patches as they are written, when someone is linked to get them. */
   private out: PatchBatcher | undefined;
@@ -117,6 +119,7 @@ export class LocalWriter {
     const highestBefore = book.highestTs;
     this.count = 0;
     this.touched.clear();
+    this.keys = this.r.events.has("merge") ? Object.create(null) : undefined;
     this.out = neighbours.size > 0 ? new PatchBatcher(opts.maxBatchPatches) : undefined;
     let result: T;
     try {
@@ -156,7 +159,9 @@ export class LocalWriter {
     own.highest = book.seq;
     metrics.inc("patches_local_total", count);
     waiters.advance(book.peerId, book.seq);
-    if (events.has("merge")) events.emit("merge", { local: true, patches: count, tables: [...this.touched].map((t) => t.name) });
+    const keys = this.keys ?? Object.create(null);
+    this.keys = undefined;
+    if (events.has("merge")) events.emit("merge", { local: true, patches: count, tables: [...this.touched].map((t) => t.name), keys });
     if (out) outbox.toAll(out.finish(), "patches");
     outbox.flush();
   }
@@ -201,6 +206,7 @@ export class LocalWriter {
     if (patchedAt > book.highestTs) book.highestTs = patchedAt;
     this.count++;
     this.touched.add(t);
+    if (this.keys) (this.keys[t.name] ??= []).push(t.keyOf(cols, values));
     this.out?.add(t, book.peerId, seq, patchedAt, cols, values);
     return formatToken(book.peerId, seq);
   }
@@ -237,6 +243,7 @@ export class LocalWriter {
     t.log.queue(p);
     t.rows.queue(p, newest);
     if (newest) book.highestTs = p.patchedAt;
+    if (this.keys) (this.keys[t.name] ??= []).push(t.keyOf(cols, values));
     return p.patchedAt;
   }
 

@@ -15,6 +15,7 @@ import type { HybridLogicalClock } from "./clock.js";
 import type { SqliteDriver } from "./driver.js";
 import { isReplicError, ReplicError, SchemaError } from "./errors.js";
 import type { Logger } from "./options.js";
+import type { LocalPatch } from "./replicated-table.js";
 import type { TxBracket } from "./transaction.js";
 
 export interface Migration {
@@ -43,8 +44,8 @@ export interface MigrationRooms {
   logger?: Logger | undefined;
 }
 
-/** Applies or rolls back; returns the kept alien patches merged, per table (for the merge event). */
-export function applyMigrations(r: MigrationRooms, migrations: Migration[], replayed = new Map<string, number>()): Map<string, number> {
+/** Applies or rolls back; returns the kept alien patches it merged (for the merge event). */
+export function applyMigrations(r: MigrationRooms, migrations: Migration[], replayed: LocalPatch[] = []): LocalPatch[] {
   const { driver } = r;
   const applied = driver
     .prepare(`SELECT version, up, down FROM ${MIGRATIONS_TABLE} ORDER BY version`)
@@ -82,8 +83,8 @@ export function applyMigrations(r: MigrationRooms, migrations: Migration[], repl
  * One step in one transaction, with the contract check; a failure rolls all of it back. Values
  * of replicated columns the step drops are kept first; kept values it makes known are merged.
  */
-function step(r: MigrationRooms, what: string, sql: string, record: () => void, replayed: Map<string, number>): void {
-  const mine = new Map<string, number>();
+function step(r: MigrationRooms, what: string, sql: string, record: () => void, replayed: LocalPatch[]): void {
+  const mine: LocalPatch[] = [];
   try {
     r.tx.run(
       () => {
@@ -104,5 +105,5 @@ function step(r: MigrationRooms, what: string, sql: string, record: () => void, 
     if (isReplicError(err)) throw err;
     throw new SchemaError("", undefined, `${what} failed: ${(err as Error)?.message ?? String(err)}`);
   }
-  for (const [t, n] of mine) replayed.set(t, (replayed.get(t) ?? 0) + n);
+  replayed.push(...mine);
 }

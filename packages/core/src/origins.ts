@@ -90,4 +90,33 @@ export class Origins {
   heads(): PeerHead[] {
     return [...this.all.values()].map((s) => s.head());
   }
+
+  /**
+   * Remembers the state of these origins; the returned function puts it back (after a rolled-back
+   * transaction), without reading the database, which may be what just failed.
+   */
+  snapshot(peerIds: Iterable<number>): () => void {
+    const saved = new Map<number, OriginState | undefined>();
+    for (const id of peerIds) {
+      if (saved.has(id)) continue;
+      const s = this.all.get(id);
+      if (!s) {
+        saved.set(id, undefined);
+        continue;
+      }
+      const copy = new OriginState(id);
+      copy.contiguous = s.contiguous;
+      copy.highest = s.highest;
+      copy.retainedFrom = s.retainedFrom;
+      for (const x of s.above) copy.above.add(x);
+      for (const x of s.held) copy.held.add(x);
+      saved.set(id, copy);
+    }
+    return () => {
+      for (const [id, s] of saved) {
+        if (s) this.all.set(id, s);
+        else this.all.delete(id);
+      }
+    };
+  }
 }

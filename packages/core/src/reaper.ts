@@ -22,7 +22,6 @@ export class Reaper {
     private readonly origins: Origins,
     private readonly metrics: Metrics,
     private readonly opts: ResolvedOptions,
-    private readonly reloadOrigins: () => void,
     private readonly alien: AlienStore,
   ) {}
 
@@ -31,6 +30,7 @@ export class Reaper {
     if (this.opts.retentionMs <= 0) return 0;
     const cutoff = timestampFromMs(this.opts.now() - this.opts.retentionMs);
     const horizonBefore = this.book.gcHorizon;
+    const restoreOrigins = this.origins.snapshot(this.origins.all.keys());
     let removed = 0;
     try {
       removed = this.tx.run(
@@ -57,7 +57,7 @@ export class Reaper {
         () => {
           this.book.gcHorizon = horizonBefore;
           this.alien.recount();
-          this.reloadOrigins();
+          restoreOrigins();
         },
       );
     } catch (err) {

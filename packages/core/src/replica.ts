@@ -16,7 +16,7 @@ import { GapRepair } from "./gap-repair.js";
 import { HeldPatches } from "./held-patches.js";
 import { isUint32 } from "./ids.js";
 import { IdentityGuard } from "./identity.js";
-import { Inbound } from "./inbound.js";
+import { Inbound, touchedRows } from "./inbound.js";
 import { LocalWriter } from "./local-writes.js";
 import { declareAll } from "./metric-names.js";
 import { Metrics } from "./metrics.js";
@@ -26,7 +26,8 @@ import { resolveOptions, type ReplicaOptions, type ResolvedOptions } from "./opt
 import { Origins } from "./origins.js";
 import { Outbox } from "./outbox.js";
 import { Reaper } from "./reaper.js";
-import { readSchemaVersion } from "./schema-version.js";
+import type { LocalPatch } from "./replicated-table.js";
+import { readSchemaVersion, schemaVersionOf } from "./schema-version.js";
 import { Staleness } from "./staleness.js";
 import { buildStatus, type ReplicaStatus } from "./status.js";
 import { parseToken } from "./token.js";
@@ -120,10 +121,9 @@ export class Replica {
       metrics: this.metricsRegistry,
       opts,
     };
-    const reloadOrigins = () => this.loadOrigins();
-    this.inbound = new Inbound({ ...rooms, gaps: this.gaps, staleness: this.staleness, identity: this.identity, held, alien, reloadOrigins });
+    this.inbound = new Inbound({ ...rooms, gaps: this.gaps, staleness: this.staleness, identity: this.identity, held, alien });
     this.local = new LocalWriter(rooms);
-    this.reaper = new Reaper(book, catalog, this.clock, this.tx, this.origins, this.metricsRegistry, opts, reloadOrigins, alien);
+    this.reaper = new Reaper(book, catalog, this.clock, this.tx, this.origins, this.metricsRegistry, opts, alien);
     this.loadOrigins();
 
     if (opts.heartbeatMs > 0) {
@@ -166,7 +166,7 @@ export class Replica {
     this.assertOpen();
     checkMigrations(migrations);
     if (this.tx.active) throw new ReplicError("TRANSACTION", "migrate() cannot run inside transaction()");
-    const replayed = new Map<string, number>();
+    const replayed: LocalPatch[] = [];
     try {
       applyMigrations(
         {
@@ -183,12 +183,19 @@ export class Replica {
         migrations,
         replayed,
       );
+      this.schema = schemaVersionOf(migrations);
+    } catch (err) {
+      // Steps before a failing one stay applied.
+      try {
+        this.schema = readSchemaVersion(this.driver);
+      } catch {
+        /* the database refuses reads: the old version stays advertised */
+      }
+      throw err;
     } finally {
-      // Steps before a failing one stay applied; what they merged is announced.
-      this.schema = readSchemaVersion(this.driver);
-      if (replayed.size > 0 && this.events.has("merge")) {
-        const patches = [...replayed.values()].reduce((a, b) => a + b, 0);
-        this.events.emit("merge", { local: false, patches, tables: [...replayed.keys()] });
+      // What the applied steps merged is announced.
+      if (replayed.length > 0 && this.events.has("merge")) {
+        this.events.emit("merge", { local: false, patches: replayed.length, ...touchedRows(replayed) });
       }
     }
   }
@@ -236,7 +243,7 @@ export class Replica {
     if (!this.neighbours.remove(peerId)) return;
     this.gaps.forgetLink(peerId);
     this.inbound.forgetLink(peerId);
-    this.metricsRegistry.drop("clock_drift_ms", { peer: peerId });
+    this.metricsRegistry.drop("peer_clock_drift_seconds", { peer: peerId });
     this.metricsRegistry.drop("peer_lag_patches", { peer: peerId });
     this.metricsRegistry.set("peers", this.neighbours.size);
   }
@@ -257,7 +264,16 @@ export class Replica {
     this.inbound.releaseHeld();
     this.outbox.toAll([this.heartbeat()], "heartbeat");
     this.gaps.run(this.opts.now());
-    if (this.opts.retentionMs > 0 && this.ticks % GC_EVERY_TICKS === 1) this.reaper.collect();
+    if (this.opts.retentionMs > 0 && this.ticks % GC_EVERY_TICKS === 1) {
+      try {
+        this.reaper.collect();
+      } catch (err) {
+        // Collection is retried at the next turn; the round itself goes on.
+        this.metricsRegistry.inc("gc_errors_total");
+        this.opts.logger?.warn("replic: garbage collection failed", err);
+        this.tx.assertUsable();
+      }
+    }
     this.updateLagMetrics();
     this.outbox.flush();
   }

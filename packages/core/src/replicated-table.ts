@@ -50,6 +50,11 @@ export class ReplicatedTable {
     this.rows.discard();
   }
 
+  /** The primary-key values of a patch, in key order. */
+  keyOf(cols: readonly number[], values: readonly SqlValue[]): SqlValue[] {
+    return this.schema.pkIndexes.map((i) => values[cols.indexOf(i)]!);
+  }
+
   /** Cache key of a column set (its first `n` indexes): a bit mask when the table is narrow. */
   shapeKey(cols: readonly number[], n: number): number | string {
     if (this.columnNames.length > 30) return cols.slice(0, n).join(",");

@@ -12,8 +12,13 @@ const utf8 = new TextEncoder();
 
 export function readSchemaVersion(driver: SqliteDriver): SchemaVersion {
   const rows = driver.prepare(`SELECT up, down FROM ${MIGRATIONS_TABLE} ORDER BY version`).all([]);
-  if (rows.length === 0) return { version: 0, hash: 0 };
+  return schemaVersionOf(rows.map((r) => ({ up: String(r[0]), down: String(r[1]) })));
+}
+
+/** The version of exactly these applied migrations (no SQL: safe after a commit). */
+export function schemaVersionOf(applied: readonly { up: string; down: string }[]): SchemaVersion {
+  if (applied.length === 0) return { version: 0, hash: 0 };
   let text = "";
-  for (const r of rows) text += `${String(r[0])}\u0000${String(r[1])}\u0000`;
-  return { version: rows.length, hash: crc32(utf8.encode(text)) };
+  for (const m of applied) text += `${m.up}\u0000${m.down}\u0000`;
+  return { version: applied.length, hash: crc32(utf8.encode(text)) };
 }

@@ -86,8 +86,14 @@ export class TxBracket {
       this.rollback.run([]);
     } catch (cause) {
       // SQLite rolls back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, ...): then there is
-      // no transaction left and all is well. Anything else leaves us not knowing what is on disk.
-      if (this.inTransaction()) this.markBroken(cause ?? err);
+      // no transaction left and all is well. Otherwise try once more; a second failure leaves us
+      // not knowing what is on disk.
+      if (!this.inTransaction()) return;
+      try {
+        this.driver.exec("ROLLBACK");
+      } catch {
+        if (this.inTransaction()) this.markBroken(cause ?? err);
+      }
     }
   }
 

@@ -53,7 +53,7 @@ describe("alien patches in the engine", () => {
     again.on("merge", (e) => events.push(e));
     again.migrate(V);
     // Rows changed by the migration's merge of kept patches are announced like any merge.
-    expect(events).toEqual([{ local: false, patches: 2, tables: ["items", "extras"] }]);
+    expect(events).toEqual([{ local: false, patches: 2, tables: ["items", "extras"], keys: { items: [[1]], extras: [[1]] } }]);
     now += 1;
     expect(d.db.prepare("SELECT id, name, qty, price FROM items ORDER BY id").raw(true).all()).toEqual([
       [1, "n", null, 2.5],

@@ -367,3 +367,25 @@ describe("re-seeding from a copy", () => {
     c.close();
   });
 });
+
+describe("merge events", () => {
+  it("name the tables and row keys a local write or a received message touched", () => {
+    const a = peer(1), b = peer(2);
+    const q: Array<() => void> = [];
+    link(a.r, b.r, q);
+    const local: unknown[] = [];
+    const remote: unknown[] = [];
+    a.r.on("merge", (e) => local.push(e));
+    b.r.on("merge", (e) => remote.push(e));
+    a.r.transaction(() => {
+      a.r.upsert("items", { id: 1, name: "x" });
+      a.r.upsert("items", { id: 2 });
+    });
+    drain(q);
+    expect(local).toEqual([{ local: true, patches: 2, tables: ["items"], keys: { items: [[1], [2]] } }]);
+    expect(remote).toEqual([{ local: false, patches: 2, tables: ["items"], keys: { items: [[1], [2]] } }]);
+    a.r.upsertMany("items", [{ id: 3 }, { id: 4, name: "y" }]);
+    drain(q);
+    expect(local[1]).toEqual({ local: true, patches: 2, tables: ["items"], keys: { items: [[3], [4]] } });
+  });
+});

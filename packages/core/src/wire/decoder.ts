@@ -68,7 +68,13 @@ export function decodeWire(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIM
       }
       const hb: HeartbeatMessage = { kind: "heartbeat", clock, heads };
       // The optional schema section (a heartbeat without it comes from an older build).
-      if (r.pos < body.length) hb.schema = { version: r.varint(), hash: uint32(r) };
+      if (r.pos < body.length) {
+        const version = r.varint();
+        const at = r.pos;
+        const hash = r.varint();
+        if (hash > 0xffffffff) r.fail("schema hash is not a uint32", at);
+        hb.schema = { version, hash };
+      }
       msg = hb;
       break;
     }

@@ -1,0 +1,296 @@
+/**
+ * The hostile neighbour and the careless operator: forged own-origin patches and heads, two
+ * writers under one peer id, far-future and far-past timestamps, oversized and repeated range
+ * requests, heartbeats naming 100,000 origins, a write too large to send, a database opened
+ * twice, a patches table dropped. Each asserts the typed outcome and that honest replicas
+ * still converge (docs/design.md, "faults").
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { Harness, ITEMS, type Opened } from "./harness.js";
+import type { ConformanceBinding, ReplicaLike } from "./types.js";
+import { dumpTable, FakeClock } from "./util.js";
+
+const T0 = 1_700_000_000_000;
+const YEAR = 365 * 24 * 3600_000;
+
+interface Status {
+  sequence: number;
+  heldPatches: number;
+  staleOrigins: number[];
+  identityConflicts: { count: number; last: string | null };
+  broken: string | null;
+  peers: { peerId: number; heads: unknown[] }[];
+  origins: { peerId: number }[];
+}
+interface WireCore {
+  encodeMessage(m: unknown): Uint8Array;
+  encodeWire(m: unknown): Uint8Array;
+  decodeWire(b: Uint8Array): { kind: string; ranges?: { peerId: number; from: number; to: number }[]; heads?: unknown[] };
+  timestampFromMs(ms: number): number;
+  isReplicError(e: unknown): boolean;
+}
+
+export function hostileNeighboursSuite<Db>(b: ConformanceBinding<Db>): void {
+  const h = new Harness(b);
+  const dirs: string[] = [];
+  afterEach(() => {
+    h.closeAll();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const core = b.adapter as unknown as WireCore;
+  const status = (r: ReplicaLike) => r.status() as Status;
+  const metric = (r: ReplicaLike, name: string) => Number(new RegExp(`^replic_${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(r.metrics())?.[1] ?? NaN);
+  const items = (o: Opened<Db>) => dumpTable(b, o.db, "items");
+  const patch = (peerId: number, seq: number, patchedAt: number, values: Record<string, unknown>) =>
+    core.encodeMessage({ kind: "patches", patches: [{ table: "items", peerId, seq, patchedAt, values }] });
+  /** Links two replicas both ways through a queue; drain() delivers until quiet. */
+  const pair = (x: ReplicaLike, y: ReplicaLike, q: Array<() => void>) => {
+    x.addPeer(y.peerId, (m) => q.push(() => y.receive(x.peerId, m)));
+    y.addPeer(x.peerId, (m) => q.push(() => x.receive(y.peerId, m)));
+  };
+  const drain = (q: Array<() => void>, ...tick: ReplicaLike[]) => {
+    for (let round = 0; round < 6; round++) {
+      for (const r of tick) r.tick();
+      while (q.length) q.shift()!();
+    }
+  };
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), `replic-hostile-${b.name}-`));
+    dirs.push(d);
+    return d;
+  };
+
+  describe("hostile neighbours and careless operators", () => {
+    for (const [label, seqOf] of [
+      ["2^53-1", () => Number.MAX_SAFE_INTEGER],
+      ["+1000", (s: number) => s + 1000],
+      ["the next sequence", (s: number) => s + 1],
+    ] as const) {
+      it(`a forged patch of our own origin (${label}) is refused, raises IDENTITY_CONFLICT and changes nothing`, () => {
+        const clock = new FakeClock(T0);
+        const v = h.open(ITEMS, { peerId: 101, now: clock.now });
+        const w = h.open(ITEMS, { peerId: 102, now: clock.now });
+        const q: Array<() => void> = [];
+        pair(v.r, w.r, q);
+        v.r.upsert("items", { id: 1, name: "mine" });
+        drain(q, v.r, w.r);
+        const seq = status(v.r).sequence;
+        v.r.addPeer(103, () => {});
+        v.r.receive(103, patch(101, seqOf(seq), core.timestampFromMs(T0 + 10), { id: 1, name: "forged" }));
+        expect(items(v)).not.toContain("forged");
+        expect(status(v.r).sequence).toBe(seq);
+        expect(status(v.r).identityConflicts.count).toBeGreaterThan(0);
+        expect(metric(v.r, "patches_own_refused_total")).toBe(1);
+        // Later writes go on under the genuine sequence and reach the honest neighbour.
+        expect(v.r.upsert("items", { id: 1, name: "after" })).toBe(`101.${seq + 1}`);
+        clock.t += 100;
+        drain(q, v.r, w.r);
+        expect(items(w)).toBe(items(v));
+        expect(items(v)).toContain("after");
+      });
+    }
+
+    it("an echo of our own patch that differs from what we wrote is a second writer, not merged", () => {
+      const v = h.open(ITEMS, { peerId: 111 });
+      v.r.upsert("items", { id: 1, name: "mine" });
+      v.r.upsert("items", { id: 2, name: "two" });
+      const before = items(v);
+      v.r.addPeer(112, () => {});
+      v.r.receive(112, patch(111, 1, core.timestampFromMs(T0), { id: 1, name: "other writer" }));
+      expect(items(v)).toBe(before);
+      expect(status(v.r).identityConflicts.count).toBe(1);
+      expect(status(v.r).identityConflicts.last).toMatch(/another writer/);
+    });
+
+    it("a neighbour advertising our own origin beyond our head raises IDENTITY_CONFLICT; we never ask for our own patches", () => {
+      const v = h.open(ITEMS, { peerId: 121 });
+      v.r.upsert("items", { id: 1, name: "x" });
+      const sent: Uint8Array[] = [];
+      v.r.addPeer(122, (m) => sent.push(new Uint8Array(m)));
+      v.r.receive(122, core.encodeWire({ kind: "heartbeat", clock: 1, heads: [{ peerId: 121, contiguous: 50, highest: 50, retainedFrom: 1 }] }));
+      v.r.tick();
+      expect(status(v.r).identityConflicts.count).toBe(1);
+      expect(status(v.r).sequence).toBe(1);
+      const asked = sent.map((m) => core.decodeWire(m)).flatMap((m) => (m.kind === "request" ? m.ranges! : []));
+      expect(asked.filter((r) => r.peerId === 121)).toEqual([]);
+      expect(v.r.upsert("items", { id: 2 })).toBe("121.2");
+    });
+
+    it("two replicas configured with one peer id in a cluster: IDENTITY_CONFLICT, and honest replicas converge", () => {
+      const clock = new FakeClock(T0);
+      const twinClock = new FakeClock(T0 + 7); // another machine: its stamps differ
+      const a = h.open(ITEMS, { peerId: 201, now: clock.now });
+      const twin = h.open(ITEMS, { peerId: 201, now: twinClock.now });
+      const bb = h.open(ITEMS, { peerId: 202, now: clock.now });
+      const c = h.open(ITEMS, { peerId: 203, now: clock.now });
+      const d = h.open(ITEMS, { peerId: 204, now: clock.now });
+      const q: Array<() => void> = [];
+      // a - b - c - twin, and d hangs off b: b and c each first hear one of the two writers.
+      pair(a.r, bb.r, q);
+      pair(bb.r, c.r, q);
+      pair(c.r, twin.r, q);
+      pair(bb.r, d.r, q);
+      for (let i = 0; i < 3; i++) a.r.upsert("items", { id: i, name: `a${i}` });
+      for (let i = 0; i < 5; i++) twin.r.upsert("items", { id: i < 2 ? i : 10 + i, name: `twin${i}` });
+      bb.r.upsert("items", { id: 50, name: "honest" });
+      clock.t += 1000;
+      twinClock.t += 1000;
+      drain(q, a.r, bb.r, c.r, d.r, twin.r);
+      const conflicts = [a, twin, bb, c, d].map((o) => status(o.r).identityConflicts.count);
+      expect(conflicts.reduce((x, y) => x + y, 0)).toBeGreaterThan(0);
+      expect(status(a.r).identityConflicts.count + status(twin.r).identityConflicts.count).toBeGreaterThan(0);
+      // The honest replicas hold the same rows: for each sequence, the version stamped later.
+      expect(items(c)).toBe(items(bb));
+      expect(items(d)).toBe(items(bb));
+      expect(items(bb)).toContain("honest");
+      expect(items(bb)).toContain("twin0"); // stamped later than a's patch under the same sequence
+      expect(items(bb)).not.toContain("a2"); // a's third patch lost to twin's: its row is gone
+      expect(metric(bb.r, "patches_conflicting_total") + metric(c.r, "patches_conflicting_total")).toBeGreaterThan(0);
+      // Neither writer merged the other's patches as its own.
+      expect(status(a.r).sequence).toBe(3);
+      expect(items(a)).not.toContain("twin");
+    });
+
+    it("a patch stamped years ahead is held (not merged, counted) and merged once the clock is within the bound", () => {
+      const clock = new FakeClock(T0);
+      const v = h.open(ITEMS, { peerId: 301, now: clock.now });
+      const w = h.open(ITEMS, { peerId: 302, now: clock.now });
+      const q: Array<() => void> = [];
+      pair(v.r, w.r, q);
+      v.r.addPeer(303, () => {});
+      w.r.addPeer(303, () => {});
+      const future = patch(303, 1, core.timestampFromMs(T0 + 3 * YEAR), { id: 1, name: "from the future" });
+      v.r.receive(303, future);
+      w.r.receive(303, future);
+      expect(status(v.r).heldPatches).toBe(1);
+      expect(metric(v.r, "patches_held_total")).toBe(1);
+      v.r.upsert("items", { id: 1, name: "today" });
+      drain(q, v.r, w.r);
+      // The local write shows: the far-future one does not hide it.
+      expect(items(v)).toContain("today");
+      expect(items(v)).not.toContain("from the future");
+      expect(items(w)).toBe(items(v));
+      clock.t += 3 * YEAR;
+      drain(q, v.r, w.r);
+      expect(status(v.r).heldPatches).toBe(0);
+      expect(items(v)).toContain("from the future");
+      expect(items(w)).toBe(items(v));
+    });
+
+    it("a patch older than the collection horizon is refused and counted; no neighbour claims it, so nothing is stale", () => {
+      const clock = new FakeClock(T0);
+      const v = h.open(ITEMS, { peerId: 401, now: clock.now, retentionMs: 24 * 3600_000 } as never);
+      v.r.upsert("items", { id: 1, name: "old" });
+      clock.t += 3 * 24 * 3600_000;
+      v.r.upsert("items", { id: 2, name: "new" });
+      v.r.gc();
+      const before = items(v);
+      v.r.addPeer(402, () => {});
+      v.r.receive(402, patch(402, 1, 1, { id: 1, name: "ancient" }));
+      expect(items(v)).toBe(before);
+      expect(metric(v.r, "patches_too_old_total")).toBe(1);
+      v.r.tick();
+      expect(status(v.r).staleOrigins).toEqual([]);
+    });
+
+    it("range requests are served within the byte budget per round, overlaps and repeats once", () => {
+      const v = h.open(ITEMS, { peerId: 501, maxServeBytes: 64 * 1024, maxBatchPatches: 100 } as never);
+      const rows = Array.from({ length: 2000 }, (_, i) => ({ id: i, name: "x".repeat(200) }));
+      v.r.transaction(() => rows.forEach((r) => v.r.upsert("items", r)));
+      let bytesOut = 0;
+      v.r.addPeer(502, (m) => (bytesOut += m.length));
+      const ranges = Array.from({ length: 200 }, (_, i) => ({ peerId: 501, from: 1 + (i % 7) * 3, to: 2000 }));
+      const request = core.encodeWire({ kind: "request", ranges });
+      expect(request.length).toBeLessThan(2000);
+      v.r.receive(502, request);
+      v.r.receive(502, request);
+      // One budget (64 KiB) plus at most one batch (100 patches of ~210 bytes) beyond it.
+      expect(bytesOut).toBeGreaterThan(32 * 1024);
+      expect(bytesOut).toBeLessThan(64 * 1024 + 100 * 260);
+      expect(metric(v.r, "serve_bytes_deferred_total")).toBeGreaterThan(0);
+      const first = bytesOut;
+      v.r.tick(); // a new round: the budget is full again
+      v.r.receive(502, request);
+      expect(bytesOut - first).toBeGreaterThan(32 * 1024);
+    });
+
+    it("a heartbeat naming 100,000 origins is bounded: heads kept, origins tracked and our heartbeat stay small", () => {
+      const v = h.open(ITEMS, { peerId: 601, maxOrigins: 1000 } as never);
+      const sent: Uint8Array[] = [];
+      v.r.addPeer(602, (m) => sent.push(new Uint8Array(m)));
+      const heads = Array.from({ length: 100_000 }, (_, i) => ({ peerId: 10_000 + i, contiguous: 5, highest: 5, retainedFrom: 1 }));
+      const heapBefore = process.memoryUsage().heapUsed;
+      v.r.receive(602, core.encodeWire({ kind: "heartbeat", clock: 1, heads }));
+      v.r.receive(602, core.encodeWire({ kind: "heartbeat", clock: 1, heads }));
+      v.r.tick();
+      const grown = process.memoryUsage().heapUsed - heapBefore;
+      expect(status(v.r).peers[0]!.heads.length).toBe(1000);
+      expect(metric(v.r, "heads_ignored_total")).toBe(2 * 99_000);
+      expect(status(v.r).origins.length).toBeLessThanOrEqual(1);
+      const hb = sent.map((m) => core.decodeWire(m)).filter((m) => m.kind === "heartbeat");
+      expect(hb.length).toBeGreaterThan(0);
+      for (const m of hb) expect(m.heads!.length).toBeLessThanOrEqual(1);
+      expect(grown).toBeLessThan(64 * 1024 * 1024);
+    });
+
+    it("a local write larger than the message limit is refused up front, typed, nothing written", () => {
+      const v = h.open(ITEMS, { peerId: 701, limits: { maxMessageBytes: 4096 } } as never);
+      v.r.upsert("items", { id: 1, name: "small" });
+      const before = items(v);
+      let err: unknown;
+      try {
+        v.r.upsert("items", { id: 2, name: "y".repeat(10_000) });
+      } catch (e) {
+        err = e;
+      }
+      expect(core.isReplicError(err)).toBe(true);
+      expect((err as { code: string }).code).toBe("PATCH_TOO_LARGE");
+      expect(items(v)).toBe(before);
+      expect(v.r.upsert("items", { id: 3, name: "ok" })).toBe("701.2");
+    });
+
+    it("a database opened twice: the later replica writes, the earlier refuses with IDENTITY_CONFLICT; no sequence reused", () => {
+      const file = join(tmp(), "twice.db");
+      const first = h.open(ITEMS, { peerId: 801 }, file);
+      first.r.upsert("items", { id: 1, name: "one" });
+      const db2 = h.db(file);
+      const second = h.replica(db2, { peerId: 801 });
+      expect(second.upsert("items", { id: 2, name: "two" })).toBe("801.2");
+      let err: unknown;
+      try {
+        first.r.upsert("items", { id: 3, name: "three" });
+      } catch (e) {
+        err = e;
+      }
+      expect((err as { code?: string })?.code).toBe("IDENTITY_CONFLICT");
+      expect(status(first.r).broken).toMatch(/another replica opened this database/);
+      expect(second.upsert("items", { id: 4, name: "four" })).toBe("801.3");
+      expect(b.all(db2, "SELECT _sequenceId AS s FROM items_patches ORDER BY s").map((r) => Number(r.s))).toEqual([1, 2, 3]);
+    });
+
+    it("dropping a T_patches table (by migration or by hand) and reopening never reuses a sequence", () => {
+      const file = join(tmp(), "drop.db");
+      const tags = {
+        up: `CREATE TABLE tags (id TEXT PRIMARY KEY, label TEXT); CREATE TABLE tags_patches (id TEXT, label TEXT, _patchedAt INTEGER, _sequenceId INTEGER, _peerId INTEGER);`,
+        down: `DROP TABLE tags_patches; DROP TABLE tags;`,
+      };
+      const o = h.open([...ITEMS, tags], { peerId: 901 }, file);
+      o.r.upsert("items", { id: 1 });
+      for (let i = 0; i < 4; i++) o.r.upsert("tags", { id: `t${i}`, label: "x" });
+      o.r.migrate([...ITEMS, tags, { up: "DROP TABLE tags_patches;", down: "" }]);
+      o.r.close();
+      const again = h.replica(o.db, { peerId: 901 });
+      expect(again.upsert("items", { id: 2 })).toBe("901.6");
+      // By hand, outside migrate, while open: the next open still knows the sequence.
+      again.upsert("items", { id: 3 });
+      b.exec(o.db, "DROP TABLE items_patches");
+      again.close();
+      b.exec(o.db, ITEMS[0]!.up.split(";\n")[1]!.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"));
+      const third = h.replica(o.db, { peerId: 901 });
+      expect(third.upsert("items", { id: 4 })).toBe("901.8");
+    });
+  });
+}

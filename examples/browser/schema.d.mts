@@ -1,0 +1,1 @@
+export declare const TODO_MIGRATIONS: { up: string; down: string }[];

@@ -1,0 +1,53 @@
+// Opens a replica on a database file with the binding of the runtime at hand: bun:sqlite under Bun,
+// better-sqlite3 or node-sqlite3-wasm under Node. This is all that differs between the three.
+import { existsSync } from "node:fs";
+
+export const MIGRATIONS = [
+  {
+    up: `CREATE TABLE notes (id TEXT PRIMARY KEY, author TEXT, n INTEGER, text TEXT);
+         CREATE TABLE notes_patches (id TEXT, author TEXT, n INTEGER, text TEXT,
+           _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL, _nulls TEXT,
+           PRIMARY KEY (id, _patchedAt, _peerId, _sequenceId)) WITHOUT ROWID;
+         CREATE UNIQUE INDEX notes_patches_seq ON notes_patches (_peerId, _sequenceId);`,
+    down: "DROP TABLE notes_patches; DROP TABLE notes;",
+  },
+];
+
+/** → { replica, all(sql), close() } */
+export async function openReplica(binding, file, options) {
+  let replica, all, closeDb;
+  if (binding === "bun") {
+    const { Database } = await import("bun:sqlite");
+    const adapter = await import("@replic/adapter-bun");
+    const db = new Database(file);
+    db.exec("PRAGMA journal_mode = WAL");
+    replica = adapter.openReplica(db, options);
+    all = (sql) => db.query(sql).all();
+    closeDb = () => db.close();
+  } else if (binding === "node") {
+    const { default: Database } = await import("better-sqlite3");
+    const adapter = await import("@replic/adapter-node");
+    const db = new Database(file);
+    db.pragma("journal_mode = WAL");
+    replica = adapter.openReplica(db, options);
+    all = (sql) => db.prepare(sql).all();
+    closeDb = () => db.close();
+  } else {
+    const { default: wasm } = await import("node-sqlite3-wasm"); // CommonJS: default import in ESM
+    const adapter = await import("@replic/adapter-wasm");
+    if (existsSync(file)) adapter.recoverAfterCrash(file); // after a crash: replay the journal
+    const db = new wasm.Database(file);
+    replica = adapter.openReplica(db, options);
+    all = (sql) => db.all(sql);
+    closeDb = () => db.close();
+  }
+  replica.migrate(MIGRATIONS);
+  return {
+    replica,
+    all,
+    close() {
+      replica.close();
+      closeDb();
+    },
+  };
+}

@@ -1,0 +1,275 @@
+// Every command of the built `replic` bin, as a subprocess on real files, success and error paths.
+import Database from "better-sqlite3";
+import parsePrometheus from "parse-prometheus-text-format";
+import { randomBytes, createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveS3Config, S3Client, parseManifest, markStale } from "@replic/snapshot-s3";
+import { startS3, S3_CREDENTIALS, BUCKET, type S3Server } from "../../snapshot-s3/test/helpers/s3.js";
+import { fileSha, makeReplicDb, replic } from "./helpers.js";
+
+let s3: S3Server;
+let env: Record<string, string>;
+const dir = mkdtempSync(join(tmpdir(), "replic-cli-"));
+beforeAll(async () => {
+  s3 = await startS3();
+  env = { AWS_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey, AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_S3: s3.endpoint };
+});
+afterAll(async () => {
+  await s3.stop();
+});
+
+/** An error run: non-zero exit, nothing on stdout, exactly one line on stderr naming the code. */
+function expectOneLineError(r: { code: number | null; stdout: string; stderr: string }, code: string): void {
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe("");
+  const lines = r.stderr.trimEnd().split("\n");
+  expect(lines.length).toBe(1);
+  expect(lines[0]).toMatch(new RegExp(`^replic: ${code}: `));
+}
+
+describe("replic --help", () => {
+  it("answers on the program and every command, exit 0", async () => {
+    const top = await replic(["--help"]);
+    expect(top.code).toBe(0);
+    for (const cmd of ["init-table", "status", "snapshot", "restore", "metrics", "verify"]) {
+      expect(top.stdout).toContain(cmd);
+      const r = await replic([cmd, "--help"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^Usage: replic ${cmd} `));
+    }
+    const bad = await replic(["frobnicate"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown command 'frobnicate'/);
+    const missing = await replic(["snapshot", join(dir, "x.db")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/required option '--to <url>'/);
+  });
+});
+
+describe("init-table", () => {
+  it("prints, applies, and refuses what it cannot do", async () => {
+    const path = join(dir, "plain.db");
+    const db = new Database(path);
+    db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT NOT NULL DEFAULT '', stars INTEGER)");
+    db.close();
+    const printed = await replic(["init-table", path, "notes"]);
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toMatch(/^CREATE TABLE "notes_patches" \(/);
+    expect(printed.stdout).toContain(`PRIMARY KEY ("id", "_patchedAt", "_peerId", "_sequenceId")`);
+    const json = await replic(["init-table", path, "notes", "--json"]);
+    expect(JSON.parse(json.stdout)).toEqual({ table: "notes", ddl: printed.stdout.trimEnd(), applied: false });
+    const check = new Database(path);
+    expect(check.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'notes_patches'").pluck().get()).toBe(0);
+    check.close();
+
+    const applied = await replic(["init-table", path, "notes", "--apply"]);
+    expect(applied.code).toBe(0);
+    const after = new Database(path);
+    const cols = after.prepare("SELECT name FROM pragma_table_info('notes_patches')").pluck().all();
+    expect(cols).toEqual(["id", "body", "stars", "_patchedAt", "_sequenceId", "_peerId", "_nulls"]);
+    after.close();
+    expectOneLineError(await replic(["init-table", path, "notes", "--apply"]), "EXISTS");
+    expectOneLineError(await replic(["init-table", path, "nope"]), "SCHEMA_INVALID");
+    expectOneLineError(await replic(["init-table", join(dir, "absent.db"), "notes"]), "NOT_FOUND");
+    expect(existsSync(join(dir, "absent.db"))).toBe(false);
+  });
+});
+
+describe("status and metrics", () => {
+  it("report a replic database, as text and JSON", async () => {
+    const path = join(dir, "st.db");
+    const peerId = makeReplicDb(path);
+    const text = await replic(["status", path]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`peer id\\s+${peerId}`));
+    const s = JSON.parse((await replic(["status", path, "--json"])).stdout);
+    expect(s).toMatchObject({ peerId, tables: ["items"], sequence: 62, schemaVersion: 1, patches: { items: 62 }, staleOrigins: [] });
+    expect(s.origins).toEqual([expect.objectContaining({ peerId, contiguous: 62, highest: 62, missing: 0 })]);
+    expect(s.sizeBytes).toBeGreaterThan(0);
+
+    const m = await replic(["metrics", path]);
+    expect(m.code).toBe(0);
+    const families = parsePrometheus(m.stdout);
+    for (const f of families) {
+      expect(f.help).toBeTruthy();
+      if (f.type === "COUNTER") expect(f.name).toMatch(/_total$/);
+    }
+    const seq = families.find((f) => f.name === "replic_sequence");
+    expect(Number(seq!.metrics[0]!.value)).toBe(62);
+    expect(families.find((f) => f.name === "replic_peer_lag_seconds")?.type).toBe("GAUGE"); // no neighbours offline: no series
+    const origin = families.find((f) => f.name === "replic_origin_contiguous_sequence");
+    expect(origin!.metrics).toEqual([{ labels: { origin: String(peerId) }, value: "62" }]);
+
+    const plain = join(dir, "plain2.db");
+    new Database(plain).exec("CREATE TABLE t (a)");
+    expectOneLineError(await replic(["status", plain]), "NOT_REPLIC");
+    expectOneLineError(await replic(["metrics", plain]), "NOT_REPLIC");
+    expectOneLineError(await replic(["status", join(dir, "absent.db")]), "NOT_FOUND");
+  });
+});
+
+describe("verify", () => {
+  it("passes a healthy database and catches rows that differ from their patches", async () => {
+    const path = join(dir, "v.db");
+    makeReplicDb(path);
+    const ok = await replic(["verify", path, "--json"]);
+    expect(ok.code).toBe(0);
+    const report = JSON.parse(ok.stdout);
+    expect(report).toMatchObject({ ok: true, integrity: ["ok"], contract: "ok" });
+    expect(report.tables[0]).toMatchObject({ table: "items", rows: 50, checkedRows: 50, mismatchedRows: 0, missingRows: 0 });
+    expect((await replic(["verify", path])).stdout).toMatch(/items: 50 rows, 62 patches, 50 checked/);
+
+    // Direct writes behind replic's back: one changed value, one explicit NULL lost, one row gone.
+    const db = new Database(path);
+    db.exec("UPDATE items SET n = 999 WHERE id = 'i3'; UPDATE items SET title = 'back' WHERE id = 'i2'; DELETE FROM items WHERE id = 'i4'");
+    db.close();
+    const bad = await replic(["verify", path, "--json"]);
+    expect(bad.code).toBe(1);
+    const r = JSON.parse(bad.stdout);
+    expect(r.ok).toBe(false);
+    expect(r.tables[0]).toMatchObject({ mismatchedRows: 2, missingRows: 1, examples: ['["i2"]', '["i3"]'] });
+    expect(bad.stderr.trim()).toMatch(/^replic: VERIFY_FAILED: .*rows differ from their patches$/);
+
+    // A broken contract (T_patches lost a column) is reported, not crashed on.
+    const broken = join(dir, "vb.db");
+    makeReplicDb(broken);
+    const b = new Database(broken);
+    b.exec("ALTER TABLE items ADD COLUMN extra TEXT");
+    b.close();
+    const c = await replic(["verify", broken, "--json"]);
+    expect(c.code).toBe(1);
+    expect(JSON.parse(c.stdout).contract).toMatch(/extra/);
+  });
+
+  it("fails on a database whose pages are damaged", async () => {
+    const path = join(dir, "dmg.db");
+    makeReplicDb(path, 2000);
+    const bytes = readFileSync(path);
+    const pageSize = bytes.readUInt16BE(16);
+    const pages = bytes.length / pageSize;
+    randomBytes(pageSize).copy(bytes, Math.floor(pages / 2) * pageSize);
+    const damaged = join(dir, "dmg2.db");
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(damaged, bytes);
+    const r = await replic(["verify", damaged, "--json"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^replic: (VERIFY_FAILED|SQLITE_CORRUPT|ERROR): /);
+  });
+});
+
+describe("snapshot and restore against S3", () => {
+  it("round-trips a database; each restore is a new peer; data is never overwritten without --force", async () => {
+    const src = join(dir, "src.db");
+    const srcPeer = makeReplicDb(src);
+    const snap = await replic(["snapshot", src, "--to", "s3://snapshots/cli", "--json"], env);
+    expect(snap.stderr).toBe("");
+    expect(snap.code).toBe(0);
+    const out = JSON.parse(snap.stdout);
+    expect(out.manifest.peerId).toBe(srcPeer);
+    expect(out.key).toMatch(new RegExp(`^cli/${srcPeer}/snap-`));
+    const text = await replic(["snapshot", src, "--to", "s3://snapshots/cli"], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/uploaded\s+s3:\/\/snapshots\/cli\//);
+
+    const r1 = join(dir, "restored1.db");
+    const r2 = join(dir, "restored2.db");
+    const a = await replic(["restore", "--from", "s3://snapshots/cli", r1, "--json"], env);
+    expect(a.code).toBe(0);
+    const b = await replic(["restore", "--from", "s3://snapshots/cli", r2], env);
+    expect(b.code).toBe(0);
+    expect(b.stdout).toMatch(/new peer id\s+\d+/);
+    const id1 = JSON.parse(a.stdout).peerId;
+    const id2 = JSON.parse((await replic(["status", r2, "--json"])).stdout).peerId;
+    expect(new Set([srcPeer, id1, id2]).size).toBe(3);
+    expect((await replic(["verify", r1])).code).toBe(0);
+
+    const before = fileSha(r1);
+    expectOneLineError(await replic(["restore", "--from", "s3://snapshots/cli", r1], env), "HAS_DATA");
+    expect(fileSha(r1)).toBe(before);
+    const forced = await replic(["restore", "--from", "s3://snapshots/cli", r1, "--force", "--json"], env);
+    expect(forced.code).toBe(0);
+    expect(JSON.parse(forced.stdout).peerId).not.toBe(id1);
+
+    // A stale marker (written by markStaleOnEvent in the app) shows in status and lets restore re-seed without --force.
+    markStale(r2, "fell behind retention");
+    const st = JSON.parse((await replic(["status", r2, "--json"])).stdout);
+    expect(st.staleMarker).toBe("fell behind retention");
+    const reseeded = await replic(["restore", "--from", "s3://snapshots/cli", r2, "--json"], env);
+    expect(reseeded.code).toBe(0);
+    expect(JSON.parse(reseeded.stdout).peerId).not.toBe(id2);
+    expect(JSON.parse((await replic(["status", r2, "--json"])).stdout).staleMarker).toBeNull();
+  });
+
+  it("fails with one line and exit 1 on wrong credentials, a missing bucket, no snapshot, bad URLs", async () => {
+    const src = join(dir, "src2.db");
+    makeReplicDb(src);
+    expectOneLineError(await replic(["snapshot", src, "--to", "s3://snapshots/x"], { ...env, AWS_ACCESS_KEY_ID: "WRONGKEY" }), "S3_AUTH");
+    expectOneLineError(await replic(["snapshot", src, "--to", "s3://snapshots/x"], { ...env, AWS_ACCESS_KEY_ID: "" }), "S3_AUTH");
+    expectOneLineError(await replic(["snapshot", src, "--to", "s3://missing-bucket/x"], env), "S3_NOT_FOUND");
+    expectOneLineError(await replic(["snapshot", src, "--to", "/tmp/x"], env), "INVALID_OPTION");
+    const target = join(dir, "never.db");
+    expectOneLineError(await replic(["restore", "--from", "s3://snapshots/nothing-here", target], env), "SNAPSHOT_NOT_FOUND");
+    expectOneLineError(await replic(["restore", "--from", "s3://missing-bucket/x", target], env), "S3_NOT_FOUND");
+    expect(existsSync(target)).toBe(false);
+    // --endpoint overrides the environment (here: a closed port, after retries).
+    const down = await replic(["snapshot", src, "--to", "s3://snapshots/x", "--endpoint", "http://127.0.0.1:9", "--retries", "1"], env);
+    expectOneLineError(down, "SNAPSHOT_UPLOAD");
+  });
+
+  it("refuses corrupt snapshots (checksum, integrity) and leaves the local database untouched", async () => {
+    const src = join(dir, "src3.db");
+    makeReplicDb(src, 500);
+    const up = JSON.parse((await replic(["snapshot", src, "--to", "s3://snapshots/corrupt", "--json"], env)).stdout);
+    const local = join(dir, "local3.db");
+    makeReplicDb(local);
+    const before = fileSha(local);
+    const client = new S3Client(resolveS3Config({ endpoint: s3.endpoint, credentials: S3_CREDENTIALS }));
+
+    // 1. The object no longer matches the manifest's checksum.
+    await client.put(BUCKET, up.manifest.object, new Uint8Array(up.manifest.size).fill(7));
+    expectOneLineError(await replic(["restore", "--from", "s3://snapshots/corrupt", local, "--force"], env), "SNAPSHOT_CORRUPT");
+    expect(fileSha(local)).toBe(before);
+
+    // 2. Checksums match, but pages inside are damaged: integrity_check refuses it.
+    const db = new Database(src);
+    const vac = join(dir, "vac3.db");
+    db.exec(`VACUUM INTO '${vac}'`);
+    db.close();
+    const bytes = readFileSync(vac);
+    const pageSize = bytes.readUInt16BE(16);
+    randomBytes(pageSize).copy(bytes, Math.floor(bytes.length / pageSize / 2) * pageSize);
+    const gz = gzipSync(bytes);
+    const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+    const manifestKey = up.key.replace(/snap-\d{15}/, `snap-${String(up.manifest.createdMs + 1000).padStart(15, "0")}`);
+    const objectKey = manifestKey.replace(/\.manifest\.json$/, ".db.gz");
+    const manifest = { ...up.manifest, object: objectKey, createdMs: up.manifest.createdMs + 1000, size: gz.length, sha256: sha(gz), dbSize: bytes.length, dbSha256: sha(bytes) };
+    parseManifest(JSON.stringify(manifest), manifestKey); // well-formed: only the pages are bad
+    await client.put(BUCKET, objectKey, gz);
+    await client.put(BUCKET, manifestKey, JSON.stringify(manifest));
+    const r = await replic(["restore", "--from", "s3://snapshots/corrupt", local, "--force"], env);
+    expectOneLineError(r, "SNAPSHOT_CORRUPT");
+    expect(r.stderr).toMatch(/integrity_check|malformed/);
+    expect(fileSha(local)).toBe(before);
+  });
+});
+
+describe("on Bun", () => {
+  it("runs status, verify, snapshot and restore with bun:sqlite", async () => {
+    const src = join(dir, "bun-src.db");
+    const peer = makeReplicDb(src);
+    const s = await replic(["status", src, "--json"], {}, "bun");
+    expect(s.stderr).toBe("");
+    expect(JSON.parse(s.stdout)).toMatchObject({ peerId: peer, binding: "bun:sqlite" });
+    expect((await replic(["verify", src], {}, "bun")).code).toBe(0);
+    expect((await replic(["snapshot", src, "--to", "s3://snapshots/bun-cli"], env, "bun")).code).toBe(0);
+    const target = join(dir, "bun-restored.db");
+    const r = await replic(["restore", "--from", "s3://snapshots/bun-cli", target, "--json"], env, "bun");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).peerId).not.toBe(peer);
+    expectOneLineError(await replic(["status", join(dir, "absent.db")], {}, "bun"), "NOT_FOUND");
+  });
+});

@@ -1,0 +1,8 @@
+import { defineConfig } from "tsup";
+import { tsupBase } from "../../tsup.base";
+
+export default defineConfig({
+  ...tsupBase,
+  // The SQLite binding is picked at run time (Bun or Node) and loaded lazily; never bundle it.
+  external: ["bun:sqlite", "better-sqlite3", "@replic/adapter-node", "@replic/adapter-bun"],
+});

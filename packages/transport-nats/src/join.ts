@@ -1,0 +1,234 @@
+/**
+ * joinNats: a replica becomes a member of a cluster on a NATS server. No peer list: members find
+ * each other by a hello on the cluster subject (and by any message they publish there).
+ *
+ * Routing, so each message crosses NATS once where it can:
+ *  - heartbeats and local write batches: published once on the cluster subject, which every member
+ *    hears (the replica hands the transport one copy per member; identical copies are published once);
+ *  - gap requests and the repairs answering them: to the one peer's own subject;
+ *  - relays (patches a replica would forward after merging someone else's batch) are not sent: every
+ *    member heard the original, and anti-entropy asks for whatever it missed.
+ */
+import { connect, Events, type NatsConnection, type Subscription } from "nats";
+import { ReplicError, type Logger } from "@replic/core";
+import { decodeFrame, encodeFrame, type NatsFrame } from "./frame.js";
+import { NatsCounters, renderNatsMetrics } from "./metrics.js";
+import { subjectsFor } from "./subjects.js";
+
+/** The part of a Replica this transport drives. */
+export interface LinkableReplica {
+  readonly peerId: number;
+  addPeer(peerId: number, send: (message: Uint8Array) => void): void;
+  removePeer(peerId: number): void;
+  receive(fromPeerId: number, message: Uint8Array): void;
+  tick(): void;
+}
+
+export interface NatsOptions {
+  /** NATS server URL(s), e.g. "nats://127.0.0.1:4222". */
+  servers: string | string[];
+  /** Cluster name: members of the same cluster replicate with each other. */
+  cluster: string;
+  /** First token(s) of every subject. Default "replic". */
+  subjectPrefix?: string;
+  /** A member not heard from for this long (ms) is unlinked. Default 15 000. */
+  silenceMs?: number;
+  /** Extra options for the `nats` client's connect() (credentials, TLS, ...). */
+  connectOptions?: Record<string, unknown>;
+  logger?: Logger;
+}
+
+export interface NatsMembership {
+  /** Peer ids of the members linked now. */
+  readonly members: number[];
+  metrics(): string;
+  /** Says bye, unlinks every member and closes the NATS connection. */
+  close(): Promise<void>;
+}
+
+const PATCHES = 1;
+const HEARTBEAT = 2;
+
+export async function joinNats(replica: LinkableReplica, options: NatsOptions): Promise<NatsMembership> {
+  if (!options || (typeof options.servers !== "string" && !Array.isArray(options.servers))) {
+    throw new ReplicError("INVALID_OPTION", "joinNats needs servers, e.g. \"nats://127.0.0.1:4222\"");
+  }
+  const subjects = subjectsFor(options.subjectPrefix ?? "replic", options.cluster);
+  const silenceMs = options.silenceMs ?? 15_000;
+  const logger = options.logger ?? console;
+  const me = replica.peerId;
+  const c = new NatsCounters();
+  const lastSeen = new Map<number, number>();
+  let closed = false;
+
+  const nc: NatsConnection = await connect({
+    servers: options.servers,
+    name: `replic-${options.cluster}-${me}`,
+    noEcho: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    reconnectJitter: 250,
+    pingInterval: 5_000,
+    ...options.connectOptions,
+  });
+
+  const publish = (subject: string, frame: NatsFrame): boolean => {
+    if (closed || nc.isClosed()) return false;
+    const bytes = encodeFrame(frame);
+    const max = nc.info?.max_payload ?? 1024 * 1024;
+    if (bytes.length > max) {
+      c.oversized++;
+      logger.warn(`replic nats: a ${bytes.length}-byte message exceeds the server's max_payload (${max}); lower the replica's maxBatchPatches or raise max_payload`);
+      return false;
+    }
+    try {
+      nc.publish(subject, bytes);
+      c.bytesOut += bytes.length;
+      return true;
+    } catch (err) {
+      c.publishErrors++;
+      logger.warn(`replic nats: publish failed: ${(err as Error)?.message ?? err}`);
+      return false;
+    }
+  };
+
+  // What the replica is doing when it sends decides where a message goes (see the file comment).
+  let receiving: number | null = null;
+  const sentHeartbeats = new WeakSet<Uint8Array>();
+  let publishedThisTurn: Uint8Array[] | null = null;
+  const publishOnceToCluster = (bytes: Uint8Array): void => {
+    if (!publishedThisTurn) {
+      publishedThisTurn = [];
+      queueMicrotask(() => (publishedThisTurn = null));
+    }
+    if (publishedThisTurn.some((b) => sameBytes(b, bytes))) return;
+    publishedThisTurn.push(bytes);
+    if (publish(subjects.all, { type: "data", from: me, bytes })) c.publishedCluster++;
+  };
+  const sender = (peer: number) => (bytes: Uint8Array) => {
+    const kind = bytes[2];
+    if (kind === HEARTBEAT) {
+      if (sentHeartbeats.has(bytes)) return;
+      sentHeartbeats.add(bytes);
+      if (publish(subjects.all, { type: "data", from: me, bytes })) c.publishedCluster++;
+      return;
+    }
+    if (kind === PATCHES && receiving === PATCHES) {
+      c.relaysSuppressed++;
+      return;
+    }
+    if (kind === PATCHES && receiving === null) return publishOnceToCluster(bytes);
+    if (publish(subjects.peer(peer), { type: "data", from: me, bytes })) c.publishedDirect++;
+  };
+
+  const link = (peer: number): void => {
+    if (lastSeen.has(peer) || closed) return;
+    try {
+      replica.addPeer(peer, sender(peer));
+    } catch (err) {
+      logger.warn(`replic nats: cannot link peer ${peer}: ${(err as Error)?.message ?? err}`);
+      return;
+    }
+    lastSeen.set(peer, Date.now());
+    c.members = lastSeen.size;
+    replica.tick(); // heads now rather than at the next heartbeat
+  };
+  const unlink = (peer: number): void => {
+    if (!lastSeen.delete(peer)) return;
+    c.members = lastSeen.size;
+    try {
+      replica.removePeer(peer);
+    } catch {
+      // closed replica
+    }
+  };
+
+  const onMessage = (data: Uint8Array, onClusterSubject: boolean): void => {
+    c.bytesIn += data.length;
+    let f: NatsFrame;
+    try {
+      f = decodeFrame(data);
+    } catch (err) {
+      c.badFrames++;
+      logger.warn(`replic nats: bad frame: ${(err as Error).message}`);
+      return;
+    }
+    if (f.from === me) return;
+    if (f.type === "bye") return unlink(f.from);
+    const known = lastSeen.has(f.from);
+    if (!known) link(f.from);
+    else lastSeen.set(f.from, Date.now());
+    if (f.type !== "data") {
+      // A newcomer announced itself on the cluster subject: introduce ourselves to it directly.
+      if (onClusterSubject) publish(subjects.peer(f.from), { type: "hello", from: me });
+      return;
+    }
+    if (!lastSeen.has(f.from)) return; // could not link (closed replica)
+    receiving = f.bytes[2] ?? null;
+    try {
+      replica.receive(f.from, f.bytes);
+    } catch (err) {
+      c.badFrames++;
+      logger.warn(`replic nats: message from peer ${f.from} refused: ${(err as Error)?.message ?? err}`);
+    } finally {
+      receiving = null;
+    }
+  };
+
+  const subs: Subscription[] = [
+    nc.subscribe(subjects.all, { callback: (err, msg) => void (err || onMessage(msg.data, true)) }),
+    nc.subscribe(subjects.peer(me), { callback: (err, msg) => void (err || onMessage(msg.data, false)) }),
+  ];
+  await nc.flush(); // subscriptions are in place before we announce
+  publish(subjects.all, { type: "hello", from: me });
+
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === Events.Reconnect) {
+        c.reconnects++;
+        // Whoever restarted with the server learns of us again; then exchange heads at once.
+        publish(subjects.all, { type: "hello", from: me });
+        try {
+          replica.tick();
+        } catch {
+          // closed replica
+        }
+      }
+    }
+  })().catch(() => {});
+
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const [peer, seen] of lastSeen) if (now - seen > silenceMs) unlink(peer);
+  }, Math.max(100, Math.floor(silenceMs / 4)));
+  (sweeper as { unref?: () => void }).unref?.();
+
+  return {
+    get members() {
+      return [...lastSeen.keys()];
+    },
+    metrics: () => renderNatsMetrics(c, { cluster: options.cluster, peer: String(me) }),
+    async close() {
+      if (closed) return;
+      publish(subjects.all, { type: "bye", from: me });
+      closed = true;
+      clearInterval(sweeper);
+      for (const peer of [...lastSeen.keys()]) unlink(peer);
+      for (const s of subs) s.unsubscribe();
+      try {
+        await nc.flush();
+      } catch {
+        // server gone: the bye is lost, silence will tell the others
+      }
+      await nc.close();
+    },
+  };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return false; // the CRC trailer differs first
+  return true;
+}
+

@@ -1,0 +1,35 @@
+/** Counters of one NATS membership, as Prometheus text (prefix `replic_nats_`). */
+export class NatsCounters {
+  members = 0;
+  reconnects = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  publishedCluster = 0;
+  publishedDirect = 0;
+  relaysSuppressed = 0;
+  badFrames = 0;
+  oversized = 0;
+  publishErrors = 0;
+}
+
+const SERIES: Array<[keyof NatsCounters, string, "gauge" | "counter", string]> = [
+  ["members", "members", "gauge", "Peers heard on the cluster subject and linked"],
+  ["reconnects", "reconnects_total", "counter", "Reconnections to the NATS server"],
+  ["bytesIn", "bytes_in_total", "counter", "Bytes received"],
+  ["bytesOut", "bytes_out_total", "counter", "Bytes published"],
+  ["publishedCluster", "published_cluster_total", "counter", "Messages published once to the cluster subject"],
+  ["publishedDirect", "published_direct_total", "counter", "Messages published to one peer's subject"],
+  ["relaysSuppressed", "relays_suppressed_total", "counter", "Relays not sent: every member hears the cluster subject itself"],
+  ["badFrames", "bad_frames_total", "counter", "Messages refused by a decoder or the replica"],
+  ["oversized", "oversized_total", "counter", "Messages over the server's max_payload, not sent"],
+  ["publishErrors", "publish_errors_total", "counter", "Publishes that failed"],
+];
+
+export function renderNatsMetrics(c: NatsCounters, labels: Record<string, string>): string {
+  const l = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, "_")}"`).join(",");
+  const lines: string[] = [];
+  for (const [key, name, type, help] of SERIES) {
+    lines.push(`# HELP replic_nats_${name} ${help}`, `# TYPE replic_nats_${name} ${type}`, `replic_nats_${name}{${l}} ${c[key]}`);
+  }
+  return lines.join("\n") + "\n";
+}

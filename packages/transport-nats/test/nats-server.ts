@@ -1,0 +1,63 @@
+// Starts the Debian nats-server on a free loopback port for a test, and restarts it on that port.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { connect, createServer } from "node:net";
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+export class NatsServer {
+  private child: ChildProcess | undefined;
+  private constructor(readonly port: number) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<NatsServer> {
+    if (spawnSync("nats-server", ["--version"]).status !== 0) {
+      throw new Error("nats-server is not installed (Debian: apt-get install -y nats-server; .ci/run does this)");
+    }
+    const s = new NatsServer(await freePort());
+    await s.up();
+    return s;
+  }
+
+  async up(): Promise<void> {
+    this.child = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(this.port)], { stdio: "ignore" });
+    const end = Date.now() + 10_000;
+    while (!(await canConnect(this.port))) {
+      if (Date.now() > end) throw new Error("nats-server did not start");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async down(): Promise<void> {
+    const c = this.child;
+    if (!c || c.exitCode !== null) return;
+    const gone = new Promise((r) => c.once("exit", r));
+    c.kill("SIGKILL");
+    await gone;
+  }
+
+  async restart(pauseMs = 500): Promise<void> {
+    await this.down();
+    await new Promise((r) => setTimeout(r, pauseMs));
+    await this.up();
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1");
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}

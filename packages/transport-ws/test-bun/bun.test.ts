@@ -1,0 +1,119 @@
+// The Bun side: native Bun.serve server, the global WebSocket client, and the fetch/websocket
+// pair mounted in a user's own Bun.serve. Run with `bun test test-bun`.
+import { afterEach, describe, expect, it } from "vitest";
+import { Database } from "bun:sqlite";
+import { openReplica } from "@replic/adapter-bun";
+import { connectWebSocket, createBunHandler, serveWebSocket } from "../src/index.js";
+import { MIGRATIONS } from "../test/migrations.js";
+import { freezableProxy } from "../test/freezable-proxy.js";
+
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+const quiet = { warn: () => {} };
+
+function peer(peerId: number) {
+  const db = new Database(":memory:");
+  const replica = openReplica(db, { peerId, heartbeatMs: 100 });
+  replica.migrate(MIGRATIONS);
+  cleanup.push(() => {
+    replica.close();
+    db.close();
+  });
+  const rows = () => JSON.stringify(db.query("SELECT id, v, body FROM items ORDER BY id").all());
+  return { db, replica, rows, count: () => (db.query("SELECT count(*) AS n FROM items").get() as { n: number }).n };
+}
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("transport-ws under Bun", () => {
+  it("Bun.serve server and global WebSocket client link and converge", async () => {
+    expect(typeof Bun).toBe("object");
+    const a = peer(201);
+    const b = peer(202);
+    for (let i = 0; i < 30; i++) a.replica.upsert("items", { id: `a${i}`, v: i });
+    const server = await serveWebSocket(a.replica, { port: 0, secret: "k", logger: quiet });
+    cleanup.push(() => server.close());
+    const link = connectWebSocket(b.replica, `ws://127.0.0.1:${server.port}/replic`, { secret: "k", logger: quiet, reconnectBaseMs: 50 });
+    cleanup.push(() => link.close());
+    expect(await link.linked()).toBe(201);
+    const t = b.replica.upsert("items", { id: "b", v: 1 });
+    await a.replica.waitFor(t, 5000);
+    await until(() => b.count() === 31 && a.rows() === b.rows());
+    expect(server.linkCount).toBe(1);
+    expect(server.metrics()).toMatch(/replic_ws_connected\{role="server",peer="202"\} 1/);
+  });
+
+  it("a wrong secret gets nothing from a Bun server and changes nothing", async () => {
+    const a = peer(211);
+    a.replica.upsert("items", { id: "secret-row", v: 1 });
+    const before = a.rows();
+    const server = await serveWebSocket(a.replica, { port: 0, secret: "right", logger: quiet });
+    cleanup.push(() => server.close());
+    const b = peer(212);
+    b.replica.upsert("items", { id: "evil", v: 1 });
+    const link = connectWebSocket(b.replica, `ws://127.0.0.1:${server.port}/replic`, { secret: "wrong", logger: quiet, reconnectBaseMs: 5000 });
+    cleanup.push(() => link.close());
+    await until(() => /replic_ws_auth_failures_total\{role="server",peer="212"\} 1/.test(server.metrics()));
+    expect(b.count()).toBe(1);
+    expect(a.rows()).toBe(before);
+    expect(link.connected).toBe(false);
+  });
+
+  it("mounts in a user's Bun.serve next to its routes, with an authenticate hook", async () => {
+    const a = peer(221);
+    a.replica.upsert("items", { id: "x", v: 1 });
+    const ws = createBunHandler(a.replica, { authenticate: (req) => req.headers["x-token"] === "ok", logger: quiet });
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      websocket: ws.websocket as never,
+      fetch(req, srv) {
+        if (new URL(req.url).pathname === "/replic") return ws.fetch(req, srv as never) as never;
+        return new Response("app");
+      },
+    });
+    cleanup.push(() => server.stop(true));
+    cleanup.push(() => ws.close());
+    expect(await (await fetch(`http://127.0.0.1:${server.port}/`)).text()).toBe("app");
+    const refused = peer(222);
+    const bad = connectWebSocket(refused.replica, `ws://127.0.0.1:${server.port}/replic`, { headers: { "x-token": "no" }, logger: quiet, reconnectBaseMs: 5000 });
+    cleanup.push(() => bad.close());
+    await until(() => /replic_ws_auth_failures_total\{role="server",peer="unidentified"\} 1/.test(ws.metrics()));
+    const b = peer(223);
+    const link = connectWebSocket(b.replica, `ws://127.0.0.1:${server.port}/replic`, { headers: { "x-token": "ok" }, logger: quiet });
+    cleanup.push(() => link.close());
+    await link.linked();
+    await until(() => b.count() === 1);
+    expect(refused.count()).toBe(0);
+    expect(ws.linkCount).toBe(1);
+  });
+
+  it("a half-open link between Bun peers is detected, re-dialled and repaired", async () => {
+    const a = peer(231);
+    const b = peer(232);
+    const fast = { pingIntervalMs: 100, deadAfterMs: 500, logger: quiet };
+    const server = await serveWebSocket(a.replica, { port: 0, ...fast });
+    cleanup.push(() => server.close());
+    const proxy = await freezableProxy(server.port);
+    cleanup.push(() => proxy.close());
+    const link = connectWebSocket(b.replica, `ws://127.0.0.1:${proxy.port}/replic`, { ...fast, reconnectBaseMs: 50, reconnectMaxMs: 200 });
+    cleanup.push(() => link.close());
+    await link.linked();
+    proxy.freeze(); // bytes stop both ways, no FIN
+    const ta = a.replica.upsert("items", { id: "during-a", v: 1 });
+    const tb = b.replica.upsert("items", { id: "during-b", v: 2 });
+    await until(() => /replic_ws_dead_links_total\{[^}]*\} 1/.test(link.metrics()));
+    await until(() => /replic_ws_reconnects_total\{[^}]*\} 1/.test(link.metrics()) && link.connected);
+    await b.replica.waitFor(ta, 5000);
+    await a.replica.waitFor(tb, 5000);
+    expect(a.rows()).toBe(b.rows());
+  });
+});
