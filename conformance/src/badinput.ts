@@ -267,28 +267,53 @@ export function badInputSuite<Db>(b: ConformanceBinding<Db>): void {
       console.log(`[conformance ${b.name}] byte flips of a ${m.length}-byte message: ${rejected} rejected, ${applied} accepted as a different well-formed message`);
     }, 60_000);
 
-    it("a patch for a table the receiver does not replicate: typed error, nothing written (also when mixed with a valid patch)", () => {
+    it("a patch for a table the receiver does not replicate is kept whole, not merged; a valid patch beside it merges", () => {
       const { o } = receiver();
       const only = messageFrom(3, ITEMS_PLUS_EXTRAS, (s) => s.r.upsert("extras", { id: 1, v: "x" }));
-      expectRejected(o, 3, only, "patch for unknown table extras");
-      const mixed = messageFrom(3, ITEMS_PLUS_EXTRAS, (s) =>
+      const before = dumpDatabase(b, o.db);
+      o.r.receive(3, only);
+      // Only bookkeeping changed: the patch is kept, no replicated table touched.
+      expect(diffTables(before, dumpDatabase(b, o.db)).filter((t) => !t.startsWith("_replic_"))).toEqual([]);
+      const mixed = messageFrom(5, ITEMS_PLUS_EXTRAS, (s) =>
         s.r.transaction(() => {
           s.r.upsert("items", { id: 42, name: "valid" });
           s.r.upsert("extras", { id: 2, v: "y" });
         }),
       );
-      expectRejected(o, 3, mixed, "message with a valid patch and one for unknown table extras");
+      o.r.receive(5, mixed);
+      expect(b.all(o.db, `SELECT name FROM items WHERE id = 42`)).toEqual([{ name: "valid" }]);
+      const st = o.r.status() as { alienPatches: { table: string; patches: number; columns: Record<string, number> }[] };
+      expect(st.alienPatches).toEqual([{ table: "extras", patches: 2, columns: { id: 2, v: 2 } }]);
+      expect(o.r.metrics()).toMatch(/replic_alien_patches\{table="extras"\} 2/);
     });
 
-    it("a patch setting a column the receiver does not have: typed error, nothing written", () => {
+    it("a patch setting a column the receiver does not have: its known columns merge, the whole patch is kept", () => {
       const { o } = receiver();
       const m = messageFrom(4, ITEMS_WITH_COLOR, (s) =>
         s.r.transaction(() => {
           s.r.upsert("items", { id: 43, qty: 1 });
-          s.r.upsert("items", { id: 44, color: "red" });
+          s.r.upsert("items", { id: 44, name: "n", color: "red" });
         }),
       );
-      expectRejected(o, 4, m, "patch with unknown column color");
+      o.r.receive(4, m);
+      expect(b.all(o.db, `SELECT id, qty, name FROM items WHERE id IN (43, 44) ORDER BY id`)).toEqual([
+        { id: 43, qty: 1, name: null },
+        { id: 44, qty: null, name: "n" },
+      ]);
+      const st = o.r.status() as { alienPatches: unknown };
+      expect(st.alienPatches).toEqual([{ table: "items", patches: 1, columns: { color: 1 } }]);
+    });
+
+    it("a patch with an unknown column and a malformed known value: the whole message is refused", () => {
+      const { o } = receiver();
+      const m = messageFrom(4, [{ ...ITEMS_WITH_COLOR[0]!, up: ITEMS_WITH_COLOR[0]!.up.replace("qty INTEGER,", "qty TEXT,") }], (s) =>
+        s.r.transaction(() => {
+          s.r.upsert("items", { id: 45, name: "fine", color: "blue" });
+          s.r.upsert("items", { id: 46, qty: "not a number", color: "red" });
+        }),
+      );
+      expectRejected(o, 4, m, "alien patch with text for INTEGER column qty");
+      expect((o.r.status() as { alienPatches: unknown[] }).alienPatches).toEqual([]);
     });
 
     it("values of the wrong type for the receiver's columns: typed error, nothing written", () => {

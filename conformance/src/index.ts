@@ -16,6 +16,7 @@ import { ddlSuite } from "./ddl.js";
 import { hostileNeighboursSuite } from "./hostile-neighbours.js";
 import { migrationsSuite } from "./migrations.js";
 import { openersSuite } from "./openers.js";
+import { upgradesSuite } from "./upgrades.js";
 import { determinismSuite } from "./determinism.js";
 import { coreBugsSuite } from "./core-bugs.js";
 import { faultsSuite } from "./faults.js";
@@ -45,6 +46,7 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     hostileNeighboursSuite(binding);
     migrationsSuite(binding);
     openersSuite(binding);
+    upgradesSuite(binding);
     faultsSuite(binding);
     coreBugsSuite(binding);
     determinismSuite(binding);

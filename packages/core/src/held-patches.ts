@@ -45,7 +45,12 @@ export class HeldPatches {
     const e = new PatchesEncoder(64);
     const ti = e.addTable(p.table.name, p.table.columnNames);
     e.add(ti, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
-    if (this.insert.run([p.peerId, p.seq, p.patchedAt, e.finish()]) === 0) return false;
+    return this.holdBytes(p.peerId, p.seq, p.patchedAt, e.finish());
+  }
+
+  /** Stores a patch already encoded as a one-patch message (an alien one, kept whole). */
+  holdBytes(peerId: number, seq: number, patchedAt: number, bytes: Uint8Array): boolean {
+    if (this.insert.run([peerId, seq, patchedAt, bytes]) === 0) return false;
     this.count++;
     return true;
   }

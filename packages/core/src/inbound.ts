@@ -6,6 +6,10 @@
  * held (held-patches.ts); patches older than the collection horizon are refused (staleness.ts).
  * A message that fails anywhere writes nothing and throws a typed error.
  */
+import { encodeAlien, type AlienPatch } from "./alien-patch.js";
+import { aliensOf, keepAliens, type MergeResult } from "./alien-intake.js";
+import { unknownColumns } from "./alien-mapping.js";
+import type { AlienStore } from "./alien-store.js";
 import type { Bookkeeping } from "./bookkeeping.js";
 import type { SqlValue } from "./driver.js";
 import type { Catalog } from "./catalog.js";
@@ -27,7 +31,7 @@ import type { TxBracket } from "./transaction.js";
 import type { Waiters } from "./waiters.js";
 import { decodeWire } from "./wire/decoder.js";
 import type { HeartbeatMessage, PatchesMessage, WireMessage } from "./wire/types.js";
-import { mapPatches } from "./wire-mapping.js";
+import { mapPatches, type MappedPatches } from "./wire-mapping.js";
 
 export interface InboundRooms {
   book: Bookkeeping;
@@ -44,23 +48,8 @@ export interface InboundRooms {
   staleness: Staleness;
   identity: IdentityGuard;
   held: HeldPatches;
+  alien: AlienStore;
   opts: ResolvedOptions;
-}
-
-interface MergeResult {
-  applied: LocalPatch[];
-  duplicates: number;
-  tooOld: number;
-  held: number;
-  heldRefused: number;
-  own: number;
-  ownConflict: string | undefined;
-  /** Per origin, patches that differ from the stored one under the same sequence (two writers under one id). */
-  conflicts: Map<number, number>;
-  /** Our version won against the sender's: send it back so the sender converges. */
-  sendBack: LocalPatch[];
-  /** The sender's version won and replaced ours: pass it on to everyone. */
-  replaced: LocalPatch[];
 }
 
 export class Inbound {
@@ -98,25 +87,28 @@ export class Inbound {
     this.apply(mapPatches(this.r.catalog, msg), from, false);
   }
 
+
   /** Stores and merges patches in one transaction, then accounts, relays and repairs. */
-  private apply(patches: LocalPatch[], from: Link | undefined, releasing: boolean): void {
+  private apply(m: MappedPatches, from: Link | undefined, releasing: boolean): void {
     const { metrics, origins, waiters, gaps, events, outbox, opts, identity } = this.r;
+    const alienOf = aliensOf(m);
     let result: MergeResult;
     try {
-      result = this.mergeInTransaction(patches, from, true, releasing);
+      result = this.mergeInTransaction(m, alienOf, from, true, releasing);
     } catch (err) {
       // A patch repeated inside one message defeats batching: redo it one patch at a time.
       if (!(err instanceof DuplicateInBatchError)) throw err;
-      result = this.mergeInTransaction(patches, from, false, releasing);
+      result = this.mergeInTransaction(m, alienOf, from, false, releasing);
     }
-    const { applied } = result;
+    const { applied, kept } = result;
     metrics.inc("patches_applied_total", applied.length);
     metrics.inc("patches_duplicate_total", result.duplicates);
     metrics.inc("patches_too_old_total", result.tooOld);
     metrics.inc("patches_held_total", result.held);
     metrics.inc("patches_held_refused_total", result.heldRefused);
     metrics.inc("patches_own_refused_total", result.own);
-    if (releasing) metrics.inc("patches_released_total", applied.length);
+    if (releasing) metrics.inc("patches_released_total", applied.length + kept.length);
+    metrics.inc("patches_alien_kept_total", kept.length + (alienOf ? applied.filter((p) => alienOf.has(p)).length : 0));
     if (result.ownConflict) identity.raise(result.ownConflict);
     for (const [origin, n] of result.conflicts) {
       metrics.inc("patches_conflicting_total", n);
@@ -126,13 +118,14 @@ export class Inbound {
     if (result.replaced.length > 0) outbox.push([...this.r.neighbours.links.values()].filter((l) => l !== from), result.replaced);
     const changed = result.replaced.length > 0 ? [...applied, ...result.replaced] : applied;
     if (changed.length > 0 && events.has("merge")) events.emit("merge", { local: false, patches: changed.length, ...touchedRows(changed) });
-    if (applied.length === 0) return;
+    if (applied.length === 0 && kept.length === 0) return;
     const advanced = new Set<number>();
     for (const p of applied) advanced.add(p.peerId);
+    for (const a of kept) advanced.add(a.peerId);
     for (const id of advanced) waiters.advance(id, origins.contiguous(id));
     const now = opts.now();
     gaps.settle(now);
-    outbox.relay(applied, from);
+    outbox.relay(applied, from, alienOf, kept);
     // Streaming catch-up: ask for the next window as soon as this one landed.
     if (gaps.idle || applied.length >= opts.maxBatchPatches) gaps.run(now);
   }
@@ -142,19 +135,27 @@ export class Inbound {
    * per statement; otherwise one statement per patch), hold the far-future ones, advance heads,
    * persist. On any error everything is rolled back and the in-memory heads re-read.
    */
-  private mergeInTransaction(patches: LocalPatch[], from: Link | undefined, batched: boolean, releasing: boolean): MergeResult {
+  private mergeInTransaction(
+    m: MappedPatches,
+    alienOf: Map<LocalPatch, AlienPatch> | undefined,
+    from: Link | undefined,
+    batched: boolean,
+    releasing: boolean,
+  ): MergeResult {
     const { book, tx } = this.r;
     const highestBefore = book.highestTs;
     const heldBefore = this.r.held.count;
-    const restoreOrigins = this.r.origins.snapshot(patches.map((p) => p.peerId));
+    // Origins of alien patches of unknown tables are touched too.
+    const restoreOrigins = this.r.origins.snapshot([...m.patches.map((p) => p.peerId), ...(m.aliens ?? []).map((a) => a.peerId)]);
     const touched = new Set<ReplicatedTable>();
     try {
       return tx.run(
-        () => this.merge(patches, from, batched, releasing, touched),
+        () => this.merge(m, alienOf, from, batched, releasing, touched),
         () => {
           for (const t of touched) t.discard();
           book.highestTs = highestBefore;
           this.r.held.count = heldBefore;
+          this.r.alien.recount();
           restoreOrigins();
         },
       );
@@ -165,12 +166,21 @@ export class Inbound {
     }
   }
 
-  private merge(patches: LocalPatch[], from: Link | undefined, batched: boolean, releasing: boolean, touched: Set<ReplicatedTable>): MergeResult {
-    const { book, origins, held, staleness, opts } = this.r;
+  private merge(
+    m: MappedPatches,
+    alienOf: Map<LocalPatch, AlienPatch> | undefined,
+    from: Link | undefined,
+    batched: boolean,
+    releasing: boolean,
+    touched: Set<ReplicatedTable>,
+  ): MergeResult {
+    const { book, origins, held, staleness, opts, alien } = this.r;
+    const patches = m.patches;
     const selfId = book.peerId;
     const holdAbove = timestampFromMs(opts.now() + opts.maxClockDriftMs);
     const res: MergeResult = {
       applied: [],
+      kept: [],
       duplicates: 0,
       tooOld: 0,
       held: 0,
@@ -227,25 +237,41 @@ export class Inbound {
       }
       if (newest) book.highestTs = p.patchedAt;
       res.applied.push(p);
+      // The whole patch is kept too when part of it is unknown here.
+      const a = alienOf?.get(p);
+      if (a) alien.keep(a, unknownColumns(a, p.table.schema.columnIndex));
     }
     for (const t of touched) t.flush();
+    const heldAlien: AlienPatch[] = [];
+    if (m.aliens) keepAliens(this.r, m.aliens, releasing, holdAbove, res, heldAlien);
     for (const p of heldNow) {
-      if (held.count >= opts.maxHeldPatches) res.heldRefused++;
+      const a = alienOf?.get(p);
+      if (a) heldAlien.push(a);
+      else if (held.count >= opts.maxHeldPatches) res.heldRefused++;
       else if (held.hold(p)) {
         origins.get(p.peerId).held.add(p.seq);
         res.held++;
       } else res.duplicates++;
     }
+    for (const a of heldAlien) {
+      if (held.count >= opts.maxHeldPatches) res.heldRefused++;
+      else if (held.holdBytes(a.peerId, a.seq, a.patchedAt, encodeAlien(a))) {
+        origins.get(a.peerId).held.add(a.seq);
+        res.held++;
+      } else res.duplicates++;
+    }
     if (releasing) {
-      for (const p of res.applied) {
+      for (const p of [...res.applied, ...res.kept]) {
         held.release(p.peerId, p.seq);
         origins.find(p.peerId)?.held.delete(p.seq);
       }
     }
-    if (res.applied.length > 0) {
+    if (res.applied.length > 0 || res.kept.length > 0) {
       const changed = new Set<number>();
       let newestTs = 0;
-      for (const p of res.applied) {
+      // Alien patches of unknown tables count as held too (none on the usual path).
+      const all: readonly { peerId: number; seq: number; patchedAt: number }[] = res.kept.length > 0 ? [...res.applied, ...res.kept] : res.applied;
+      for (const p of all) {
         origins.get(p.peerId).add(p.seq);
         changed.add(p.peerId);
         if (p.patchedAt > newestTs) newestTs = p.patchedAt;
@@ -303,7 +329,9 @@ export class Inbound {
 
   /** Why a patch of our own origin cannot be ours, or undefined when it is a plain echo. */
   private ownPatchConflict(p: LocalPatch): string | undefined {
-    const { book, catalog } = this.r;
+    const { book, catalog, alien } = this.r;
+    const kept = alien.stampOf(p.peerId, p.seq);
+    if (kept !== undefined && kept === p.patchedAt) return undefined;
     if (p.seq > book.seq) return `received patch ${p.peerId}.${p.seq}, beyond this replica's own sequence ${book.seq}: another writer uses this id`;
     for (const t of catalog.tables.values()) {
       const stamp = t.log.stampOf(p.peerId, p.seq);
@@ -325,6 +353,7 @@ export class Inbound {
     if (!link) return; // heads from an unlinked sender cannot be used to ask it for anything
     const { metrics, opts, neighbours, book, identity, gaps } = this.r;
     link.clockDriftMs = msFromTimestamp(msg.clock) - opts.now();
+    link.schema = msg.schema ?? null;
     metrics.set("peer_clock_drift_seconds", link.clockDriftMs / 1000, { peer: link.peerId });
     this.observeClock(msg.clock, link);
     const ignored = neighbours.takeHeads(link, msg.heads, opts.maxOrigins);
@@ -343,17 +372,20 @@ export class Inbound {
     if (held.count === 0) return;
     const rows = held.due(timestampFromMs(opts.now() + opts.maxClockDriftMs));
     if (rows.length === 0) return;
-    const patches: LocalPatch[] = [];
+    const all: MappedPatches = { patches: [], aliens: undefined };
     for (const row of rows) {
       try {
         const msg = decodeWire(row.bytes, { maxMessageBytes: Number.MAX_SAFE_INTEGER, maxPatches: 1 });
-        if (msg.kind === "patches") patches.push(...mapPatches(catalog, msg));
+        if (msg.kind !== "patches") continue;
+        const m = mapPatches(catalog, msg);
+        all.patches.push(...m.patches);
+        if (m.aliens) (all.aliens ??= []).push(...m.aliens);
       } catch (err) {
-        // Its table or column is gone (a migration since): it stays held.
+        // A value no longer fits its column (a migration since): it stays held.
         opts.logger?.warn(`replic: held patch ${row.peerId}.${row.seq} cannot be merged yet`, err);
       }
     }
-    if (patches.length > 0) this.apply(patches, undefined, true);
+    if (all.patches.length > 0 || all.aliens) this.apply(all, undefined, true);
   }
 
   forgetLink(peerId: number): void {

@@ -29,6 +29,7 @@ export {
   type SeqRange,
   type PatchesMessage,
   type HeartbeatMessage,
+  type SchemaVersion,
   type RequestMessage,
 } from "./wire/types.js";
 export { patchesDdl, patchesDdlFromColumns, type ColumnInfo, type TableSchema } from "./schema.js";

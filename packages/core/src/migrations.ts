@@ -5,12 +5,17 @@
  * back does not know them). Each step is one transaction together with the table-contract check
  * and the high-water marks, so a failing step leaves the database exactly as it was.
  */
+import { keepDropped, replayAliens } from "./alien-migration.js";
+import type { AlienStore } from "./alien-store.js";
 import type { Bookkeeping } from "./bookkeeping.js";
+import type { DroppedValues } from "./dropped-values.js";
 import { MIGRATIONS_TABLE } from "./bookkeeping.js";
 import type { Catalog } from "./catalog.js";
 import type { HybridLogicalClock } from "./clock.js";
 import type { SqliteDriver } from "./driver.js";
 import { isReplicError, ReplicError, SchemaError } from "./errors.js";
+import type { Logger } from "./options.js";
+import type { LocalPatch } from "./replicated-table.js";
 import type { TxBracket } from "./transaction.js";
 
 export interface Migration {
@@ -33,10 +38,14 @@ export interface MigrationRooms {
   book: Bookkeeping;
   catalog: Catalog;
   clock: HybridLogicalClock;
+  alien: AlienStore;
+  dropped: DroppedValues;
   now: () => number;
+  logger?: Logger | undefined;
 }
 
-export function applyMigrations(r: MigrationRooms, migrations: Migration[]): void {
+/** Applies or rolls back; returns the kept alien patches it merged (for the merge event). */
+export function applyMigrations(r: MigrationRooms, migrations: Migration[], replayed: LocalPatch[] = []): LocalPatch[] {
   const { driver } = r;
   const applied = driver
     .prepare(`SELECT version, up, down FROM ${MIGRATIONS_TABLE} ORDER BY version`)
@@ -54,35 +63,47 @@ export function applyMigrations(r: MigrationRooms, migrations: Migration[]): voi
     }
   }
   for (let v = applied.length; v > migrations.length; v--) {
-    step(r, `rolling back migration ${v}`, () => {
-      driver.exec(applied[v - 1]!.down);
-      driver.prepare(`DELETE FROM ${MIGRATIONS_TABLE} WHERE version = ?`).run([v]);
-    });
+    step(
+      r,
+      `rolling back migration ${v}`,
+      applied[v - 1]!.down,
+      () => driver.prepare(`DELETE FROM ${MIGRATIONS_TABLE} WHERE version = ?`).run([v]),
+      replayed,
+    );
   }
   const record = driver.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (version, up, down, appliedAt) VALUES (?, ?, ?, ?)`);
   for (let v = applied.length + 1; v <= migrations.length; v++) {
     const m = migrations[v - 1]!;
-    step(r, `migration ${v}`, () => {
-      driver.exec(m.up);
-      record.run([v, m.up, m.down, r.now()]);
-    });
+    step(r, `migration ${v}`, m.up, () => record.run([v, m.up, m.down, r.now()]), replayed);
   }
+  return replayed;
 }
 
-/** One step in one transaction, with the contract check; a failure rolls all of it back. */
-function step(r: MigrationRooms, what: string, fn: () => void): void {
+/**
+ * One step in one transaction, with the contract check; a failure rolls all of it back. Values
+ * of replicated columns the step drops are kept first; kept values it makes known are merged.
+ */
+function step(r: MigrationRooms, what: string, sql: string, record: () => void, replayed: LocalPatch[]): void {
+  const mine: LocalPatch[] = [];
   try {
     r.tx.run(
       () => {
-        fn();
+        keepDropped(r, sql);
+        r.driver.exec(sql);
+        record();
         r.catalog.reload(); // a step that breaks the table contract is rolled back
+        replayAliens(r, mine);
         // The sequence and clock stay in _replic_state whatever the step dropped.
         r.book.persist(r.clock.current);
       },
-      () => r.catalog.reload(),
+      () => {
+        r.catalog.reload();
+        r.alien.recount();
+      },
     );
   } catch (err) {
     if (isReplicError(err)) throw err;
     throw new SchemaError("", undefined, `${what} failed: ${(err as Error)?.message ?? String(err)}`);
   }
+  replayed.push(...mine);
 }

@@ -5,7 +5,7 @@
  * clamped (an honest peer only collects what it holds contiguously).
  */
 import type { Origins } from "./origins.js";
-import type { PeerHead } from "./wire/types.js";
+import type { PeerHead, SchemaVersion } from "./wire/types.js";
 
 /** A neighbour as the protocol sees it. */
 export interface Link {
@@ -15,6 +15,8 @@ export interface Link {
   heads: Map<number, PeerHead>;
   lastContact: number | null;
   clockDriftMs: number | null;
+  /** Its schema version, from its last heartbeat (null before one, or from an older build). */
+  schema: SchemaVersion | null;
   /** Patches requested from it and not yet received. */
   inflight: number;
   /** When its current serving round started (ms). */
@@ -34,7 +36,7 @@ export class Neighbours {
       existing.send = send;
       return existing;
     }
-    const link: Link = { peerId, send, heads: new Map(), lastContact: null, clockDriftMs: null, inflight: 0, roundStart: 0, servedBytes: 0, served: new Map() };
+    const link: Link = { peerId, send, heads: new Map(), lastContact: null, clockDriftMs: null, schema: null, inflight: 0, roundStart: 0, servedBytes: 0, served: new Map() };
     this.links.set(peerId, link);
     return link;
   }

@@ -5,6 +5,8 @@
  * per neighbour per round, and a range already served to a neighbour this round is not served
  * again.
  */
+import type { AlienPatch } from "./alien-patch.js";
+import type { AlienStore } from "./alien-store.js";
 import type { Catalog } from "./catalog.js";
 import type { Metrics } from "./metrics.js";
 import type { Link, Neighbours } from "./neighbours.js";
@@ -31,6 +33,7 @@ export class Outbox {
   constructor(
     private readonly neighbours: Neighbours,
     private readonly catalog: Catalog,
+    private readonly alien: AlienStore,
     private readonly metrics: Metrics,
     private readonly opts: OutboxOptions,
     private readonly logger: Logger | undefined,
@@ -70,8 +73,11 @@ export class Outbox {
     }
   }
 
-  /** Forwards merged patches to every neighbour (but the one they came from) that may lack them. */
-  relay(patches: readonly LocalPatch[], from: Link | undefined): void {
+  /**
+   * Forwards merged patches to every neighbour (but the one they came from) that may lack them.
+   * A patch naming something unknown here goes on whole, as received (`alienOf`, `kept`).
+   */
+  relay(patches: readonly LocalPatch[], from: Link | undefined, alienOf?: Map<LocalPatch, AlienPatch>, kept: readonly AlienPatch[] = []): void {
     for (const link of this.neighbours.links.values()) {
       if (link === from) continue;
       const batcher = new PatchBatcher(this.opts.maxBatchPatches);
@@ -79,7 +85,15 @@ export class Outbox {
       for (const p of patches) {
         const h = link.heads.get(p.peerId);
         if (h && h.contiguous >= p.seq) continue;
-        batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
+        const a = alienOf?.get(p);
+        if (a) batcher.addAlien(a);
+        else batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
+        any = true;
+      }
+      for (const a of kept) {
+        const h = link.heads.get(a.peerId);
+        if (h && h.contiguous >= a.seq) continue;
+        batcher.addAlien(a);
         any = true;
       }
       if (any) for (const m of batcher.finish()) this.send(link, m, "patches");
@@ -113,15 +127,22 @@ export class Outbox {
             return;
           }
           const b = Math.min(to, a + chunk - 1);
-          const patches: LocalPatch[] = [];
+          let patches: LocalPatch[] = [];
           for (const t of this.catalog.tables.values()) t.log.readRange(t, r.peerId, a, b, patches);
+          // A patch kept whole (part of it unknown here) is served whole.
+          const aliens = this.alien.readRange(r.peerId, a, b);
+          if (aliens.length > 0) {
+            const whole = new Set(aliens.map((x) => x.seq));
+            patches = patches.filter((p) => !whole.has(p.seq));
+          }
           patches.sort((x, y) => x.seq - y.seq);
           const batcher = new PatchBatcher(chunk);
           for (const p of patches) batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
+          for (const x of aliens) batcher.addAlien(x);
           for (const m of batcher.finish()) this.send(link, m, "patches");
           link.servedBytes += batcher.bytes;
           markServed(link, r.peerId, a, b);
-          this.metrics.inc("patches_served_total", patches.length);
+          this.metrics.inc("patches_served_total", patches.length + aliens.length);
           this.flush(); // stream: a batch leaves before the next one is read
           a = b + 1;
         }

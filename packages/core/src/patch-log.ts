@@ -153,8 +153,25 @@ export class PatchLog {
 
   /** Appends the stored patches of one origin with sequence in [from, to] to `out`. */
   readRange(table: ReplicatedTable, peerId: number, from: number, to: number, out: LocalPatch[]): void {
+    this.toPatches(table, this.rangeStmt.all([peerId, from, to]), () => peerId, out);
+  }
+
+  /** Every stored patch (a migration about to drop columns keeps their values). */
+  readAll(table: ReplicatedTable): LocalPatch[] {
+    const cols = this.schema.columns.map((c) => `p.${quoteId(c.name)}`).join(", ");
+    const nullsOf = this.inline ? `p."_nulls"` : "n.cols";
+    const joinNulls = this.inline ? "" : `LEFT JOIN ${NULLS_TABLE} AS n ON n.peerId = p."_peerId" AND n.seq = p."_sequenceId"`;
+    const rows = this.driver
+      .prepare(`SELECT ${cols}, p."_patchedAt", p."_sequenceId", ${nullsOf}, p."_peerId" FROM ${quoteId(this.schema.patchesName)} AS p ${joinNulls}`)
+      .all([]);
+    const out: LocalPatch[] = [];
+    this.toPatches(table, rows, (row) => Number(row[this.width + 3]), out);
+    return out;
+  }
+
+  private toPatches(table: ReplicatedTable, rows: SqlValue[][], peerOf: (row: SqlValue[]) => number, out: LocalPatch[]): void {
     const w = this.width;
-    for (const row of this.rangeStmt.all([peerId, from, to])) {
+    for (const row of rows) {
       const explicit = row[w + 2] === null ? undefined : String(row[w + 2]).split(NAME_SEPARATOR);
       const cols: number[] = [];
       const values: SqlValue[] = [];
@@ -165,7 +182,7 @@ export class PatchLog {
           values.push(v);
         }
       }
-      out.push({ table, peerId, seq: Number(row[w + 1]), patchedAt: Number(row[w]), cols, values });
+      out.push({ table, peerId: peerOf(row), seq: Number(row[w + 1]), patchedAt: Number(row[w]), cols, values });
     }
   }
 

@@ -3,6 +3,7 @@
  * contiguous head (so gaps can still be detected and asked for), and raises the horizon below
  * which late patches are refused (they could merge wrongly against collected ones).
  */
+import type { AlienStore } from "./alien-store.js";
 import type { Bookkeeping } from "./bookkeeping.js";
 import type { Catalog } from "./catalog.js";
 import { timestampFromMs, type HybridLogicalClock } from "./clock.js";
@@ -21,6 +22,7 @@ export class Reaper {
     private readonly origins: Origins,
     private readonly metrics: Metrics,
     private readonly opts: ResolvedOptions,
+    private readonly alien: AlienStore,
   ) {}
 
   /** Collects now; returns the number of patches deleted. */
@@ -34,22 +36,27 @@ export class Reaper {
       removed = this.tx.run(
         () => {
           let n = 0;
+          let kept = false;
           for (const o of this.origins.all.values()) {
             let last = 0;
             for (const t of this.catalog.tables.values()) last = Math.max(last, t.log.lastSeqBefore(o.peerId, cutoff));
+            last = Math.max(last, this.alien.lastSeqBefore(o.peerId, cutoff));
             last = Math.min(last, o.contiguous);
             if (last < o.retainedFrom) continue;
             for (const t of this.catalog.tables.values()) n += t.log.deleteThrough(o.peerId, last);
+            // Kept whole: a patch with a known part was counted above, one of an unknown table not.
+            if (this.alien.deleteThrough(o.peerId, last) > 0) kept = true;
             this.catalog.nullStore.deleteThrough(o.peerId, last);
             o.retainedFrom = last + 1;
             this.book.savePeer(o.head());
           }
-          if (cutoff > this.book.gcHorizon && n > 0) this.book.gcHorizon = cutoff;
+          if (cutoff > this.book.gcHorizon && (n > 0 || kept)) this.book.gcHorizon = cutoff;
           this.book.persist(this.clock.current);
           return n;
         },
         () => {
           this.book.gcHorizon = horizonBefore;
+          this.alien.recount();
           restoreOrigins();
         },
       );

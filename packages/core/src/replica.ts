@@ -4,6 +4,8 @@
  * that owns the job. Transports live outside: a link is `send(bytes)` one way and
  * `receive(bytes)` the other.
  */
+import { AlienStore } from "./alien-store.js";
+import { DroppedValues } from "./dropped-values.js";
 import { Bookkeeping } from "./bookkeeping.js";
 import { Catalog } from "./catalog.js";
 import { HybridLogicalClock, timestampFromMs } from "./clock.js";
@@ -14,7 +16,7 @@ import { GapRepair } from "./gap-repair.js";
 import { HeldPatches } from "./held-patches.js";
 import { isUint32 } from "./ids.js";
 import { IdentityGuard } from "./identity.js";
-import { Inbound } from "./inbound.js";
+import { Inbound, touchedRows } from "./inbound.js";
 import { LocalWriter } from "./local-writes.js";
 import { declareAll } from "./metric-names.js";
 import { Metrics } from "./metrics.js";
@@ -24,12 +26,15 @@ import { resolveOptions, type ReplicaOptions, type ResolvedOptions } from "./opt
 import { Origins } from "./origins.js";
 import { Outbox } from "./outbox.js";
 import { Reaper } from "./reaper.js";
+import type { LocalPatch } from "./replicated-table.js";
+import { readSchemaVersion, schemaVersionOf } from "./schema-version.js";
 import { Staleness } from "./staleness.js";
 import { buildStatus, type ReplicaStatus } from "./status.js";
 import { parseToken } from "./token.js";
 import { TxBracket } from "./transaction.js";
 import { Waiters } from "./waiters.js";
 import { encodeWire } from "./wire/encoder.js";
+import type { SchemaVersion } from "./wire/types.js";
 
 /** Collection runs every this many rounds. */
 const GC_EVERY_TICKS = 60;
@@ -49,6 +54,10 @@ export class Replica {
   private readonly staleness: Staleness;
   private readonly identity: IdentityGuard;
   private readonly held: HeldPatches;
+  private readonly alien: AlienStore;
+  private readonly dropped: DroppedValues;
+  /** Applied migrations and their hash, advertised in heartbeats. */
+  private schema: SchemaVersion;
   private readonly outbox: Outbox;
   private readonly gaps: GapRepair;
   private readonly inbound: Inbound;
@@ -67,11 +76,15 @@ export class Replica {
     let book!: Bookkeeping;
     let catalog!: Catalog;
     let held!: HeldPatches;
+    let alien!: AlienStore;
+    let dropped!: DroppedValues;
     this.tx.run(
       () => {
         book = new Bookkeeping(driver, options.peerId);
         catalog = new Catalog(driver);
         held = new HeldPatches(driver);
+        alien = new AlienStore(driver);
+        dropped = new DroppedValues(driver);
         // A database written by an older build kept its last sequence only in the patch tables.
         const [ownSeq] = catalog.lastOf(book.peerId);
         if (ownSeq > book.seq) book.seq = ownSeq;
@@ -82,13 +95,16 @@ export class Replica {
     this.book = book;
     this.catalog = catalog;
     this.held = held;
+    this.alien = alien;
+    this.dropped = dropped;
+    this.schema = readSchemaVersion(driver);
     this.peerId = book.peerId;
     const [, ownTs] = catalog.lastOf(book.peerId);
     // The clock never goes backwards across restarts.
     this.clock = new HybridLogicalClock(opts.now, opts.maxClockDriftMs, Math.max(book.storedClock, ownTs));
     this.staleness = new Staleness(this.peerId, this.metricsRegistry, this.events, this.waiters, opts.logger);
     this.identity = new IdentityGuard(this.peerId, this.metricsRegistry, this.events, opts.logger);
-    this.outbox = new Outbox(this.neighbours, catalog, this.metricsRegistry, opts, opts.logger);
+    this.outbox = new Outbox(this.neighbours, catalog, alien, this.metricsRegistry, opts, opts.logger);
     this.gaps = new GapRepair(this.peerId, this.neighbours, this.origins, opts, this.metricsRegistry, this.staleness, (link, ranges) =>
       this.outbox.send(link, encodeWire({ kind: "request", ranges }), "request"),
     );
@@ -105,9 +121,9 @@ export class Replica {
       metrics: this.metricsRegistry,
       opts,
     };
-    this.inbound = new Inbound({ ...rooms, gaps: this.gaps, staleness: this.staleness, identity: this.identity, held });
+    this.inbound = new Inbound({ ...rooms, gaps: this.gaps, staleness: this.staleness, identity: this.identity, held, alien });
     this.local = new LocalWriter(rooms);
-    this.reaper = new Reaper(book, catalog, this.clock, this.tx, this.origins, this.metricsRegistry, opts);
+    this.reaper = new Reaper(book, catalog, this.clock, this.tx, this.origins, this.metricsRegistry, opts, alien);
     this.loadOrigins();
 
     if (opts.heartbeatMs > 0) {
@@ -133,6 +149,8 @@ export class Replica {
       for (const t of this.catalog.tables.values()) {
         for (const s of t.log.sequencesAbove(o.peerId, o.contiguous)) if (s > o.contiguous) o.add(s);
       }
+      // Alien patches of tables unknown here count as held too.
+      for (const s of this.alien.sequencesAbove(o.peerId, o.contiguous)) if (s > o.contiguous) o.add(s);
     }
     const own = this.origins.get(this.peerId);
     own.contiguous = Math.max(own.contiguous, this.book.seq);
@@ -148,7 +166,38 @@ export class Replica {
     this.assertOpen();
     checkMigrations(migrations);
     if (this.tx.active) throw new ReplicError("TRANSACTION", "migrate() cannot run inside transaction()");
-    applyMigrations({ driver: this.driver, tx: this.tx, book: this.book, catalog: this.catalog, clock: this.clock, now: this.opts.now }, migrations);
+    const replayed: LocalPatch[] = [];
+    try {
+      applyMigrations(
+        {
+          driver: this.driver,
+          tx: this.tx,
+          book: this.book,
+          catalog: this.catalog,
+          clock: this.clock,
+          alien: this.alien,
+          dropped: this.dropped,
+          now: this.opts.now,
+          logger: this.opts.logger,
+        },
+        migrations,
+        replayed,
+      );
+      this.schema = schemaVersionOf(migrations);
+    } catch (err) {
+      // Steps before a failing one stay applied.
+      try {
+        this.schema = readSchemaVersion(this.driver);
+      } catch {
+        /* the database refuses reads: the old version stays advertised */
+      }
+      throw err;
+    } finally {
+      // What the applied steps merged is announced.
+      if (replayed.length > 0 && this.events.has("merge")) {
+        this.events.emit("merge", { local: false, patches: replayed.length, ...touchedRows(replayed) });
+      }
+    }
   }
 
   /**
@@ -231,7 +280,7 @@ export class Replica {
 
   private heartbeat(): Uint8Array {
     const clock = Math.max(this.clock.current, timestampFromMs(this.opts.now()));
-    return encodeWire({ kind: "heartbeat", clock, heads: this.origins.heads() });
+    return encodeWire({ kind: "heartbeat", clock, heads: this.origins.heads(), schema: this.schema });
   }
 
   /** Collects patches older than the retention window now; returns how many. */
@@ -265,6 +314,8 @@ export class Replica {
       staleness: this.staleness,
       identity: this.identity,
       heldPatches: this.held.count,
+      schema: this.schema,
+      alienPatches: this.alien.counts(),
       broken: this.tx.broken?.message ?? null,
       closed: this.closed,
     });
@@ -274,6 +325,9 @@ export class Replica {
     this.updateLagMetrics();
     this.metricsRegistry.set("sequence", this.book.seq);
     this.metricsRegistry.set("patches_held", this.held.count);
+    this.metricsRegistry.set("schema_version", this.schema.version);
+    this.metricsRegistry.clear("alien_patches");
+    for (const c of this.alien.counts()) this.metricsRegistry.set("alien_patches", c.patches, { table: c.table });
     return this.metricsRegistry.text();
   }
 

@@ -1,11 +1,12 @@
 /**
  * status(): a snapshot of what this replica holds, what its neighbours hold, and what is wrong.
  */
+import type { AlienCount } from "./alien-store.js";
 import type { IdentityGuard } from "./identity.js";
 import type { Neighbours } from "./neighbours.js";
 import type { Origins } from "./origins.js";
 import type { Staleness } from "./staleness.js";
-import type { PeerHead } from "./wire/types.js";
+import type { PeerHead, SchemaVersion } from "./wire/types.js";
 
 export interface OriginStatus {
   peerId: number;
@@ -32,6 +33,8 @@ export interface PeerStatus {
   clockDriftMs: number | null;
   /** What the neighbour holds of each origin (contiguous, highest, retained), from its last heartbeat. */
   heads: PeerHead[];
+  /** Its schema version from its last heartbeat (null before one, or from an older build). */
+  schema: SchemaVersion | null;
 }
 
 export interface ReplicaStatus {
@@ -45,6 +48,10 @@ export interface ReplicaStatus {
   staleOrigins: number[];
   /** Patches held back now (stamped beyond the clock-drift bound). */
   heldPatches: number;
+  /** This replica's schema version: applied migrations and a hash of their texts. */
+  schema: SchemaVersion;
+  /** Patches kept whole because they name a table or column unknown here, per table and column. */
+  alienPatches: AlienCount[];
   /** Signs of a second writer under this peer id (see docs/design.md), with the last message. */
   identityConflicts: { count: number; last: string | null };
   /** Set when this replica stopped writing (another replica opened its database, or a ROLLBACK failed). */
@@ -63,6 +70,8 @@ export interface StatusRooms {
   staleness: Staleness;
   identity: IdentityGuard;
   heldPatches: number;
+  schema: SchemaVersion;
+  alienPatches: AlienCount[];
   broken: string | null;
   closed: boolean;
 }
@@ -95,9 +104,12 @@ export function buildStatus(r: StatusRooms): ReplicaStatus {
       ...r.neighbours.lag(l, r.origins),
       clockDriftMs: l.clockDriftMs,
       heads: [...l.heads.values()].map((h) => ({ ...h })),
+      schema: l.schema ? { ...l.schema } : null,
     })),
     staleOrigins: r.staleness.origins(),
     heldPatches: r.heldPatches,
+    schema: { ...r.schema },
+    alienPatches: r.alienPatches,
     identityConflicts: { count: r.identity.count, last: r.identity.last?.message ?? null },
     broken: r.broken,
     closed: r.closed,

@@ -1,9 +1,13 @@
 /**
  * Maps a decoded patches message onto the local schema: table and column names from the wire
  * are looked up in the catalog (never spliced into SQL), column indexes are translated and
- * sorted, and every value is checked against its column's declared type. Any mismatch rejects
- * the whole message before anything is written.
+ * sorted, and every value is checked against its column's declared type. A bad value rejects
+ * the whole message before anything is written. A message naming a table or column unknown
+ * here (a peer on another schema version) takes the slower path of alien-mapping.ts; the usual
+ * message, all names known, costs one lookup per table and column name, never per patch.
  */
+import type { AlienPatch } from "./alien-patch.js";
+import { mapWithAliens } from "./alien-mapping.js";
 import type { Catalog } from "./catalog.js";
 import type { SqlValue } from "./driver.js";
 import { ValidationError } from "./errors.js";
@@ -12,28 +16,40 @@ import type { TableSchema } from "./schema.js";
 import { checkValue } from "./values.js";
 import type { PatchesMessage, WirePatch, WireTable } from "./wire/types.js";
 
-export function mapPatches(catalog: Catalog, msg: PatchesMessage): LocalPatch[] {
-  const maps = msg.tables.map((t: WireTable) => {
+export interface MappedPatches {
+  /** Patches of the local schema (the known part of alien ones included), in message order. */
+  patches: LocalPatch[];
+  /** Patches naming something unknown here; undefined when there are none. */
+  aliens: AlienPatch[] | undefined;
+}
+
+/** A wire table's local table and column indexes (undefined where unknown here). */
+export interface TableMap {
+  name: string;
+  table: ReplicatedTable | undefined;
+  index: (number | undefined)[];
+  known: boolean;
+}
+
+export function mapPatches(catalog: Catalog, msg: PatchesMessage): MappedPatches {
+  let allKnown = true;
+  const maps: TableMap[] = msg.tables.map((t: WireTable) => {
     const table = catalog.tables.get(t.name);
-    if (!table) {
-      throw new ValidationError("UNKNOWN_TABLE", `message names table "${t.name}", which this replica does not replicate`, { table: t.name });
-    }
-    const index = t.columns.map((c) => {
-      const ci = table.schema.columnIndex.get(c);
-      if (ci === undefined) {
-        throw new ValidationError("UNKNOWN_COLUMN", `message names column "${t.name}"."${c}", unknown here`, { table: t.name, column: c });
-      }
-      return ci;
-    });
-    return { table, index };
+    const index = t.columns.map((c) => table?.schema.columnIndex.get(c));
+    const known = table !== undefined && !index.includes(undefined);
+    if (!known) allKnown = false;
+    return { name: t.name, table, index, known };
   });
+  if (!allKnown) return mapWithAliens(msg, maps);
   let lastColumns: number[] | undefined;
   let lastTable = -1;
   let mapped: { cols: number[]; order: number[] | undefined } | undefined;
   const out: LocalPatch[] = new Array(msg.patches.length);
   for (let k = 0; k < msg.patches.length; k++) {
     const wp: WirePatch = msg.patches[k]!;
-    const { table, index } = maps[wp.table]!;
+    const { table: t, index: ix } = maps[wp.table]!;
+    const table = t!;
+    const index = ix as number[];
     const schema = table.schema;
     if (wp.columns !== lastColumns || wp.table !== lastTable) {
       mapped = mapColumns(table, wp, index);
@@ -49,7 +65,16 @@ export function mapPatches(catalog: Catalog, msg: PatchesMessage): LocalPatch[] 
     }
     out[k] = { table, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values };
   }
-  return out;
+  return { patches: out, aliens: undefined };
+}
+
+/** One wire patch whose columns are all known here, mapped and checked (the slow path's unit). */
+export function mapOne(table: ReplicatedTable, wp: WirePatch, index: number[]): LocalPatch {
+  const { cols, order } = mapColumns(table, wp, index);
+  const schema = table.schema;
+  const values: SqlValue[] = new Array(cols.length);
+  for (let i = 0; i < cols.length; i++) values[i] = checkValue(schema, schema.columns[cols[i]!]!, wp.values[order ? order[i]! : i]!);
+  return { table, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values };
 }
 
 /** Wire column indexes → sorted local indexes (plus the permutation when the order differs). */

@@ -31,16 +31,21 @@ const patch = fc.record({
 
 const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ kind: fc.constant("patches" as const), patches: fc.array(patch, { maxLength: 20 }) }),
-  fc.record({
-    kind: fc.constant("heartbeat" as const),
-    clock: fc.maxSafeNat(),
-    heads: fc.array(
-      fc
-        .record({ peerId: fc.nat({ max: 0xffffffff }), contiguous: fc.nat(1e9), extra: fc.nat(1e6), retainedFrom: fc.nat(1e9) })
-        .map(({ extra, ...h }) => ({ ...h, highest: h.contiguous + extra })),
-      { maxLength: 10 },
-    ),
-  }),
+  fc.record(
+    {
+      kind: fc.constant("heartbeat" as const),
+      clock: fc.maxSafeNat(),
+      heads: fc.array(
+        fc
+          .record({ peerId: fc.nat({ max: 0xffffffff }), contiguous: fc.nat(1e9), extra: fc.nat(1e6), retainedFrom: fc.nat(1e9) })
+          .map(({ extra, ...h }) => ({ ...h, highest: h.contiguous + extra })),
+        { maxLength: 10 },
+      ),
+      // Optional: heartbeats of builds before the schema section have none.
+      schema: fc.record({ version: fc.nat(1e6), hash: fc.nat({ max: 0xffffffff }) }),
+    },
+    { requiredKeys: ["kind", "clock", "heads"] },
+  ),
   fc.record({
     kind: fc.constant("request" as const),
     ranges: fc.array(
@@ -101,11 +106,26 @@ describe("wire codec", () => {
     expect(bytes / json).toBeLessThan(0.4);
   });
 
+  it("heartbeats: the schema section is an optional tail after the heads, told apart by the bytes left", () => {
+    const plain = encodeMessage({ kind: "heartbeat", clock: 10, heads: [{ peerId: 1, contiguous: 3, highest: 5, retainedFrom: 1 }] });
+    const withSchema = encodeMessage({ kind: "heartbeat", clock: 10, heads: [{ peerId: 1, contiguous: 3, highest: 5, retainedFrom: 1 }], schema: { version: 2, hash: 300 } });
+    // Header, clock, one head; then (only in the second) varint 2, varint 300; then the CRC-32.
+    expect(Buffer.from(plain.subarray(0, -4)).toString("hex")).toBe("7201020a0101030201");
+    expect(Buffer.from(withSchema.subarray(0, -4)).toString("hex")).toBe("7201020a0101030201" + "02" + "ac02");
+    expect(decodeMessage(plain)).toEqual({ kind: "heartbeat", clock: 10, heads: [{ peerId: 1, contiguous: 3, highest: 5, retainedFrom: 1 }] });
+    expect((decodeMessage(withSchema) as { schema?: unknown }).schema).toEqual({ version: 2, hash: 300 });
+    // A hash beyond uint32 is refused.
+    const bad = new Uint8Array([...withSchema.subarray(0, -7), 0x02, 0x80, 0x80, 0x80, 0x80, 0x10, 0, 0, 0, 0]);
+    bad.set(new Uint8Array(new Uint32Array([crc32(bad, bad.length - 4)]).buffer), bad.length - 4);
+    expect(() => decodeMessage(bad)).toThrow(DecodeError);
+  });
+
   it("rejects hostile input with DecodeError, never anything else (fuzz)", () => {
     const runs = Number(process.env.REPLIC_FUZZ_RUNS ?? 100_000);
     const seeds = [
       encodeMessage({ kind: "patches", patches: [{ table: "items", peerId: 1, seq: 1, patchedAt: 5, values: { id: 1, name: "a", qty: 2.5, b: new Uint8Array([1, 2]) } }] }),
       encodeMessage({ kind: "heartbeat", clock: 10, heads: [{ peerId: 1, contiguous: 3, highest: 5, retainedFrom: 1 }] }),
+      encodeMessage({ kind: "heartbeat", clock: 10, heads: [], schema: { version: 3, hash: 0xdeadbeef } }),
       encodeMessage({ kind: "request", ranges: [{ peerId: 2, from: 1, to: 9 }] }),
     ];
     let rng = 0x9e3779b9;

@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 describe("dual package", () => {
   it("isReplicError recognises errors of the CJS build from the ESM build and back", async () => {
     const cjs = createRequire(import.meta.url)("../dist/index.cjs") as unknown as typeof import("../src/index.js");
-    const esm = (await import("../dist/index.js")) as unknown as typeof import("../src/index.js");
+    const esmEntry = new URL("../dist/index.js", import.meta.url).href; // built by the test task's build step
+    const esm = (await import(/* @vite-ignore */ esmEntry)) as typeof import("../src/index.js");
     expect(cjs.ReplicError).not.toBe(esm.ReplicError);
     const fromCjs = new cjs.ValidationError("TYPE_MISMATCH", "x");
     const fromEsm = new esm.IdentityConflictError(1, "y");

@@ -54,6 +54,21 @@ export const ITEMS_DDL = itemsDdl(false);
 const TAGS_DDL = `CREATE TABLE tags (tag TEXT PRIMARY KEY, color TEXT, weight REAL, icon BLOB);
 CREATE TABLE tags_patches (tag TEXT, color TEXT, weight REAL, icon BLOB, _patchedAt INTEGER, _sequenceId INTEGER, _peerId INTEGER);`;
 
+/**
+ * Schema versions for mixed-version runs: v1 is `items` without `price`, v2 adds `price`, v3 adds
+ * the `tags` table. Each `down` is stored by the database and run when a peer rolls back.
+ */
+export function versionedMigrations(inlineNulls: boolean): { up: string; down: string }[] {
+  return [
+    { up: itemsDdl(inlineNulls).replace(/ price REAL,/g, ""), down: "DROP TABLE items_patches; DROP TABLE items;" },
+    {
+      up: "ALTER TABLE items ADD COLUMN price REAL; ALTER TABLE items_patches ADD COLUMN price REAL;",
+      down: "ALTER TABLE items_patches DROP COLUMN price; ALTER TABLE items DROP COLUMN price;",
+    },
+    { up: TAGS_DDL, down: "DROP TABLE tags_patches; DROP TABLE tags;" },
+  ];
+}
+
 const TABLES = {
   items: { pk: "id", columns: ["id", "name", "qty", "price", "deletedAt"] },
   tags: { pk: "tag", columns: ["tag", "color", "weight", "icon"] },
@@ -141,6 +156,8 @@ interface Peer {
   driver: CrashingDriver | undefined;
   replica: SimReplica | undefined;
   downUntil: number;
+  /** Migrations applied (mixed-version runs). */
+  version: number;
 }
 
 interface InFlight {
@@ -161,6 +178,8 @@ export interface SimOptions {
   duplication?: number;
   crashes?: boolean;
   maxSkewMs?: number;
+  /** Peers start on random schema versions and migrate (forward and back) at random times. */
+  schemas?: boolean;
 }
 
 /** Exact text of a value (bigint, blob and float distinguished). */
@@ -195,7 +214,10 @@ export function simulate(o: SimOptions) {
     driver: undefined,
     replica: undefined,
     downUntil: 0,
+    version: o.schemas ? 1 + r.int(3) : 3,
   }));
+  const versions = o.schemas ? versionedMigrations(o.seed % 2 === 0) : undefined;
+  let migrations = 0;
   const links = edges(n, topology, r);
   const neighbours = peers.map((p) => links.flatMap(([a, b]) => (a === p.index ? [b] : b === p.index ? [a] : [])));
   // A partition cuts a random set of links for a while, then heals.
@@ -228,10 +250,14 @@ export function simulate(o: SimOptions) {
       maxInflightPatches: 200,
     });
     // Odd seeds keep explicit NULLs in the side table, even seeds in T_patches._nulls.
-    p.replica.migrate([
-      { up: itemsDdl(o.seed % 2 === 0), down: "DROP TABLE items_patches; DROP TABLE items;" },
-      { up: TAGS_DDL, down: "DROP TABLE tags_patches; DROP TABLE tags;" },
-    ]);
+    p.replica.migrate(
+      versions
+        ? versions.slice(0, p.version)
+        : [
+            { up: itemsDdl(o.seed % 2 === 0), down: "DROP TABLE items_patches; DROP TABLE items;" },
+            { up: TAGS_DDL, down: "DROP TABLE tags_patches; DROP TABLE tags;" },
+          ],
+    );
     for (const q of neighbours[p.index]!) p.replica.addPeer(peers[q]!.id, (bytes) => send(p.index, q, bytes));
   };
   /** The peer dies: no replica.close(), the handle is closed with its transaction uncommitted. */
@@ -271,10 +297,11 @@ export function simulate(o: SimOptions) {
     // Recorded only once the write (or its transaction) returned: a crash before that loses it.
     const written: Array<{ table: TableName; seq: number; row: Record<string, SqlValue> }> = [];
     const one = (rep: SimReplica, acc: typeof written) => {
-      const table: TableName = r.chance(0.7) ? "items" : "tags";
+      // A peer writes only what its schema version has: `price` from v2, `tags` from v3.
+      const table: TableName = r.chance(0.7) || p.version < 3 ? "items" : "tags";
       const spec = TABLES[table];
       const row: Record<string, SqlValue> = { [spec.pk]: table === "items" ? r.int(6) : r.pick(["x", "y", "z", "ü"]) };
-      for (const c of spec.columns.slice(1)) if (r.chance(0.5)) row[c] = value(table, c);
+      for (const c of spec.columns.slice(1)) if (r.chance(0.5) && !(c === "price" && p.version < 2)) row[c] = value(table, c);
       const token = rep.upsert(table, row);
       acc.push({ table, seq: Number(token.split(".")[1]), row });
     };
@@ -314,6 +341,14 @@ export function simulate(o: SimOptions) {
     for (const p of peers) {
       if (!p.replica && now >= p.downUntil) open(p);
       if (p.replica && r.chance(0.08)) write(p);
+      if (p.replica && versions && r.chance(0.004)) {
+        // Forward or back (a rollback runs the stored downs), while everyone keeps writing.
+        const version = 1 + r.int(3);
+        if (onPeer(p, (rep) => rep.migrate(versions.slice(0, version)))) {
+          p.version = version;
+          migrations++;
+        }
+      }
       // A crash lands a few statements later, wherever the peer is then: a write, a receive, a tick.
       if (p.driver && !p.driver.crashIn && (o.crashes ?? true) && r.chance(0.003)) p.driver.crashIn = 1 + r.int(40);
     }
@@ -336,9 +371,12 @@ export function simulate(o: SimOptions) {
     if (p.driver) p.driver.crashIn = 0;
     if (!p.replica) open(p);
   }
+  // Everyone reaches the last version: kept values of unknown columns and tables merge now.
+  if (versions) for (const p of peers) p.replica!.migrate(versions.slice(0, (p.version = 3)));
   const dumpOf = (p: Peer, sql: string) =>
     p.db!.driver.prepare(sql).all([]).map((row) => row.map(cell).join("|")).join("\n");
-  const dump = (p: Peer) => (Object.keys(TABLES) as TableName[]).map((t) => `${t}\n${dumpOf(p, `SELECT * FROM ${t} ORDER BY ${TABLES[t].pk}`)}`).join("\n");
+  const dump = (p: Peer) =>
+    (Object.keys(TABLES) as TableName[]).map((t) => `${t}\n${dumpOf(p, `SELECT ${TABLES[t].columns.join(", ")} FROM ${t} ORDER BY ${TABLES[t].pk}`)}`).join("\n");
   const patchDump = (p: Peer) =>
     (Object.keys(TABLES) as TableName[])
       .map((t) => dumpOf(p, `SELECT ${TABLES[t].columns.join(", ")}, _patchedAt, _sequenceId, _peerId FROM ${t}_patches ORDER BY _peerId, _sequenceId`))
@@ -372,7 +410,8 @@ export function simulate(o: SimOptions) {
   for (const t of Object.keys(TABLES) as TableName[]) for (const p of patches[t]) counts.set(p.peerId, Math.max(counts.get(p.peerId) ?? 0, p.seq));
   const expectedHeads = JSON.stringify([...counts.entries()].sort((a, b) => a[0] - b[0]).map(([id, c]) => [id, c, c, 0]));
   const writes = patches.items.length + patches.tags.length;
+  const statuses = peers.map((p) => p.replica!.status() as { alienPatches?: unknown[] });
   for (const p of peers) p.db!.close();
   tmp.remove();
-  return { n, topology, rounds, dumps, expected, patchDumps, heads, expectedHeads, writes, crashes };
+  return { n, topology, rounds, dumps, expected, patchDumps, heads, expectedHeads, writes, crashes, migrations, statuses };
 }

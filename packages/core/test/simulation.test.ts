@@ -23,3 +23,18 @@ describe("network simulation", () => {
     }
   }, 120_000);
 });
+
+describe("network simulation across schema versions", () => {
+  const seeds = Number(process.env.REPLIC_SIM_SCHEMA_SEEDS ?? 100);
+  it(`peers on mixed schema versions, migrating forward and back at random (with crash-restarts), converge to the model on ${seeds} seeds`, () => {
+    let migrated = 0;
+    for (let seed = FIRST; seed < FIRST + seeds; seed++) {
+      const res = simulate({ seed, schemas: true, binding: betterSqliteSim });
+      const label = `schema seed ${seed} (${res.n} peers, ${res.topology}, ${res.writes} writes, ${res.migrations} migrations, ${res.crashes} crashes, ${res.rounds} heal rounds)`;
+      expectConverged(res, label);
+      for (const s of res.statuses) expect(s.alienPatches, label).toEqual([]);
+      migrated += res.migrations;
+    }
+    expect(migrated).toBeGreaterThan(seeds);
+  }, 600_000);
+});

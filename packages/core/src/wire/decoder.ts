@@ -24,6 +24,7 @@ import {
   WIRE_MAGIC,
   WIRE_VERSION,
   type DecodeLimits,
+  type HeartbeatMessage,
   type PatchesMessage,
   type PeerHead,
   type SeqRange,
@@ -65,7 +66,16 @@ export function decodeWire(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIM
         if (highest > Number.MAX_SAFE_INTEGER) r.fail("sequence out of range", at);
         heads[i] = { peerId, contiguous, highest, retainedFrom };
       }
-      msg = { kind: "heartbeat", clock, heads };
+      const hb: HeartbeatMessage = { kind: "heartbeat", clock, heads };
+      // The optional schema section (a heartbeat without it comes from an older build).
+      if (r.pos < body.length) {
+        const version = r.varint();
+        const at = r.pos;
+        const hash = r.varint();
+        if (hash > 0xffffffff) r.fail("schema hash is not a uint32", at);
+        hb.schema = { version, hash };
+      }
+      msg = hb;
       break;
     }
     case KIND_REQUEST: {

@@ -57,6 +57,13 @@ export function encodeWire(msg: WireMessage): Uint8Array {
         w.varint(h.highest - h.contiguous);
         w.varint(h.retainedFrom);
       }
+      // Optional trailing section: a decoder tells it apart by the bytes left after the heads.
+      if (msg.schema) {
+        checkSeq("schema version", msg.schema.version, 0);
+        checkUint32("schema hash", msg.schema.hash);
+        w.varint(msg.schema.version);
+        w.varint(msg.schema.hash);
+      }
       return w.finish();
     }
     case "request": {

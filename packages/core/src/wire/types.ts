@@ -61,11 +61,19 @@ export interface PeerHead {
   retainedFrom: number;
 }
 
+/** A sender's schema: applied migrations and a CRC-32 of their texts (schema-version.ts). */
+export interface SchemaVersion {
+  version: number;
+  hash: number;
+}
+
 export interface HeartbeatMessage {
   kind: "heartbeat";
   /** Sender's hybrid logical clock. */
   clock: number;
   heads: PeerHead[];
+  /** Sender's schema version (absent from heartbeats of builds before it was added). */
+  schema?: SchemaVersion;
 }
 
 export interface SeqRange {
