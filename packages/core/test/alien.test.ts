@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createReplica, DecodeError, decodeMessage, encodeMessage, timestampFromMs, type Replica } from "../src/index.js";
 import { testDriver } from "./helpers.js";
-import { versionedMigrations } from "./sim.js";
+import { versionedMigrations } from "./versions.js";
 
 const V = versionedMigrations(false);
 const open: Replica[] = [];

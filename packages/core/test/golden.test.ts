@@ -56,7 +56,10 @@ const MESSAGES: Record<string, RegExp> = {
   "non-canonical varint (0 as 80 00)": /^non-canonical varint \(at byte 3\)/,
   "varint above 2^53-1": /^integer out of range \(at byte 3\)/,
   "varint longer than 8 bytes": /^varint too long \(at byte 3\)/,
-  "trailing byte after a heartbeat": /^trailing bytes after message \(at byte 5\)/,
+  // One byte after the heads starts the optional schema section, which is then cut short.
+  "trailing byte after a heartbeat": /^truncated message \(at byte 6\)/,
+  "schema section of a heartbeat with a hash beyond uint32": /^schema hash is not a uint32 \(at byte 6\)/,
+  "schema section of a heartbeat without its hash": /^truncated message \(at byte 6\)/,
   "head count larger than the bytes left": /^truncated heads \(at byte 4\)/,
   "request range starting at sequence 0": /^sequence range out of range \(at byte 4\)/,
   "peer id above 2^32-1": /^peer id is not a uint32 \(at byte 4\)/,

@@ -58,7 +58,7 @@ CREATE TABLE tags_patches (tag TEXT, color TEXT, weight REAL, icon BLOB, _patche
  * Schema versions for mixed-version runs: v1 is `items` without `price`, v2 adds `price`, v3 adds
  * the `tags` table. Each `down` is stored by the database and run when a peer rolls back.
  */
-export function versionedMigrations(inlineNulls: boolean): { up: string; down: string }[] {
+function simVersions(inlineNulls: boolean): { up: string; down: string }[] {
   return [
     { up: itemsDdl(inlineNulls).replace(/ price REAL,/g, ""), down: "DROP TABLE items_patches; DROP TABLE items;" },
     {
@@ -216,7 +216,7 @@ export function simulate(o: SimOptions) {
     downUntil: 0,
     version: o.schemas ? 1 + r.int(3) : 3,
   }));
-  const versions = o.schemas ? versionedMigrations(o.seed % 2 === 0) : undefined;
+  const versions = o.schemas ? simVersions(o.seed % 2 === 0) : undefined;
   let migrations = 0;
   const links = edges(n, topology, r);
   const neighbours = peers.map((p) => links.flatMap(([a, b]) => (a === p.index ? [b] : b === p.index ? [a] : [])));

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createReplica, type Replica, type SqlValue } from "../src/index.js";
 import { testDriver } from "./helpers.js";
-import { versionedMigrations } from "./sim.js";
+import { versionedMigrations } from "./versions.js";
 
 const VERSIONS = versionedMigrations(false);
 const RUNS = Number(process.env.REPLIC_UPGRADE_PROPERTY_RUNS ?? 30);
