@@ -137,7 +137,7 @@ function rowOf(op: Op): Record<string, unknown> {
 export function propertySuite<Db>(b: ConformanceBinding<Db>): void {
   const runs = envInt("REPLIC_PROPERTY_RUNS", 200);
 
-  describe("property: random histories converge to the model of DESIGN section 3", () => {
+  describe("property: random histories converge to the model of the merge rule", () => {
     it(
       `origins and targets equal the model (${runs} runs)`,
       async () => {

@@ -1,5 +1,5 @@
 /**
- * Property tests that hunt ties of the merge order (DESIGN section 3: (patchedAt, peerId,
+ * Property tests that hunt ties of the merge order (the merge rule (README, "Merge rule"): (patchedAt, peerId,
  * sequenceId)). Random histories rarely tie on patchedAt, so a merge that breaks ties wrongly
  * (seq before peer id, or peer ids reversed) can pass them. These histories are biased toward
  * ties: every peer's clock stands still or moves by 1 ms, peers write in bursts to one or two

@@ -1,6 +1,6 @@
 /**
  * Helpers shared by the conformance suites: exact typed dumps of SQLite tables, a plain
- * TypeScript model of the merge rule (DESIGN section 3), a seeded PRNG and small utilities.
+ * TypeScript model of the merge rule (README, "Merge rule"), a seeded PRNG and small utilities.
  */
 import { createHash } from "node:crypto";
 import type { ConformanceBinding, ReplicaLike, SqlValue } from "./types.js";
@@ -227,7 +227,7 @@ export function dumpDigest(serialized: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Decoded messages and the model of DESIGN section 3.
+// Decoded messages and the model of the merge rule (README, "Merge rule").
 
 export interface Patch {
   table: string;
@@ -290,7 +290,7 @@ export function patchFingerprint(p: Patch, cols?: ColumnSpec[]): string {
 }
 
 /**
- * DESIGN section 3 in plain TypeScript: for each row and column, the value of the
+ * the merge rule (README, "Merge rule") in plain TypeScript: for each row and column, the value of the
  * highest-ordered (patchedAt, peerId, seq) patch that set it; a row exists once touched.
  * Returns the rows of `table` ordered by primary key, as exact typed cells.
  */

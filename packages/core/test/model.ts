@@ -1,4 +1,4 @@
-// The merge rule of DESIGN section 3 as plain TypeScript: the oracle tests compare against.
+// The merge rule of the merge rule (README, "Merge rule") as plain TypeScript: the oracle tests compare against.
 /** A value SQLite can store (the core's SqlValue). */
 export type SqlValue = null | number | bigint | string | Uint8Array;
 

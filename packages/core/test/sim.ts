@@ -1,11 +1,11 @@
 /**
- * Deterministic, seeded network simulator (DESIGN section 6): several peers on file databases,
+ * Deterministic, seeded network simulator (README, "Testing"): several peers on file databases,
  * random writes everywhere, a network that drops, duplicates, reorders, delays and partitions,
  * skewed clocks and crash-restarts. A crash fails a peer's database between two statements (the
  * statement that would run next throws, the handle is abandoned without commit and closed, which
  * discards the open transaction) and the peer comes back later from its file. After healing,
  * every replica must hold the same rows in every replicated table and the same patches, equal to
- * the model of DESIGN section 3, and report the same heads. Runs on any binding (`SimBinding`).
+ * the model of the merge rule (README, "Merge rule"), and report the same heads. Runs on any binding (`SimBinding`).
  * A failing run names its seed: REPLIC_SIM_SEED=<n> replays it.
  */
 import { modelTable, type ModelPatch, type SqlValue } from "./model.js";
