@@ -291,6 +291,23 @@ export function hostileNeighboursSuite<Db>(b: ConformanceBinding<Db>): void {
       b.exec(o.db, ITEMS[0]!.up.split(";\n")[1]!.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"));
       const third = h.replica(o.db, { peerId: 901 });
       expect(third.upsert("items", { id: 4 })).toBe("901.8");
+      // Dropped by hand and never closed (a crash): the last number cannot be known, so the open
+      // is refused rather than risk reusing one; a new peer id gets the database going again.
+      b.exec(o.db, "DROP TABLE items_patches");
+      let code = "no error";
+      try {
+        h.replica(o.db, {});
+      } catch (e) {
+        code = String((e as { code?: unknown }).code);
+      }
+      expect(code).toBe("SEQUENCE_UNKNOWN");
+      const adapter = b.adapter as unknown as { createDriver(db: Db): unknown; assignNewPeerId(d: unknown): number };
+      const fresh = adapter.assignNewPeerId(adapter.createDriver(o.db));
+      // items is local-only now (no patches table); the new peer writes on under its own id.
+      const next = h.replica(o.db, {});
+      expect(next.peerId).toBe(fresh);
+      next.migrate([...ITEMS, tags, { up: "DROP TABLE tags_patches;", down: "" }]);
+      expect(status(next).sequence).toBe(0);
     });
   });
 }

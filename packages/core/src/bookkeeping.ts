@@ -3,9 +3,11 @@
  * high-water marks of its sequence and clock, the collection horizon, which open replica owns the
  * database (the writer token), and what is held of every origin.
  *
- * The sequence and clock are written in every transaction that uses them, so they never go back,
- * whatever patch tables are dropped or collected; at open they are also checked against the
- * patch tables (a database written by an older build kept them only there).
+ * The sequence and clock are recorded at every step that can delete patch rows of our own
+ * (migrations, collection) and at close, together with the list of patch tables; between those
+ * the patch tables themselves hold the newest values. At open both are read and the higher wins;
+ * a patch table that vanished outside migrate() since the last record means the sequence cannot
+ * be known, and the open is refused (SEQUENCE_UNKNOWN) rather than risk reusing a number.
  */
 import type { SqliteDriver, SqliteStatement } from "./driver.js";
 import { IdentityConflictError, ReplicError } from "./errors.js";
@@ -14,6 +16,7 @@ import { isUint32, randomPeerId, randomWriterToken } from "./ids.js";
 export const STATE_TABLE = "_replic_state";
 export const PEERS_TABLE = "_replic_peers";
 export const MIGRATIONS_TABLE = "_replic_migrations";
+const TABLE_SEPARATOR = "\u001f";
 
 export interface PersistedHead {
   peerId: number;
@@ -34,6 +37,13 @@ export class Bookkeeping {
   readonly storedClock: number;
   /** This replica's claim on the database; another opener replaces it (see claimWriter). */
   private writer = 0;
+  /** The patch tables when the marks were last recorded (a table missing at open was dropped by hand). */
+  readonly recordedTables: string[];
+  /** SQLite's data_version when this connection last saw the database as only it had written it. */
+  private dataVersion: number | undefined;
+  private readonly dataVersionStmt: SqliteStatement;
+  /** The database cannot be opened by anyone else (in memory): the fence has nothing to check. */
+  private readonly private: boolean;
   private readonly saveStmt: SqliteStatement;
   private readonly writerStmt: SqliteStatement;
   private readonly savePeerStmt: SqliteStatement;
@@ -42,20 +52,25 @@ export class Bookkeeping {
     driver.exec(`CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (
       id INTEGER PRIMARY KEY CHECK (id = 1), peerId INTEGER NOT NULL, seq INTEGER NOT NULL,
       clock INTEGER NOT NULL, highestTs INTEGER NOT NULL, gcHorizon INTEGER NOT NULL DEFAULT 0,
-      writer INTEGER NOT NULL DEFAULT 0);
+      writer INTEGER NOT NULL DEFAULT 0, tables TEXT NOT NULL DEFAULT '');
     CREATE TABLE IF NOT EXISTS ${PEERS_TABLE} (
       peerId INTEGER PRIMARY KEY, contiguous INTEGER NOT NULL, highest INTEGER NOT NULL,
       retainedFrom INTEGER NOT NULL DEFAULT 1);
     CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
       version INTEGER PRIMARY KEY, up TEXT NOT NULL, down TEXT NOT NULL, appliedAt INTEGER NOT NULL);`);
-    const hasWriter = driver.prepare(`SELECT count(*) FROM pragma_table_info('${STATE_TABLE}') WHERE name = 'writer'`).get([]);
-    if (Number(hasWriter?.[0]) === 0) driver.exec(`ALTER TABLE ${STATE_TABLE} ADD COLUMN writer INTEGER NOT NULL DEFAULT 0`);
+    for (const [column, ddl] of [
+      ["writer", "writer INTEGER NOT NULL DEFAULT 0"],
+      ["tables", "tables TEXT NOT NULL DEFAULT ''"],
+    ] as const) {
+      const has = driver.prepare(`SELECT count(*) FROM pragma_table_info('${STATE_TABLE}') WHERE name = ?`).get([column]);
+      if (Number(has?.[0]) === 0) driver.exec(`ALTER TABLE ${STATE_TABLE} ADD COLUMN ${ddl}`);
+    }
 
-    let state = driver.prepare(`SELECT peerId, seq, clock, highestTs, gcHorizon FROM ${STATE_TABLE} WHERE id = 1`).get([]);
+    let state = driver.prepare(`SELECT peerId, seq, clock, highestTs, gcHorizon, tables FROM ${STATE_TABLE} WHERE id = 1`).get([]);
     if (!state) {
       const id = peerId ?? randomPeerId();
       driver.prepare(`INSERT INTO ${STATE_TABLE} (id, peerId, seq, clock, highestTs) VALUES (1, ?, 0, 0, 0)`).run([id]);
-      state = [id, 0, 0, 0, 0];
+      state = [id, 0, 0, 0, 0, ""];
     }
     const stored = Number(state[0]);
     if (peerId !== undefined && peerId !== stored) {
@@ -66,7 +81,14 @@ export class Bookkeeping {
     this.storedClock = Number(state[2]);
     this.highestTs = Number(state[3]);
     this.gcHorizon = Number(state[4]);
-    this.saveStmt = driver.prepare(`UPDATE ${STATE_TABLE} SET seq = ?, clock = ?, highestTs = ?, gcHorizon = ? WHERE id = 1 AND writer = ?`);
+    this.recordedTables = String(state[5] ?? "") === "" ? [] : String(state[5]).split(TABLE_SEPARATOR);
+    this.saveStmt = driver.prepare(
+      `UPDATE ${STATE_TABLE} SET seq = ?, clock = ?, highestTs = ?, gcHorizon = ?, tables = ? WHERE id = 1 AND writer = ?`,
+    );
+    this.dataVersionStmt = driver.prepare("PRAGMA data_version");
+    // An in-memory (or temporary) database belongs to this connection alone: no second opener.
+    const main = driver.prepare(`SELECT file FROM pragma_database_list WHERE name = 'main'`).get([]);
+    this.private = !main || main[0] === null || String(main[0]) === "";
     this.writerStmt = driver.prepare(`SELECT writer FROM ${STATE_TABLE} WHERE id = 1`);
     this.savePeerStmt = driver.prepare(
       `INSERT INTO ${PEERS_TABLE} (peerId, contiguous, highest, retainedFrom) VALUES (?, ?, ?, ?)
@@ -84,15 +106,28 @@ export class Bookkeeping {
     this.driver.prepare(`UPDATE ${STATE_TABLE} SET writer = ? WHERE id = 1`).run([this.writer]);
   }
 
+  /**
+   * Throws IDENTITY_CONFLICT when another replica has taken this database over. Cheap: the writer
+   * token is read only when SQLite says another connection committed since we last looked.
+   */
+  fence(): void {
+    if (this.private) return;
+    const v = Number(this.dataVersionStmt.get([])![0]);
+    if (v === this.dataVersion) return;
+    if (this.superseded()) throw this.supersededError();
+    this.dataVersion = v;
+  }
+
   /** True when another replica has opened this database since this one did. */
   superseded(): boolean {
     const row = this.writerStmt.get([]);
     return !row || Number(row[0]) !== this.writer;
   }
 
-  /** Writes the high-water marks inside the caller's transaction; throws when superseded. */
-  persist(clock: number): void {
-    if (this.saveStmt.run([this.seq, clock, this.highestTs, this.gcHorizon, this.writer]) !== 1) throw this.supersededError();
+  /** Records the high-water marks and the patch tables inside the caller's transaction; throws when superseded. */
+  persist(clock: number, tables: Iterable<string>): void {
+    const list = [...tables].sort().join(TABLE_SEPARATOR);
+    if (this.saveStmt.run([this.seq, clock, this.highestTs, this.gcHorizon, list, this.writer]) !== 1) throw this.supersededError();
   }
 
   supersededError(): IdentityConflictError {
@@ -142,5 +177,8 @@ export function assignNewPeerId(driver: SqliteDriver, peerId?: number): number {
       .run([Number(old[0]), oldSeq, oldSeq]);
   }
   driver.prepare(`UPDATE ${STATE_TABLE} SET peerId = ?, seq = 0 WHERE id = 1`).run([id]);
+  // A new identity starts its own sequence: what vanished from the old one no longer matters.
+  const hasTables = driver.prepare(`SELECT count(*) FROM pragma_table_info('${STATE_TABLE}') WHERE name = 'tables'`).get([]);
+  if (Number(hasTables?.[0]) > 0) driver.prepare(`UPDATE ${STATE_TABLE} SET tables = '' WHERE id = 1`).run([]);
   return id;
 }

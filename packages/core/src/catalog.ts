@@ -36,6 +36,12 @@ export class Catalog {
     return t;
   }
 
+  /** Names of the replicated tables whose patch table exists now (the catalog may be older). */
+  present(): string[] {
+    const existing = new Set(this.driver.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table'`).all([]).map((r) => String(r[0])));
+    return [...this.tables.keys()].filter((t) => existing.has(`${t}_patches`) && existing.has(t));
+  }
+
   get nullStore(): NullStore {
     return this.nulls;
   }

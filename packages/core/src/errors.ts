@@ -25,7 +25,8 @@ export type ReplicErrorCode =
   | "IDENTITY_CONFLICT"
   | "BROKEN"
   | "SQLITE"
-  | "MIGRATION_MISMATCH";
+  | "MIGRATION_MISMATCH"
+  | "SEQUENCE_UNKNOWN";
 
 const BRAND = Symbol.for("replic.error");
 

@@ -278,7 +278,7 @@ export class Inbound {
       }
       for (const id of changed) book.savePeer(origins.get(id).head());
       this.observeClock(newestTs, from);
-      book.persist(this.r.clock.current);
+      book.persist(this.r.clock.current, this.r.catalog.tables.keys());
     }
     return res;
   }

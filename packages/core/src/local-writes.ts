@@ -1,7 +1,8 @@
 /**
- * The local write path, one for `upsert`, `upsertMany` and `transaction`: validate → stamp
- * (sequence + clock) → store the patch and merge it into `T` → persist the high-water marks →
- * COMMIT → advance our own head, resolve waiters, emit → send. Nothing leaves the process before
+ * The local write path, one for `upsert`, `upsertMany` and `transaction`: check no other replica
+ * took the database over → validate → stamp (sequence + clock) → store the patch and merge it
+ * into `T` → COMMIT → advance our own head, resolve waiters, emit → send. (The patch rows hold the
+ * newest sequence and clock; bookkeeping.ts records them at the steps that can delete rows.) Nothing leaves the process before
  * the commit; a failure writes nothing and uses no sequence number.
  */
 import type { Bookkeeping } from "./bookkeeping.js";
@@ -125,11 +126,12 @@ export class LocalWriter {
     try {
       result = tx.run(
         () => {
+          // Another replica opened this database since our last write: stop before writing anything.
+          book.fence();
           const value = fn();
           if (value instanceof Promise) throw new ReplicError("TRANSACTION", "transaction() takes a synchronous function");
           for (const t of this.queued) t.log.flush();
           this.queued.clear();
-          if (this.count > 0) book.persist(clock.current);
           return value;
         },
         () => {

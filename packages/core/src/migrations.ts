@@ -94,7 +94,7 @@ function step(r: MigrationRooms, what: string, sql: string, record: () => void, 
         r.catalog.reload(); // a step that breaks the table contract is rolled back
         replayAliens(r, mine);
         // The sequence and clock stay in _replic_state whatever the step dropped.
-        r.book.persist(r.clock.current);
+        r.book.persist(r.clock.current, r.catalog.tables.keys());
       },
       () => {
         r.catalog.reload();

@@ -51,7 +51,7 @@ export class Reaper {
             this.book.savePeer(o.head());
           }
           if (cutoff > this.book.gcHorizon && (n > 0 || kept)) this.book.gcHorizon = cutoff;
-          this.book.persist(this.clock.current);
+          this.book.persist(this.clock.current, this.catalog.tables.keys());
           return n;
         },
         () => {

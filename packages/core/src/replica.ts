@@ -85,10 +85,22 @@ export class Replica {
         held = new HeldPatches(driver);
         alien = new AlienStore(driver);
         dropped = new DroppedValues(driver);
-        // A database written by an older build kept its last sequence only in the patch tables.
-        const [ownSeq] = catalog.lastOf(book.peerId);
+        // The newest sequence and clock are in the patch tables unless one of them vanished outside
+        // migrate() since they were last recorded: then they cannot be known, and numbers must
+        // never be reused.
+        const vanished = book.recordedTables.filter((t) => !catalog.tables.has(t));
+        if (vanished.length > 0) {
+          throw new ReplicError(
+            "SEQUENCE_UNKNOWN",
+            `patch table(s) ${vanished.map((t) => `"${t}_patches"`).join(", ")} were dropped outside migrate(), so peer ${book.peerId}'s last sequence number is unknown; run assignNewPeerId() on this database to continue as a new peer`,
+          );
+        }
+        const [ownSeq, ownTs] = catalog.lastOf(book.peerId);
         if (ownSeq > book.seq) book.seq = ownSeq;
+        if (ownTs > book.highestTs) book.highestTs = ownTs;
         book.claimWriter();
+        book.persist(Math.max(book.storedClock, ownTs), catalog.tables.keys());
+        book.fence();
       },
       () => {},
     );
@@ -349,6 +361,15 @@ export class Replica {
   /** Stops timers, rejects pending waits and releases statements. The database stays open. */
   close(): void {
     if (this.closed) return;
+    if (!this.tx.broken && !this.tx.active) {
+      // Record the marks and the patch tables as they are now (a table dropped by hand since is
+      // then known to be gone on purpose). Best effort: the patch tables hold them anyway.
+      try {
+        this.tx.run(() => this.book.persist(this.clock.current, this.catalog.present()), () => {});
+      } catch (err) {
+        this.opts.logger?.debug?.("replic: recording the high-water marks at close failed", err);
+      }
+    }
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.waiters.rejectAll(new ReplicError("CLOSED", "replica closed"));
