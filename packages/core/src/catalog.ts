@@ -46,6 +46,25 @@ export class Catalog {
     return this.nulls;
   }
 
+  /**
+   * Where a patch (peerId, seq) is stored and its timestamp, or undefined (sequences are unique
+   * across tables). `first` is looked at first: the table the caller expects it in.
+   */
+  stored(peerId: number, seq: number, first?: ReplicatedTable): { table: ReplicatedTable; stamp: number } | undefined {
+    const probe = (table: ReplicatedTable) => {
+      const stamp = table.log.stampOf(peerId, seq);
+      return stamp === undefined ? undefined : { table, stamp };
+    };
+    const hit = first && probe(first);
+    if (hit) return hit;
+    for (const table of this.tables.values()) {
+      if (table === first) continue;
+      const found = probe(table);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
   /** Highest sequence of `peerId` stored in any patch table, and the highest timestamp of them. */
   lastOf(peerId: number): [number, number] {
     let seq = 0;

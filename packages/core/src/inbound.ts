@@ -244,22 +244,20 @@ export class Inbound {
     for (const t of touched) t.flush();
     const heldAlien: AlienPatch[] = [];
     if (m.aliens) keepAliens(this.r, m.aliens, releasing, holdAbove, res, heldAlien);
+    // Held whole: an alien patch as received (after the others), any other as the patch it is.
+    const holdOne = (peerId: number, seq: number, store: () => boolean) => {
+      if (held.count >= opts.maxHeldPatches) res.heldRefused++;
+      else if (store()) {
+        origins.get(peerId).held.add(seq);
+        res.held++;
+      } else res.duplicates++;
+    };
     for (const p of heldNow) {
       const a = alienOf?.get(p);
       if (a) heldAlien.push(a);
-      else if (held.count >= opts.maxHeldPatches) res.heldRefused++;
-      else if (held.hold(p)) {
-        origins.get(p.peerId).held.add(p.seq);
-        res.held++;
-      } else res.duplicates++;
+      else holdOne(p.peerId, p.seq, () => held.hold(p));
     }
-    for (const a of heldAlien) {
-      if (held.count >= opts.maxHeldPatches) res.heldRefused++;
-      else if (held.holdBytes(a.peerId, a.seq, a.patchedAt, encodeAlien(a))) {
-        origins.get(a.peerId).held.add(a.seq);
-        res.held++;
-      } else res.duplicates++;
-    }
+    for (const a of heldAlien) holdOne(a.peerId, a.seq, () => held.holdBytes(a.peerId, a.seq, a.patchedAt, encodeAlien(a)));
     if (releasing) {
       for (const p of [...res.applied, ...res.kept]) {
         held.release(p.peerId, p.seq);
@@ -293,35 +291,23 @@ export class Inbound {
   private duplicate(p: LocalPatch, res: MergeResult, touched: Set<ReplicatedTable>): void {
     const { catalog, book } = this.r;
     for (const t of touched) t.flush(); // the probe must see queued patches
-    let table: ReplicatedTable | undefined;
-    let stamp = p.table.log.stampOf(p.peerId, p.seq);
-    if (stamp !== undefined) table = p.table;
-    else {
-      for (const t of catalog.tables.values()) {
-        if (t === p.table) continue;
-        stamp = t.log.stampOf(p.peerId, p.seq);
-        if (stamp !== undefined) {
-          table = t;
-          break;
-        }
-      }
-    }
-    if (table === undefined || stamp === p.patchedAt) {
+    const stored = catalog.stored(p.peerId, p.seq, p.table);
+    if (stored === undefined || stored.stamp === p.patchedAt) {
       res.duplicates++;
       return;
     }
     res.conflicts.set(p.peerId, (res.conflicts.get(p.peerId) ?? 0) + 1);
-    const stored: LocalPatch[] = [];
-    table.log.readRange(table, p.peerId, p.seq, p.seq, stored);
-    const old = stored[0]!;
-    if (p.patchedAt < stamp!) {
+    const { table } = stored;
+    const versions: LocalPatch[] = [];
+    table.log.readRange(table, p.peerId, p.seq, p.seq, versions);
+    const old = versions[0]!;
+    if (p.patchedAt < stored.stamp) {
       res.sendBack.push(old);
       return;
     }
     table.log.unstore(old);
     p.table.log.store(p, false);
-    const key = table.schema.pkIndexes.map((i) => old.values[old.cols.indexOf(i)]!);
-    table.rows.rebuild(key, book.gcHorizon === 0);
+    table.rows.rebuild(table.keyOf(old.cols, old.values), book.gcHorizon === 0);
     p.table.rows.merge(p, false);
     if (p.patchedAt > book.highestTs) book.highestTs = p.patchedAt;
     res.replaced.push({ ...p });
@@ -333,12 +319,9 @@ export class Inbound {
     const kept = alien.stampOf(p.peerId, p.seq);
     if (kept !== undefined && kept === p.patchedAt) return undefined;
     if (p.seq > book.seq) return `received patch ${p.peerId}.${p.seq}, beyond this replica's own sequence ${book.seq}: another writer uses this id`;
-    for (const t of catalog.tables.values()) {
-      const stamp = t.log.stampOf(p.peerId, p.seq);
-      if (stamp === undefined) continue;
-      return stamp === p.patchedAt ? undefined : `received patch ${p.peerId}.${p.seq}, which differs from the one this replica wrote: another writer uses this id`;
-    }
-    return undefined; // collected here: an old echo
+    const stored = catalog.stored(p.peerId, p.seq);
+    if (stored === undefined || stored.stamp === p.patchedAt) return undefined; // an echo (or collected here: an old one)
+    return `received patch ${p.peerId}.${p.seq}, which differs from the one this replica wrote: another writer uses this id`;
   }
 
   private observeClock(remote: number, from: Link | undefined): void {

@@ -78,6 +78,7 @@ export class Replica {
     let held!: HeldPatches;
     let alien!: AlienStore;
     let dropped!: DroppedValues;
+    let startClock = 0;
     this.tx.run(
       () => {
         book = new Bookkeeping(driver, options.peerId);
@@ -99,7 +100,8 @@ export class Replica {
         if (ownSeq > book.seq) book.seq = ownSeq;
         if (ownTs > book.highestTs) book.highestTs = ownTs;
         book.claimWriter();
-        book.persist(Math.max(book.storedClock, ownTs), catalog.tables.keys());
+        startClock = Math.max(book.storedClock, ownTs);
+        book.persist(startClock, catalog.tables.keys());
         book.fence();
       },
       () => {},
@@ -111,9 +113,8 @@ export class Replica {
     this.dropped = dropped;
     this.schema = readSchemaVersion(driver);
     this.peerId = book.peerId;
-    const [, ownTs] = catalog.lastOf(book.peerId);
     // The clock never goes backwards across restarts.
-    this.clock = new HybridLogicalClock(opts.now, opts.maxClockDriftMs, Math.max(book.storedClock, ownTs));
+    this.clock = new HybridLogicalClock(opts.now, opts.maxClockDriftMs, startClock);
     this.staleness = new Staleness(this.peerId, this.metricsRegistry, this.events, this.waiters, opts.logger);
     this.identity = new IdentityGuard(this.peerId, this.metricsRegistry, this.events, opts.logger);
     this.outbox = new Outbox(this.neighbours, catalog, alien, this.metricsRegistry, opts, opts.logger);
