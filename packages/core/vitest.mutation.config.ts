@@ -1,12 +1,12 @@
 // The tests Stryker runs against each mutant: the fast unit tests of the mutated files (the wire
-// vectors, the codec and clock tests), with the fuzzer sized down (the full size runs in
-// `npm test` and test:nightly). The slower protocol, batching and simulation tests are left out
-// to keep a run under ~15 minutes on two cores; mutants only they would kill show as survivors.
+// vectors, the codec and clock tests, and one test file per mutated room under test/rooms/), with
+// the fuzzer sized down (the full size runs in `npm test` and test:nightly). The slower protocol,
+// batching and simulation tests are left out: they take minutes per mutant.
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/clock.test.ts", "test/codec.test.ts", "test/codec-edges.test.ts", "test/golden.test.ts"],
+    include: ["test/clock.test.ts", "test/codec.test.ts", "test/codec-edges.test.ts", "test/golden.test.ts", "test/rooms/*.test.ts"],
     env: { REPLIC_FUZZ_RUNS: "2000" },
   },
 });
