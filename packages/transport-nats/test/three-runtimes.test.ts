@@ -6,8 +6,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { NatsServer } from "./nats-server.js";
-import { PEER_SCRIPT, PeerProcess, type PeerConfig } from "./peer-process.js";
+import { PeerProcess, type PeerConfig } from "@replic/conformance/peer-process";
+
+const PEER_SCRIPT = fileURLToPath(new URL("./fixtures/nats-peer.mjs", import.meta.url));
 
 const dir = mkdtempSync(join(tmpdir(), "replic-nats3-"));
 const running: PeerProcess[] = [];

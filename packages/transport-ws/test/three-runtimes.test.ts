@@ -7,7 +7,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PEER_SCRIPT, PeerProcess, freePort, type PeerConfig } from "./peer-process.js";
+import { fileURLToPath } from "node:url";
+import { PeerProcess, freePort, type PeerConfig } from "@replic/conformance/peer-process";
+
+const PEER_SCRIPT = fileURLToPath(new URL("./fixtures/ws-peer.mjs", import.meta.url));
 
 const dir = mkdtempSync(join(tmpdir(), "replic-3rt-"));
 const running: PeerProcess[] = [];

@@ -1,9 +1,10 @@
-// Spawns test/fixtures/nats-peer.mjs under Node or the real Bun binary (not the npm shim, so that a
-// SIGKILL reaches Bun itself) and talks to it over stdin/stdout JSON lines.
+// Spawns a replica process (a script built on replica-process.mjs) under Node or the real Bun
+// binary (not the npm shim, so that a SIGKILL reaches Bun itself) and talks to it over
+// stdin/stdout JSON lines. Used by the transports' multi-runtime tests.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createServer } from "node:net";
 
 const require = createRequire(import.meta.url);
 export const BUN = join(dirname(require.resolve("bun/package.json")), "bin", "bun.exe");
@@ -13,8 +14,6 @@ export interface PeerConfig {
   adapter: "bun" | "node" | "wasm";
   db: string;
   peerId: number;
-  servers: string;
-  cluster: string;
   [k: string]: unknown;
 }
 
@@ -96,4 +95,11 @@ export class PeerProcess {
   }
 }
 
-export const PEER_SCRIPT = fileURLToPath(new URL("./fixtures/nats-peer.mjs", import.meta.url));
+/** A free TCP port on the loopback interface. */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
