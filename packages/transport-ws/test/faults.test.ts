@@ -1,30 +1,13 @@
 // Faults and bad input: oversized and garbage frames, a slow consumer, a half-open link, a server
 // restart. None of them may stop the other links or the process.
-import { afterEach, describe, expect, it } from "vitest";
-import { connectWebSocket, serveWebSocket, type WebSocketLink, type WebSocketServer } from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import { serveWebSocket } from "../src/index.js";
 import { freezableProxy } from "./freezable-proxy.js";
-import { metric, openPeer, quietLogger, until, type TestPeer } from "./helpers.js";
+import { metric, quietLogger, until } from "./helpers.js";
+import { testScope } from "./scope.js";
 import { rawClient } from "./raw-client.js";
 
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
-function peer(id: number): TestPeer {
-  const p = openPeer(id);
-  cleanup.push(() => p.close());
-  return p;
-}
-async function serve(p: TestPeer, opts: Parameters<typeof serveWebSocket>[1] = {}): Promise<WebSocketServer> {
-  const s = await serveWebSocket(p.replica, { port: 0, logger: quietLogger(), ...opts });
-  cleanup.push(() => s.close());
-  return s;
-}
-function connect(p: TestPeer, url: string, opts: Parameters<typeof connectWebSocket>[2] = {}): WebSocketLink {
-  const l = connectWebSocket(p.replica, url, { logger: quietLogger(), reconnectBaseMs: 50, reconnectMaxMs: 400, ...opts });
-  cleanup.push(() => l.close());
-  return l;
-}
+const { defer, peer, serve, connect } = testScope();
 
 describe("bad input", () => {
   it("a frame over the size limit closes that link with a logged reason; other links go on", async () => {
@@ -135,7 +118,7 @@ describe("links that break", () => {
     const fast = { pingIntervalMs: 100, deadAfterMs: 500 };
     const server = await serve(a, fast);
     const proxy = await freezableProxy(server.port);
-    cleanup.push(() => proxy.close());
+    defer(() => proxy.close());
     const link = connect(b, `ws://127.0.0.1:${proxy.port}/replic`, fast);
     await link.linked();
     proxy.freeze();
@@ -162,7 +145,7 @@ describe("links that break", () => {
     for (let i = 0; i < 100; i++) b.replica.upsert("items", { id: `b${i}`, v: i });
     await new Promise((r) => setTimeout(r, 300)); // a few failed re-dials
     server = await serveWebSocket(a.replica, { port, logger: quietLogger() });
-    cleanup.push(() => server.close());
+    defer(() => server.close());
     await until(() => a.count() === 200 && a.rows() === b.rows(), 10_000, "repair after the restart");
     expect(metric(link.metrics(), "reconnects_total")).toBe(1);
   });

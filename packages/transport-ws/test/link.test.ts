@@ -1,28 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createServer } from "node:http";
-import { connectWebSocket, serveWebSocket, type WebSocketLink, type WebSocketServer } from "../src/index.js";
-import { metric, openPeer, quietLogger, until, type TestPeer } from "./helpers.js";
+import { connectWebSocket, serveWebSocket } from "../src/index.js";
+import { metric, quietLogger, until } from "./helpers.js";
+import { testScope } from "./scope.js";
 import { rawClient } from "./raw-client.js";
 
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
-function peer(id: number): TestPeer {
-  const p = openPeer(id);
-  cleanup.push(() => p.close());
-  return p;
-}
-async function serve(p: TestPeer, opts: Parameters<typeof serveWebSocket>[1] = {}): Promise<WebSocketServer> {
-  const s = await serveWebSocket(p.replica, { port: 0, logger: quietLogger(), ...opts });
-  cleanup.push(() => s.close());
-  return s;
-}
-function connect(p: TestPeer, url: string, opts: Parameters<typeof connectWebSocket>[2] = {}): WebSocketLink {
-  const l = connectWebSocket(p.replica, url, { logger: quietLogger(), reconnectBaseMs: 50, reconnectMaxMs: 400, ...opts });
-  cleanup.push(() => l.close());
-  return l;
-}
+const { defer, peer, serve, connect } = testScope();
 
 describe("serveWebSocket / connectWebSocket on Node", () => {
   it("exchange peer ids in the handshake and converge both ways, with per-link metrics", async () => {
@@ -106,7 +89,7 @@ describe("serveWebSocket / connectWebSocket on Node", () => {
     a.replica.upsert("items", { id: "x", v: 1 });
     const http = createServer((_req, res) => res.end("app"));
     await new Promise<void>((r) => http.listen(0, "127.0.0.1", () => r()));
-    cleanup.push(() => new Promise<void>((r) => http.close(() => r())));
+    defer(() => new Promise<void>((r) => http.close(() => r())));
     const port = (http.address() as { port: number }).port;
     const server = await serve(a, { server: http });
     expect(server.port).toBe(port);
