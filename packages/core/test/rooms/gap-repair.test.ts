@@ -216,6 +216,8 @@ describe("GapRepair: requests in flight", () => {
     t.gaps.settle(10);
     expect(a.inflight).toBe(0);
     expect(t.gaps.idle).toBe(true);
+    // An answer is not a failed attempt.
+    expect(t.retries().size).toBe(0);
   });
 
   it("a request times out at its deadline exactly, and is asked again", () => {
@@ -376,6 +378,22 @@ describe("GapRepair: staleness", () => {
     t.advertise(2, [[O, 10, 10, 11]]); // a neighbour claims more, all collected
     expect(t.round(0)).toEqual([]);
     expect(t.staleness.has(O)).toBe(false);
+  });
+
+  it("the origin's own claim counts up to and including its highest", () => {
+    const t = setup();
+    t.hold(O, 1, 2, 3);
+    t.advertise(O, [[O, 4, 4, 5]]); // the origin wrote 4 and collected it
+    expect(t.round(0)).toEqual([]);
+    expect(t.staleEvents.map((e) => e.message)).toEqual(["needs a re-seed: no neighbour retains the patches of peer 7 after sequence 3"]);
+  });
+
+  it("an origin linked as a neighbour but not advertising itself does not bound the claim", () => {
+    const t = setup();
+    t.advertise(O, [[8, 1, 1]]);
+    t.advertise(2, [[O, 10, 10, 11]]);
+    expect(t.round(0)).toEqual(["7:8.1-1"]);
+    expect(t.staleness.has(O)).toBe(true);
   });
 
   it("stale when a missing patch was only offered older than the collection horizon", () => {
