@@ -95,7 +95,8 @@ export class GapRepair {
           const attempts = attemptsOf?.get(from) ?? 0;
           const link = this.pickSource(originId, from, attempts);
           if (!link) {
-            if (from <= ownClaim && this.anyoneHeld(originId, from)) {
+            // Some neighbour advertises `from` (it is at most the highest advertised), but none retains it.
+            if (from <= ownClaim) {
               stale.set(originId, `no neighbour retains the patches of peer ${originId} after sequence ${contiguous}`);
             }
             break;
@@ -141,14 +142,6 @@ export class GapRepair {
     const candidates = full.length > 0 ? full : partial;
     if (candidates.length === 0) return undefined;
     return candidates[attempts % candidates.length];
-  }
-
-  private anyoneHeld(origin: number, seq: number): boolean {
-    for (const link of this.neighbours.links.values()) {
-      const h = link.heads.get(origin);
-      if (h && h.highest >= seq) return true;
-    }
-    return false;
   }
 
   /**

@@ -1,0 +1,117 @@
+// Pins neighbours.ts: links added once, the heads taken from a heartbeat (bounded, retained-from
+// clamped), serving rounds, and the lag/behind counts per neighbour.
+import { describe, expect, it } from "vitest";
+import { Neighbours } from "../../src/neighbours.js";
+import { Origins } from "../../src/origins.js";
+import type { PeerHead } from "../../src/wire/types.js";
+
+const head = (peerId: number, contiguous: number, highest: number, retainedFrom = 1): PeerHead => ({ peerId, contiguous, highest, retainedFrom });
+
+describe("Neighbours", () => {
+  it("add(): a fresh link knows nothing yet", () => {
+    const ns = new Neighbours();
+    const send = () => {};
+    const link = ns.add(4, send);
+    expect(link).toEqual({
+      peerId: 4,
+      send,
+      heads: new Map(),
+      lastContact: null,
+      clockDriftMs: null,
+      schema: null,
+      inflight: 0,
+      roundStart: 0,
+      servedBytes: 0,
+      served: new Map(),
+    });
+    expect(ns.get(4)).toBe(link);
+    expect(ns.size).toBe(1);
+  });
+
+  it("add() of a known neighbour keeps its state and takes the new send", () => {
+    const ns = new Neighbours();
+    const first = () => {};
+    const second = () => {};
+    const link = ns.add(4, first);
+    link.inflight = 3;
+    link.heads.set(9, head(9, 1, 1));
+    const again = ns.add(4, second);
+    expect(again).toBe(link);
+    expect(again.send).toBe(second);
+    expect(again.inflight).toBe(3);
+    expect(again.heads.size).toBe(1);
+    expect(ns.size).toBe(1);
+  });
+
+  it("remove(): true when it was linked", () => {
+    const ns = new Neighbours();
+    ns.add(4, () => {});
+    expect(ns.remove(5)).toBe(false);
+    expect(ns.remove(4)).toBe(true);
+    expect(ns.remove(4)).toBe(false);
+    expect(ns.get(4)).toBeUndefined();
+    expect(ns.size).toBe(0);
+  });
+
+  it("takeHeads(): replaces the previous heads", () => {
+    const ns = new Neighbours();
+    const link = ns.add(4, () => {});
+    expect(ns.takeHeads(link, [head(7, 3, 5), head(8, 1, 1)], 10)).toBe(0);
+    expect([...link.heads.keys()]).toEqual([7, 8]);
+    expect(link.heads.get(7)).toEqual(head(7, 3, 5));
+    expect(ns.takeHeads(link, [head(9, 2, 2)], 10)).toBe(0);
+    expect([...link.heads.entries()]).toEqual([[9, head(9, 2, 2)]]);
+  });
+
+  it("takeHeads(): at most maxOrigins heads, the rest counted as ignored", () => {
+    const ns = new Neighbours();
+    const link = ns.add(4, () => {});
+    expect(ns.takeHeads(link, [head(7, 1, 1), head(8, 1, 1), head(9, 1, 1)], 2)).toBe(1);
+    expect([...link.heads.keys()]).toEqual([7, 8]);
+    expect(ns.takeHeads(link, [head(7, 1, 1), head(8, 1, 1)], 2)).toBe(0);
+    expect(ns.takeHeads(link, [head(7, 1, 1)], 0)).toBe(1);
+    expect(link.heads.size).toBe(0);
+  });
+
+  it("takeHeads(): a retained-from beyond the contiguous head is clamped to just above it, and to at least 1", () => {
+    const ns = new Neighbours();
+    const link = ns.add(4, () => {});
+    const honest = head(7, 5, 9, 6);
+    ns.takeHeads(link, [honest, head(8, 5, 9, 8), head(9, 3, 3, 0)], 10);
+    expect(link.heads.get(7)).toEqual(head(7, 5, 9, 6));
+    expect(link.heads.get(8)).toEqual(head(8, 5, 9, 6));
+    expect(link.heads.get(9)).toEqual(head(9, 3, 3, 1));
+  });
+
+  it("newRound(): one neighbour's serving round, or every neighbour's", () => {
+    const ns = new Neighbours();
+    const a = ns.add(4, () => {});
+    const b = ns.add(5, () => {});
+    for (const l of [a, b]) {
+      l.servedBytes = 100;
+      l.served.set(7, [[1, 2]]);
+    }
+    ns.newRound(a, 50);
+    expect([a.roundStart, a.servedBytes, a.served.size]).toEqual([50, 0, 0]);
+    expect([b.roundStart, b.servedBytes, b.served.size]).toEqual([0, 100, 1]);
+    ns.newRound(undefined, 80);
+    expect([a.roundStart, b.roundStart, b.servedBytes, b.served.size]).toEqual([80, 80, 0, 0]);
+  });
+
+  it("lag(): what we hold that it lacks, and what it holds that we lack, contiguously", () => {
+    const ns = new Neighbours();
+    const origins = new Origins();
+    for (const s of [1, 2, 3, 4, 5]) origins.get(7).add(s); // we: 7 up to 5
+    for (const s of [1, 2]) origins.get(8).add(s); // we: 8 up to 2
+    origins.get(10).add(4); // we hold 10.4 only: not contiguous, no lag
+    const link = ns.add(4, () => {});
+    ns.takeHeads(link, [head(7, 3, 9), head(8, 6, 6), head(9, 4, 4), head(10, 0, 0)], 10);
+    // lag: 7 → 5 − 3 = 2; 8 → it is ahead. behind: 8 → 6 − 2 = 4; 9 → 4 − 0 = 4; 7 → we are ahead.
+    expect(ns.lag(link, origins)).toEqual({ lag: 2, behind: 8 });
+    const other = ns.add(5, () => {});
+    // Nothing advertised: it lacks all we hold contiguously.
+    expect(ns.lag(other, origins)).toEqual({ lag: 7, behind: 0 });
+    ns.takeHeads(other, [head(7, 5, 5), head(8, 2, 2)], 10);
+    expect(ns.lag(other, origins)).toEqual({ lag: 0, behind: 0 });
+  });
+});
