@@ -53,11 +53,12 @@ describe("bench --smoke", () => {
   }, 300_000);
 
   const expected: Record<string, string[]> = {
-    "local-writes": ["raw.batched", "replic.batched", "replic.many", "raw.single", "replic.single"],
-    "remote-merge": ["raw.batched", "replic.merge"],
+    "local-writes": ["raw.batched", "replic.batched", "bound.batched", "replic.many", "bound.many", "raw.single", "replic.single", "bound.single"],
+    "remote-merge": ["raw.batched", "replic.merge", "bound.merge"],
     "catchup": ["seconds", "senderPeakRss", "receiverPeakRss"],
     "gap-repair": ["detectSeconds", "repairSeconds"],
     "memory": ["peakRss"],
+    "open": ["replic.cold", "replic.warm", "replic.coldCpu", "raw.cold", "raw.warm"],
   };
   for (const binding of ["node", "bun", "wasm"]) {
     for (const [workload, keys] of Object.entries(expected)) {

@@ -1,0 +1,83 @@
+// One fresh process of the open workload (node or bun, like its parent). Times opening a replica
+// on the prepared file database: the binding's open (new Database + the bench's pragmas) plus
+// openReplica, first in this cold process, then `warm` more times (close both, open again).
+// With `raw`, the same opens without replic: the binding's open plus a first read of the schema
+// (the floor of any open of that file on that binding).
+// With `explain`, it then opens once more through a recording driver and reports every statement
+// the open ran, its time and its query plan (EXPLAIN QUERY PLAN), so a scan shows.
+import { loadBinding, openDb } from "../lib/bindings.mjs";
+import { adapterFor } from "../lib/replic.mjs";
+import { recordingDriver } from "../lib/sql-recorder.mjs";
+import { emit, now, runtime } from "../lib/proc.mjs";
+
+const cfg = JSON.parse(process.argv[2]);
+const PEER = cfg.peerId;
+
+try {
+  let t0 = now();
+  await loadBinding(cfg.binding);
+  const adapter = await adapterFor(cfg.binding);
+  const importMs = now() - t0;
+
+  const openOnce = async () => {
+    const c = process.cpuUsage();
+    const t = now();
+    const db = await openDb(cfg.binding, null, "open", { path: cfg.path });
+    const replica = cfg.raw ? rawOpen(db) : adapter.openReplica(db.native, { peerId: PEER, heartbeatMs: 0 });
+    const ms = now() - t;
+    const cpu = process.cpuUsage(c);
+    return { ms, cpuMs: (cpu.user + cpu.system) / 1000, db, replica };
+  };
+  const closeBoth = ({ db, replica }) => {
+    replica.close();
+    db.close({ keep: true });
+  };
+
+  const first = await openOnce();
+  const heads = cfg.raw ? null : first.replica.status().origins?.length ?? null;
+  closeBoth(first);
+  const warmMs = [];
+  const warmCpuMs = [];
+  for (let i = 0; i < cfg.warm; i++) {
+    const o = await openOnce();
+    warmMs.push(o.ms);
+    warmCpuMs.push(o.cpuMs);
+    closeBoth(o);
+  }
+
+  let statements = null;
+  if (cfg.explain && !cfg.raw) {
+    const db = await openDb(cfg.binding, null, "open", { path: cfg.path });
+    const rec = recordingDriver(adapter.createDriver(db.native), { keepParams: true });
+    const replica = adapter.createReplica(rec.driver, { peerId: PEER, heartbeatMs: 0 });
+    replica.close();
+    const plan = adapter.createDriver(db.native);
+    statements = rec.statements().map((s) => ({ ...s, plan: explain(plan, s) }));
+    db.close({ keep: true });
+  }
+  emit({ ok: true, runtime, importMs, coldMs: first.ms, coldCpuMs: first.cpuMs, warmMs, warmCpuMs, heads, statements });
+  process.exit(0);
+} catch (e) {
+  emit({ ok: false, runtime, error: String(e && e.stack ? e.stack : e) });
+  process.exit(1);
+}
+
+/** The raw open: the first statement reads the schema; nothing to close but the database. */
+function rawOpen(db) {
+  db.get("SELECT count(*) FROM sqlite_schema");
+  return { close() {} };
+}
+
+/** EXPLAIN QUERY PLAN of a recorded statement with its first parameters ("" for DDL/pragmas). */
+function explain(driver, s) {
+  if (!/^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)/i.test(s.sql)) return "";
+  try {
+    return driver
+      .prepare(`EXPLAIN QUERY PLAN ${s.sql}`)
+      .all(s.firstParams ?? [])
+      .map((r) => String(r[r.length - 1]))
+      .join("; ");
+  } catch (e) {
+    return `(no plan: ${String(e.message ?? e).slice(0, 80)})`;
+  }
+}
