@@ -120,8 +120,15 @@ const SPEC = {
       "raw.cold": ["raw open + first schema read, fresh process (the floor)", "ms"],
       "raw.warm": ["raw open + first schema read, again", "ms"],
       "raw.coldCpu": ["CPU time of the raw cold open", "ms"],
+      "bound.cold": ["SQL-only bound: the open's statements replayed, fresh process", "ms"],
+      "bound.warm": ["SQL-only bound: the open's statements replayed, again", "ms"],
+      "bound.coldCpu": ["CPU time of the cold replay", "ms"],
     },
-    ratios: [],
+    ratios: [
+      // Times: bound / replic is the share of replic's open that SQLite needs (1 = all of it).
+      { num: "bound.cold", den: "replic.cold", label: "cold open: SQL-only bound time / replic time" },
+      { num: "bound.warm", den: "replic.warm", label: "warm open: SQL-only bound time / replic time" },
+    ],
     goals: [
       { metric: "replic.cold", label: "openReplica, cold process", goal: 100, lowerIsBetter: true },
       { metric: "replic.warm", label: "openReplica, warm", goal: 100, lowerIsBetter: true },

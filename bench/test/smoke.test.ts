@@ -58,7 +58,7 @@ describe("bench --smoke", () => {
     "catchup": ["seconds", "senderPeakRss", "receiverPeakRss"],
     "gap-repair": ["detectSeconds", "repairSeconds"],
     "memory": ["peakRss"],
-    "open": ["replic.cold", "replic.warm", "replic.coldCpu", "raw.cold", "raw.warm"],
+    "open": ["replic.cold", "replic.warm", "replic.coldCpu", "raw.cold", "raw.warm", "bound.cold", "bound.warm"],
   };
   for (const binding of ["node", "bun", "wasm"]) {
     for (const [workload, keys] of Object.entries(expected)) {

@@ -5,10 +5,12 @@
 // journal on WASM, which has no WAL). Then, per run, two fresh processes, in alternating order:
 //   replic: the binding's open + openReplica — the first in the process (cold: nothing compiled,
 //           no statement prepared, SQLite's page cache empty) and `warm` more (close, open again);
-//   raw:    the same opens reading only the schema: the floor of any open of that file.
-// Reported: milliseconds (wall) and the process's CPU milliseconds of those opens. A last process
+//   raw:    the same opens reading only the schema: the floor of any open of that file;
+//   bound:  the same opens running the statements replic's open runs, recorded once and replayed
+//           through the binding's own API (the open's SQL-only bound: SQLite's part of it).
+// Reported: milliseconds (wall) and the process's CPU milliseconds of those opens. A first process
 // records every statement the open runs, its time and EXPLAIN QUERY PLAN, so a scan would show.
-import { existsSync, statSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { removeDbFiles } from "../lib/bindings.mjs";
@@ -37,32 +39,36 @@ export async function run(cfg, log) {
   if (!c.ok) throw new Error(`copy failed: ${c.error}`);
   const fileBytes = statSync(path).size;
 
+  const openLog = join(tmpDir, `open-log-${binding}-${process.pid}.json`);
   try {
-    const m = { "replic.cold": [], "replic.warm": [], "raw.cold": [], "raw.warm": [], "replic.coldCpu": [], "replic.warmCpu": [], "raw.coldCpu": [] };
+    // Which statements the open runs, and how SQLite runs them (and the log the bound replays).
+    const ex = await spawnPeer(PEER, { kind: "explain", binding, path, peerId: OWN, log: openLog }, { log: peerLog }).result;
+    if (!ex.ok) throw new Error(`explain run failed: ${ex.error}`);
+
+    const m = {};
+    const push = (k, v) => (m[k] ??= []).push(...v);
     let heads = null;
     const importMs = [];
+    const kinds = ["replic", "raw", "bound"];
     for (let round = 0; round < cfg.runs; round++) {
-      const order = round % 2 === 0 ? [false, true] : [true, false];
-      for (const raw of order) {
-        const r = await spawnPeer(PEER, { binding, path, peerId: OWN, warm, raw }, { log: peerLog }).result;
-        if (!r.ok) throw new Error(`${raw ? "raw" : "replic"} open failed: ${r.error}`);
-        const k = raw ? "raw" : "replic";
-        m[`${k}.cold`].push(r.coldMs);
-        m[`${k}.coldCpu`].push(r.coldCpuMs);
-        m[`${k}.warm`].push(...r.warmMs);
-        if (!raw) {
-          m["replic.warmCpu"].push(...r.warmCpuMs);
+      // Rotate the order, so drift on a shared machine hits all three alike.
+      const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]);
+      for (const kind of order) {
+        const r = await spawnPeer(PEER, { kind, binding, path, peerId: OWN, warm, log: openLog }, { log: peerLog }).result;
+        if (!r.ok) throw new Error(`${kind} open failed: ${r.error}`);
+        push(`${kind}.cold`, [r.coldMs]);
+        push(`${kind}.coldCpu`, [r.coldCpuMs]);
+        push(`${kind}.warm`, r.warmMs);
+        push(`${kind}.warmCpu`, r.warmCpuMs);
+        if (kind === "replic") {
           heads = r.heads;
           importMs.push(r.importMs);
         }
-        log(`run ${round + 1}/${cfg.runs} ${k}: cold ${r.coldMs.toFixed(1)} ms (CPU ${r.coldCpuMs.toFixed(1)}), warm ${r.warmMs.map((x) => x.toFixed(1)).join(", ")} ms`);
+        log(`run ${round + 1}/${cfg.runs} ${kind}: cold ${r.coldMs.toFixed(1)} ms (CPU ${r.coldCpuMs.toFixed(1)}), warm ${r.warmMs.map((x) => x.toFixed(1)).join(", ")} ms`);
       }
     }
     if (heads !== origins) throw new Error(`the opened replica tracks ${heads} origins, expected ${origins}`);
 
-    // Which statements the open runs, and how SQLite runs them.
-    const ex = await spawnPeer(PEER, { binding, path, peerId: OWN, warm: 0, explain: true }, { log: peerLog }).result;
-    if (!ex.ok) throw new Error(`explain run failed: ${ex.error}`);
     // A scan that stops at its first row (LIMIT 1) is a probe; pragma and schema scans are tiny.
     const scanned = (s) => (s.plan.match(/\bSCAN (\S+)/g) ?? []).map((x) => x.slice(5)).filter((t) => !/^(pragma_|sqlite_schema|_replic_peers|_replic_migrations)/.test(t));
     const scans = ex.statements.filter((s) => !/\bLIMIT 1\b/i.test(s.sql) && scanned(s).length > 0);
@@ -74,7 +80,7 @@ export async function run(cfg, log) {
       .map((s) => `${fold(s.sql).slice(0, 70)} (${s.count}×, ${s.ms.toFixed(1)} ms${s.plan ? `; ${s.plan.slice(0, 90)}` : ""})`)
       .join(" · ");
     const metrics = {};
-    for (const [k, v] of Object.entries(m)) if (v.length) metrics[k] = { samples: v };
+    for (const [k, v] of Object.entries(m)) metrics[k] = { samples: v };
     return {
       metrics,
       params: { patches, origins, warm, fileBytes, statements: ex.statements.map((s) => ({ sql: fold(s.sql), count: s.count, ms: s.ms, plan: s.plan })) },
@@ -86,5 +92,6 @@ export async function run(cfg, log) {
     };
   } finally {
     removeDbFiles(path);
+    rmSync(openLog, { force: true });
   }
 }
