@@ -98,7 +98,7 @@ const bunPath = join(dirname(require.resolve("bun/package.json")), "bin", "bun.e
 // ------------------------------------------------------------------------------------------------
 // Plan: one job per (workload, binding[, size]).
 
-const WORKLOADS = ["local-writes", "remote-merge", "crsqlite", "catchup", "gap-repair", "wire-size", "memory"];
+const WORKLOADS = ["local-writes", "remote-merge", "crsqlite", "catchup", "gap-repair", "wire-size", "memory", "open"];
 const selected = opts.only ?? WORKLOADS;
 for (const w of selected) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}`);
 
@@ -130,6 +130,9 @@ for (const binding of bindings) {
   if (want("catchup")) jobs.push({ workload: "catchup", binding, runs: cfg.sizes.catchup.runs ?? cfg.runs, warmup: 0 });
 }
 for (const binding of bindings) {
+  if (want("open")) jobs.push({ workload: "open", binding, runs: cfg.sizes.open.runs ?? cfg.runs, warmup: 0 });
+}
+for (const binding of bindings) {
   if (want("gap-repair")) jobs.push({ workload: "gap-repair", binding, runs: cfg.sizes.gapRepair.runs ?? cfg.runs });
 }
 
@@ -144,6 +147,7 @@ function runChild(job) {
     smoke: opts.smoke,
     tmpDir: scratch,
     bunPath,
+    nodePath: process.execPath,
     ...job,
   };
   const runtime = BINDING_RUNTIME[job.binding];

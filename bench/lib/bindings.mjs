@@ -98,6 +98,14 @@ function walFileDb(binding, path, native, get) {
   };
 }
 
+/** Loads a binding's module without opening anything (so a timed open does not include it). */
+export async function loadBinding(binding) {
+  if (binding === "node") require("better-sqlite3");
+  else if (binding === "bun") await import("bun:sqlite");
+  else if (binding === "wasm") require("node-sqlite3-wasm");
+  else throw new Error(`unknown binding ${binding}`);
+}
+
 export function removeDbFiles(path) {
   for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(path + suffix, { force: true });
 }

@@ -8,12 +8,16 @@ export const FULL = {
   sizes: {
     localWrites: { batched: 100_000, single: 100_000 },
     // Each size runs in its own child; `runs`/`warmup` per size keep the 1M case inside the budget.
-    remoteMerge: { sizes: [100_000, 1_000_000], batch: 1_000, runs: { 1000000: 3 }, warmup: { 1000000: 0 } },
+    // The SQL-only bound (replay of replic's recorded statements) up to `boundUpTo` patches: the
+    // recorded log is held in memory.
+    remoteMerge: { sizes: [100_000, 1_000_000], batch: 1_000, runs: { 1000000: 3 }, warmup: { 1000000: 0 }, boundUpTo: 100_000 },
     crsqlite: { rows: 100_000, batch: 1_000, runs: 3 },
     catchup: { patches: 1_000_000, batch: 1_000, heartbeatMs: 1_000, runs: 3 },
     gapRepair: { patches: 100_000, peers: 10, missing: 0.01, batch: 1_000, runs: 3 },
     wireSize: { patches: 100_000, batch: 1_000 },
     memory: { patches: 1_000_000, batch: 1_000 },
+    // Each run: a fresh process opening cold, then `warm` more opens (and the same raw).
+    open: { patches: 1_000_000, origins: 10, batch: 1_000, warm: 5 },
   },
 };
 
@@ -22,12 +26,13 @@ export const SMOKE = {
   warmup: 0,
   sizes: {
     localWrites: { batched: 2_000, single: 500 },
-    remoteMerge: { sizes: [2_000], batch: 200, runs: {}, warmup: {} },
+    remoteMerge: { sizes: [2_000], batch: 200, runs: {}, warmup: {}, boundUpTo: 100_000 },
     crsqlite: { rows: 1_000, batch: 200, runs: 1 },
     catchup: { patches: 5_000, batch: 500, heartbeatMs: 1_000, runs: 1 },
     gapRepair: { patches: 2_000, peers: 10, missing: 0.01, batch: 100, runs: 1 },
     wireSize: { patches: 2_000, batch: 200 },
     memory: { patches: 5_000, batch: 500 },
+    open: { patches: 2_000, origins: 10, batch: 100, warm: 2 },
   },
 };
 

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ITEMS_DDL, TABLE } from "./data.mjs";
 import { loadAdapter } from "./bindings.mjs";
+import { recordingDriver } from "./sql-recorder.mjs";
 
 let cached = new Map();
 
@@ -35,4 +36,16 @@ export function openReplicaOn(adapter, dbh, peerId, extra = {}) {
   dbh.exec(ITEMS_DDL);
   dbh.exec(adapter.patchesDdl(dbh.native, TABLE));
   return adapter.openReplica(dbh.native, { peerId, heartbeatMs: 0, ...extra });
+}
+
+/**
+ * Like openReplicaOn, through a recording driver (lib/sql-recorder.mjs): returns { replica, rec }.
+ * Call rec.start() / rec.stop() around the path whose statements are wanted.
+ */
+export function openRecordedReplicaOn(adapter, dbh, peerId, extra = {}) {
+  dbh.exec(ITEMS_DDL);
+  dbh.exec(adapter.patchesDdl(dbh.native, TABLE));
+  const rec = recordingDriver(adapter.createDriver(dbh.native));
+  const replica = adapter.createReplica(rec.driver, { peerId, heartbeatMs: 0, ...extra });
+  return { replica, rec };
 }

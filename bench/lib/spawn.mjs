@@ -7,9 +7,12 @@ import { RESULT_MARK } from "./proc.mjs";
  * Starts `script` with a JSON config. Returns { child, line(prefix) => Promise<string>, result: Promise<object> }.
  * `line` resolves with the rest of the first stdout line starting with `prefix`.
  */
-export function spawnPeer(script, cfg, { timeoutMs = 600_000, log = () => {} } = {}) {
-  const args = typeof globalThis.Bun !== "undefined" ? [script, JSON.stringify(cfg)] : ["--expose-gc", script, JSON.stringify(cfg)];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+export function spawnPeer(script, cfg, { timeoutMs = 600_000, log = () => {}, runtime } = {}) {
+  // `runtime`: another executable (node, for a set-up only better-sqlite3 can do fast); it gets
+  // --expose-gc like any node child.
+  const bun = !runtime && typeof globalThis.Bun !== "undefined";
+  const args = bun ? [script, JSON.stringify(cfg)] : ["--expose-gc", script, JSON.stringify(cfg)];
+  const child = spawn(runtime ?? process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   const waiters = [];
   const seen = [];
   let buf = "";

@@ -4,10 +4,13 @@
 //   batched: all N in one transaction (replica.transaction / BEGIN ... COMMIT)
 //   many:    the same rows through replica.upsertMany (one call, many rows per statement)
 //   single:  one transaction per row (replica.upsert alone / raw autocommit)
+// and, for each, the SQL-only bound (lib/sql-bound.mjs): replic's own statements of that path,
+// recorded once and replayed on a fresh database without replic.
 import { ITEMS_DDL, rows } from "../lib/data.mjs";
 import { openDb } from "../lib/bindings.mjs";
 import { adapterFor, openReplicaOn } from "../lib/replic.mjs";
 import { interleave } from "../lib/measure.mjs";
+import { boundVariant } from "../lib/sql-bound.mjs";
 import { now } from "../lib/proc.mjs";
 
 export async function run(cfg, log) {
@@ -74,18 +77,34 @@ export async function run(cfg, log) {
     return data.length / secs;
   };
 
+  const plans = { batched: {}, many: {}, single: {} };
+  const bound = (data, drive, info) => {
+    if (!adapter) return async () => {
+      throw new Error(`replic adapter unavailable: ${adapterError}`);
+    };
+    return boundVariant({ binding, tmpDir, adapter, peerId: 0x1001, rows: data.length, drive, check: (db) => check(db, data.length), info });
+  };
   const res = await interleave(
     {
       "raw.batched": raw(batchRows, true),
       "replic.batched": replic(batchRows, true),
+      "bound.batched": bound(batchRows, (r) => r.transaction(() => batchRows.forEach((row) => r.upsert("items", row))), plans.batched),
       "replic.many": replicMany(batchRows),
+      "bound.many": bound(batchRows, (r) => r.upsertMany("items", batchRows), plans.many),
       "raw.single": raw(singleRows, false),
       "replic.single": replic(singleRows, false),
+      "bound.single": bound(singleRows, (r) => singleRows.forEach((row) => r.upsert("items", row)), plans.single),
     },
     cfg,
     log,
   );
-  return { metrics: res, params: { batchedRows: nBatched, singleRows: nSingle } };
+  return {
+    metrics: res,
+    params: { batchedRows: nBatched, singleRows: nSingle, replayed: plans },
+    notes: Object.entries(plans)
+      .filter(([, p]) => p.calls)
+      .map(([path, p]) => `SQL-only bound of ${path}: ${p.calls.toLocaleString("en-US")} statement calls (${p.statements} distinct) replayed, ${(p.calls / (path === "single" ? nSingle : nBatched)).toFixed(2)} per row`),
+  };
 }
 
 function check(db, n) {

@@ -2,11 +2,14 @@
 // N patches written by another peer arrive as wire messages (`batch` patches each) and are merged
 // with replica.receive(). The raw baseline upserts the same rows with a prepared
 // INSERT ... ON CONFLICT DO UPDATE in transactions of the same size, on the same binding.
+// The SQL-only bound (lib/sql-bound.mjs) replays replic's own statements of the same merge
+// without replic; measured up to `boundUpTo` patches (the recorded log is held in memory).
 import { ITEMS_DDL, rows } from "../lib/data.mjs";
 import { openDb } from "../lib/bindings.mjs";
 import { adapterFor, core, openReplicaOn } from "../lib/replic.mjs";
 import { singleOriginHistory } from "../lib/history.mjs";
 import { interleave } from "../lib/measure.mjs";
+import { boundVariant } from "../lib/sql-bound.mjs";
 import { now } from "../lib/proc.mjs";
 
 export const ORIGIN = 0x2001;
@@ -14,7 +17,7 @@ export const RECEIVER = 0x2002;
 
 export async function run(cfg, log) {
   const { binding, tmpDir, size } = cfg;
-  const { batch } = cfg.sizes.remoteMerge;
+  const { batch, boundUpTo = Infinity } = cfg.sizes.remoteMerge;
 
   let history = null;
   let adapter = null;
@@ -29,6 +32,7 @@ export async function run(cfg, log) {
   }
 
   const data = rows(1, size);
+  const plan = {};
 
   const res = await interleave(
     {
@@ -53,11 +57,31 @@ export async function run(cfg, log) {
         const { seconds } = await mergeOnce(adapter, binding, tmpDir, history, size);
         return size / seconds;
       },
+      ...(size <= boundUpTo && history
+        ? {
+            "bound.merge": boundVariant({
+              binding,
+              tmpDir,
+              adapter,
+              peerId: RECEIVER,
+              rows: size,
+              drive: (replica) => {
+                replica.addPeer(ORIGIN, () => {});
+                for (const m of history.messages) replica.receive(ORIGIN, m);
+              },
+              check: (db) => expectRows(db, size),
+              info: plan,
+            }),
+          }
+        : {}),
     },
     cfg,
     log,
   );
-  return { metrics: res, params: { count: size, batch, messages: history?.messages.length ?? null, wireBytes: history?.bytes ?? null } };
+  const notes = [];
+  if (plan.calls) notes.push(`SQL-only bound at ${size.toLocaleString("en-US")}: ${plan.calls.toLocaleString("en-US")} statement calls (${plan.statements} distinct) replayed, ${(plan.calls / size).toFixed(3)} per patch`);
+  else if (size > boundUpTo) notes.push(`SQL-only bound not measured at ${size.toLocaleString("en-US")} (above sizes.remoteMerge.boundUpTo = ${boundUpTo.toLocaleString("en-US")}: the recorded statements are held in memory)`);
+  return { metrics: res, notes, params: { count: size, batch, messages: history?.messages.length ?? null, wireBytes: history?.bytes ?? null } };
 }
 
 /** One merge of a whole history into a fresh replica; returns { seconds }. */

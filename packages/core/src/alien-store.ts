@@ -10,6 +10,20 @@ import { NAME_SEPARATOR } from "./null-store.js";
 
 export const ALIEN_TABLE = "_replic_alien";
 
+const t = ALIEN_TABLE;
+const SQL = {
+  insert: `INSERT OR IGNORE INTO ${t} (peerId, seq, patchedAt, tbl, cols, bytes) VALUES (?, ?, ?, ?, ?, ?)`,
+  stamp: `SELECT patchedAt FROM ${t} WHERE peerId = ? AND seq = ?`,
+  above: `SELECT seq FROM ${t} WHERE peerId = ? AND seq > ?`,
+  range: `SELECT bytes FROM ${t} WHERE peerId = ? AND seq BETWEEN ? AND ? ORDER BY seq`,
+  lastBefore: `SELECT max(seq) FROM ${t} WHERE peerId = ? AND patchedAt < ?`,
+  purge: `DELETE FROM ${t} WHERE peerId = ? AND seq <= ?`,
+  remove: `DELETE FROM ${t} WHERE peerId = ? AND seq = ?`,
+  setCols: `UPDATE ${t} SET cols = ? WHERE peerId = ? AND seq = ?`,
+  // One row at most: whether anything is kept, without counting.
+  any: `SELECT 1 FROM ${t} LIMIT 1`,
+} as const;
+
 export interface AlienRow {
   peerId: number;
   seq: number;
@@ -28,74 +42,66 @@ export interface AlienCount {
 }
 
 export class AlienStore {
-  /** Patches kept now. */
-  count: number;
-  private readonly insert: SqliteStatement;
-  private readonly stamp: SqliteStatement;
-  private readonly above: SqliteStatement;
-  private readonly range: SqliteStatement;
-  private readonly lastBefore: SqliteStatement;
-  private readonly purge: SqliteStatement;
-  private readonly remove: SqliteStatement;
-  private readonly setCols: SqliteStatement;
+  /**
+   * False only when the table is known to be empty (the usual case): every read then skips
+   * SQLite. Not a count, so that opening never scans the table; true after a delete may be stale
+   * (the reads then find nothing), never the other way round.
+   */
+  private any = false;
+  /** Prepared on first use: most replicas never keep an alien patch, and an open prepares less. */
+  private readonly stmts = new Map<string, SqliteStatement>();
 
   constructor(private readonly driver: SqliteDriver) {
     driver.exec(`CREATE TABLE IF NOT EXISTS ${ALIEN_TABLE} (
       peerId INTEGER NOT NULL, seq INTEGER NOT NULL, patchedAt INTEGER NOT NULL, tbl TEXT NOT NULL, cols TEXT NOT NULL,
       bytes BLOB NOT NULL, PRIMARY KEY (peerId, seq)) WITHOUT ROWID`);
-    const t = ALIEN_TABLE;
-    this.insert = driver.prepare(`INSERT OR IGNORE INTO ${t} (peerId, seq, patchedAt, tbl, cols, bytes) VALUES (?, ?, ?, ?, ?, ?)`);
-    this.stamp = driver.prepare(`SELECT patchedAt FROM ${t} WHERE peerId = ? AND seq = ?`);
-    this.above = driver.prepare(`SELECT seq FROM ${t} WHERE peerId = ? AND seq > ?`);
-    this.range = driver.prepare(`SELECT bytes FROM ${t} WHERE peerId = ? AND seq BETWEEN ? AND ? ORDER BY seq`);
-    this.lastBefore = driver.prepare(`SELECT max(seq) FROM ${t} WHERE peerId = ? AND patchedAt < ?`);
-    this.purge = driver.prepare(`DELETE FROM ${t} WHERE peerId = ? AND seq <= ?`);
-    this.remove = driver.prepare(`DELETE FROM ${t} WHERE peerId = ? AND seq = ?`);
-    this.setCols = driver.prepare(`UPDATE ${t} SET cols = ? WHERE peerId = ? AND seq = ?`);
-    this.count = 0;
     this.recount();
+  }
+
+  private st(sql: string): SqliteStatement {
+    let s = this.stmts.get(sql);
+    if (s === undefined) this.stmts.set(sql, (s = this.driver.prepare(sql)));
+    return s;
   }
 
   /** Keeps a patch whole; false when it was kept already. */
   keep(a: AlienPatch, alienColumns: readonly string[], bytes = encodeAlien(a)): boolean {
-    if (this.insert.run([a.peerId, a.seq, a.patchedAt, a.table, alienColumns.join(NAME_SEPARATOR), bytes]) === 0) return false;
-    this.count++;
+    if (this.st(SQL.insert).run([a.peerId, a.seq, a.patchedAt, a.table, alienColumns.join(NAME_SEPARATOR), bytes]) === 0) return false;
+    this.any = true;
     return true;
   }
 
   stampOf(peerId: number, seq: number): number | undefined {
-    if (this.count === 0) return undefined;
-    const row = this.stamp.get([peerId, seq]);
+    if (!this.any) return undefined;
+    const row = this.st(SQL.stamp).get([peerId, seq]);
     return row ? Number(row[0]) : undefined;
   }
 
   sequencesAbove(peerId: number, seq: number): number[] {
-    if (this.count === 0) return [];
-    return this.above.all([peerId, seq]).map((r) => Number(r[0]));
+    if (!this.any) return [];
+    return this.st(SQL.above).all([peerId, seq]).map((r) => Number(r[0]));
   }
 
   /** The kept patches of one origin with sequence in [from, to], decoded. */
   readRange(peerId: number, from: number, to: number): AlienPatch[] {
-    if (this.count === 0) return [];
-    return this.range.all([peerId, from, to]).map((r) => decodeAlien(r[0] as Uint8Array));
+    if (!this.any) return [];
+    return this.st(SQL.range).all([peerId, from, to]).map((r) => decodeAlien(r[0] as Uint8Array));
   }
 
   lastSeqBefore(peerId: number, ts: number): number {
-    if (this.count === 0) return 0;
-    const row = this.lastBefore.get([peerId, ts]);
+    if (!this.any) return 0;
+    const row = this.st(SQL.lastBefore).get([peerId, ts]);
     return row && row[0] !== null ? Number(row[0]) : 0;
   }
 
   deleteThrough(peerId: number, seq: number): number {
-    if (this.count === 0) return 0;
-    const n = this.purge.run([peerId, seq]);
-    this.count -= n;
-    return n;
+    if (!this.any) return 0;
+    return this.st(SQL.purge).run([peerId, seq]);
   }
 
   /** Every kept patch (a migration looks at all of them). */
   rows(): AlienRow[] {
-    if (this.count === 0) return [];
+    if (!this.any) return [];
     return this.driver.prepare(`SELECT peerId, seq, tbl, cols, bytes FROM ${ALIEN_TABLE}`).all([]).map((r) => ({
       peerId: Number(r[0]),
       seq: Number(r[1]),
@@ -107,13 +113,13 @@ export class AlienStore {
 
   /** After a migration: what is still unknown of a kept patch; nothing unknown removes it. */
   update(peerId: number, seq: number, alienColumns: readonly string[]): void {
-    if (alienColumns.length > 0) this.setCols.run([alienColumns.join(NAME_SEPARATOR), peerId, seq]);
-    else this.count -= this.remove.run([peerId, seq]);
+    if (alienColumns.length > 0) this.st(SQL.setCols).run([alienColumns.join(NAME_SEPARATOR), peerId, seq]);
+    else this.st(SQL.remove).run([peerId, seq]);
   }
 
   /** Kept patches per table and per unknown column (for status()). */
   counts(): AlienCount[] {
-    if (this.count === 0) return [];
+    if (!this.any) return [];
     const byTable = new Map<string, AlienCount>();
     for (const r of this.driver.prepare(`SELECT tbl, cols, count(*) FROM ${ALIEN_TABLE} GROUP BY tbl, cols`).all([])) {
       const table = String(r[0]);
@@ -126,8 +132,8 @@ export class AlienStore {
     return [...byTable.values()].sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
   }
 
-  /** Re-reads the count (after a rollback). */
+  /** Re-reads whether anything is kept (at open, after a rollback): one index probe, not a count. */
   recount(): void {
-    this.count = Number(this.driver.prepare(`SELECT count(*) FROM ${ALIEN_TABLE}`).get([])![0]);
+    this.any = this.st(SQL.any).get([]) !== undefined;
   }
 }

@@ -12,6 +12,10 @@ import { PatchesEncoder } from "./wire/encoder.js";
 
 export const HELD_TABLE = "_replic_held";
 
+const INSERT = `INSERT OR IGNORE INTO ${HELD_TABLE} (peerId, seq, patchedAt, bytes) VALUES (?, ?, ?, ?)`;
+const DUE = `SELECT peerId, seq, bytes FROM ${HELD_TABLE} WHERE patchedAt <= ? ORDER BY patchedAt LIMIT 5000`;
+const REMOVE = `DELETE FROM ${HELD_TABLE} WHERE peerId = ? AND seq = ?`;
+
 export interface HeldRow {
   peerId: number;
   seq: number;
@@ -19,25 +23,28 @@ export interface HeldRow {
 }
 
 export class HeldPatches {
-  /** Patches held now. */
-  count: number;
-  private readonly insert: SqliteStatement;
-  private readonly dueStmt: SqliteStatement;
-  private readonly remove: SqliteStatement;
+  /** Patches held now (set by load(), which reads every held row anyway: no count at open). */
+  count = 0;
+  /** Prepared on first use: most replicas never hold a patch, and an open prepares less. */
+  private readonly stmts = new Map<string, SqliteStatement>();
 
   constructor(private readonly driver: SqliteDriver) {
     driver.exec(`CREATE TABLE IF NOT EXISTS ${HELD_TABLE} (
       peerId INTEGER NOT NULL, seq INTEGER NOT NULL, patchedAt INTEGER NOT NULL, bytes BLOB NOT NULL,
       PRIMARY KEY (peerId, seq)) WITHOUT ROWID`);
-    this.insert = driver.prepare(`INSERT OR IGNORE INTO ${HELD_TABLE} (peerId, seq, patchedAt, bytes) VALUES (?, ?, ?, ?)`);
-    this.dueStmt = driver.prepare(`SELECT peerId, seq, bytes FROM ${HELD_TABLE} WHERE patchedAt <= ? ORDER BY patchedAt LIMIT 5000`);
-    this.remove = driver.prepare(`DELETE FROM ${HELD_TABLE} WHERE peerId = ? AND seq = ?`);
-    this.count = Number(driver.prepare(`SELECT count(*) FROM ${HELD_TABLE}`).get([])![0]);
   }
 
-  /** Marks every held sequence in its origin's state (after open or a rollback). */
+  private st(sql: string): SqliteStatement {
+    let s = this.stmts.get(sql);
+    if (s === undefined) this.stmts.set(sql, (s = this.driver.prepare(sql)));
+    return s;
+  }
+
+  /** Marks every held sequence in its origin's state and counts them (at open). */
   load(origins: Origins): void {
-    for (const r of this.driver.prepare(`SELECT peerId, seq FROM ${HELD_TABLE}`).all([])) origins.get(Number(r[0])).held.add(Number(r[1]));
+    const rows = this.driver.prepare(`SELECT peerId, seq FROM ${HELD_TABLE}`).all([]);
+    for (const r of rows) origins.get(Number(r[0])).held.add(Number(r[1]));
+    this.count = rows.length;
   }
 
   /** Stores a patch as a one-patch message; false when it was held already. */
@@ -50,7 +57,7 @@ export class HeldPatches {
 
   /** Stores a patch already encoded as a one-patch message (an alien one, kept whole). */
   holdBytes(peerId: number, seq: number, patchedAt: number, bytes: Uint8Array): boolean {
-    if (this.insert.run([peerId, seq, patchedAt, bytes]) === 0) return false;
+    if (this.st(INSERT).run([peerId, seq, patchedAt, bytes]) === 0) return false;
     this.count++;
     return true;
   }
@@ -58,10 +65,10 @@ export class HeldPatches {
   /** Held patches stamped at or below `ts`, oldest first (at most 5000). */
   due(ts: number): HeldRow[] {
     if (this.count === 0) return [];
-    return this.dueStmt.all([ts]).map((r) => ({ peerId: Number(r[0]), seq: Number(r[1]), bytes: r[2] as Uint8Array }));
+    return this.st(DUE).all([ts]).map((r) => ({ peerId: Number(r[0]), seq: Number(r[1]), bytes: r[2] as Uint8Array }));
   }
 
   release(peerId: number, seq: number): void {
-    this.count -= this.remove.run([peerId, seq]);
+    this.count -= this.st(REMOVE).run([peerId, seq]);
   }
 }
