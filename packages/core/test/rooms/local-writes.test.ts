@@ -35,7 +35,7 @@ const TAGS_DDL = `CREATE TABLE tags (tag TEXT PRIMARY KEY, color TEXT);
 CREATE TABLE tags_patches (tag TEXT, color TEXT, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL, _nulls TEXT);`;
 
 /** The rooms a replica hands the local writer, opened as replica.ts opens them. */
-function rig(options: ReplicaOptions & { ddl?: string; driver?: SqliteDriver; link?: boolean } = {}) {
+function rig(options: ReplicaOptions & { ddl?: string; driver?: SqliteDriver; link?: boolean; listen?: boolean } = {}) {
   const d = (options.driver ?? testDriver()) as SqliteDriver & { db?: Database.Database };
   if (options.ddl !== "") d.exec(options.ddl ?? `${CHECKED_DDL}\n${TAGS_DDL}`);
   const opts = resolveOptions({ peerId: PEER, heartbeatMs: 0, now: () => WALL, ...options });
@@ -63,7 +63,7 @@ function rig(options: ReplicaOptions & { ddl?: string; driver?: SqliteDriver; li
   if (options.link !== false) neighbours.add(99, (m) => sent.push(m));
   const w = new LocalWriter({ book, catalog, clock, tx, origins, neighbours, outbox, waiters, events, metrics, opts });
   const merges: MergeEvent[] = [];
-  events.on("merge", (e) => merges.push(e));
+  if (options.listen !== false) events.on("merge", (e) => merges.push(e));
   const db = (d as { db?: Database.Database }).db!;
   const all = (sql: string) => db.prepare(sql).raw(true).all();
   const one = (sql: string) => db.prepare(sql).pluck().get() as number;
@@ -301,15 +301,35 @@ describe("local writes: transaction", () => {
   it("refuses an async function with TRANSACTION and writes nothing", () => {
     const r = rig();
     const before = r.snapshot();
-    expect(
-      codeOf(() =>
-        r.w.transaction(() => {
-          r.w.upsert("items", { id: 1 });
-          return Promise.resolve(1);
-        }),
-      ),
-    ).toBe("TRANSACTION");
+    expect(() =>
+      r.w.transaction(() => {
+        r.w.upsert("items", { id: 1 });
+        return Promise.resolve(1);
+      }),
+    ).toThrow(expect.objectContaining({ code: "TRANSACTION", message: "transaction() takes a synchronous function" }));
     expect(r.snapshot()).toBe(before);
+  });
+
+  it("with no neighbour and no merge listener: writes, counts and advances all the same", () => {
+    const r = rig({ link: false, listen: false });
+    r.w.transaction(() => {
+      r.w.upsert("items", { id: 1 });
+      expect(r.w.upsertMany("items", [{ id: 2 }, { id: 3 }])).toEqual([`${PEER}.2`, `${PEER}.3`]);
+      expect(codeOf(() => r.w.upsertMany("items", [{ id: 4 }, { id: 5, qty: -1 }]))).toBe("CONSTRAINT");
+    });
+    expect(r.w.upsertMany("items", [{ id: 6 }])).toEqual([`${PEER}.4`]);
+    expect(r.one("SELECT count(*) FROM items_patches")).toBe(4);
+    expect(r.origins.contiguous(PEER)).toBe(4);
+    expect(r.metrics.get("patches_local_total")).toBe(4);
+    expect(r.metrics.get("messages_out_total", { kind: "patches" })).toBe(0);
+  });
+
+  it("counts what it sends as patches messages", () => {
+    const r = rig();
+    r.w.upsert("items", { id: 1 });
+    r.w.upsertMany("items", [{ id: 2 }, { id: 3 }]);
+    expect(r.metrics.get("messages_out_total", { kind: "patches" })).toBe(2);
+    expect(r.metrics.get("bytes_out_total")).toBe(r.sent[0]!.length + r.sent[1]!.length);
   });
 
   it("a nested transaction() joins the open one", () => {
@@ -468,6 +488,19 @@ describe("local writes: upsertMany", () => {
     });
   });
 
+  it("inside transaction(): a batch whose first row fails as a late merge is undone whole", () => {
+    for (const listen of [true, false]) {
+      const r = rig({ listen });
+      r.book.highestTs = timestampFromMs(WALL + 10_000);
+      r.w.transaction(() => {
+        r.w.upsert("tags", { tag: "a" });
+        expect(codeOf(() => r.w.upsertMany("items", [{ id: 1, qty: -1 }, { id: 2 }]))).toBe("CONSTRAINT");
+      });
+      expect(r.one("SELECT count(*) FROM items") + r.one("SELECT count(*) FROM items_patches")).toBe(0);
+      expect(r.merges).toEqual(listen ? [{ local: true, patches: 1, tables: ["tags"], keys: { tags: [["a"]] } }] : []);
+    }
+  });
+
   it("rows stamped behind what was merged still merge by the rule", () => {
     const r = rig();
     const ahead = timestampFromMs(WALL + 10_000);
@@ -484,6 +517,31 @@ describe("local writes: upsertMany", () => {
       [2, "two", null],
     ]);
     expect(r.book.highestTs).toBe(ahead);
+  });
+});
+
+describe("local writes: a patch stamped exactly at the newest timestamp merged", () => {
+  // A remote patch of a higher peer id carries the very timestamp our next write gets: it wins
+  // the tie, so our write must go through the probe, not straight into the row.
+  function tied() {
+    const r = rig();
+    const ts = timestampFromMs(WALL);
+    r.db.exec(`INSERT INTO items_patches (id, name, _patchedAt, _sequenceId, _peerId) VALUES (1, 'remote', ${ts}, 1, ${PEER + 1})`);
+    r.db.exec(`INSERT INTO items (id, name) VALUES (1, 'remote')`);
+    r.book.highestTs = ts;
+    return r;
+  }
+
+  it("upsert", () => {
+    const r = tied();
+    r.w.upsert("items", { id: 1, name: "local", qty: 1 });
+    expect(r.all("SELECT id, name, qty FROM items")).toEqual([[1, "remote", 1]]);
+  });
+
+  it("upsertMany", () => {
+    const r = tied();
+    r.w.upsertMany("items", [{ id: 1, name: "local", qty: 1 }]);
+    expect(r.all("SELECT id, name, qty FROM items")).toEqual([[1, "remote", 1]]);
   });
 });
 
@@ -524,6 +582,23 @@ CREATE TABLE t_patches (id INTEGER, ${cols.map((c) => `${c} TEXT`).join(", ")}, 
     expect(codeOf(() => r.w.upsert("t", { id: 1 }))).toBe("PATCH_TOO_LARGE");
     expect(codeOf(() => r.w.upsertMany("t", [{ id: 1 }]))).toBe("PATCH_TOO_LARGE");
     expect(r.one("SELECT count(*) FROM t_patches")).toBe(0);
+  });
+
+  it("counts multi-byte names and values: refused one byte over the limit, accepted at it", () => {
+    const e = "\u20ac"; // three bytes in UTF-8
+    const table = e.repeat(40);
+    const ddl = `CREATE TABLE "${table}" (id INTEGER PRIMARY KEY, "${e.repeat(5)}" TEXT);
+CREATE TABLE "${table}_patches" (id INTEGER, "${e.repeat(5)}" TEXT, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL);`;
+    const row = { id: 1, [e.repeat(5)]: e.repeat(60) };
+    const size = (() => {
+      const r = rig({ ddl });
+      r.w.upsert(table, row);
+      return r.sent[0]!.length;
+    })();
+    const over = rig({ ddl, limits: { maxMessageBytes: size - 1 } });
+    expect(codeOf(() => over.w.upsert(table, row))).toBe("PATCH_TOO_LARGE");
+    const at = rig({ ddl, limits: { maxMessageBytes: size } });
+    expect(at.w.upsert(table, row)).toBe(`${PEER}.1`);
   });
 
   it("counts a multi-byte sequence number", () => {

@@ -4,18 +4,40 @@
  */
 import { describe, expect, it } from "vitest";
 import { Catalog } from "../../src/catalog.js";
-import type { SqlValue } from "../../src/driver.js";
+import type { SqliteDriver, SqlValue } from "../../src/driver.js";
 import type { LocalPatch, ReplicatedTable } from "../../src/replicated-table.js";
 import { itemsDdl } from "../sim.js";
 import { testDriver } from "../helpers.js";
 
+/** What the merger asked of SQLite: statements prepared, upserts run, probes read. */
+interface Calls {
+  prepared: number;
+  upserts: number;
+  probes: number;
+}
+
 function open(ddl: string, table: string) {
-  const d = testDriver();
+  const base = testDriver();
+  const calls: Calls = { prepared: 0, upserts: 0, probes: 0 };
+  const d: SqliteDriver & { db: typeof base.db } = {
+    ...base,
+    prepare(sql) {
+      const s = base.prepare(sql);
+      const upsert = sql.startsWith(`INSERT INTO "${table}" `);
+      const probe = sql.includes("max(p.");
+      if (upsert) calls.prepared++;
+      return {
+        run: (p) => (upsert && calls.upserts++, s.run(p)),
+        get: (p) => (probe && calls.probes++, s.get(p)),
+        all: (p) => s.all(p),
+      };
+    },
+  };
   d.exec(ddl);
   const t = new Catalog(d).get(table);
   const rows = (order = "rowid") => d.db.prepare(`SELECT * FROM ${table} ORDER BY ${order}`).raw(true).all() as unknown[][];
   const count = (sql: string) => d.db.prepare(sql).pluck().get() as number;
-  return { d, t, rows, count };
+  return { d, t, rows, count, calls };
 }
 
 /** A patch in engine form from a row object (columns sorted, as the engine keeps them). */
@@ -177,7 +199,85 @@ describe("row merge: batching the newest patches", () => {
   });
 });
 
+describe("row merge: statements", () => {
+  it("a full batch is one multi-row statement; a partial one is one statement per row", () => {
+    const { t, calls, count } = items(false);
+    for (let i = 1; i <= 64; i++) t.rows.queue(patch(t, 1, i, 100 + i, { id: i, qty: i }), true);
+    expect(calls).toEqual({ prepared: 1, upserts: 1, probes: 0 });
+    for (let i = 65; i <= 67; i++) t.rows.queue(patch(t, 1, i, 100 + i, { id: i, qty: i }), true);
+    t.rows.flush();
+    expect(calls).toEqual({ prepared: 2, upserts: 4, probes: 0 });
+    expect(count("SELECT count(*) FROM items")).toBe(67);
+  });
+
+  it("prepares one statement per column set and reuses it", () => {
+    const { t, calls } = items(false);
+    for (let i = 1; i <= 3; i++) t.rows.merge(patch(t, 1, i, 100 + i, { id: i, name: "a" }), true);
+    for (let i = 1; i <= 3; i++) t.rows.merge(patch(t, 1, 10 + i, 200 + i, { id: i, qty: 1 }), true);
+    for (let i = 1; i <= 64; i++) t.rows.queue(patch(t, 1, 20 + i, 300 + i, { id: i, qty: 2 }), true);
+    for (let i = 1; i <= 64; i++) t.rows.queue(patch(t, 1, 90 + i, 400 + i, { id: i, qty: 3 }), true);
+    expect(calls).toEqual({ prepared: 3, upserts: 8, probes: 0 });
+  });
+
+  it("a patch known to be the newest skips the probe; a late one reads it once", () => {
+    const { t, calls, rows } = items(false);
+    apply(t, patch(t, 1, 1, 300, { id: 1, name: "new" }));
+    expect(calls.probes).toBe(0);
+    const late = patch(t, 2, 1, 200, { id: 1, name: "late", qty: 1 });
+    t.log.store(late, false);
+    t.rows.merge(late, false);
+    expect(calls.probes).toBe(1);
+    expect(rows()).toEqual([[1, "new", 1, null, null]]);
+  });
+});
+
 describe("row merge: a late patch", () => {
+  it("queued as not the newest, it is merged by the rule at once", () => {
+    const { t, rows, calls } = items(false);
+    apply(t, patch(t, 1, 1, 300, { id: 1, name: "new", qty: 1 }));
+    const late = patch(t, 2, 1, 200, { id: 1, name: "late", price: 2 });
+    t.log.queue(late);
+    t.rows.queue(late, false);
+    expect(rows()).toEqual([[1, "new", 1, 2, null]]);
+    expect(calls.probes).toBe(1);
+    t.flush();
+    expect(rows()).toEqual([[1, "new", 1, 2, null]]);
+  });
+
+  it("does not take a list of explicit NULLs for a column named null", () => {
+    const ddl = `CREATE TABLE n (id INTEGER PRIMARY KEY, "null" TEXT, other TEXT);
+CREATE TABLE n_patches (id INTEGER, "null" TEXT, other TEXT, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL, _nulls TEXT);`;
+    const { t, rows } = open(ddl, "n");
+    apply(t, patch(t, 1, 1, 300, { id: 1, other: "later" }));
+    const late = patch(t, 2, 1, 200, { id: 1, null: "late", other: "lost" });
+    t.log.store(late, false);
+    t.rows.merge(late, false);
+    expect(rows()).toEqual([[1, "late", "later"]]);
+    // Rebuilding: no patch set "null" to NULL, so its value stays.
+    t.rows.rebuild([1], false);
+    expect(rows()).toEqual([[1, "late", "later"]]);
+    apply(t, patch(t, 1, 2, 400, { id: 1, other: "x" }));
+    t.log.unstore(late);
+    t.rows.rebuild([1], false);
+    expect(rows()).toEqual([[1, "late", "x"]]);
+  });
+
+  it("never updates the key columns of an existing row (no UPDATE OF key fires)", () => {
+    const ddl = `${itemsDdl(false)}
+CREATE TABLE key_updates (n INTEGER);
+CREATE TRIGGER items_key AFTER UPDATE OF id ON items BEGIN INSERT INTO key_updates VALUES (1); END;`;
+    const { t, rows, count } = open(ddl, "items");
+    apply(t, patch(t, 1, 1, 100, { id: 1, name: "a" }));
+    apply(t, patch(t, 1, 2, 200, { id: 1, qty: 2 }));
+    apply(t, patch(t, 1, 3, 300, { id: 1 }));
+    const late = patch(t, 2, 1, 150, { id: 1, name: "late", price: 1 });
+    t.log.store(late, false);
+    t.rows.merge(late, false);
+    t.rows.rebuild([1], true);
+    expect(rows()).toEqual([[1, "late", 2, 1, null]]);
+    expect(count("SELECT count(*) FROM key_updates")).toBe(0);
+  });
+
   for (const inline of [false, true]) {
     const where = inline ? "T_patches._nulls" : "the side table";
     it(`writes only the columns no later patch set, to a value or to NULL (explicit NULLs in ${where})`, () => {
