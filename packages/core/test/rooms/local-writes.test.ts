@@ -178,6 +178,32 @@ describe("local writes: upsert", () => {
     }
   });
 
+  it("a replic error of another copy of the package, thrown by the driver, reaches the caller as it is", () => {
+    const base = testDriver();
+    // What a ReplicError of another copy (the CJS build next to the ESM one) looks like here.
+    const foreign = Object.assign(new Error("replic: database closed"), { code: "CLOSED", [Symbol.for("replic.error")]: true });
+    let fail = false;
+    const driver: SqliteDriver = {
+      ...base,
+      prepare(sql) {
+        const s = base.prepare(sql);
+        if (!sql.startsWith(`INSERT INTO "items" `)) return s;
+        return { ...s, run: (p) => (fail ? (() => { throw foreign; })() : s.run(p)) };
+      },
+    };
+    const r = rig({ driver });
+    r.w.upsert("items", { id: 1 });
+    fail = true;
+    let caught: unknown;
+    try {
+      r.w.upsert("items", { id: 2 });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBe(foreign);
+    expect(r.one("SELECT count(*) FROM items_patches")).toBe(1);
+  });
+
   it("a row written after a late one (clock behind what was merged) still merges by the rule", () => {
     const r = rig();
     // A remote patch stamped ahead of our clock was merged (its clock was refused): our next

@@ -11,6 +11,12 @@ import type { LocalPatch, ReplicatedTable } from "../../src/replicated-table.js"
 import { testDriver } from "../helpers.js";
 import { itemsDdl } from "../sim.js";
 
+/** The driver contract: every parameter is a SQL value (some bindings refuse `undefined` or a hole). */
+function bound(p: readonly SqlValue[]): readonly SqlValue[] {
+  for (let i = 0; i < p.length; i++) if (p[i] === undefined) throw new TypeError(`parameter ${i + 1} is not bound`);
+  return p;
+}
+
 function open(ddl: string, table: string) {
   const base = testDriver();
   const calls = { prepared: 0, inserts: 0 };
@@ -20,7 +26,11 @@ function open(ddl: string, table: string) {
       const s = base.prepare(sql);
       const insert = /^INSERT (OR IGNORE )?INTO "\w+_patches"/.test(sql);
       if (insert) calls.prepared++;
-      return { ...s, run: (p) => (insert && calls.inserts++, s.run(p)) };
+      return {
+        run: (p) => (insert && calls.inserts++, s.run(bound(p))),
+        get: (p) => s.get(bound(p)),
+        all: (p) => s.all(bound(p)),
+      };
     },
   };
   d.exec(ddl);
@@ -163,6 +173,7 @@ CREATE TABLE d_patches (id INTEGER, v TEXT DEFAULT 'default', _patchedAt INTEGER
       expect(all(`SELECT id, _patchedAt, _sequenceId, _peerId FROM items_patches`)).toEqual([[1, 100, 1, 1]]);
       const nulls = inline ? all(`SELECT _nulls FROM items_patches`) : all(`SELECT cols FROM _replic_nulls`);
       expect(nulls).toEqual([["name"]]);
+      if (inline) expect(all(`SELECT * FROM _replic_nulls`)).toEqual([]);
     });
   }
 });
@@ -251,6 +262,26 @@ describe("patch log: reading", () => {
         [2, 1, 150, [0, 2], [1, 0]],
       ]);
       expect(all.every((p) => p.table === t)).toBe(true);
+    });
+  }
+
+  for (const inline of [false, true]) {
+    it(`a column named null is not taken for an explicit NULL (${inline ? "inline" : "side-table"})`, () => {
+      const ddl = `CREATE TABLE n (id INTEGER PRIMARY KEY, "null" TEXT);
+CREATE TABLE n_patches (id INTEGER, "null" TEXT, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL${inline ? ", _nulls TEXT" : ""});`;
+      const { t } = open(ddl, "n");
+      t.log.store(patch(t, 1, 1, 100, { id: 1 }), false);
+      t.log.store(patch(t, 1, 2, 101, { id: 1, null: null }), false);
+      const out: LocalPatch[] = [];
+      t.log.readRange(t, 1, 1, 2, out);
+      expect(out.map((p) => [p.cols, p.values])).toEqual([
+        [[0], [1]],
+        [
+          [0, 1],
+          [1, null],
+        ],
+      ]);
+      expect(t.log.readAll(t).map((p) => p.cols.length).sort()).toEqual([1, 2]);
     });
   }
 
