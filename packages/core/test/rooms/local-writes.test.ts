@@ -133,7 +133,7 @@ describe("local writes: upsert", () => {
     expect(r.one("SELECT count(*) FROM items_patches")).toBe(1);
   });
 
-  it("the merge event is empty of keys when nobody listened at the start of the transaction", () => {
+  it("a merge listener added inside the transaction gets its event", () => {
     const r = rig();
     const seen: MergeEvent[] = [];
     r.w.transaction(() => {
@@ -144,7 +144,7 @@ describe("local writes: upsert", () => {
     expect(seen).toEqual([{ local: true, patches: 1, tables: ["items"], keys: { items: [[3]] } }]);
   });
 
-  it("collects no keys and emits nothing when no one listens to merges", () => {
+  it("a merge listener added later hears only the writes after it (through createReplica)", () => {
     const d = testDriver();
     const r = createReplica(d, { peerId: PEER, heartbeatMs: 0 });
     r.migrate([{ up: CHECKED_DDL, down: "" }]);
