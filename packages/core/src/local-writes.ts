@@ -7,7 +7,7 @@
  */
 import type { Bookkeeping } from "./bookkeeping.js";
 import type { Catalog } from "./catalog.js";
-import type { HybridLogicalClock } from "./clock.js";
+import { MAX_TIMESTAMP, type HybridLogicalClock } from "./clock.js";
 import type { SqlValue } from "./driver.js";
 import { fromSqlite, isReplicError, ReplicError, ValidationError } from "./errors.js";
 import type { Events } from "./events.js";
@@ -58,7 +58,7 @@ export class LocalWriter {
   upsert(table: string, row: Record<string, unknown>): string {
     const t = this.r.catalog.get(table);
     const values: SqlValue[] = [];
-    const cols = this.check(t, row, values);
+    const cols = this.check(t, row, values, this.r.book.seq + 1);
     if (this.r.tx.active) return this.write(t, cols, values);
     return this.transaction(() => this.write(t, cols, values));
   }
@@ -73,15 +73,16 @@ export class LocalWriter {
     // Outside a transaction: validate, write and encode row by row in a new one. Inside one:
     // validate everything first and write under a savepoint.
     if (!this.r.tx.active) return this.transaction(() => this.writeMany(t, rows));
+    const { book } = this.r;
     const values: SqlValue[][] = new Array(rows.length);
     const cols: number[][] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       values[i] = [];
-      cols[i] = this.check(t, rows[i]!, values[i]!);
+      cols[i] = this.check(t, rows[i]!, values[i]!, book.seq + 1 + i);
     }
     for (const q of this.queued) q.log.flush(); // the savepoint must not take them along
-    const { book } = this.r;
     const highestBefore = book.highestTs;
+    const keysBefore = this.keys?.[t.name]?.length ?? 0;
     return this.r.tx.savepoint(
       () => {
         const first = book.seq + 1;
@@ -105,6 +106,8 @@ export class LocalWriter {
       },
       () => {
         book.highestTs = highestBefore;
+        // The merge event names only rows written.
+        if (this.keys?.[t.name]) this.keys[t.name]!.length = keysBefore;
       },
     );
   }
@@ -123,6 +126,8 @@ export class LocalWriter {
     this.keys = this.r.events.has("merge") ? Object.create(null) : undefined;
     this.out = neighbours.size > 0 ? new PatchBatcher(opts.maxBatchPatches) : undefined;
     let result: T;
+    /** `fn` and the patch rows are done: a failure now is COMMIT's. */
+    let ran = false;
     try {
       result = tx.run(
         () => {
@@ -130,8 +135,15 @@ export class LocalWriter {
           book.fence();
           const value = fn();
           if (value instanceof Promise) throw new ReplicError("TRANSACTION", "transaction() takes a synchronous function");
-          for (const t of this.queued) t.log.flush();
+          for (const t of this.queued) {
+            try {
+              t.log.flush();
+            } catch (err) {
+              throw this.explain(err, t);
+            }
+          }
           this.queued.clear();
+          ran = true;
           return value;
         },
         () => {
@@ -143,7 +155,7 @@ export class LocalWriter {
         },
       );
     } catch (err) {
-      throw this.explainCommit(err);
+      throw this.explainCommit(ran ? fromSqlite(err) : err);
     }
     this.committed();
     return result;
@@ -168,13 +180,16 @@ export class LocalWriter {
     outbox.flush();
   }
 
-  /** Validates a row and refuses up front a patch no receiver would accept. */
-  private check(t: ReplicatedTable, row: Record<string, unknown>, values: SqlValue[]): number[] {
+  /**
+   * Validates a row and refuses up front a patch no receiver would accept: alone in a message with
+   * its table's names, under sequence `seq`, stamped with the widest timestamp.
+   */
+  private check(t: ReplicatedTable, row: Record<string, unknown>, values: SqlValue[], seq: number): number[] {
     const cols = this.validator.validate(t, row, values);
     const limit = this.r.opts.limits.maxMessageBytes;
-    if (encodedSizeBound(values) + t.columnNames.length * 16 + 64 > limit) {
+    if (encodedSizeBound(values) + encodedSizeBound(t.columnNames) + 3 * t.name.length + 64 > limit) {
       const e = new PatchesEncoder(1024);
-      e.add(e.addTable(t.name, t.columnNames), this.r.book.peerId, this.r.book.seq + 1, this.r.clock.current, cols, values);
+      e.add(e.addTable(t.name, t.columnNames), this.r.book.peerId, seq, MAX_TIMESTAMP, cols, values);
       const size = e.finish().length;
       if (size > limit) {
         throw new ValidationError("PATCH_TOO_LARGE", `a patch of ${size} bytes for "${t.name}" exceeds the ${limit}-byte message limit`, {
@@ -220,8 +235,8 @@ export class LocalWriter {
     try {
       for (let i = 0; i < rows.length; i++) {
         const values: SqlValue[] = [];
-        const cols = this.check(t, rows[i]!, values);
         const seq = book.seq + 1;
+        const cols = this.check(t, rows[i]!, values, seq);
         const patchedAt = this.stage(t, seq, cols, values);
         book.seq = seq;
         this.count++;
