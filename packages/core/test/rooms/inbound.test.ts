@@ -3,6 +3,10 @@
 // writers under one id, too old, far future, held full, alien), what each one counts, sends,
 // emits and stores, the heartbeat and request paths, the release of held patches, and the
 // rollback of a message that fails inside its transaction.
+import Database from "better-sqlite3";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   createReplica,
@@ -177,6 +181,33 @@ describe("receive: merging patches", () => {
     expect(again.status().clock).toBe(ts(T0 - 4));
   });
 
+  it("follows the highest stamp of a message, whatever the order", () => {
+    const x = open();
+    x.r.receive(2, msg({ peer: 2, seq: 1, at: T0 - 4, row: { id: 1 } }, { peer: 2, seq: 2, at: T0 - 5, row: { id: 2 } }));
+    expect(x.r.status().clock).toBe(ts(T0 - 4));
+  });
+
+  it("a late patch loses to the newer one already merged, also on a timestamp tie", () => {
+    const x = open();
+    x.r.receive(2, msg({ peer: 3, seq: 1, at: T0 - 10, row: { id: 1, name: "new" } }));
+    x.r.receive(2, msg({ peer: 2, seq: 1, at: T0 - 50, row: { id: 1, name: "old", qty: 1 } }));
+    expect(x.rows()).toEqual([[1, "new", 1]]);
+    // Equal stamps: the higher peer id wins (3 over 2).
+    x.r.receive(2, msg({ peer: 2, seq: 2, at: T0 - 10, row: { id: 1, name: "tie" } }));
+    expect(x.rows()).toEqual([[1, "new", 1]]);
+  });
+
+  it("the newest stamp seen is remembered: a later, older patch is merged as late", () => {
+    const x = open();
+    x.r.receive(2, msg({ peer: 2, seq: 1, at: T0 - 10, row: { id: 1, name: "new" } }));
+    x.r.receive(2, msg({ peer: 3, seq: 1, at: T0 - 50, row: { id: 5 } }));
+    x.r.receive(2, msg({ peer: 4, seq: 1, at: T0 - 30, row: { id: 1, name: "old" } }));
+    expect(x.rows()).toEqual([
+      [1, "new", null],
+      [5, null, null],
+    ]);
+  });
+
   it("does not follow a clock beyond the drift bound, and says so", () => {
     const x = open(1, { maxClockDriftMs: 1000 });
     x.link(2);
@@ -247,6 +278,26 @@ describe("receive: merging patches", () => {
   });
 });
 
+describe("receive: without a logger, or one without debug", () => {
+  it("counts a clock beyond the bound and leaves a spoiled held patch held", () => {
+    for (const logger of [undefined, { warn: () => {} }]) {
+      const d = testDriver();
+      const r = createReplica(d, { peerId: 1, heartbeatMs: 0, now: () => now, maxClockDriftMs: 1000, ...(logger ? { logger } : {}) });
+      opened.push(r);
+      r.migrate(MIGRATIONS);
+      r.addPeer(2, () => {});
+      r.receive(2, heartbeat(T0 + 5000, []));
+      expect(r.metrics()).toMatch(/^replic_clock_drift_rejections_total 1$/m);
+      r.receive(2, msg({ peer: 2, seq: 1, at: T0 + 5000, row: { id: 1 } }));
+      d.db.prepare("UPDATE _replic_held SET bytes = x'00'").run();
+      now = T0 + 4000;
+      r.tick();
+      expect(r.status().heldPatches).toBe(1);
+      now = T0;
+    }
+  });
+});
+
 describe("receive: far-future patches", () => {
   it("holds them (not merged, not relayed), refuses a repeat as a duplicate, and merges them once their time has come", () => {
     const x = open(1, { maxClockDriftMs: 1000 });
@@ -263,8 +314,12 @@ describe("receive: far-future patches", () => {
     x.r.receive(2, far);
     expect(x.metric("patches_duplicate_total")).toBe(1);
     expect(x.metric("patches_held_total")).toBe(1);
-    // Not yet due: a round changes nothing.
+    // Within the bound now but not released yet: still a duplicate, not merged.
     now = T0 + 3999;
+    x.r.receive(2, msg({ peer: 2, seq: 1, at: T0 + 4500, row: { id: 1, name: "other" } }));
+    expect(x.metric("patches_duplicate_total")).toBe(2);
+    expect(x.rows()).toEqual([]);
+    // Not yet due: a round changes nothing.
     x.r.tick();
     expect(x.rows()).toEqual([]);
     now = T0 + 4000;
@@ -281,7 +336,7 @@ describe("receive: far-future patches", () => {
     x.r.tick();
     expect(x.metric("patches_released_total")).toBe(1);
     x.r.receive(2, far);
-    expect(x.metric("patches_duplicate_total")).toBe(2);
+    expect(x.metric("patches_duplicate_total")).toBe(3);
     expect(x.rows()).toEqual([[1, "late", null]]);
   });
 
@@ -302,6 +357,17 @@ describe("receive: far-future patches", () => {
     ]);
     expect(x.origin(2)).toMatchObject({ contiguous: 2, highest: 2, held: 0 });
     expect(x.metric("patches_released_total")).toBe(2);
+  });
+
+  it("a held row that is not a patches message is skipped", () => {
+    const x = open(1, { maxClockDriftMs: 1000 });
+    x.r.receive(2, msg({ peer: 2, seq: 1, at: T0 + 5000, row: { id: 1, qty: 5 } }));
+    x.db.prepare("UPDATE _replic_held SET bytes = ?").run(Buffer.from(heartbeat(T0, [])));
+    now = T0 + 4000;
+    x.r.tick();
+    expect(x.warnings).toEqual([]);
+    expect(x.rows()).toEqual([]);
+    expect(x.r.status().heldPatches).toBe(1);
   });
 
   it("a held patch whose value no longer fits stays held, with a warning", () => {
@@ -390,6 +456,25 @@ describe("receive: patches of our own origin", () => {
   });
 });
 
+describe("receive: our own patch kept whole after a rollback", () => {
+  it("an echo of it is a duplicate; another version of it is a second writer", () => {
+    const x = open();
+    const color = { up: "ALTER TABLE items ADD COLUMN color TEXT; ALTER TABLE items_patches ADD COLUMN color TEXT;", down: "ALTER TABLE items_patches DROP COLUMN color; ALTER TABLE items DROP COLUMN color;" };
+    x.r.migrate([...MIGRATIONS, color]);
+    x.r.upsert("items", { id: 1, color: "red" });
+    const stamp = x.r.status().clock;
+    x.r.migrate(MIGRATIONS);
+    expect(x.r.status().alienPatches.map((c) => c.table)).toEqual(["items"]);
+    const own = (at: number) => encodeMessage({ kind: "patches", patches: [{ table: "items", peerId: 1, seq: 1, patchedAt: at, values: { id: 1, color: "red" } }] });
+    x.r.receive(2, own(stamp));
+    expect(x.metric("patches_duplicate_total")).toBe(1);
+    expect(x.conflicts).toEqual([]);
+    x.r.receive(2, own(stamp - 1));
+    expect(x.metric("patches_own_refused_total")).toBe(1);
+    expect(x.conflicts.map((e) => e.message)).toEqual(["peer id 1: received patch 1.1, which differs from the one this replica wrote: another writer uses this id"]);
+  });
+});
+
 describe("receive: two writers under one id", () => {
   it("a newer version under a held sequence replaces ours, is passed on to everyone but the sender, and is raised", () => {
     const x = open();
@@ -419,6 +504,50 @@ describe("receive: two writers under one id", () => {
     expect(x.merges).toEqual([{ local: false, patches: 1, tables: ["items"], keys: { items: [[2]] } }]);
     // Nothing was merged as new: the clock stays.
     expect(x.r.status().clock).toBe(ts(T0 - 40));
+  });
+
+  it("a newer version is merged as a late patch into a row that holds newer values, and raises the newest stamp seen", () => {
+    const x = open();
+    x.r.receive(2, msg({ peer: 5, seq: 1, at: T0 - 50, row: { id: 1, name: "a" } }, { peer: 6, seq: 1, at: T0 - 5, row: { id: 3, name: "z" } }));
+    x.r.receive(2, msg({ peer: 5, seq: 1, at: T0 - 10, row: { id: 3, name: "c", qty: 3 } }));
+    expect(x.rows()).toEqual([[3, "z", 3]]);
+    // The replacement is the newest stamp of row 4: a later patch older than it is late.
+    x.r.receive(2, msg({ peer: 5, seq: 2, at: T0 - 40, row: { id: 4, name: "b" } }));
+    x.r.receive(2, msg({ peer: 5, seq: 2, at: T0 - 8, row: { id: 4, name: "d" } }));
+    x.r.receive(2, msg({ peer: 7, seq: 1, at: T0 - 9, row: { id: 4, name: "older" } }));
+    expect(x.rows()).toEqual([
+      [3, "z", 3],
+      [4, "d", null],
+    ]);
+  });
+
+  it("a replacement older than the newest stamp seen does not lower it", () => {
+    const x = open();
+    x.r.receive(2, msg({ peer: 5, seq: 1, at: T0 - 50, row: { id: 1, name: "a" } }, { peer: 6, seq: 1, at: T0 - 5, row: { id: 2, name: "newest" } }));
+    x.r.receive(2, msg({ peer: 5, seq: 1, at: T0 - 10, row: { id: 3, name: "c" } }));
+    x.r.receive(2, msg({ peer: 7, seq: 1, at: T0 - 7, row: { id: 2, name: "late" } }));
+    expect(x.rows()).toEqual([
+      [2, "newest", null],
+      [3, "c", null],
+    ]);
+  });
+
+  it("after collection, a replaced patch's row keeps the columns no retained patch sets; a collected sequence is a duplicate", () => {
+    const x = open(1, { retentionMs: 1000 });
+    x.r.receive(2, msg({ peer: 5, seq: 1, at: T0 - 10, row: { id: 1, name: "a" } }));
+    now = T0 + 2000;
+    expect(x.r.gc()).toBe(1);
+    // 5.1 is gone: another version of it cannot be compared, and is a duplicate.
+    x.r.receive(2, msg({ peer: 5, seq: 1, at: T0 + 1500, row: { id: 2, name: "x" } }));
+    expect(x.metric("patches_duplicate_total")).toBe(1);
+    expect(x.metric("patches_conflicting_total")).toBe(0);
+    x.r.receive(2, msg({ peer: 5, seq: 2, at: T0 + 1990, row: { id: 1, qty: 2 } }));
+    x.r.receive(2, msg({ peer: 5, seq: 2, at: T0 + 1995, row: { id: 3, name: "c" } }));
+    expect(x.metric("patches_conflicting_total")).toBe(1);
+    expect(x.rows()).toEqual([
+      [1, "a", 2],
+      [3, "c", null],
+    ]);
   });
 
   it("a replaced patch's row is rebuilt from the patches left", () => {
@@ -636,7 +765,7 @@ describe("receive: a failure inside the transaction", () => {
     const bytes = msg(
       { peer: 2, seq: 1, at: T0 - 5, row: { id: 1, name: "a" } },
       { peer: 2, seq: 2, at: T0 + 5000, row: { id: 2, name: "far" } },
-      { peer: 2, seq: 3, at: T0 - 4, row: { tag: "t" }, table: "tags" },
+      { peer: 4, seq: 1, at: T0 - 4, row: { tag: "t" }, table: "tags" },
     );
     f.ctl.fail = /^UPDATE _replic_state/;
     expect(() => x.r.receive(2, bytes)).toThrow(expect.objectContaining({ code: "SQLITE" }));
@@ -647,13 +776,15 @@ describe("receive: a failure inside the transaction", () => {
     expect(x.r.status().heldPatches).toBe(0);
     expect(x.r.status().alienPatches).toEqual([]);
     expect(x.origin(2)).toBeUndefined();
+    expect(x.origin(4)).toBeUndefined();
     expect(three).toEqual([]);
     expect(x.merges).toEqual([]);
     // The same message again merges whole.
     x.r.receive(2, bytes);
     expect(x.rows()).toEqual([[1, "a", null]]);
     expect(x.r.status().heldPatches).toBe(1);
-    expect(x.origin(2)).toMatchObject({ contiguous: 1, highest: 3, held: 1 });
+    expect(x.origin(2)).toMatchObject({ contiguous: 1, highest: 1, held: 1 });
+    expect(x.origin(4)).toMatchObject({ contiguous: 1, highest: 1 });
     expect(x.metric("patches_applied_total")).toBe(1);
     expect(x.metric("patches_held_total")).toBe(1);
     expect(x.metric("patches_alien_kept_total")).toBe(1);
@@ -672,5 +803,83 @@ describe("receive: a failure inside the transaction", () => {
     expect(x.rows()).toEqual([[3, null, 3]]);
     expect(x.patchRows()).toEqual([[3, null, 3, ts(T0 - 3), 1, 3]]);
     expect(x.origin(2)).toBeUndefined();
+  });
+});
+
+describe("receive: a database another replica took over", () => {
+  it("a SQLite error in the receive transaction of a superseded replica breaks it with IDENTITY_CONFLICT", () => {
+    const dir = mkdtempSync(join(tmpdir(), "replic-inbound-"));
+    try {
+      const file = join(dir, "db.sqlite");
+      const a = open(1, {}, wrap(testDriver(new Database(file))));
+      // Another replica opens the same file (a second process, say) and takes over the writer claim.
+      const other = testDriver(new Database(file));
+      const b = createReplica(other, { heartbeatMs: 0, now: () => now });
+      opened.push(b);
+      other.db.exec("CREATE TRIGGER no_negative BEFORE INSERT ON items WHEN NEW.qty < 0 BEGIN SELECT RAISE(ABORT, 'no negative qty'); END");
+      expect(() => a.r.receive(2, msg({ peer: 2, seq: 1, at: T0 - 5, row: { id: 1, qty: -1 } }))).toThrow(
+        expect.objectContaining({ code: "IDENTITY_CONFLICT", message: expect.stringContaining("another replica opened this database") }),
+      );
+      expect(a.r.status().broken).toMatch(/another replica opened this database/);
+      expect(() => a.r.receive(2, msg({ peer: 2, seq: 1, at: T0 - 5, row: { id: 1, qty: 1 } }))).toThrow(expect.objectContaining({ code: "IDENTITY_CONFLICT" }));
+      expect(a.rows()).toEqual([]);
+      opened.splice(opened.indexOf(a.r), 1);
+      a.r.close();
+      a.db.close();
+      b.close();
+      opened.splice(opened.indexOf(b), 1);
+      other.db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("receive: gap repair after a merge", () => {
+  it("re-asks a timed-out range when a full batch lands while another request is still pending", () => {
+    const x = open(1, { maxBatchPatches: 2, maxInflightPatches: 4, requestTimeoutMs: 200 });
+    const two = x.link(2);
+    const three = x.link(3);
+    x.r.receive(2, heartbeat(T0, [{ peerId: 7, contiguous: 2, highest: 2 }]));
+    expect(two).toEqual([{ kind: "request", ranges: [{ peerId: 7, from: 1, to: 2 }] }]);
+    now = T0 + 150;
+    x.r.receive(3, heartbeat(T0, [{ peerId: 8, contiguous: 4, highest: 4 }]));
+    expect(three).toEqual([{ kind: "request", ranges: [{ peerId: 8, from: 1, to: 4 }] }]);
+    two.length = 0;
+    three.length = 0;
+    // 7's request timed out while 8's is pending: one patch of 8 runs no repair round...
+    now = T0 + 250;
+    x.r.receive(3, msg({ peer: 8, seq: 1, at: T0 - 9, row: { id: 1 } }));
+    expect(two.filter((m) => m.kind === "request")).toEqual([]);
+    // ...a full batch runs one at once, which asks 7 again.
+    x.r.receive(3, msg({ peer: 8, seq: 2, at: T0 - 8, row: { id: 2 } }, { peer: 8, seq: 3, at: T0 - 7, row: { id: 3 } }));
+    expect(two.filter((m) => m.kind === "request")).toEqual([{ kind: "request", ranges: [{ peerId: 7, from: 1, to: 2 }] }]);
+    expect(three).toEqual([]);
+  });
+
+  it("a message that merges nothing runs no repair round", () => {
+    const x = open(1, { requestTimeoutMs: 200 });
+    const two = x.link(2);
+    const first = msg({ peer: 9, seq: 1, at: T0 - 9, row: { id: 1 } });
+    x.r.receive(2, first);
+    x.r.receive(2, heartbeat(T0, [{ peerId: 7, contiguous: 2, highest: 2 }]));
+    expect(two).toEqual([{ kind: "request", ranges: [{ peerId: 7, from: 1, to: 2 }] }]);
+    two.length = 0;
+    now = T0 + 300;
+    x.r.receive(2, first);
+    expect(x.metric("patches_duplicate_total")).toBe(1);
+    expect(two).toEqual([]);
+    // The round would have asked again.
+    x.r.tick();
+    expect(two.filter((m) => m.kind === "request")).toEqual([{ kind: "request", ranges: [{ peerId: 7, from: 1, to: 2 }] }]);
+  });
+
+  it("a patch of an unknown table advances its origin's waiters", async () => {
+    const x = open();
+    const wait = x.r.waitFor("4.1", 1000);
+    x.r.receive(2, msg({ peer: 4, seq: 1, at: T0 - 4, row: { tag: "t" }, table: "tags" }));
+    await wait;
+    expect(x.origin(4)).toMatchObject({ contiguous: 1, highest: 1 });
+    expect(x.merges).toEqual([]);
   });
 });
