@@ -790,6 +790,20 @@ describe("receive: a failure inside the transaction", () => {
     expect(x.metric("patches_alien_kept_total")).toBe(1);
   });
 
+  it("a message that merges nothing does not write the bookkeeping", () => {
+    const f = faultyDriver();
+    const x = open(1, {}, f);
+    const bytes = msg({ peer: 2, seq: 1, at: T0 - 5, row: { id: 1, name: "a" } });
+    x.r.receive(2, bytes);
+    f.ctl.fail = /^(UPDATE _replic_state|INSERT)/;
+    x.r.receive(2, bytes);
+    x.r.receive(2, msg({ peer: 1, seq: 1, at: T0 - 5, row: { id: 1, name: "a" } }));
+    f.ctl.fail = undefined;
+    expect(x.metric("patches_duplicate_total")).toBe(1);
+    expect(x.metric("patches_own_refused_total")).toBe(1);
+    expect(x.metric("receive_errors_total")).toBe(0);
+  });
+
   it("a constraint violation in a batched write rolls the message back and leaves nothing queued", () => {
     const f = faultyDriver();
     const x = open(1, {}, f);
