@@ -124,7 +124,7 @@ export class LocalWriter {
     this.count = 0;
     this.touched.clear();
     this.keys = this.r.events.has("merge") ? Object.create(null) : undefined;
-    this.out = neighbours.size > 0 ? new PatchBatcher(opts.maxBatchPatches) : undefined;
+    this.out = neighbours.size > 0 ? new PatchBatcher(opts.maxBatchPatches, opts.limits.maxMessageBytes) : undefined;
     let result: T;
     /** `fn` and the patch rows are done: a failure now is COMMIT's. */
     let ran = false;

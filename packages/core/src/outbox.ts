@@ -20,6 +20,7 @@ const MAX_RANGES_PER_REQUEST = 1024;
 
 export interface OutboxOptions {
   maxBatchPatches: number;
+  limits: { maxMessageBytes: number };
   maxServeBytes: number;
   heartbeatMs: number;
   requestTimeoutMs: number;
@@ -80,7 +81,7 @@ export class Outbox {
   relay(patches: readonly LocalPatch[], from: Link | undefined, alienOf?: Map<LocalPatch, AlienPatch>, kept: readonly AlienPatch[] = []): void {
     for (const link of this.neighbours.links.values()) {
       if (link === from) continue;
-      const batcher = new PatchBatcher(this.opts.maxBatchPatches);
+      const batcher = new PatchBatcher(this.opts.maxBatchPatches, this.opts.limits.maxMessageBytes);
       let any = false;
       for (const p of patches) {
         const h = link.heads.get(p.peerId);
@@ -103,7 +104,7 @@ export class Outbox {
   /** Sends these patches to these neighbours, whatever their heads say. */
   push(links: readonly Link[], patches: readonly LocalPatch[]): void {
     for (const link of links) {
-      const batcher = new PatchBatcher(this.opts.maxBatchPatches);
+      const batcher = new PatchBatcher(this.opts.maxBatchPatches, this.opts.limits.maxMessageBytes);
       for (const p of patches) batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
       for (const m of batcher.finish()) this.send(link, m, "patches");
     }
@@ -136,7 +137,7 @@ export class Outbox {
             patches = patches.filter((p) => !whole.has(p.seq));
           }
           patches.sort((x, y) => x.seq - y.seq);
-          const batcher = new PatchBatcher(chunk);
+          const batcher = new PatchBatcher(chunk, this.opts.limits.maxMessageBytes);
           for (const p of patches) batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
           for (const x of aliens) batcher.addAlien(x);
           for (const m of batcher.finish()) this.send(link, m, "patches");

@@ -119,6 +119,11 @@ export class PatchesEncoder {
     return this.body.pos;
   }
 
+  /** At least the length `finish()` would return now: tables, patches, header, counts and CRC. */
+  get bytesBound(): number {
+    return this.tables.pos + this.body.pos + 32;
+  }
+
   /** Declares a table and the column names that patch column indexes refer to; returns its index. */
   addTable(name: string, columns: readonly string[]): number {
     const t = this.tables;

@@ -63,9 +63,9 @@ describe("HeldPatches", () => {
     first.holdBytes(2, 7, 300, bytes(1));
     first.holdBytes(4, 1, 300, bytes(1));
     const h = new HeldPatches(d);
-    expect(h.count).toBe(3);
     const origins = new Origins();
     h.load(origins);
+    expect(h.count).toBe(3);
     expect([...origins.get(2).held].sort()).toEqual([5, 7]);
     expect([...origins.get(4).held]).toEqual([1]);
     expect(origins.get(2).contiguous).toBe(0);
