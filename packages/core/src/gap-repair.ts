@@ -3,6 +3,13 @@
  * sequence this replica lacks (holes and lost tails alike) and ask a neighbour that still retains
  * it — any holder, not only the origin — in bounded windows, re-asking another holder after a
  * timeout. Each round also decides which origins are stale (see staleness.ts).
+ *
+ * The timeout counts from a neighbour's last progress, not from the request: a neighbour serves
+ * the ranges asked of it one after another, so on a slow receiver the last range of a full window
+ * can take longer than the timeout to arrive while data streams in all along. Timing each request
+ * from when it was sent asked again for ranges already on their way, and every patch then came
+ * twice (1.8× the patches on a busy 2-core machine, and slower still for it). A neighbour that
+ * stops delivering still times out one timeout after its last patch.
  */
 import type { Metrics } from "./metrics.js";
 import type { Link, Neighbours } from "./neighbours.js";
@@ -13,8 +20,17 @@ import type { SeqRange } from "./wire/types.js";
 interface Pending {
   range: SeqRange;
   link: number;
-  deadline: number;
+  /** When it was asked for (ms). */
+  sent: number;
+  /** How long without progress before it is asked again (ms): the timeout with back-off. */
+  wait: number;
   size: number;
+}
+
+/** What was held of an origin at the last settle: progress is what moved since. */
+interface Seen {
+  contiguous: number;
+  highest: number;
 }
 
 export interface RepairOptions {
@@ -28,6 +44,10 @@ export class GapRepair {
   private readonly pending = new Map<number, Pending[]>();
   /** Timed-out attempts per origin and range start: drives rotation and back-off. */
   private readonly retries = new Map<number, Map<number, number>>();
+  /** When each neighbour last delivered part of a range asked of it (ms). */
+  private readonly progressAt = new Map<number, number>();
+  /** Per origin with requests in flight, what was held at the last settle. */
+  private readonly seen = new Map<number, Seen>();
 
   constructor(
     private readonly selfId: number,
@@ -46,6 +66,7 @@ export class GapRepair {
 
   /** Forgets requests made to a neighbour that was removed. */
   forgetLink(peerId: number): void {
+    this.progressAt.delete(peerId);
     for (const [origin, list] of this.pending) {
       const keep = list.filter((p) => p.link !== peerId);
       if (keep.length > 0) this.pending.set(origin, keep);
@@ -110,7 +131,8 @@ export class GapRepair {
             range: { peerId: originId, from, to },
             link: link.peerId,
             size,
-            deadline: now + this.opts.requestTimeoutMs * Math.min(attempts + 1, 4),
+            sent: now,
+            wait: this.opts.requestTimeoutMs * Math.min(attempts + 1, 4),
           });
           link.inflight += size;
           let list = requests.get(link);
@@ -121,7 +143,10 @@ export class GapRepair {
           from = to + 1;
         }
       }
-      if (inFlight.length > 0) this.pending.set(originId, inFlight);
+      if (inFlight.length > 0) {
+        this.pending.set(originId, inFlight);
+        if (!this.seen.has(originId)) this.seen.set(originId, { contiguous, highest: origin?.highest ?? 0 });
+      }
     }
     this.staleness.update(stale);
     for (const [link, ranges] of requests) this.request(link, ranges);
@@ -152,11 +177,13 @@ export class GapRepair {
   }
 
   /**
-   * Drops requests that are satisfied or timed out. A timed-out range start counts an attempt,
-   * which picks the next holder and waits longer (linear back-off, up to 4× the timeout);
-   * progress forgets attempts.
+   * Drops requests that are satisfied or timed out. A request times out when its neighbour has
+   * delivered nothing of what was asked of it for the request's wait. A timed-out range start
+   * counts an attempt, which picks the next holder and waits longer (linear back-off, up to 4×
+   * the timeout); progress forgets attempts.
    */
   settle(now: number): void {
+    this.noteProgress(now);
     for (const [originId, attempts] of this.retries) {
       const contiguous = this.origins.contiguous(originId);
       for (const from of attempts.keys()) if (from <= contiguous) attempts.delete(from);
@@ -166,7 +193,7 @@ export class GapRepair {
       const contiguous = this.origins.contiguous(originId);
       const keep = list.filter((p) => {
         const done = contiguous >= p.range.to;
-        const expired = !done && p.deadline <= now;
+        const expired = !done && now - Math.max(p.sent, this.progressAt.get(p.link) ?? 0) >= p.wait;
         if (!done && !expired) return true;
         const link = this.neighbours.get(p.link);
         if (link) link.inflight = Math.max(0, link.inflight - p.size);
@@ -179,6 +206,30 @@ export class GapRepair {
       });
       if (keep.length > 0) this.pending.set(originId, keep);
       else this.pending.delete(originId);
+    }
+    for (const originId of this.seen.keys()) if (!this.pending.has(originId)) this.seen.delete(originId);
+  }
+
+  /**
+   * Credits a neighbour with progress when what is held of an origin moved into a range asked of
+   * it: the contiguous head (its ranges filled in order) or the highest sequence (a range being
+   * streamed above a hole that is still on its way).
+   */
+  private noteProgress(now: number): void {
+    for (const [originId, list] of this.pending) {
+      const seen = this.seen.get(originId);
+      const origin = this.origins.find(originId);
+      if (!seen || !origin) continue;
+      const { contiguous, highest } = origin;
+      if (contiguous === seen.contiguous && highest === seen.highest) continue;
+      for (const p of list) {
+        const { from, to } = p.range;
+        const filled = contiguous > seen.contiguous && from <= contiguous && to > seen.contiguous;
+        const streamed = highest > seen.highest && from <= highest && to > seen.highest;
+        if (filled || streamed) this.progressAt.set(p.link, now);
+      }
+      seen.contiguous = contiguous;
+      seen.highest = highest;
     }
   }
 }
