@@ -4,12 +4,13 @@
  * it — any holder, not only the origin — in bounded windows, re-asking another holder after a
  * timeout. Each round also decides which origins are stale (see staleness.ts).
  *
- * The timeout counts from a neighbour's last progress, not from the request: a neighbour serves
- * the ranges asked of it one after another, so on a slow receiver the last range of a full window
- * can take longer than the timeout to arrive while data streams in all along. Timing each request
- * from when it was sent asked again for ranges already on their way, and every patch then came
- * twice (1.8× the patches on a busy 2-core machine, and slower still for it). A neighbour that
- * stops delivering still times out one timeout after its last patch.
+ * A range times out when nothing it waits for has moved for the timeout, not a fixed time after
+ * it was asked: a neighbour serves what it was asked in order, so on a slow receiver the last
+ * range of a full window can take longer than the timeout to arrive while data streams in all
+ * along. Timing each range from when it was asked asked again for ranges already on their way,
+ * and every patch then came twice (1.8× the patches of a 1M catch-up on a busy 2-core machine,
+ * and slower for it). So a range's clock restarts when part of it arrives, or part of a range
+ * the same neighbour serves before it while that one is still incomplete (see noteProgress).
  */
 import type { Metrics } from "./metrics.js";
 import type { Link, Neighbours } from "./neighbours.js";
@@ -22,15 +23,11 @@ interface Pending {
   link: number;
   /** When it was asked for (ms). */
   sent: number;
+  /** When part of it, or of a range served before it, last arrived (ms): its clock's start. */
+  progressAt: number;
   /** How long without progress before it is asked again (ms): the timeout with back-off. */
   wait: number;
   size: number;
-}
-
-/** What was held of an origin at the last settle: progress is what moved since. */
-interface Seen {
-  contiguous: number;
-  highest: number;
 }
 
 export interface RepairOptions {
@@ -44,10 +41,8 @@ export class GapRepair {
   private readonly pending = new Map<number, Pending[]>();
   /** Timed-out attempts per origin and range start: drives rotation and back-off. */
   private readonly retries = new Map<number, Map<number, number>>();
-  /** When each neighbour last delivered part of a range asked of it (ms). */
-  private readonly progressAt = new Map<number, number>();
-  /** Per origin with requests in flight, what was held at the last settle. */
-  private readonly seen = new Map<number, Seen>();
+  /** Per origin with requests in flight, its contiguous head at the last settle. */
+  private readonly seen = new Map<number, number>();
 
   constructor(
     private readonly selfId: number,
@@ -66,7 +61,6 @@ export class GapRepair {
 
   /** Forgets requests made to a neighbour that was removed. */
   forgetLink(peerId: number): void {
-    this.progressAt.delete(peerId);
     for (const [origin, list] of this.pending) {
       const keep = list.filter((p) => p.link !== peerId);
       if (keep.length > 0) this.pending.set(origin, keep);
@@ -132,6 +126,7 @@ export class GapRepair {
             link: link.peerId,
             size,
             sent: now,
+            progressAt: now,
             wait: this.opts.requestTimeoutMs * Math.min(attempts + 1, 4),
           });
           link.inflight += size;
@@ -145,7 +140,7 @@ export class GapRepair {
       }
       if (inFlight.length > 0) {
         this.pending.set(originId, inFlight);
-        if (!this.seen.has(originId)) this.seen.set(originId, { contiguous, highest: origin?.highest ?? 0 });
+        if (!this.seen.has(originId)) this.seen.set(originId, contiguous);
       }
     }
     this.staleness.update(stale);
@@ -177,10 +172,9 @@ export class GapRepair {
   }
 
   /**
-   * Drops requests that are satisfied or timed out. A request times out when its neighbour has
-   * delivered nothing of what was asked of it for the request's wait. A timed-out range start
-   * counts an attempt, which picks the next holder and waits longer (linear back-off, up to 4×
-   * the timeout); progress forgets attempts.
+   * Drops requests that are satisfied or timed out (no progress for their wait). A timed-out
+   * range start counts an attempt, which picks the next holder and waits longer (linear
+   * back-off, up to 4× the timeout); progress forgets attempts.
    */
   settle(now: number): void {
     this.noteProgress(now);
@@ -193,7 +187,7 @@ export class GapRepair {
       const contiguous = this.origins.contiguous(originId);
       const keep = list.filter((p) => {
         const done = contiguous >= p.range.to;
-        const expired = !done && now - Math.max(p.sent, this.progressAt.get(p.link) ?? 0) >= p.wait;
+        const expired = !done && now - p.progressAt >= p.wait;
         if (!done && !expired) return true;
         const link = this.neighbours.get(p.link);
         if (link) link.inflight = Math.max(0, link.inflight - p.size);
@@ -211,25 +205,40 @@ export class GapRepair {
   }
 
   /**
-   * Credits a neighbour with progress when what is held of an origin moved into a range asked of
-   * it: the contiguous head (its ranges filled in order) or the highest sequence (a range being
-   * streamed above a hole that is still on its way).
+   * A range made progress when its origin's contiguous head moved into it (answers arrive in
+   * order; above a hole nothing counts, so a lost message times out). Then it restarts its clock,
+   * and so does every range asked of the same neighbour that waits behind it: served after it
+   * (asked later, or later in the same request) while it is still incomplete, and not timed out
+   * already (one that has stays so: its answer was lost).
    */
   private noteProgress(now: number): void {
+    const moved = new Set<Pending>();
+    const head = new Map<number, Pending>(); // neighbour → first range still streaming from it
     for (const [originId, list] of this.pending) {
-      const seen = this.seen.get(originId);
-      const origin = this.origins.find(originId);
-      if (!seen || !origin) continue;
-      const { contiguous, highest } = origin;
-      if (contiguous === seen.contiguous && highest === seen.highest) continue;
+      const before = this.seen.get(originId);
+      const contiguous = this.origins.contiguous(originId);
+      if (before === undefined || contiguous <= before) continue;
       for (const p of list) {
-        const { from, to } = p.range;
-        const filled = contiguous > seen.contiguous && from <= contiguous && to > seen.contiguous;
-        const streamed = highest > seen.highest && from <= highest && to > seen.highest;
-        if (filled || streamed) this.progressAt.set(p.link, now);
+        if (p.range.from > contiguous || p.range.to <= before) continue;
+        moved.add(p);
+        const first = head.get(p.link);
+        if (contiguous < p.range.to && (!first || servedBefore(p, first))) head.set(p.link, p);
       }
-      seen.contiguous = contiguous;
-      seen.highest = highest;
+      this.seen.set(originId, contiguous);
+    }
+    if (moved.size === 0) return;
+    for (const list of this.pending.values()) {
+      for (const p of list) {
+        const first = head.get(p.link);
+        if (moved.has(p) || (first && servedBefore(first, p) && now - p.progressAt < p.wait)) p.progressAt = now;
+      }
     }
   }
+}
+
+/** Whether a neighbour serves `a` before `b`: requests in order, ranges sorted within one. */
+function servedBefore(a: Pending, b: Pending): boolean {
+  if (a.sent !== b.sent) return a.sent < b.sent;
+  if (a.range.peerId !== b.range.peerId) return a.range.peerId < b.range.peerId;
+  return a.range.from < b.range.from;
 }
