@@ -12,14 +12,14 @@
 // message each side receives: rss, heapUsed, heapTotal, external, arrayBuffers, the WASM heap
 // (wasm), the message's bytes and time in receive(); the receiver adds its contiguous head and
 // the patches requested, applied and duplicate so far, the sender what it served and how many
-// bytes its socket still buffers.
+// bytes its socket still buffers. The receiver's last line is taken after a full collection.
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { WebSocket, WebSocketServer } from "ws";
 import { rows } from "../lib/data.mjs";
 import { openDb } from "../lib/bindings.mjs";
 import { adapterFor, openReplicaOn } from "../lib/replic.mjs";
-import { emit, now, peakRss, rss, runtime } from "../lib/proc.mjs";
+import { emit, gc, now, peakRss, rss, runtime } from "../lib/proc.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
 const tracePath = cfg.trace ?? process.env.REPLIC_CATCHUP_TRACE;
@@ -120,6 +120,11 @@ async function recv() {
   const finish = () => {
     done = true;
     const seconds = (now() - t0) / 1000;
+    if (tracePath) {
+      // What is still live once caught up (after a full collection): nothing merged is kept.
+      gc();
+      trace({ afterGc: true });
+    }
     const [count] = db.get("SELECT count(*) FROM items");
     if (Number(count) !== cfg.patches) throw new Error(`converged with ${count} rows, expected ${cfg.patches}`);
     const requested = metric(replica.metrics(), "gap_patches_requested_total");
