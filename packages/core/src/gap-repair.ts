@@ -8,7 +8,7 @@
  * it was asked: a neighbour serves what it was asked in order, so on a slow receiver the last
  * range of a full window can take longer than the timeout to arrive while data streams in all
  * along. Timed from its request, such a range was asked for again while already on its way,
- * and every patch then came twice (1.8× the patches of a 1M catch-up on a busy 2-core machine,
+ * and much of it then came twice (1.8× the patches of a 1M catch-up on a busy 2-core machine,
  * and slower for it). So a range's clock restarts when part of it arrives, or part of a range
  * the same neighbour serves before it while that one is still incomplete (see noteProgress).
  */
