@@ -7,13 +7,37 @@
 // Both replicas run replic's own heartbeat timer (`heartbeatMs`, default 1000 as in production)
 // and call tick() once when the connection opens, so the exchange of heads starts at once; after
 // that the receiver asks for the next window as soon as one lands (replic's streaming catch-up).
+//
+// REPLIC_CATCHUP_TRACE=<file> (diagnosis, not part of the figures) appends one JSON line per
+// message each side receives: rss, heapUsed, heapTotal, external, arrayBuffers, the WASM heap
+// (wasm), the message's bytes and time in receive(); the receiver adds its contiguous head and
+// the patches requested, applied and duplicate so far, the sender what it served and how many
+// bytes its socket still buffers. The receiver's last line is taken after a full collection.
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
 import { WebSocket, WebSocketServer } from "ws";
 import { rows } from "../lib/data.mjs";
 import { openDb } from "../lib/bindings.mjs";
 import { adapterFor, openReplicaOn } from "../lib/replic.mjs";
-import { emit, now, peakRss, runtime } from "../lib/proc.mjs";
+import { emit, gc, now, peakRss, rss, runtime } from "../lib/proc.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
+const tracePath = cfg.trace ?? process.env.REPLIC_CATCHUP_TRACE;
+const wasmMemories = [];
+if (tracePath && typeof WebAssembly !== "undefined") {
+  // node-sqlite3-wasm does not expose its WebAssembly.Memory: catch it when it is instantiated.
+  const Instance = WebAssembly.Instance;
+  WebAssembly.Instance = function (module, imports) {
+    const inst = new Instance(module, imports);
+    for (const v of Object.values(inst.exports)) if (v instanceof WebAssembly.Memory) wasmMemories.push(v);
+    return inst;
+  };
+}
+function trace(fields) {
+  const m = process.memoryUsage();
+  const wasm = wasmMemories.reduce((n, x) => n + x.buffer.byteLength, 0);
+  appendFileSync(tracePath, JSON.stringify({ role: cfg.role, t: Math.round(now()), rss: rss(), heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, wasm, ...fields }) + "\n");
+}
 const log = (m) => process.stderr.write(`  [catchup ${cfg.role}/${cfg.binding}] ${m}\n`);
 const SENDER = 0x4001;
 const RECEIVER = 0x4002;
@@ -59,6 +83,7 @@ async function send() {
       const t = now();
       replica.receive(RECEIVER, toBytes(data)); // serving a request: read, encode, ws.send
       busy += now() - t;
+      if (tracePath) trace({ inBytes: data.length, ms: now() - t, buffered: ws.bufferedAmount, served: metric(replica.metrics(), "patches_served_total") });
     });
     ws.on("close", () => {
       const served = metric(replica.metrics(), "patches_served_total");
@@ -75,8 +100,11 @@ async function send() {
 
 async function recv() {
   const adapter = await adapterFor(cfg.binding);
-  // As everywhere: a file on better-sqlite3 and bun:sqlite, :memory: on WASM (its size is reported).
-  const db = await openDb(cfg.binding, cfg.tmpDir, "receiver");
+  // A file database on every binding, as a real receiver has (on WASM: rollback journal, no WAL;
+  // one commit per received message). cfg.receiverDb = "memory" puts the WASM receiver's database
+  // in :memory: instead (a reference figure: the database then lives in the WASM heap).
+  const memoryDb = cfg.binding === "wasm" && cfg.receiverDb === "memory";
+  const db = await openDb(cfg.binding, cfg.tmpDir, "receiver", memoryDb ? {} : { path: join(cfg.tmpDir, `catchup-receiver-${cfg.binding}-${process.pid}.db`) });
   const replica = openReplicaOn(adapter, db, RECEIVER, { heartbeatMs: cfg.heartbeatMs });
   const ws = new WebSocket(`ws://127.0.0.1:${cfg.port}`);
   ws.binaryType = "nodebuffer";
@@ -92,6 +120,11 @@ async function recv() {
   const finish = () => {
     done = true;
     const seconds = (now() - t0) / 1000;
+    if (tracePath) {
+      // What is still live once caught up (after a full collection): nothing merged is kept.
+      gc();
+      trace({ afterGc: true });
+    }
     const [count] = db.get("SELECT count(*) FROM items");
     if (Number(count) !== cfg.patches) throw new Error(`converged with ${count} rows, expected ${cfg.patches}`);
     const requested = metric(replica.metrics(), "gap_patches_requested_total");
@@ -111,6 +144,10 @@ async function recv() {
     replica.receive(SENDER, toBytes(data));
     busy += now() - t;
     const o = replica.status().origins.find((x) => x.peerId === SENDER);
+    if (tracePath) {
+      const text = replica.metrics();
+      trace({ inBytes: data.length, ms: now() - t, contiguous: o?.contiguous ?? 0, requested: metric(text, "gap_patches_requested_total"), applied: metric(text, "patches_applied_total"), duplicate: metric(text, "patches_duplicate_total") });
+    }
     if (o && o.contiguous >= cfg.patches) finish();
   });
   replica.tick();

@@ -3,7 +3,9 @@
 // fresh receiver process connects over a `ws` WebSocket on 127.0.0.1 and catches up through
 // replic's protocol. Reported: seconds from connection to converged (receiver holds all N and
 // 1..N contiguously), and the peak RSS of each process. Each run uses a fresh receiver and a
-// fresh sender process on the same sender database.
+// fresh sender process on the same sender database. Both databases are files on every binding
+// (what a real receiver has); on WASM one more run puts the receiver's database in :memory:,
+// where it lives in the WASM heap, as a reference (notes, and the receiverMemoryDb* metrics).
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { removeDbFiles } from "../lib/bindings.mjs";
@@ -27,12 +29,11 @@ export async function run(cfg, log) {
     const rate = [];
     const senderPeakRss = [];
     const receiverPeakRss = [];
-    const dbBytes = [];
     const details = [];
-    for (let run = 0; run < cfg.runs; run++) {
+    const once = async (receiverDb) => {
       const sender = spawnPeer(PEER, { ...base, role: "send" }, { log: peerLog });
       const port = Number(await sender.line("READY"));
-      const receiver = spawnPeer(PEER, { ...base, role: "recv", port }, { log: peerLog });
+      const receiver = spawnPeer(PEER, { ...base, role: "recv", port, receiverDb }, { log: peerLog });
       const r = await receiver.result;
       if (!r.ok) {
         sender.child.kill();
@@ -40,24 +41,33 @@ export async function run(cfg, log) {
       }
       const s = await sender.result;
       if (!s.ok) throw new Error(`sender failed: ${s.error}`);
+      return { r, s };
+    };
+    for (let run = 0; run < cfg.runs; run++) {
+      const { r, s } = await once("file");
       seconds.push(r.seconds);
       rate.push(patches / r.seconds);
       senderPeakRss.push(s.peakRss);
       receiverPeakRss.push(r.peakRss);
-      dbBytes.push(r.dbBytes);
-      details.push({ seconds: r.seconds, receiverBusySeconds: r.busySeconds, senderBusySeconds: s.busySeconds, messages: r.messages, bytesIn: r.bytesIn, requested: r.requested, served: s.served });
+      details.push({ seconds: r.seconds, receiverDbBytes: r.dbBytes, receiverBusySeconds: r.busySeconds, senderBusySeconds: s.busySeconds, messages: r.messages, bytesIn: r.bytesIn, requested: r.requested, served: s.served });
       log(`run ${run + 1}/${cfg.runs}: ${r.seconds.toFixed(2)} s, ${r.messages} messages, ${(r.bytesIn / 2 ** 20).toFixed(1)} MiB, peak RSS sender ${(s.peakRss / 2 ** 20).toFixed(0)} MB / receiver ${(r.peakRss / 2 ** 20).toFixed(0)} MB`);
     }
+    // Reference: the WASM receiver with its database in :memory: (inside the WASM heap).
+    const inMemory = binding === "wasm" ? (await once("memory")).r : null;
+    if (inMemory) log(`reference run, receiver on :memory:: ${inMemory.seconds.toFixed(2)} s, peak RSS receiver ${(inMemory.peakRss / 2 ** 20).toFixed(0)} MB, database ${(inMemory.dbBytes / 2 ** 20).toFixed(0)} MB`);
     return {
       metrics: {
         seconds: { samples: seconds },
         rate: { samples: rate },
         senderPeakRss: { samples: senderPeakRss },
         receiverPeakRss: { samples: receiverPeakRss },
-        ...(binding === "wasm" ? { receiverDbBytes: { samples: dbBytes } } : {}),
+        ...(inMemory ? { receiverMemoryDbPeakRss: { samples: [inMemory.peakRss] }, receiverMemoryDbBytes: { samples: [inMemory.dbBytes] } } : {}),
       },
-      params: { count: patches, heartbeatMs, runs: details },
+      params: { count: patches, heartbeatMs, receiverDb: "file", runs: details },
       notes: [
+        ...(inMemory
+          ? [`receiver database: a file (rollback journal, one commit per message; ${(details[0].receiverDbBytes / 2 ** 20).toFixed(0)} MB on disk). Reference run with the receiver's database in :memory: instead: peak RSS ${(inMemory.peakRss / 2 ** 20).toFixed(0)} MB, of which the database ${(inMemory.dbBytes / 2 ** 20).toFixed(0)} MB inside the WASM heap; ${inMemory.seconds.toFixed(1)} s`]
+          : []),
         `time inside receive() per run — receiver (merging): ${details.map((d) => d.receiverBusySeconds.toFixed(1)).join(", ")} s; sender (serving requests: read, encode, send): ${details.map((d) => d.senderBusySeconds.toFixed(1)).join(", ")} s`,
         `patches requested per patch needed (1.0 = no re-sends): ${details.map((d) => (d.requested / patches).toFixed(2)).join(", ")}; bytes received per patch: ${details.map((d) => (d.bytesIn / patches).toFixed(1)).join(", ")}`,
       ],

@@ -3,6 +3,14 @@
  * sequence this replica lacks (holes and lost tails alike) and ask a neighbour that still retains
  * it — any holder, not only the origin — in bounded windows, re-asking another holder after a
  * timeout. Each round also decides which origins are stale (see staleness.ts).
+ *
+ * A range times out when nothing it waits for has moved for the timeout, not a fixed time after
+ * it was asked: a neighbour serves what it was asked in order, so on a slow receiver the last
+ * range of a full window can take longer than the timeout to arrive while data streams in all
+ * along. Timed from its request, such a range was asked for again while already on its way,
+ * and much of it then came twice (1.8× the patches of a 1M catch-up on a busy 2-core machine,
+ * and slower for it). So a range's clock restarts when part of it arrives, or part of a range
+ * the same neighbour serves before it while that one is still incomplete (see noteProgress).
  */
 import type { Metrics } from "./metrics.js";
 import type { Link, Neighbours } from "./neighbours.js";
@@ -13,7 +21,12 @@ import type { SeqRange } from "./wire/types.js";
 interface Pending {
   range: SeqRange;
   link: number;
-  deadline: number;
+  /** When it was asked for (ms). */
+  sent: number;
+  /** When part of it, or of a range served before it, last arrived (ms): its clock's start. */
+  progressAt: number;
+  /** How long without progress before it is asked again (ms): the timeout with back-off. */
+  wait: number;
   size: number;
 }
 
@@ -28,6 +41,8 @@ export class GapRepair {
   private readonly pending = new Map<number, Pending[]>();
   /** Timed-out attempts per origin and range start: drives rotation and back-off. */
   private readonly retries = new Map<number, Map<number, number>>();
+  /** Per origin with requests in flight, its contiguous head at the last settle. */
+  private readonly seen = new Map<number, number>();
 
   constructor(
     private readonly selfId: number,
@@ -111,7 +126,9 @@ export class GapRepair {
             range: { peerId: originId, from, to },
             link: link.peerId,
             size,
-            deadline: now + this.opts.requestTimeoutMs * Math.min(attempts + 1, 4),
+            sent: now,
+            progressAt: now,
+            wait: this.opts.requestTimeoutMs * Math.min(attempts + 1, 4),
           });
           link.inflight += size;
           let list = requests.get(link);
@@ -122,7 +139,10 @@ export class GapRepair {
           from = to + 1;
         }
       }
-      if (inFlight.length > 0) this.pending.set(originId, inFlight);
+      if (inFlight.length > 0) {
+        this.pending.set(originId, inFlight);
+        if (!this.seen.has(originId)) this.seen.set(originId, contiguous);
+      }
     }
     this.staleness.update(stale);
     for (const [link, ranges] of requests) this.request(link, ranges);
@@ -145,11 +165,12 @@ export class GapRepair {
   }
 
   /**
-   * Drops requests that are satisfied or timed out. A timed-out range start counts an attempt,
-   * which picks the next holder and waits longer (linear back-off, up to 4× the timeout);
-   * progress forgets attempts.
+   * Drops requests that are satisfied or timed out (no progress for their wait). A timed-out
+   * range start counts an attempt, which picks the next holder and waits longer (linear
+   * back-off, up to 4× the timeout); progress forgets attempts.
    */
   settle(now: number): void {
+    this.noteProgress(now);
     for (const [originId, attempts] of this.retries) {
       const contiguous = this.origins.contiguous(originId);
       for (const from of attempts.keys()) if (from <= contiguous) attempts.delete(from);
@@ -159,7 +180,7 @@ export class GapRepair {
       const contiguous = this.origins.contiguous(originId);
       const keep = list.filter((p) => {
         const done = contiguous >= p.range.to;
-        const expired = !done && p.deadline <= now;
+        const expired = !done && now - p.progressAt >= p.wait;
         if (!done && !expired) return true;
         const link = this.neighbours.get(p.link);
         if (link) link.inflight = Math.max(0, link.inflight - p.size);
@@ -173,5 +194,44 @@ export class GapRepair {
       if (keep.length > 0) this.pending.set(originId, keep);
       else this.pending.delete(originId);
     }
+    for (const originId of this.seen.keys()) if (!this.pending.has(originId)) this.seen.delete(originId);
   }
+
+  /**
+   * A range made progress when its origin's contiguous head moved into it (answers arrive in
+   * order; above a hole nothing counts, so a lost message times out). Then it restarts its clock,
+   * and so does every range asked of the same neighbour that waits behind it: served after it
+   * (asked later, or later in the same request) while it is still incomplete, and not timed out
+   * already (one that has stays so: its answer was lost).
+   */
+  private noteProgress(now: number): void {
+    const moved = new Set<Pending>();
+    const head = new Map<number, Pending>(); // neighbour → first range still streaming from it
+    for (const [originId, list] of this.pending) {
+      const before = this.seen.get(originId);
+      const contiguous = this.origins.contiguous(originId);
+      if (before === undefined || contiguous <= before) continue;
+      for (const p of list) {
+        if (p.range.from > contiguous || p.range.to <= before) continue;
+        moved.add(p);
+        const first = head.get(p.link);
+        if (contiguous < p.range.to && (!first || servedBefore(p, first))) head.set(p.link, p);
+      }
+      this.seen.set(originId, contiguous);
+    }
+    if (moved.size === 0) return;
+    for (const list of this.pending.values()) {
+      for (const p of list) {
+        const first = head.get(p.link);
+        if (moved.has(p) || (first && servedBefore(first, p) && now - p.progressAt < p.wait)) p.progressAt = now;
+      }
+    }
+  }
+}
+
+/** Whether a neighbour serves `a` before `b`: requests in order, ranges sorted within one. */
+function servedBefore(a: Pending, b: Pending): boolean {
+  if (a.sent !== b.sent) return a.sent < b.sent;
+  if (a.range.peerId !== b.range.peerId) return a.range.peerId < b.range.peerId;
+  return a.range.from < b.range.from;
 }
