@@ -72,7 +72,8 @@ const SPEC = {
       rate: ["catch-up rate", "patches/s"],
       senderPeakRss: ["peak RSS, sending process", "MB"],
       receiverPeakRss: ["peak RSS, receiving process", "MB"],
-      receiverDbBytes: ["of which the receiver's :memory: database (WASM)", "MB"],
+      receiverMemoryDbPeakRss: ["peak RSS, receiving process, :memory: database (WASM, reference)", "MB"],
+      receiverMemoryDbBytes: ["of which that :memory: database", "MB"],
     },
     ratios: [],
     goals: [
@@ -253,7 +254,7 @@ function markdown(j) {
   L.push(`Runtimes: Node ${m.node} (V8 ${m.v8}), Bun ${m.bun ?? "?"}. SQLite: better-sqlite3 ${m.packages["better-sqlite3"]} → ${m.sqlite["better-sqlite3"]}, bun:sqlite → ${m.sqlite["bun:sqlite"]}, node-sqlite3-wasm ${m.packages["node-sqlite3-wasm"]} → ${m.sqlite["node-sqlite3-wasm"]}; cr-sqlite: @vlcn.io/crsqlite-wasm ${m.packages["@vlcn.io/crsqlite-wasm"]} (wa-sqlite ${m.packages["@vlcn.io/wa-sqlite"]}).`);
   L.push(`Load average (1, 5, 15 min) at start: ${m.loadAverageAtStart.join(", ")}${m.loadAverageAtEnd ? `; at end: ${m.loadAverageAtEnd.join(", ")}` : ""} (${m.cpuCount} cores: above ${m.cpuCount} means other processes competed for the CPU). Total time ${Math.round(j.totalSeconds)} s.`);
   L.push("");
-  L.push(`Each figure is the median of several measured runs (column *n*; warm-up runs discarded, counts under Sizes), with the min and max. Ratios are computed per run (replic and its baseline run interleaved, in the same process, on fresh databases) and summarised the same way. File databases use WAL + synchronous=NORMAL on better-sqlite3 and bun:sqlite; WASM uses \`:memory:\` for both sides. See bench/README.md for what each workload does.`);
+  L.push(`Each figure is the median of several measured runs (column *n*; warm-up runs discarded, counts under Sizes), with the min and max. Ratios are computed per run (replic and its baseline run interleaved, in the same process, on fresh databases) and summarised the same way. File databases use WAL + synchronous=NORMAL on better-sqlite3 and bun:sqlite; WASM uses \`:memory:\` for both sides, except the catch-up receiver, which uses a file on every binding (one WASM reference run keeps \`:memory:\`). See bench/README.md for what each workload does.`);
   L.push("");
   L.push("## Ratios and goals");
   L.push("");

@@ -29,7 +29,7 @@ export interface ReplicaOptions {
   maxBatchPatches?: number;
   /** Most patches requested from one neighbour and not yet received. Default 50 000. */
   maxInflightPatches?: number;
-  /** A gap request not answered within this many ms is asked again (with back-off). Default 2 × heartbeat, at least 200. */
+  /** A requested range nothing has arrived for in this many ms (from that neighbour) is asked again, with back-off. Default 2 × heartbeat, at least 200. */
   requestTimeoutMs?: number;
   /** Most bytes of patches served to one neighbour per heartbeat round. Default 32 MiB. */
   maxServeBytes?: number;
