@@ -11,9 +11,14 @@ const ROOMS = [
   "src/wire/decoder.ts",
   "src/row-merge.ts",
   "src/local-writes.ts",
+  "src/patch-log.ts",
   "src/inbound.ts",
+  "src/held-patches.ts",
+  "src/wire-mapping.ts",
   "src/origins.ts",
   "src/gap-repair.ts",
+  "src/staleness.ts",
+  "src/neighbours.ts",
 ];
 
 export default {
