@@ -7,9 +7,10 @@
  */
 import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
 import { NAME_SEPARATOR, NULLS_TABLE } from "./null-store.js";
-import { MAX_BATCH_ROWS, MAX_PARAMS, type PatchLog } from "./patch-log.js";
+import { MAX_BATCH_ROWS, MAX_PARAMS, repeat, type PatchLog } from "./patch-log.js";
 import type { LocalPatch } from "./replicated-table.js";
 import { quoteId, type TableSchema } from "./schema.js";
+import { storesIntegralRealAsInteger } from "./values.js";
 import { sameList } from "./wire/encoder.js";
 
 export class RowMerger {
@@ -183,7 +184,7 @@ export class RowMerger {
   private upsertFor(cols: number[]): SqliteStatement {
     const key = this.shapeKey(cols, cols.length);
     let stmt = this.upserts.get(key);
-    if (!stmt) this.upserts.set(key, (stmt = this.driver.prepare(this.upsertSql(cols, 1))));
+    if (!stmt) this.upserts.set(key, (stmt = this.driver.prepare(this.upsertSql(cols, 1), this.numericOf(cols, 1))));
     return stmt;
   }
 
@@ -191,8 +192,16 @@ export class RowMerger {
   private multiUpsertFor(cols: number[], rows: number): SqliteStatement {
     const key = this.shapeKey(cols, cols.length);
     let stmt = this.multiUpserts.get(key);
-    if (!stmt) this.multiUpserts.set(key, (stmt = this.driver.prepare(this.upsertSql(cols, rows))));
+    if (!stmt) this.multiUpserts.set(key, (stmt = this.driver.prepare(this.upsertSql(cols, rows), this.numericOf(cols, rows))));
     return stmt;
+  }
+
+  /** The driver's per-parameter hint for an upsert of these columns (see SqliteDriver.prepare). */
+  private numericOf(cols: number[], rows: number): boolean[] {
+    return repeat(
+      cols.map((i) => storesIntegralRealAsInteger(this.schema.columns[i]!.affinity)),
+      rows,
+    );
   }
 
   private upsertSql(cols: number[], rows: number): string {
