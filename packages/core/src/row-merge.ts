@@ -22,7 +22,9 @@ export class RowMerger {
   private readonly upserts = new Map<number | string, SqliteStatement>();
   private readonly multiUpserts = new Map<number | string, SqliteStatement>();
   private pendingCols: number[] | undefined;
+  /** Bound values of the queued rows: a full batch's buffer, reused, one per column count. */
   private pending: SqlValue[] = [];
+  private readonly buffers: SqlValue[][] = [];
   private pendingCount = 0;
 
   constructor(
@@ -65,14 +67,16 @@ export class RowMerger {
       this.merge(p, false);
       return;
     }
-    if (!this.pendingCols || !sameList(this.pendingCols, p.cols)) {
+    const k = p.cols.length;
+    if (this.pendingCols !== p.cols && (!this.pendingCols || !sameList(this.pendingCols, p.cols))) {
       this.flush();
       this.pendingCols = p.cols;
+      this.pending = this.buffers[k] ??= new Array<SqlValue>(this.batchRows(p.cols) * k).fill(null);
     }
     const vals = this.pending;
-    for (let i = 0; i < p.values.length; i++) vals.push(p.values[i]!);
-    this.pendingCount++;
-    if (this.pendingCount === this.batchRows(p.cols)) this.flush();
+    const base = this.pendingCount * k;
+    for (let i = 0; i < k; i++) vals[base + i] = p.values[i]!;
+    if (++this.pendingCount * k === vals.length) this.flush();
   }
 
   flush(): void {
@@ -80,7 +84,6 @@ export class RowMerger {
     const cols = this.pendingCols;
     if (n === 0 || !cols) return;
     const vals = this.pending;
-    this.pending = [];
     this.pendingCount = 0;
     if (n === this.batchRows(cols) && n > 1) {
       this.multiUpsertFor(cols, n).run(vals);
@@ -92,7 +95,6 @@ export class RowMerger {
   }
 
   discard(): void {
-    this.pending = [];
     this.pendingCount = 0;
     this.pendingCols = undefined;
   }
