@@ -5,7 +5,9 @@
  * - a JS number binds as INTEGER when `Number.isSafeInteger(n)` (so `-0` binds as INTEGER 0),
  *   as REAL otherwise. better-sqlite3 itself binds every number as REAL (`1` would land as
  *   `1.0` in a column without INTEGER/NUMERIC affinity, and as the text `'1.0'` in a TEXT
- *   column), so safe integers are passed to it as bigint;
+ *   column), so safe integers are passed to it as bigint, except for parameters the core marks
+ *   as stored in an INTEGER, NUMERIC or REAL column: SQLite's affinity turns the integral REAL
+ *   into the same value there, and a bigint per integer is the binding's largest JS cost;
  * - a bigint binds as INTEGER (better-sqlite3 throws a RangeError outside int64);
  * - a string binds as TEXT, U+0000 included. better-sqlite3 encodes an unpaired surrogate as
  *   the 3 bytes of the surrogate itself (ED A0 80), where bun:sqlite and TextEncoder (hence the
@@ -38,13 +40,13 @@ function exactRow(row: unknown[]): SqlValue[] {
  * better-sqlite3 binds it with sqlite3_bind_int64 instead of as a double, and every string made
  * well-formed. Copies the array only when it changes a value.
  */
-function bindable(params: readonly SqlValue[]): unknown[] {
+function bindable(params: readonly SqlValue[], numeric: readonly boolean[] | undefined): unknown[] {
   // (Callers spread the result: better-sqlite3 binds spread arguments faster than one array.)
   let out: unknown[] | undefined;
   for (let i = 0; i < params.length; i++) {
     const v = params[i];
     if (typeof v === "number") {
-      if (Number.isSafeInteger(v)) {
+      if (Number.isSafeInteger(v) && (numeric === undefined || numeric[i] !== true)) {
         if (out === undefined) out = params.slice();
         out[i] = BigInt(v);
       }
@@ -64,14 +66,14 @@ type Stmt = BetterSqlite3Statement<unknown[], unknown>;
 class ReaderStatement implements SqliteStatement {
   constructor(private readonly stmt: Stmt) {}
   run(params: readonly SqlValue[]): number {
-    return this.stmt.run(...bindable(params)).changes;
+    return this.stmt.run(...bindable(params, undefined)).changes;
   }
   get(params: readonly SqlValue[]): SqlValue[] | undefined {
-    const row = this.stmt.get(...bindable(params)) as unknown[] | undefined;
+    const row = this.stmt.get(...bindable(params, undefined)) as unknown[] | undefined;
     return row === undefined ? undefined : exactRow(row);
   }
   all(params: readonly SqlValue[]): SqlValue[][] {
-    const rows = this.stmt.all(...bindable(params)) as unknown[][];
+    const rows = this.stmt.all(...bindable(params, undefined)) as unknown[][];
     for (let i = 0; i < rows.length; i++) exactRow(rows[i]);
     return rows as SqlValue[][];
   }
@@ -79,16 +81,20 @@ class ReaderStatement implements SqliteStatement {
 
 /** A statement that returns no rows (INSERT/UPDATE/DELETE/DDL): get/all run it and return nothing. */
 class WriterStatement implements SqliteStatement {
-  constructor(private readonly stmt: Stmt) {}
+  constructor(
+    private readonly stmt: Stmt,
+    /** Parameters stored in columns that turn an integral REAL into an INTEGER (from the core). */
+    private readonly numeric: readonly boolean[] | undefined,
+  ) {}
   run(params: readonly SqlValue[]): number {
-    return this.stmt.run(...bindable(params)).changes;
+    return this.stmt.run(...bindable(params, this.numeric)).changes;
   }
   get(params: readonly SqlValue[]): SqlValue[] | undefined {
-    this.stmt.run(...bindable(params));
+    this.stmt.run(...bindable(params, this.numeric));
     return undefined;
   }
   all(params: readonly SqlValue[]): SqlValue[][] {
-    this.stmt.run(...bindable(params));
+    this.stmt.run(...bindable(params, this.numeric));
     return [];
   }
 }
@@ -103,14 +109,15 @@ export function createDriver(db: BetterSqlite3Database): SqliteDriver {
     exec(sql: string): void {
       db.exec(sql);
     },
-    prepare(sql: string): SqliteStatement {
+    prepare(sql: string, numeric?: readonly boolean[]): SqliteStatement {
       const stmt = db.prepare(sql) as Stmt;
       if (stmt.reader) {
         stmt.raw(true);
         stmt.safeIntegers(true);
         return new ReaderStatement(stmt);
       }
-      return new WriterStatement(stmt);
+      // The hint only for statements that store values: readers compare, and keep exact integers.
+      return new WriterStatement(stmt, numeric);
     },
     release(): void {
       // better-sqlite3 has no explicit finalize: a statement is finalized when it is garbage

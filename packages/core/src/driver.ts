@@ -24,8 +24,13 @@ export interface SqliteDriver {
   readonly name: string;
   /** Runs one or more statements without results (DDL, pragmas). */
   exec(sql: string): void;
-  /** Compiles a statement. The core caches what it prepares. */
-  prepare(sql: string): SqliteStatement;
+  /**
+   * Compiles a statement. The core caches what it prepares. `numeric[i]`, when given, says that
+   * parameter i is stored in a column of INTEGER, NUMERIC or REAL affinity, where SQLite turns an
+   * integral REAL into exactly what the INTEGER would give: a binding that binds every number as
+   * REAL may then skip its integer conversion for that parameter. Bindings may ignore it.
+   */
+  prepare(sql: string, numeric?: readonly boolean[]): SqliteStatement;
   /** Releases what the driver holds (prepared statements). Never closes the caller's database. */
   release?(): void;
 }

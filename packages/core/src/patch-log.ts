@@ -6,7 +6,8 @@
 import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
 import { explicitNullNames, NAME_SEPARATOR, NULLS_TABLE, type NullStore } from "./null-store.js";
 import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
-import { quoteId, type TableSchema } from "./schema.js";
+import { quoteId, readColumns, RESERVED_COLUMNS, type TableSchema } from "./schema.js";
+import { storesIntegralRealAsInteger } from "./values.js";
 
 /** Bound parameters per statement we allow ourselves (SQLite's historic minimum limit). */
 export const MAX_PARAMS = 999;
@@ -37,6 +38,8 @@ export class PatchLog {
   private readonly unstoreStmt: SqliteStatement;
   private readonly stampStmt: SqliteStatement;
   private readonly batchRows: number;
+  /** Per bound value of a patch row: its T_patches column stores an integral REAL as INTEGER. */
+  private readonly numeric: boolean[];
   private multiInsert: SqliteStatement | undefined;
   private readonly pending: SqlValue[];
   private pendingCount = 0;
@@ -51,8 +54,16 @@ export class PatchLog {
     this.inline = schema.inlineNulls;
     this.stride = this.width + (this.inline ? 4 : 3);
     const p = quoteId(schema.patchesName);
-    this.insertStmt = driver.prepare(this.insertSql("INSERT", 1));
-    this.insertIgnoreStmt = driver.prepare(this.insertSql("INSERT OR IGNORE", 1));
+    // T_patches declares its own column types (usually T's): the hint follows them.
+    const affinity = new Map(readColumns(driver, schema.patchesName).map((c) => [c.name, c.affinity]));
+    const bound: string[] = [...schema.columns.map((c) => c.name), ...RESERVED_COLUMNS];
+    if (this.inline) bound.push("_nulls");
+    this.numeric = bound.map((name) => {
+      const a = affinity.get(name);
+      return a !== undefined && storesIntegralRealAsInteger(a);
+    });
+    this.insertStmt = driver.prepare(this.insertSql("INSERT", 1), this.numeric);
+    this.insertIgnoreStmt = driver.prepare(this.insertSql("INSERT OR IGNORE", 1), this.numeric);
     this.rowBuffer = new Array(this.stride).fill(null);
     const nullsOf = this.inline ? `p."_nulls"` : "n.cols";
     const joinNulls = this.inline ? "" : `LEFT JOIN ${NULLS_TABLE} AS n ON n.peerId = p."_peerId" AND n.seq = p."_sequenceId"`;
@@ -99,7 +110,7 @@ export class PatchLog {
     const stride = this.stride;
     let stored: number;
     if (n === this.batchRows && n > 1) {
-      this.multiInsert ??= this.driver.prepare(this.insertSql("INSERT OR IGNORE", n));
+      this.multiInsert ??= this.driver.prepare(this.insertSql("INSERT OR IGNORE", n), repeat(this.numeric, n));
       stored = this.multiInsert.run(this.pending);
     } else {
       stored = 0;
@@ -207,9 +218,16 @@ export class PatchLog {
    */
   private insertSql(verb: string, rows: number): string {
     const s = this.schema;
-    const names = [...s.columns.map((c) => quoteId(c.name)), `"_patchedAt"`, `"_sequenceId"`, `"_peerId"`];
+    const names = [...s.columns.map((c) => quoteId(c.name)), ...RESERVED_COLUMNS.map(quoteId)];
     if (this.inline) names.push(`"_nulls"`);
     const tuple = `(${names.map(() => "?").join(", ")})`;
     return `${verb} INTO ${quoteId(s.patchesName)} (${names.join(", ")}) VALUES ${new Array(rows).fill(tuple).join(", ")}`;
   }
+}
+
+/** `list` repeated `n` times (the per-parameter hint of a multi-row statement). */
+export function repeat<T>(list: readonly T[], n: number): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(...list);
+  return out;
 }

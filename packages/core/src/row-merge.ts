@@ -7,9 +7,10 @@
  */
 import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
 import { NAME_SEPARATOR, NULLS_TABLE } from "./null-store.js";
-import { MAX_BATCH_ROWS, MAX_PARAMS, type PatchLog } from "./patch-log.js";
+import { MAX_BATCH_ROWS, MAX_PARAMS, repeat, type PatchLog } from "./patch-log.js";
 import type { LocalPatch } from "./replicated-table.js";
 import { quoteId, type TableSchema } from "./schema.js";
+import { storesIntegralRealAsInteger } from "./values.js";
 import { sameList } from "./wire/encoder.js";
 
 export class RowMerger {
@@ -21,7 +22,9 @@ export class RowMerger {
   private readonly upserts = new Map<number | string, SqliteStatement>();
   private readonly multiUpserts = new Map<number | string, SqliteStatement>();
   private pendingCols: number[] | undefined;
+  /** Bound values of the queued rows: a full batch's buffer, reused, one per column count. */
   private pending: SqlValue[] = [];
+  private readonly buffers: SqlValue[][] = [];
   private pendingCount = 0;
 
   constructor(
@@ -64,14 +67,16 @@ export class RowMerger {
       this.merge(p, false);
       return;
     }
-    if (!this.pendingCols || !sameList(this.pendingCols, p.cols)) {
+    const k = p.cols.length;
+    if (this.pendingCols !== p.cols && (!this.pendingCols || !sameList(this.pendingCols, p.cols))) {
       this.flush();
       this.pendingCols = p.cols;
+      this.pending = this.buffers[k] ??= new Array<SqlValue>(this.batchRows(p.cols) * k).fill(null);
     }
     const vals = this.pending;
-    for (let i = 0; i < p.values.length; i++) vals.push(p.values[i]!);
-    this.pendingCount++;
-    if (this.pendingCount === this.batchRows(p.cols)) this.flush();
+    const base = this.pendingCount * k;
+    for (let i = 0; i < k; i++) vals[base + i] = p.values[i]!;
+    if (++this.pendingCount * k === vals.length) this.flush();
   }
 
   flush(): void {
@@ -79,7 +84,6 @@ export class RowMerger {
     const cols = this.pendingCols;
     if (n === 0 || !cols) return;
     const vals = this.pending;
-    this.pending = [];
     this.pendingCount = 0;
     if (n === this.batchRows(cols) && n > 1) {
       this.multiUpsertFor(cols, n).run(vals);
@@ -91,7 +95,6 @@ export class RowMerger {
   }
 
   discard(): void {
-    this.pending = [];
     this.pendingCount = 0;
     this.pendingCols = undefined;
   }
@@ -183,7 +186,7 @@ export class RowMerger {
   private upsertFor(cols: number[]): SqliteStatement {
     const key = this.shapeKey(cols, cols.length);
     let stmt = this.upserts.get(key);
-    if (!stmt) this.upserts.set(key, (stmt = this.driver.prepare(this.upsertSql(cols, 1))));
+    if (!stmt) this.upserts.set(key, (stmt = this.driver.prepare(this.upsertSql(cols, 1), this.numericOf(cols, 1))));
     return stmt;
   }
 
@@ -191,8 +194,16 @@ export class RowMerger {
   private multiUpsertFor(cols: number[], rows: number): SqliteStatement {
     const key = this.shapeKey(cols, cols.length);
     let stmt = this.multiUpserts.get(key);
-    if (!stmt) this.multiUpserts.set(key, (stmt = this.driver.prepare(this.upsertSql(cols, rows))));
+    if (!stmt) this.multiUpserts.set(key, (stmt = this.driver.prepare(this.upsertSql(cols, rows), this.numericOf(cols, rows))));
     return stmt;
+  }
+
+  /** The driver's per-parameter hint for an upsert of these columns (see SqliteDriver.prepare). */
+  private numericOf(cols: number[], rows: number): boolean[] {
+    return repeat(
+      cols.map((i) => storesIntegralRealAsInteger(this.schema.columns[i]!.affinity)),
+      rows,
+    );
   }
 
   private upsertSql(cols: number[], rows: number): string {

@@ -4,7 +4,7 @@
  */
 import type { SqlValue } from "./driver.js";
 import { ValidationError } from "./errors.js";
-import type { ColumnInfo, TableSchema } from "./schema.js";
+import type { Affinity, ColumnInfo, TableSchema } from "./schema.js";
 
 /**
  * Checks one value against a column and returns the value to bind (booleans become 0/1).
@@ -53,6 +53,14 @@ export function checkValue(table: TableSchema, col: ColumnInfo, v: unknown): Sql
     `"${table.name}"."${col.name}" is declared ${col.type || "without a type"}; got ${describe(v)}`,
     { table: table.name, column: col.name },
   );
+}
+
+/**
+ * Columns where SQLite stores an integral REAL exactly as the INTEGER of the same value (the
+ * `numeric` hint of SqliteDriver.prepare).
+ */
+export function storesIntegralRealAsInteger(affinity: Affinity): boolean {
+  return affinity === "INTEGER" || affinity === "NUMERIC" || affinity === "REAL";
 }
 
 const MIN_INT64 = -(2n ** 63n);

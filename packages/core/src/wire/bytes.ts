@@ -143,8 +143,13 @@ export function varintSize(v: number): number {
   return n;
 }
 
+/** Text up to this many bytes is tried as ASCII first. */
+const SHORT_TEXT = 32;
+
 export class Reader {
   pos = 0;
+  /** Scratch arrays of the short-ASCII path of text(), one per length (no length changes). */
+  private readonly codes: number[][] = [];
   readonly view: DataView;
   constructor(readonly buf: Uint8Array) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -191,15 +196,24 @@ export class Reader {
     const at = this.pos;
     const n = this.varint();
     if (n > maxBytes) this.fail("text too long", at);
-    const bytes = this.raw(n);
-    // Short ASCII (most names and many values) without the cost of a TextDecoder call.
-    if (n <= 24) {
-      let ascii = true;
-      for (let i = 0; i < n; i++) if (bytes[i]! >= 0x80) ascii = false;
-      if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+    const buf = this.buf;
+    const start = this.pos;
+    if (n > buf.length - start) this.fail("truncated message");
+    this.pos = start + n;
+    // Short ASCII (most names and many values): char codes gathered in a reused array, no view
+    // of the bytes and no TextDecoder call.
+    if (n <= SHORT_TEXT) {
+      const codes = (this.codes[n] ??= new Array<number>(n).fill(0));
+      let i = 0;
+      for (; i < n; i++) {
+        const b = buf[start + i]!;
+        if (b >= 0x80) break;
+        codes[i] = b;
+      }
+      if (i === n) return String.fromCharCode.apply(null, codes);
     }
     try {
-      return textDecoder.decode(bytes);
+      return textDecoder.decode(buf.subarray(start, start + n));
     } catch {
       return this.fail("invalid UTF-8", at);
     }
@@ -230,7 +244,9 @@ export class Reader {
         return this.text(this.buf.length);
       case TAG_BLOB: {
         const n = this.varint();
-        return this.raw(n).slice();
+        if (n > this.buf.length - this.pos) this.fail("truncated message");
+        this.pos += n;
+        return this.buf.slice(this.pos - n, this.pos);
       }
       default:
         return this.fail(`unknown value tag ${tag}`, at);
