@@ -21,8 +21,8 @@ export function recordingDriver(driver, { keepParams = false } = {}) {
     if (!s) stats.set(sql, (s = { sql, count: 0, ms: 0, firstParams: keepParams && params ? params.slice() : undefined }));
     return s;
   };
-  const timed = (sql, method, params, fn) => {
-    if (logging) log.push({ sql, method, params: params ? params.slice() : [] });
+  const timed = (sql, method, params, fn, numeric) => {
+    if (logging) log.push({ sql, method, params: params ? params.slice() : [], numeric });
     const s = stat(sql, params);
     const t = now();
     try {
@@ -36,12 +36,14 @@ export function recordingDriver(driver, { keepParams = false } = {}) {
     name: driver.name,
     exec: (sql) => timed(sql, "exec", null, () => driver.exec(sql)),
     release: driver.release ? () => driver.release() : undefined,
-    prepare(sql) {
-      const st = driver.prepare(sql);
+    // `numeric` (per parameter: stored in an INTEGER/NUMERIC/REAL column) is passed on and
+    // recorded, so the replay binds those numbers as the driver does.
+    prepare(sql, numeric) {
+      const st = driver.prepare(sql, numeric);
       return {
-        run: (p) => timed(sql, "run", p, () => st.run(p)),
-        get: (p) => timed(sql, "get", p, () => st.get(p)),
-        all: (p) => timed(sql, "all", p, () => st.all(p)),
+        run: (p) => timed(sql, "run", p, () => st.run(p), numeric),
+        get: (p) => timed(sql, "get", p, () => st.get(p), numeric),
+        all: (p) => timed(sql, "all", p, () => st.all(p), numeric),
       };
     },
   };

@@ -12,15 +12,16 @@
  */
 export function replayPlan(binding, log) {
   const conv = binding === "node" ? toBetterSqlite3 : (p) => p;
-  return log.map((e) => ({ sql: e.sql, kind: e.method === "exec" ? "exec" : e.method === "run" ? "run" : "rows", first: e.method === "get", params: conv(e.params) }));
+  return log.map((e) => ({ sql: e.sql, kind: e.method === "exec" ? "exec" : e.method === "run" ? "run" : "rows", first: e.method === "get", params: conv(e.params, e.numeric) }));
 }
 
-// better-sqlite3 binds every number as REAL; replic's driver passes safe integers as bigint.
-function toBetterSqlite3(params) {
+// better-sqlite3 binds every number as REAL; replic's driver passes safe integers as bigint,
+// except parameters the statement's hint marks as stored in a numeric column.
+function toBetterSqlite3(params, numeric) {
   let out = params;
   for (let i = 0; i < params.length; i++) {
     const v = params[i];
-    if (typeof v === "number" && Number.isSafeInteger(v)) {
+    if (typeof v === "number" && Number.isSafeInteger(v) && !numeric?.[i]) {
       if (out === params) out = params.slice();
       out[i] = BigInt(v);
     }

@@ -62,8 +62,8 @@ export class PatchLog {
       const a = affinity.get(name);
       return a !== undefined && storesIntegralRealAsInteger(a);
     });
-    this.insertStmt = driver.prepare(this.insertSql("INSERT", 1), this.numeric);
-    this.insertIgnoreStmt = driver.prepare(this.insertSql("INSERT OR IGNORE", 1), this.numeric);
+    this.insertStmt = driver.prepare(this.insertSql(false, 1), this.numeric);
+    this.insertIgnoreStmt = driver.prepare(this.insertSql(true, 1), this.numeric);
     this.rowBuffer = new Array(this.stride).fill(null);
     const nullsOf = this.inline ? `p."_nulls"` : "n.cols";
     const joinNulls = this.inline ? "" : `LEFT JOIN ${NULLS_TABLE} AS n ON n.peerId = p."_peerId" AND n.seq = p."_sequenceId"`;
@@ -110,7 +110,7 @@ export class PatchLog {
     const stride = this.stride;
     let stored: number;
     if (n === this.batchRows && n > 1) {
-      this.multiInsert ??= this.driver.prepare(this.insertSql("INSERT OR IGNORE", n), repeat(this.numeric, n));
+      this.multiInsert ??= this.driver.prepare(this.insertSql(true, n), repeat(this.numeric, n));
       stored = this.multiInsert.run(this.pending);
     } else {
       stored = 0;
@@ -214,14 +214,18 @@ export class PatchLog {
 
   /**
    * INSERT of `rows` patch rows. Every column is bound (absent ones as NULL) so a DEFAULT on
-   * T_patches cannot fake a set column.
+   * T_patches cannot fake a set column. `skipStored` skips a patch already stored with ON
+   * CONFLICT DO NOTHING, which covers only the keys: a CHECK or NOT NULL on T_patches still
+   * fails the statement (INSERT OR IGNORE would skip that row too, and it would pass for a
+   * duplicate).
    */
-  private insertSql(verb: string, rows: number): string {
+  private insertSql(skipStored: boolean, rows: number): string {
     const s = this.schema;
     const names = [...s.columns.map((c) => quoteId(c.name)), ...RESERVED_COLUMNS.map(quoteId)];
     if (this.inline) names.push(`"_nulls"`);
     const tuple = `(${names.map(() => "?").join(", ")})`;
-    return `${verb} INTO ${quoteId(s.patchesName)} (${names.join(", ")}) VALUES ${new Array(rows).fill(tuple).join(", ")}`;
+    const insert = `INSERT INTO ${quoteId(s.patchesName)} (${names.join(", ")}) VALUES ${new Array(rows).fill(tuple).join(", ")}`;
+    return skipStored ? insert + " ON CONFLICT DO NOTHING" : insert;
   }
 }
 

@@ -8,6 +8,7 @@ import { Catalog } from "../../src/catalog.js";
 import type { SqliteDriver, SqlValue } from "../../src/driver.js";
 import { DuplicateInBatchError } from "../../src/patch-log.js";
 import type { LocalPatch, ReplicatedTable } from "../../src/replicated-table.js";
+import { createReplica, decodeMessage } from "../../src/index.js";
 import { testDriver } from "../helpers.js";
 import { itemsDdl } from "../sim.js";
 
@@ -331,5 +332,58 @@ CREATE TABLE n_patches (id INTEGER, "null" TEXT, _patchedAt INTEGER NOT NULL, _s
       [1, 4],
       [2, 1],
     ]);
+  });
+});
+
+describe("PatchLog: a CHECK on T_patches is not a duplicate", () => {
+  // INSERT OR IGNORE skipped rows a CHECK refused too, so a local write was reported as
+  // IDENTITY_CONFLICT and a received patch was counted as a duplicate and dropped.
+  const ddl = itemsDdl(false).replace("qty INTEGER, price REAL, deletedAt INTEGER,\n  _patchedAt", "qty INTEGER CHECK (qty IS NULL OR qty >= 0), price REAL, deletedAt INTEGER,\n  _patchedAt");
+  const migrations = [{ up: ddl, down: "DROP TABLE items_patches; DROP TABLE items;" }];
+  const codeOf = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      return (e as { code?: string }).code ?? String(e);
+    }
+    return "no error";
+  };
+
+  it("a local write the CHECK refuses fails with CONSTRAINT and writes nothing, in upsert, upsertMany and transaction()", () => {
+    expect(ddl).toContain("CHECK (qty IS NULL OR qty >= 0), price");
+    const d = testDriver();
+    const r = createReplica(d, { peerId: 3, heartbeatMs: 0 });
+    r.migrate(migrations);
+    r.upsert("items", { id: 1, qty: 1 });
+    expect(codeOf(() => r.upsert("items", { id: 2, qty: -1 }))).toBe("CONSTRAINT");
+    expect(codeOf(() => r.upsertMany("items", [{ id: 3, qty: 1 }, { id: 4, qty: -1 }]))).toBe("CONSTRAINT");
+    expect(codeOf(() => r.transaction(() => r.upsertMany("items", Array.from({ length: 70 }, (_, i) => ({ id: 10 + i, qty: i === 69 ? -1 : i })))))).toBe("CONSTRAINT");
+    expect(d.db.prepare("SELECT count(*) FROM items").pluck().get()).toBe(1);
+    expect(d.db.prepare("SELECT count(*) FROM items_patches").pluck().get()).toBe(1);
+    // Still usable, and no sequence number was used by the failures.
+    const before = r.status().sequence;
+    r.upsert("items", { id: 5, qty: 2 });
+    expect(before).toBe(1);
+    expect(r.status().sequence).toBe(2);
+    r.close();
+  });
+
+  it("a received patch the CHECK refuses fails the message with CONSTRAINT and is not counted as held", () => {
+    const a = createReplica(testDriver(), { peerId: 1, heartbeatMs: 0 });
+    a.migrate([{ up: itemsDdl(false), down: "DROP TABLE items_patches; DROP TABLE items;" }]);
+    const sent: Uint8Array[] = [];
+    a.addPeer(2, (b) => void sent.push(b));
+    sent.length = 0;
+    a.upsertMany("items", [{ id: 1, qty: 1 }, { id: 2, qty: -1 }]);
+    const d = testDriver();
+    const b = createReplica(d, { peerId: 2, heartbeatMs: 0 });
+    b.migrate(migrations);
+    const patches = sent.filter((m) => decodeMessage(m).kind === "patches");
+    expect(patches).toHaveLength(1);
+    expect(codeOf(() => b.receive(1, patches[0]!))).toBe("CONSTRAINT");
+    expect(d.db.prepare("SELECT count(*) FROM items_patches").pluck().get()).toBe(0);
+    expect(b.status().origins.find((o) => o.peerId === 1)?.contiguous ?? 0).toBe(0);
+    a.close();
+    b.close();
   });
 });
