@@ -14,10 +14,15 @@ export function testDriver(db = new Database(":memory:")): SqliteDriver & { db: 
     db,
     name: "better-sqlite3 (test)",
     exec: (sql) => void db.exec(sql),
-    prepare(sql) {
+    // As the better-sqlite3 adapter: integers bind as bigint (stored as INTEGER in any column),
+    // except parameters the hint marks as stored in an INTEGER, NUMERIC or REAL column.
+    prepare(sql, numeric) {
       const s = db.prepare(sql);
       if (s.reader) s.raw(true).safeIntegers(true);
-      const bind = (p: readonly SqlValue[]) => p.map((v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v) : v));
+      const bind = (p: readonly SqlValue[]) =>
+        p.map((v, i) =>
+          v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v) : typeof v === "number" && Number.isSafeInteger(v) && numeric?.[i] !== true ? BigInt(v) : v,
+        );
       return {
         run: (p) => s.run(...bind(p)).changes,
         get: (p) => {

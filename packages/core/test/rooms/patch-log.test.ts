@@ -387,3 +387,42 @@ describe("PatchLog: a CHECK on T_patches is not a duplicate", () => {
     b.close();
   });
 });
+
+describe("PatchLog and RowMerger: the driver's numeric hint", () => {
+  // The hint lets a driver bind an integer as a plain number where the column's affinity stores
+  // it as INTEGER anyway; in an untyped column a number would store as REAL. Every write path
+  // must hint exactly the typed columns (the test driver binds like the better-sqlite3 adapter).
+  const DDL = `CREATE TABLE kv (k TEXT PRIMARY KEY, v, n INTEGER, r REAL, m NUMERIC);
+CREATE TABLE kv_patches (k TEXT, v, n INTEGER, r REAL, m NUMERIC, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL, _nulls TEXT,
+  PRIMARY KEY (k, _patchedAt, _peerId, _sequenceId)) WITHOUT ROWID;
+CREATE UNIQUE INDEX kv_patches_seq ON kv_patches (_peerId, _sequenceId);`;
+  const migrations = [{ up: DDL, down: "DROP TABLE kv_patches; DROP TABLE kv;" }];
+  const classes = (d: ReturnType<typeof testDriver>, table: string) =>
+    d.db.prepare(`SELECT DISTINCT typeof(v), typeof(n), typeof(r), typeof(m), typeof(k) FROM ${table}`).raw(true).all();
+  const EXPECTED = [["integer", "integer", "real", "integer", "text"]];
+
+  it("upsert, upsertMany (many rows per statement) and receive store integers as INTEGER in an untyped column, in T and T_patches", () => {
+    const d = testDriver();
+    const r = createReplica(d, { peerId: 1, heartbeatMs: 0 });
+    r.migrate(migrations);
+    const sent: Uint8Array[] = [];
+    r.addPeer(2, (b) => void sent.push(b));
+    r.upsert("kv", { k: "one", v: 5, n: 6, r: 7, m: 8 });
+    r.upsertMany("kv", Array.from({ length: 150 }, (_, i) => ({ k: `k${i}`, v: i, n: i, r: i, m: i })));
+    r.transaction(() => {
+      for (let i = 0; i < 80; i++) r.upsert("kv", { k: `t${i}`, v: i + 1, n: 2, r: 3, m: 4 });
+    });
+    expect(classes(d, "kv")).toEqual(EXPECTED);
+    expect(classes(d, "kv_patches")).toEqual(EXPECTED);
+
+    const d2 = testDriver();
+    const r2 = createReplica(d2, { peerId: 2, heartbeatMs: 0 });
+    r2.migrate(migrations);
+    for (const m of sent) if (decodeMessage(m).kind === "patches") r2.receive(1, m);
+    expect(d2.db.prepare("SELECT count(*) FROM kv").pluck().get()).toBe(231);
+    expect(classes(d2, "kv")).toEqual(EXPECTED);
+    expect(classes(d2, "kv_patches")).toEqual(EXPECTED);
+    r.close();
+    r2.close();
+  });
+});
