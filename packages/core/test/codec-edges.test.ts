@@ -134,6 +134,10 @@ describe("codec edges", () => {
     refused(withCrc("720103 01 01 01 ffffffffffffff0f"), /^sequence range out of range/);
     // A truncated fixed-size value.
     refused(withCrc(`720101 01 0174 01 026964 01 00 00 01 01 00 0100 04 0000`), /^truncated message/);
+    // A text or blob value longer than the bytes left: refused where its bytes start.
+    refused(withCrc(`720101 01 0174 01 026964 01 00 00 01 01 00 0100 05 05 6162`), /^truncated message \(at byte 20\)$/);
+    refused(withCrc(`720101 01 0174 01 026964 01 00 00 01 01 00 0100 06 05 6162`), /^truncated message \(at byte 20\)$/);
+    refused(withCrc(`720101 01 0174 01 026964 01 00 00 01 01 00 0100 05 03 6162`), /^truncated message \(at byte 20\)$/);
   });
 
   it("decodes a next-sequence run and a timestamp step back exactly", () => {

@@ -186,11 +186,10 @@ export class Reader {
     if (n * minBytes > this.buf.length - this.pos) this.fail(`truncated ${what}`, at);
     return n;
   }
-  raw(n: number): Uint8Array {
+  /** Moves past n bytes that must be there (fixed-size values are then read through the view). */
+  skip(n: number): void {
     if (n > this.buf.length - this.pos) this.fail("truncated message");
-    const out = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
-    return out;
   }
   text(maxBytes: number): string {
     const at = this.pos;
@@ -229,13 +228,13 @@ export class Reader {
       case TAG_NEG_INT:
         return -this.varint() - 1;
       case TAG_BIGINT: {
-        this.raw(8);
+        this.skip(8);
         const v = this.view.getBigInt64(this.pos - 8, true);
         if (v >= -MAX_SAFE_BIG && v <= MAX_SAFE_BIG) this.fail("non-canonical integer", at);
         return v;
       }
       case TAG_FLOAT: {
-        this.raw(8);
+        this.skip(8);
         const v = this.view.getFloat64(this.pos - 8, true);
         if (Number.isNaN(v)) this.fail("NaN is not a value", at);
         return v;
