@@ -40,7 +40,8 @@ export class PatchLog {
   private readonly batchRows: number;
   /** Per bound value of a patch row: its T_patches column stores an integral REAL as INTEGER. */
   private readonly numeric: boolean[];
-  private multiInsert: SqliteStatement | undefined;
+  /** Multi-row inserts, by row count (the full batch and power-of-two remainders). */
+  private readonly multiInserts = new Map<number, SqliteStatement>();
   private readonly pending: SqlValue[];
   private pendingCount = 0;
 
@@ -108,13 +109,17 @@ export class PatchLog {
     if (n === 0) return;
     this.pendingCount = 0;
     const stride = this.stride;
-    let stored: number;
+    let stored = 0;
     if (n === this.batchRows && n > 1) {
-      this.multiInsert ??= this.driver.prepare(this.insertSql(true, n), repeat(this.numeric, n));
-      stored = this.multiInsert.run(this.pending);
+      stored = this.insertOf(n).run(this.pending);
     } else {
-      stored = 0;
-      for (let r = 0; r < n; r++) stored += this.insertIgnoreStmt.run(this.pending.slice(r * stride, (r + 1) * stride));
+      // The rest of a batch (the tail of a message or transaction): the fewest multi-row
+      // statements, power-of-two row counts so a table prepares only a handful of them.
+      for (let r = 0; r < n; ) {
+        const rows = chunkRows(n - r);
+        stored += (rows === 1 ? this.insertIgnoreStmt : this.insertOf(rows)).run(this.pending.slice(r * stride, (r + rows) * stride));
+        r += rows;
+      }
     }
     if (stored !== n) throw new DuplicateInBatchError();
   }
@@ -122,6 +127,13 @@ export class PatchLog {
   /** Drops what is queued (the transaction is being rolled back). */
   discard(): void {
     this.pendingCount = 0;
+  }
+
+  /** The INSERT of `rows` patch rows that skips stored patches, prepared on first use. */
+  private insertOf(rows: number): SqliteStatement {
+    let stmt = this.multiInserts.get(rows);
+    if (!stmt) this.multiInserts.set(rows, (stmt = this.driver.prepare(this.insertSql(true, rows), repeat(this.numeric, rows))));
+    return stmt;
   }
 
   /**
@@ -227,6 +239,11 @@ export class PatchLog {
     const insert = `INSERT INTO ${quoteId(s.patchesName)} (${names.join(", ")}) VALUES ${new Array(rows).fill(tuple).join(", ")}`;
     return skipStored ? insert + " ON CONFLICT DO NOTHING" : insert;
   }
+}
+
+/** The largest power of two not above `n` (n ≥ 1): the row count of the next remainder statement. */
+export function chunkRows(n: number): number {
+  return 2 ** Math.floor(Math.log2(n));
 }
 
 /** `list` repeated `n` times (the per-parameter hint of a multi-row statement). */

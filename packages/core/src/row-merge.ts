@@ -7,7 +7,7 @@
  */
 import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
 import { NAME_SEPARATOR, NULLS_TABLE } from "./null-store.js";
-import { MAX_BATCH_ROWS, MAX_PARAMS, repeat, type PatchLog } from "./patch-log.js";
+import { chunkRows, MAX_BATCH_ROWS, MAX_PARAMS, repeat, type PatchLog } from "./patch-log.js";
 import type { LocalPatch } from "./replicated-table.js";
 import { quoteId, type TableSchema } from "./schema.js";
 import { storesIntegralRealAsInteger } from "./values.js";
@@ -20,7 +20,7 @@ export class RowMerger {
   private readonly rowPatchesStmt: SqliteStatement;
   private readonly deleteRowStmt: SqliteStatement;
   private readonly upserts = new Map<number | string, SqliteStatement>();
-  private readonly multiUpserts = new Map<number | string, SqliteStatement>();
+  private readonly multiUpserts = new Map<string, SqliteStatement>();
   private pendingCols: number[] | undefined;
   /** Bound values of the queued rows: a full batch's buffer, reused, one per column count. */
   private pending: SqlValue[] = [];
@@ -89,9 +89,13 @@ export class RowMerger {
       this.multiUpsertFor(cols, n).run(vals);
       return;
     }
-    const stmt = this.upsertFor(cols);
+    // The rest of a batch: power-of-two multi-row statements, as the patch log does.
     const k = cols.length;
-    for (let r = 0; r < n; r++) stmt.run(vals.slice(r * k, (r + 1) * k));
+    for (let r = 0; r < n; ) {
+      const rows = chunkRows(n - r);
+      (rows === 1 ? this.upsertFor(cols) : this.multiUpsertFor(cols, rows)).run(vals.slice(r * k, (r + rows) * k));
+      r += rows;
+    }
   }
 
   discard(): void {
@@ -192,7 +196,7 @@ export class RowMerger {
 
   /** A multi-row upsert: SQLite applies its rows in order, so a key repeated in it ends as the last. */
   private multiUpsertFor(cols: number[], rows: number): SqliteStatement {
-    const key = this.shapeKey(cols, cols.length);
+    const key = `${this.shapeKey(cols, cols.length)}/${rows}`;
     let stmt = this.multiUpserts.get(key);
     if (!stmt) this.multiUpserts.set(key, (stmt = this.driver.prepare(this.upsertSql(cols, rows), this.numericOf(cols, rows))));
     return stmt;

@@ -95,10 +95,20 @@ describe("patch log: writing", () => {
     expect(calls).toEqual({ prepared: 1, inserts: 1 });
     for (let i = 65; i <= 128; i++) t.log.queue(patch(t, 1, i, 100 + i, { id: i, qty: i }));
     expect(calls).toEqual({ prepared: 1, inserts: 2 });
+    // A remainder goes in power-of-two statements: 3 rows = 2 + 1 (the 1-row statement is prepared at open).
     for (let i = 129; i <= 131; i++) t.log.queue(patch(t, 1, i, 100 + i, { id: i, qty: i }));
     t.log.flush();
-    expect(calls).toEqual({ prepared: 1, inserts: 5 });
+    expect(calls).toEqual({ prepared: 2, inserts: 4 });
     expect(count("SELECT count(*) FROM items_patches")).toBe(131);
+    // 40 rows = 32 + 8: two more statements, both prepared once.
+    for (let i = 132; i <= 171; i++) t.log.queue(patch(t, 1, i, 100 + i, { id: i, qty: i }));
+    t.log.flush();
+    expect(calls).toEqual({ prepared: 4, inserts: 6 });
+    for (let i = 172; i <= 211; i++) t.log.queue(patch(t, 1, i, 100 + i, { id: i, qty: i }));
+    t.log.flush();
+    expect(calls).toEqual({ prepared: 4, inserts: 8 });
+    expect(count("SELECT count(*) FROM items_patches")).toBe(211);
+    expect(count("SELECT sum(qty) FROM items_patches")).toBe((211 * 212) / 2);
   });
 
   it("sizes batches by the parameter limit: 41 rows of twenty columns and four reserved ones", () => {

@@ -200,14 +200,21 @@ describe("row merge: batching the newest patches", () => {
 });
 
 describe("row merge: statements", () => {
-  it("a full batch is one multi-row statement; a partial one is one statement per row", () => {
+  it("a full batch is one multi-row statement; a partial one goes in power-of-two statements", () => {
     const { t, calls, count } = items(false);
     for (let i = 1; i <= 64; i++) t.rows.queue(patch(t, 1, i, 100 + i, { id: i, qty: i }), true);
     expect(calls).toEqual({ prepared: 1, upserts: 1, probes: 0 });
     for (let i = 65; i <= 67; i++) t.rows.queue(patch(t, 1, i, 100 + i, { id: i, qty: i }), true);
     t.rows.flush();
-    expect(calls).toEqual({ prepared: 2, upserts: 4, probes: 0 });
-    expect(count("SELECT count(*) FROM items")).toBe(67);
+    expect(calls).toEqual({ prepared: 3, upserts: 3, probes: 0 }); // 2 + 1
+    for (let i = 68; i <= 107; i++) t.rows.queue(patch(t, 1, i, 100 + i, { id: i, qty: i }), true);
+    t.rows.flush();
+    expect(calls).toEqual({ prepared: 5, upserts: 5, probes: 0 }); // 32 + 8
+    for (let i = 108; i <= 110; i++) t.rows.queue(patch(t, 1, i, 100 + i, { id: i, qty: i }), true);
+    t.rows.flush();
+    expect(calls).toEqual({ prepared: 5, upserts: 7, probes: 0 }); // reused
+    expect(count("SELECT count(*) FROM items")).toBe(110);
+    expect(count("SELECT sum(qty) FROM items")).toBe((110 * 111) / 2);
   });
 
   it("prepares one statement per column set and reuses it", () => {
