@@ -424,6 +424,28 @@ describe("GapRepair: staleness", () => {
     expect(above.staleness.has(O)).toBe(false);
   });
 
+  it("a too-old mark filled since is forgotten while nothing is missing, so it hides no later one", () => {
+    const t = setup();
+    t.hold(O, 1, 2, 3);
+    t.staleness.noteTooOld(O, 4);
+    t.advertise(2, [[O, 10, 10]]);
+    t.round(0);
+    expect(t.staleness.has(O)).toBe(true);
+    // Another copy of 4–10 came in time: the origin is whole, nothing is asked.
+    t.hold(O, ...range(4, 10));
+    expect(t.round(1)).toEqual([]);
+    expect(t.staleness.has(O)).toBe(false);
+    // Later, 11 is only offered too old: that is stale (noteTooOld keeps the lowest mark, so the
+    // filled mark at 4 must be gone by now).
+    t.staleness.noteTooOld(O, 11);
+    t.advertise(2, [[O, 12, 12]]);
+    expect(t.round(2)).toEqual(["2:7.11-12"]);
+    expect(t.staleEvents.map((e) => e.message).at(-1)).toBe(
+      "needs a re-seed: patch 7.11 is only offered older than this replica's collection horizon",
+    );
+    expect(t.staleness.has(O)).toBe(true);
+  });
+
   it("a too-old sequence beyond what the origin claims of itself does not count", () => {
     const t = setup();
     t.hold(O, 1, 2, 3);
