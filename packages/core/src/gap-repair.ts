@@ -89,10 +89,12 @@ export class GapRepair {
     for (const [originId, upTo] of wanted) {
       const origin = this.origins.find(originId);
       const contiguous = origin?.contiguous ?? 0;
+      // Asked before the skip: it drops a too-old mark filled since, which would otherwise hide a
+      // later one (staleness keeps only the lowest mark).
+      const tooOld = this.staleness.tooOldAbove(originId, contiguous);
       if (contiguous >= upTo) continue;
       // What the origin itself advertises of itself is authoritative: nobody can hold more.
       const ownClaim = this.neighbours.get(originId)?.heads.get(originId)?.highest ?? Number.MAX_SAFE_INTEGER;
-      const tooOld = this.staleness.tooOldAbove(originId, contiguous);
       if (tooOld !== undefined && tooOld <= Math.min(upTo, ownClaim)) {
         stale.set(originId, `patch ${originId}.${tooOld} is only offered older than this replica's collection horizon`);
       }

@@ -424,6 +424,28 @@ describe("GapRepair: staleness", () => {
     expect(above.staleness.has(O)).toBe(false);
   });
 
+  it("a too-old mark filled since is forgotten while nothing is missing, so it hides no later one", () => {
+    const t = setup();
+    t.hold(O, 1, 2, 3);
+    t.staleness.noteTooOld(O, 4);
+    t.advertise(2, [[O, 10, 10]]);
+    t.round(0);
+    expect(t.staleness.has(O)).toBe(true);
+    // Another copy of 4–10 came in time: the origin is whole, nothing is asked.
+    t.hold(O, ...range(4, 10));
+    expect(t.round(1)).toEqual([]);
+    expect(t.staleness.has(O)).toBe(false);
+    // Later, 11 is only offered too old: that is stale (noteTooOld keeps the lowest mark, so the
+    // filled mark at 4 must be gone by now).
+    t.staleness.noteTooOld(O, 11);
+    t.advertise(2, [[O, 12, 12]]);
+    expect(t.round(2)).toEqual(["2:7.11-12"]);
+    expect(t.staleEvents.map((e) => e.message).at(-1)).toBe(
+      "needs a re-seed: patch 7.11 is only offered older than this replica's collection horizon",
+    );
+    expect(t.staleness.has(O)).toBe(true);
+  });
+
   it("a too-old sequence beyond what the origin claims of itself does not count", () => {
     const t = setup();
     t.hold(O, 1, 2, 3);
@@ -432,5 +454,225 @@ describe("GapRepair: staleness", () => {
     t.advertise(2, [[O, 10, 10]]);
     t.round(0);
     expect(t.staleness.has(O)).toBe(false);
+  });
+});
+
+// The timeout rule: a range is asked again only when nothing it waits for has arrived for
+// requestTimeoutMs (times back-off). A neighbour serves its requests in order, and the ranges of
+// one request sorted by origin, then by start; so progress on a range also restarts the clock of
+// every range the same neighbour serves after it.
+describe("GapRepair: a range times out only after a timeout without progress", () => {
+  it("progress on the range itself postpones its timeout, to one timeout after the last delivery", () => {
+    const t = setup();
+    t.advertise(2, [[O, 10, 10]]);
+    expect(t.round(0)).toEqual(["2:7.1-10"]);
+    t.hold(O, 1, 2);
+    expect(t.round(300)).toEqual([]);
+    t.hold(O, 3, 4, 5);
+    expect(t.round(600)).toEqual([]);
+    // Silent from here: the rounds in between are not progress.
+    expect(t.round(1000)).toEqual([]);
+    expect(t.round(1599)).toEqual([]);
+    expect(t.round(1600)).toEqual(["2:7.6-10"]);
+    // Asked again from where it stopped, with the first timeout: an attempt counts for the
+    // range's start, which the progress passed.
+    expect(t.round(2599)).toEqual([]);
+    expect(t.round(2600)).toEqual(["2:7.6-10"]);
+  });
+
+  it("the range's first sequence alone is progress", () => {
+    const t = setup();
+    t.hold(O, 1, 2, 3);
+    t.advertise(2, [[O, 10, 10]]);
+    expect(t.round(0)).toEqual(["2:7.4-10"]);
+    t.hold(O, 4);
+    expect(t.round(500)).toEqual([]);
+    expect(t.round(1499)).toEqual([]);
+    expect(t.round(1500)).toEqual(["2:7.5-10"]);
+  });
+
+  it("a sequence above a hole is not progress: the lost message still times out", () => {
+    const t = setup();
+    t.advertise(2, [[O, 10, 10]]);
+    expect(t.round(0)).toEqual(["2:7.1-10"]);
+    t.hold(O, 2, 3, 4);
+    expect(t.round(500)).toEqual([]);
+    expect(t.round(999)).toEqual([]);
+    // Only the hole and what is still missing are asked again.
+    expect(t.round(1000)).toEqual(["2:7.1-1", "2:7.5-10"]);
+  });
+
+  it("progress is counted once: a settle that sees nothing new does not restart the clock", () => {
+    const t = setup();
+    const a = t.advertise(2, [[O, 10, 10]]);
+    t.round(0);
+    t.hold(O, 1);
+    t.gaps.settle(400);
+    t.gaps.settle(800);
+    t.gaps.settle(1399);
+    expect(a.inflight).toBe(10);
+    t.gaps.settle(1400);
+    expect(a.inflight).toBe(0);
+    expect([...t.retries().get(O)!]).toEqual([[1, 1]]);
+  });
+
+  it("progress on an earlier range of the same request postpones the ranges served after it", () => {
+    const t = setup({ maxBatchPatches: 1 }); // ranges of 4
+    t.advertise(2, [[O, 12, 12]]);
+    expect(t.round(0)).toEqual(["2:7.1-4", "2:7.5-8", "2:7.9-12"]);
+    t.hold(O, 1, 2);
+    expect(t.round(900)).toEqual([]);
+    expect(t.round(1899)).toEqual([]);
+    expect(t.round(1900)).toEqual(["2:7.3-6", "2:7.7-10", "2:7.11-12"]);
+  });
+
+  it("a range that completed postpones nothing behind it: the next one waits for its own data", () => {
+    const t = setup({ maxBatchPatches: 1 });
+    t.advertise(2, [[O, 8, 8]]);
+    expect(t.round(0)).toEqual(["2:7.1-4", "2:7.5-8"]);
+    t.hold(O, 1, 2, 3, 4);
+    expect(t.round(900)).toEqual([]);
+    expect(t.round(1000)).toEqual(["2:7.5-8"]);
+  });
+
+  it("progress does not postpone a range served before it, nor one asked of another neighbour", () => {
+    const t = setup();
+    t.advertise(2, [[O, 4, 4]]);
+    t.advertise(3, [[9, 4, 4]]);
+    expect(t.round(0)).toEqual(["2:7.1-4", "3:9.1-4"]);
+    t.advertise(2, [
+      [O, 4, 4],
+      [8, 4, 4],
+    ]);
+    expect(t.round(500)).toEqual(["2:8.1-4"]); // a later request: served after 7.1-4
+    t.hold(8, 1);
+    expect(t.round(900)).toEqual([]);
+    expect(t.round(1000)).toEqual(["2:7.1-4", "3:9.1-4"]);
+    expect(t.round(1899)).toEqual([]);
+    expect(t.round(1900)).toEqual(["2:8.2-4"]);
+  });
+
+  it("an earlier request is served first, whatever its origin", () => {
+    const t = setup();
+    t.advertise(2, [[8, 4, 4]]);
+    expect(t.round(0)).toEqual(["2:8.1-4"]);
+    t.advertise(2, [
+      [8, 4, 4],
+      [O, 4, 4],
+    ]);
+    expect(t.round(500)).toEqual(["2:7.1-4"]); // asked later, so served after 8.1-4
+    t.hold(8, 1);
+    expect(t.round(1400)).toEqual([]);
+    // 7.1-4 restarted its clock at 1400 too.
+    expect(t.round(2399)).toEqual([]);
+    expect(t.round(2400)).toEqual(["2:8.2-4", "2:7.1-4"]);
+  });
+
+  it("within one request, ranges are served by origin, then by start", () => {
+    const t = setup({ maxBatchPatches: 1 });
+    t.hold(O, 1, 2, 3, 4);
+    // Listed 8 first: the neighbour still serves 7.5-8 before 8.1-4.
+    t.advertise(2, [
+      [8, 4, 4],
+      [O, 8, 8],
+    ]);
+    expect(t.round(0)).toEqual(["2:8.1-4", "2:7.5-8"]);
+    t.hold(O, 5);
+    expect(t.round(900)).toEqual([]);
+    expect(t.round(1899)).toEqual([]);
+    expect(t.round(1900)).toEqual(["2:8.1-4", "2:7.6-8"]);
+
+    // Progress on 8.1-4 does not postpone 7.5-8, served before it.
+    const u = setup({ maxBatchPatches: 1 });
+    u.hold(O, 1, 2, 3, 4);
+    u.advertise(2, [
+      [O, 8, 8],
+      [8, 4, 4],
+    ]);
+    expect(u.round(0)).toEqual(["2:7.5-8", "2:8.1-4"]);
+    u.hold(8, 1);
+    expect(u.round(900)).toEqual([]);
+    expect(u.round(1000)).toEqual(["2:7.5-8"]);
+    expect(u.round(1900)).toEqual(["2:8.2-4"]);
+  });
+
+  it("the first range still streaming decides what waits behind it, whichever origin is settled first", () => {
+    for (const order of [
+      [O, 8],
+      [8, O],
+    ]) {
+      const t = setup({ maxBatchPatches: 1 });
+      t.advertise(
+        2,
+        order.map((o): Head => (o === O ? [O, 8, 8] : [8, 4, 4])),
+      );
+      // Served 7.1-4, 7.5-8, 8.1-4; progress on the first and the last postpones the middle one.
+      expect(t.round(0).sort()).toEqual(["2:7.1-4", "2:7.5-8", "2:8.1-4"]);
+      t.hold(O, 1);
+      t.hold(8, 1);
+      expect(t.round(900)).toEqual([]);
+      expect(t.round(1899)).toEqual([]);
+      expect(t.round(1900).sort()).toEqual(["2:7.2-5", "2:7.6-8", "2:8.2-4"]);
+    }
+  });
+
+  it("a range already timed out stays so: progress ahead of it does not revive it", () => {
+    const t = setup();
+    t.advertise(2, [[O, 4, 4]]);
+    expect(t.round(0)).toEqual(["2:7.1-4"]);
+    t.advertise(2, [
+      [O, 4, 4],
+      [8, 4, 4],
+    ]);
+    // 7.1-4 timed out (now waits 2×); 8.1-4 is asked in the same request, with 1×.
+    expect(t.round(1000)).toEqual(["2:7.1-4", "2:8.1-4"]);
+    t.hold(O, 1);
+    // 8.1-4's time is up exactly as 7.1-4, served before it, makes progress: its answer was lost.
+    expect(t.round(2000)).toEqual(["2:8.1-4"]);
+    expect(t.round(3999)).toEqual([]);
+    // Both waited 2× since 2000: 7.1-4 after its progress, 8.1-4 as its second attempt.
+    expect(t.round(4000)).toEqual(["2:7.2-4", "2:8.1-4"]);
+  });
+
+  it("one timeout short of it, progress ahead of a range does postpone it", () => {
+    const t = setup();
+    t.advertise(2, [[O, 4, 4]]);
+    t.round(0);
+    t.advertise(2, [
+      [O, 4, 4],
+      [8, 4, 4],
+    ]);
+    expect(t.round(1000)).toEqual(["2:7.1-4", "2:8.1-4"]);
+    t.hold(O, 1);
+    expect(t.round(1999)).toEqual([]);
+    expect(t.round(2998)).toEqual([]);
+    expect(t.round(2999)).toEqual(["2:8.1-4"]);
+  });
+
+  it("the seen map forgets an origin with nothing pending", () => {
+    const t = setup();
+    const seen = () => (t.gaps as unknown as { seen: Map<number, number> }).seen;
+    t.advertise(2, [
+      [O, 4, 4],
+      [8, 2, 2],
+    ]);
+    t.round(0);
+    expect([...seen()]).toEqual([
+      [O, 0],
+      [8, 0],
+    ]);
+    t.hold(O, 1, 2);
+    t.gaps.settle(10);
+    expect([...seen()]).toEqual([
+      [O, 2],
+      [8, 0],
+    ]);
+    t.hold(8, 1, 2);
+    t.gaps.settle(20);
+    expect([...seen()]).toEqual([[O, 2]]);
+    t.hold(O, 3, 4);
+    t.gaps.settle(30);
+    expect(seen().size).toBe(0);
+    expect(t.gaps.idle).toBe(true);
   });
 });
