@@ -15,6 +15,7 @@ const SQL = {
   insert: `INSERT OR IGNORE INTO ${t} (peerId, seq, patchedAt, tbl, cols, bytes) VALUES (?, ?, ?, ?, ?, ?)`,
   stamp: `SELECT patchedAt FROM ${t} WHERE peerId = ? AND seq = ?`,
   above: `SELECT seq FROM ${t} WHERE peerId = ? AND seq > ?`,
+  next: `SELECT min(seq) FROM ${t} WHERE peerId = ? AND seq > ?`,
   range: `SELECT bytes FROM ${t} WHERE peerId = ? AND seq BETWEEN ? AND ? ORDER BY seq`,
   lastBefore: `SELECT max(seq) FROM ${t} WHERE peerId = ? AND patchedAt < ?`,
   purge: `DELETE FROM ${t} WHERE peerId = ? AND seq <= ?`,
@@ -80,6 +81,13 @@ export class AlienStore {
   sequencesAbove(peerId: number, seq: number): number[] {
     if (!this.any) return [];
     return this.st(SQL.above).all([peerId, seq]).map((r) => Number(r[0]));
+  }
+
+  /** The lowest kept sequence of this origin above `seq` (an index probe), or undefined. */
+  nextAbove(peerId: number, seq: number): number | undefined {
+    if (!this.any) return undefined;
+    const row = this.st(SQL.next).get([peerId, seq]);
+    return row && row[0] !== null ? Number(row[0]) : undefined;
   }
 
   /** The kept patches of one origin with sequence in [from, to], decoded. */

@@ -136,6 +136,15 @@ export class Outbox {
             const whole = new Set(aliens.map((x) => x.seq));
             patches = patches.filter((p) => !whole.has(p.seq));
           }
+          if (patches.length === 0 && aliens.length === 0) {
+            // Nothing held here: jump to the next sequence we hold (index probes), so a hostile
+            // or stale request for a vast range costs a few probes, not one read per chunk.
+            const next = this.nextHeld(r.peerId, b);
+            markServed(link, r.peerId, a, next === undefined ? to : Math.min(to, next - 1));
+            if (next === undefined) break;
+            a = next;
+            continue;
+          }
           patches.sort((x, y) => x.seq - y.seq);
           const batcher = new PatchBatcher(chunk, this.opts.limits.maxMessageBytes);
           for (const p of patches) batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
@@ -150,6 +159,16 @@ export class Outbox {
       }
       this.metrics.inc("gaps_served_total");
     }
+  }
+
+  /** The lowest sequence of this origin held here above `seq` (any table, or kept whole). */
+  private nextHeld(peerId: number, seq: number): number | undefined {
+    let next = this.alien.nextAbove(peerId, seq);
+    for (const t of this.catalog.tables.values()) {
+      const n = t.log.nextAbove(peerId, seq);
+      if (n !== undefined && (next === undefined || n < next)) next = n;
+    }
+    return next;
   }
 }
 

@@ -40,6 +40,7 @@ export class PatchLog {
   private readonly batchRows: number;
   /** Per bound value of a patch row: its T_patches column stores an integral REAL as INTEGER. */
   private readonly numeric: boolean[];
+  private nextStmt: SqliteStatement | undefined;
   /** Multi-row inserts, by row count (the full batch and power-of-two remainders). */
   private readonly multiInserts = new Map<number, SqliteStatement>();
   private readonly pending: SqlValue[];
@@ -172,6 +173,13 @@ export class PatchLog {
   lastOf(peerId: number): [number, number] {
     const row = this.lastOfStmt.get([peerId]);
     return row ? [Number(row[0]), Number(row[1])] : [0, 0];
+  }
+
+  /** The lowest stored sequence of this origin above `seq` (an index probe), or undefined. */
+  nextAbove(peerId: number, seq: number): number | undefined {
+    this.nextStmt ??= this.driver.prepare(`SELECT min("_sequenceId") FROM ${quoteId(this.schema.patchesName)} WHERE "_peerId" = ? AND "_sequenceId" > ?`);
+    const row = this.nextStmt.get([peerId, seq]);
+    return row && row[0] !== null ? Number(row[0]) : undefined;
   }
 
   /** Appends the stored patches of one origin with sequence in [from, to] to `out`. */
