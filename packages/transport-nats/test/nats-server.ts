@@ -1,14 +1,7 @@
 // Starts the Debian nats-server on a free loopback port for a test, and restarts it on that port.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { connect, createServer } from "node:net";
-
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { connect } from "node:net";
+import { freePort } from "@replic/conformance/peer-process";
 
 export class NatsServer {
   private child: ChildProcess | undefined;

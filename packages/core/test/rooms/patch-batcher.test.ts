@@ -20,17 +20,23 @@ function replica(peerId: number, maxMessageBytes: number) {
   return { r, rows: () => d.db.prepare("SELECT id, name FROM items ORDER BY id").all() };
 }
 
+/** Links a (peer 1) and b (peer 2) directly; returns the sizes of what a sends. */
+function link(a: Replica, b: Replica): number[] {
+  const sizes: number[] = [];
+  a.addPeer(2, (bytes) => {
+    sizes.push(bytes.length);
+    b.receive(1, bytes);
+  });
+  b.addPeer(1, (bytes) => a.receive(2, bytes));
+  return sizes;
+}
+
 describe("PatchBatcher: the message limit", () => {
   it("a transaction's batch to a neighbour is cut below the limit; the neighbour takes every message and holds every row", () => {
     const limit = 20_000;
     const a = replica(1, limit);
     const b = replica(2, limit);
-    const sizes: number[] = [];
-    a.r.addPeer(2, (bytes) => {
-      sizes.push(bytes.length);
-      b.r.receive(1, bytes);
-    });
-    b.r.addPeer(1, (bytes) => a.r.receive(2, bytes));
+    const sizes = link(a.r, b.r);
     sizes.length = 0;
     a.r.transaction(() => {
       for (let i = 0; i < 200; i++) a.r.upsert("items", { id: i, name: `${i}:`.padEnd(900, "x") });
@@ -49,12 +55,7 @@ describe("PatchBatcher: the message limit", () => {
       for (let i = 0; i < 100; i++) a.r.upsert("items", { id: i, name: "é".repeat(400) }); // 2 bytes each in UTF-8
     });
     const b = replica(2, limit);
-    const sizes: number[] = [];
-    a.r.addPeer(2, (bytes) => {
-      sizes.push(bytes.length);
-      b.r.receive(1, bytes);
-    });
-    b.r.addPeer(1, (bytes) => a.r.receive(2, bytes));
+    const sizes = link(a.r, b.r);
     for (let round = 0; round < 20 && b.rows().length < 100; round++) {
       a.r.tick();
       b.r.tick();
