@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../packages/transport-nats/test/nats-server.js";
+import { freePort } from "../../conformance/src/peer-process.js";
 import type { CodeBlock } from "./code-blocks.js";
 
 export const examples = fileURLToPath(new URL("..", import.meta.url));
