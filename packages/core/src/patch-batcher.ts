@@ -44,37 +44,39 @@ export class PatchBatcher {
 
   add(table: ReplicatedTable, peerId: number, seq: number, patchedAt: number, cols: number[], values: readonly SqlValue[]): void {
     this.makeRoom(table.name, table.columnNames, !this.tableIndex.has(table), cols.length, values);
-    let e = this.encoder;
-    if (!e) {
-      e = this.encoder = new PatchesEncoder();
-      this.tableIndex.clear();
-      this.rawIndex.clear();
-    }
+    const e = this.open();
     let ti = this.tableIndex.get(table);
     if (ti === undefined) {
       ti = e.addTable(table.name, table.columnNames);
       this.tableIndex.set(table, ti);
     }
     e.add(ti, peerId, seq, patchedAt, cols, values);
-    if (e.count >= this.maxPatches || e.bytesBound >= this.maxBytes) this.cut();
+    this.cutIfFull(e);
   }
 
   /** Adds an alien patch as it was received: its own table name and column names. */
   addAlien(a: AlienPatch): void {
     const key = a.table + "\u001f" + a.columns.join("\u001f");
     this.makeRoom(a.table, a.columns, !this.rawIndex.has(key), a.columns.length, a.values);
-    let e = this.encoder;
-    if (!e) {
-      e = this.encoder = new PatchesEncoder();
-      this.tableIndex.clear();
-      this.rawIndex.clear();
-    }
+    const e = this.open();
     let ti = this.rawIndex.get(key);
     if (ti === undefined) {
       ti = e.addTable(a.table, a.columns);
       this.rawIndex.set(key, ti);
     }
     e.add(ti, a.peerId, a.seq, a.patchedAt, indexes(a.columns.length), a.values);
+    this.cutIfFull(e);
+  }
+
+  /** The open message's encoder, a new one (and no tables declared) after a cut. */
+  private open(): PatchesEncoder {
+    if (this.encoder) return this.encoder;
+    this.tableIndex.clear();
+    this.rawIndex.clear();
+    return (this.encoder = new PatchesEncoder());
+  }
+
+  private cutIfFull(e: PatchesEncoder): void {
     if (e.count >= this.maxPatches || e.bytesBound >= this.maxBytes) this.cut();
   }
 
