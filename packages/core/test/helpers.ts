@@ -1,11 +1,8 @@
 // A minimal better-sqlite3 driver for the core's own tests (the real adapters live in their packages).
 import Database from "better-sqlite3";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { SqliteDriver, SqlValue } from "../src/driver.js";
 import { createReplica } from "../src/index.js";
-import type { SimBinding } from "./sim.js";
+import { simTempDir, type SimBinding } from "./sim.js";
 
 export function testDriver(db = new Database(":memory:")): SqliteDriver & { db: Database.Database } {
   const norm = (row: unknown[]): SqlValue[] =>
@@ -45,8 +42,5 @@ export const betterSqliteSim: SimBinding = {
     return { driver: testDriver(db), close: () => db.close() };
   },
   createReplica: (driver, options) => createReplica(driver as SqliteDriver, options),
-  tempDir() {
-    const path = mkdtempSync(join(tmpdir(), "replic-sim-"));
-    return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
-  },
+  tempDir: () => simTempDir("replic-sim-"),
 };

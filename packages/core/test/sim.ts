@@ -8,6 +8,9 @@
  * the model of the merge rule (README, "Merge rule"), and report the same heads. Runs on any binding (`SimBinding`).
  * A failing run names its seed: REPLIC_SIM_SEED=<n> replays it.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { modelTable, type ModelPatch, type SqlValue } from "./model.js";
 
 /** The slice of the core's SqliteDriver the simulator uses and wraps. */
@@ -39,6 +42,40 @@ export interface SimBinding {
   createReplica(driver: SimDriver, options: Record<string, unknown>): SimReplica;
   /** A fresh temporary directory and its removal. */
   tempDir(): { path: string; remove(): void };
+}
+
+/** A fresh temporary directory under the OS's, named `prefix…`, and its removal. */
+export function simTempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/**
+ * A binding whose crash closes the handle after finalizing the replica's statements
+ * (`driver.release`), as a dying process would free them, so the open transaction is rolled back
+ * now (bun:sqlite and node-sqlite3-wasm close lazily while statements live).
+ */
+export function releasingBinding(
+  name: string,
+  prefix: string,
+  open: (file: string) => { driver: SimDriver; db: { close(): void } },
+  createReplica: SimBinding["createReplica"],
+): SimBinding {
+  return {
+    name,
+    open(file) {
+      const { driver, db } = open(file);
+      return {
+        driver,
+        close: () => {
+          driver.release?.();
+          db.close();
+        },
+      };
+    },
+    createReplica,
+    tempDir: () => simTempDir(prefix),
+  };
 }
 
 /** The test table; `inlineNulls` adds the optional `_nulls` column (else the side table is used). */
