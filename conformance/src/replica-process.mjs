@@ -9,7 +9,8 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 
-const MIGRATIONS = [
+/** The test table of the transports' tests and replica processes. */
+export const MIGRATIONS = [
   {
     up: `CREATE TABLE items (id TEXT PRIMARY KEY, v INTEGER, body TEXT);
          CREATE TABLE items_patches (id TEXT, v INTEGER, body TEXT,

@@ -5,7 +5,7 @@ import { Database } from "bun:sqlite";
 import { openReplica } from "@replic/adapter-bun";
 import { connectWebSocket, createBunHandler, serveWebSocket } from "../src/index.js";
 import { connectWebSocket as connectFromBrowser } from "../src/browser.js";
-import { MIGRATIONS } from "../test/migrations.js";
+import { MIGRATIONS } from "@replic/conformance/replica-process";
 import { freezableProxy } from "../test/freezable-proxy.js";
 
 const cleanup: Array<() => unknown> = [];

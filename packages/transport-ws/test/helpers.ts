@@ -1,7 +1,7 @@
 // Shared by the transport tests: an in-memory replica on better-sqlite3, waits, a quiet logger.
 import Database from "better-sqlite3";
 import { openReplica, type Replica } from "@replic/adapter-node";
-import { MIGRATIONS } from "./migrations.js";
+import { MIGRATIONS } from "@replic/conformance/replica-process";
 
 export { MIGRATIONS };
 
