@@ -59,7 +59,8 @@ describe("init-table", () => {
     const printed = await replic(["init-table", path, "notes"]);
     expect(printed.code).toBe(0);
     expect(printed.stdout).toMatch(/^CREATE TABLE "notes_patches" \(/);
-    expect(printed.stdout).toContain(`PRIMARY KEY ("id", "_patchedAt", "_peerId", "_sequenceId")`);
+    expect(printed.stdout).toContain(`PRIMARY KEY ("_peerId", "_sequenceId")`);
+    expect(printed.stdout).toContain(`CREATE INDEX "notes_patches_row" ON "notes_patches" ("id", "_patchedAt", "_peerId", "_sequenceId");`);
     const json = await replic(["init-table", path, "notes", "--json"]);
     expect(JSON.parse(json.stdout)).toEqual({ table: "notes", ddl: printed.stdout.trimEnd(), applied: false });
     const check = new Database(path);

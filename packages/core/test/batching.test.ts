@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { createReplica, decodeMessage, encodeMessage, ValidationError, type Patch, type SqlValue } from "../src/index.js";
 import { testDriver } from "./helpers.js";
 import { modelTable } from "./model.js";
-import { itemsDdl, ITEMS_DDL, rng } from "./sim.js";
+import { ITEMS_DDL, rng, seededItemsDdl } from "./sim.js";
 
 const COLUMNS = ["id", "name", "qty", "price", "deletedAt"];
 const CHECKED_DDL = `CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER CHECK (qty IS NULL OR qty >= 0), price REAL, deletedAt INTEGER);
@@ -36,7 +36,7 @@ describe("batched writes", () => {
   it("big interleaved messages from several writers merge exactly like the model", () => {
     for (let seed = 1; seed <= 12; seed++) {
       const r = rng(seed);
-      const ddl = itemsDdl(seed % 2 === 0); // both places for explicit NULLs
+      const ddl = seededItemsDdl(seed); // both patch-table layouts, both places for explicit NULLs
       // Writer 13's clock runs years ahead; the others follow it (a wide drift bound) so its
       // patches merge at once and orders interleave.
       const wide = { maxClockDriftMs: 20 * 365 * 24 * 3600_000 };

@@ -78,13 +78,28 @@ export function releasingBinding(
   };
 }
 
-/** The test table; `inlineNulls` adds the optional `_nulls` column (else the side table is used). */
-export function itemsDdl(inlineNulls: boolean): string {
-  return `CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER, price REAL, deletedAt INTEGER);
-CREATE TABLE items_patches (id INTEGER, name TEXT, qty INTEGER, price REAL, deletedAt INTEGER,
-  _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL,${inlineNulls ? " _nulls TEXT," : ""}
+/**
+ * The test table; `inlineNulls` adds the optional `_nulls` column (else the side table is used).
+ * `layout`: "by-row" is what patchesDdl printed before 2026-11-26 (clustered by row, unique
+ * sequence index), "by-origin" what it prints now (clustered by origin and sequence, row index).
+ */
+export function itemsDdl(inlineNulls: boolean, layout: "by-row" | "by-origin" = "by-row"): string {
+  const columns = `CREATE TABLE items_patches (id INTEGER, name TEXT, qty INTEGER, price REAL, deletedAt INTEGER,
+  _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL,${inlineNulls ? " _nulls TEXT," : ""}`;
+  const patches =
+    layout === "by-row"
+      ? `${columns}
   PRIMARY KEY (id, _patchedAt, _peerId, _sequenceId)) WITHOUT ROWID;
-CREATE UNIQUE INDEX items_patches_seq ON items_patches (_peerId, _sequenceId);`;
+CREATE UNIQUE INDEX items_patches_seq ON items_patches (_peerId, _sequenceId);`
+      : `${columns}
+  PRIMARY KEY (_peerId, _sequenceId)) WITHOUT ROWID;
+CREATE INDEX items_patches_row ON items_patches (id, _patchedAt, _peerId, _sequenceId);`;
+  return `CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER, price REAL, deletedAt INTEGER);
+${patches}`;
+}
+/** Both layouts and both places for explicit NULLs, by seed. */
+export function seededItemsDdl(seed: number): string {
+  return itemsDdl(seed % 2 === 0, Math.floor(seed / 2) % 2 === 0 ? "by-origin" : "by-row");
 }
 export const ITEMS_DDL = itemsDdl(false);
 /** A second replicated table, with a text key and a blob, in the plain (no-index) layout. */
@@ -95,9 +110,9 @@ CREATE TABLE tags_patches (tag TEXT, color TEXT, weight REAL, icon BLOB, _patche
  * Schema versions for mixed-version runs: v1 is `items` without `price`, v2 adds `price`, v3 adds
  * the `tags` table. Each `down` is stored by the database and run when a peer rolls back.
  */
-function simVersions(inlineNulls: boolean): { up: string; down: string }[] {
+function simVersions(seed: number): { up: string; down: string }[] {
   return [
-    { up: itemsDdl(inlineNulls).replace(/ price REAL,/g, ""), down: "DROP TABLE items_patches; DROP TABLE items;" },
+    { up: seededItemsDdl(seed).replace(/ price REAL,/g, ""), down: "DROP TABLE items_patches; DROP TABLE items;" },
     {
       up: "ALTER TABLE items ADD COLUMN price REAL; ALTER TABLE items_patches ADD COLUMN price REAL;",
       down: "ALTER TABLE items_patches DROP COLUMN price; ALTER TABLE items DROP COLUMN price;",
@@ -253,7 +268,7 @@ export function simulate(o: SimOptions) {
     downUntil: 0,
     version: o.schemas ? 1 + r.int(3) : 3,
   }));
-  const versions = o.schemas ? simVersions(o.seed % 2 === 0) : undefined;
+  const versions = o.schemas ? simVersions(o.seed) : undefined;
   let migrations = 0;
   const links = edges(n, topology, r);
   const neighbours = peers.map((p) => links.flatMap(([a, b]) => (a === p.index ? [b] : b === p.index ? [a] : [])));
@@ -291,7 +306,7 @@ export function simulate(o: SimOptions) {
       versions
         ? versions.slice(0, p.version)
         : [
-            { up: itemsDdl(o.seed % 2 === 0), down: "DROP TABLE items_patches; DROP TABLE items;" },
+            { up: seededItemsDdl(o.seed), down: "DROP TABLE items_patches; DROP TABLE items;" },
             { up: TAGS_DDL, down: "DROP TABLE tags_patches; DROP TABLE tags;" },
           ],
     );
