@@ -5,7 +5,7 @@
 // binding, and writes the figures to bench/results/patch-layout-<date>.{md,json}.
 //
 //   node bench/patch-layout.mjs                 # every binding, 5 runs per figure
-//   node bench/patch-layout.mjs --runs 3 --rows 50000
+//   node bench/patch-layout.mjs --runs 3 --rows 50000 --out /tmp/layout   # (default out: bench/results)
 //
 // Layouts (every one keeps T_patches' columns, the user's contract):
 //   by-row    clustered by (pk, _patchedAt, _peerId, _sequenceId) + unique (_peerId, _sequenceId)
@@ -111,7 +111,7 @@ async function parent() {
   }
   const seconds = (Date.now() - started) / 1000;
   const date = new Date().toISOString().slice(0, 10);
-  const out = join(here, "results");
+  const out = opt("--out", join(here, "results"));
   mkdirSync(out, { recursive: true });
   const name = `patch-layout-${date}${cacheKiB ? `-cache-${cacheKiB}kib` : ""}`;
   const doc = { date, seconds, cacheKiB, replicRows, machine: describeMachine(join(here, "node_modules", ".bin", "bun")), runs, nRows, nSingle, results };
@@ -119,7 +119,7 @@ async function parent() {
   const md = report(doc);
   writeFileSync(join(out, `${name}.md`), md);
   process.stdout.write(md);
-  process.stderr.write(`[patch-layout] wrote bench/results/${name}.{md,json} in ${seconds.toFixed(0)} s\n`);
+  process.stderr.write(`[patch-layout] wrote ${join(out, name)}.{md,json} in ${seconds.toFixed(0)} s\n`);
 }
 
 /** One binding: every mix × key order × layout, the raw upsert alongside, runs interleaved. */
