@@ -109,19 +109,10 @@ export class PatchLog {
     const n = this.pendingCount;
     if (n === 0) return;
     this.pendingCount = 0;
-    const stride = this.stride;
-    let stored = 0;
-    if (n === this.batchRows && n > 1) {
-      stored = this.insertOf(n).run(this.pending);
-    } else {
-      // The rest of a batch (the tail of a message or transaction): the fewest multi-row
-      // statements, power-of-two row counts so a table prepares only a handful of them.
-      for (let r = 0; r < n; ) {
-        const rows = chunkRows(n - r);
-        stored += (rows === 1 ? this.insertIgnoreStmt : this.insertOf(rows)).run(this.pending.slice(r * stride, (r + rows) * stride));
-        r += rows;
-      }
-    }
+    const stored =
+      n === this.batchRows && n > 1
+        ? this.insertOf(n).run(this.pending)
+        : runInChunks(this.pending, n, this.stride, (rows) => (rows === 1 ? this.insertIgnoreStmt : this.insertOf(rows)));
     if (stored !== n) throw new DuplicateInBatchError();
   }
 
@@ -252,6 +243,21 @@ export class PatchLog {
 /** The largest power of two not above `n` (n ≥ 1): the row count of the next remainder statement. */
 export function chunkRows(n: number): number {
   return 2 ** Math.floor(Math.log2(n));
+}
+
+/**
+ * Runs the first `n` rows of `stride` values in `buf` (the rest of a batch: the tail of a message
+ * or transaction) as the fewest multi-row statements, of power-of-two row counts so a table
+ * prepares only a handful of them. Returns the rows changed.
+ */
+export function runInChunks(buf: SqlValue[], n: number, stride: number, statementFor: (rows: number) => SqliteStatement): number {
+  let changed = 0;
+  for (let r = 0; r < n; ) {
+    const rows = chunkRows(n - r);
+    changed += statementFor(rows).run(buf.slice(r * stride, (r + rows) * stride));
+    r += rows;
+  }
+  return changed;
 }
 
 /** `list` repeated `n` times (the per-parameter hint of a multi-row statement). */

@@ -7,7 +7,7 @@
  */
 import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
 import { NAME_SEPARATOR, NULLS_TABLE } from "./null-store.js";
-import { chunkRows, MAX_BATCH_ROWS, MAX_PARAMS, repeat, type PatchLog } from "./patch-log.js";
+import { MAX_BATCH_ROWS, MAX_PARAMS, repeat, runInChunks, type PatchLog } from "./patch-log.js";
 import type { LocalPatch } from "./replicated-table.js";
 import { quoteId, type TableSchema } from "./schema.js";
 import { storesIntegralRealAsInteger } from "./values.js";
@@ -89,13 +89,7 @@ export class RowMerger {
       this.multiUpsertFor(cols, n).run(vals);
       return;
     }
-    // The rest of a batch: power-of-two multi-row statements, as the patch log does.
-    const k = cols.length;
-    for (let r = 0; r < n; ) {
-      const rows = chunkRows(n - r);
-      (rows === 1 ? this.upsertFor(cols) : this.multiUpsertFor(cols, rows)).run(vals.slice(r * k, (r + rows) * k));
-      r += rows;
-    }
+    runInChunks(vals, n, cols.length, (rows) => (rows === 1 ? this.upsertFor(cols) : this.multiUpsertFor(cols, rows)));
   }
 
   discard(): void {
