@@ -17,7 +17,7 @@ const SQL = {
   above: `SELECT seq FROM ${t} WHERE peerId = ? AND seq > ?`,
   next: `SELECT min(seq) FROM ${t} WHERE peerId = ? AND seq > ?`,
   range: `SELECT bytes FROM ${t} WHERE peerId = ? AND seq BETWEEN ? AND ? ORDER BY seq`,
-  lastBefore: `SELECT max(seq) FROM ${t} WHERE peerId = ? AND patchedAt < ?`,
+  firstStamped: `SELECT seq FROM ${t} WHERE peerId = ? AND seq >= ? AND patchedAt >= ? ORDER BY seq LIMIT 1`,
   purge: `DELETE FROM ${t} WHERE peerId = ? AND seq <= ?`,
   remove: `DELETE FROM ${t} WHERE peerId = ? AND seq = ?`,
   setCols: `UPDATE ${t} SET cols = ? WHERE peerId = ? AND seq = ?`,
@@ -96,10 +96,11 @@ export class AlienStore {
     return this.st(SQL.range).all([peerId, from, to]).map((r) => decodeAlien(r[0] as Uint8Array));
   }
 
-  lastSeqBefore(peerId: number, ts: number): number {
-    if (!this.any) return 0;
-    const row = this.st(SQL.lastBefore).get([peerId, ts]);
-    return row && row[0] !== null ? Number(row[0]) : 0;
+  /** The lowest kept sequence of one origin from `from` on stamped at or after `ts`, or undefined. */
+  firstStampedFrom(peerId: number, from: number, ts: number): number | undefined {
+    if (!this.any) return undefined;
+    const row = this.st(SQL.firstStamped).get([peerId, from, ts]);
+    return row ? Number(row[0]) : undefined;
   }
 
   deleteThrough(peerId: number, seq: number): number {

@@ -32,7 +32,7 @@ export class PatchLog {
   private readonly rowBuffer: SqlValue[];
   private readonly rangeStmt: SqliteStatement;
   private readonly aboveStmt: SqliteStatement;
-  private readonly lastBeforeStmt: SqliteStatement;
+  private readonly firstStampedStmt: SqliteStatement;
   private readonly deleteThroughStmt: SqliteStatement;
   private readonly lastOfStmt: SqliteStatement;
   private readonly unstoreStmt: SqliteStatement;
@@ -74,7 +74,10 @@ export class PatchLog {
        WHERE p."_peerId" = ? AND p."_sequenceId" BETWEEN ? AND ? ORDER BY p."_sequenceId"`,
     );
     this.aboveStmt = driver.prepare(`SELECT "_sequenceId" FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" > ?`);
-    this.lastBeforeStmt = driver.prepare(`SELECT max("_sequenceId") FROM ${p} WHERE "_peerId" = ? AND "_patchedAt" < ?`);
+    // In sequence order from `from`, stopping at the first match: reads only what precedes it.
+    this.firstStampedStmt = driver.prepare(
+      `SELECT "_sequenceId" FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" >= ? AND "_patchedAt" >= ? ORDER BY "_sequenceId" LIMIT 1`,
+    );
     this.deleteThroughStmt = driver.prepare(`DELETE FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" <= ?`);
     this.lastOfStmt = driver.prepare(`SELECT "_sequenceId", "_patchedAt" FROM ${p} WHERE "_peerId" = ? ORDER BY "_sequenceId" DESC LIMIT 1`);
     this.unstoreStmt = driver.prepare(`DELETE FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" = ?`);
@@ -213,10 +216,10 @@ export class PatchLog {
     return this.aboveStmt.all([peerId, seq]).map((r) => Number(r[0]));
   }
 
-  /** Highest sequence of one origin whose timestamp is below `ts` (0 when none). */
-  lastSeqBefore(peerId: number, ts: number): number {
-    const row = this.lastBeforeStmt.get([peerId, ts]);
-    return row && row[0] !== null ? Number(row[0]) : 0;
+  /** The lowest sequence of one origin from `from` on stamped at or after `ts`, or undefined. */
+  firstStampedFrom(peerId: number, from: number, ts: number): number | undefined {
+    const row = this.firstStampedStmt.get([peerId, from, ts]);
+    return row ? Number(row[0]) : undefined;
   }
 
   deleteThrough(peerId: number, seq: number): number {

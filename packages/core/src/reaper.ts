@@ -1,7 +1,10 @@
 /**
- * Garbage collection: deletes patches older than the retention window, per origin only up to its
- * contiguous head (so gaps can still be detected and asked for), and raises the horizon below
- * which late patches are refused (they could merge wrongly against collected ones).
+ * Garbage collection: per origin, deletes the oldest run of its patches that are all older than
+ * the retention window, only up to its contiguous head (so gaps can still be detected and asked
+ * for), and raises the horizon below which late patches are refused (they could merge wrongly
+ * against collected ones). The run ends at the first patch stamped inside the window: an honest
+ * origin's stamps rise with its sequence, so finding it reads only what is collected, and a patch
+ * younger than the window is never collected, whatever the origin stamped after it.
  */
 import type { AlienStore } from "./alien-store.js";
 import type { Bookkeeping } from "./bookkeeping.js";
@@ -38,10 +41,11 @@ export class Reaper {
           let n = 0;
           let kept = false;
           for (const o of this.origins.all.values()) {
-            let last = 0;
-            for (const t of this.catalog.tables.values()) last = Math.max(last, t.log.lastSeqBefore(o.peerId, cutoff));
-            last = Math.max(last, this.alien.lastSeqBefore(o.peerId, cutoff));
-            last = Math.min(last, o.contiguous);
+            if (o.contiguous < o.retainedFrom) continue;
+            let young = Infinity;
+            for (const t of this.catalog.tables.values()) young = Math.min(young, t.log.firstStampedFrom(o.peerId, o.retainedFrom, cutoff) ?? Infinity);
+            young = Math.min(young, this.alien.firstStampedFrom(o.peerId, o.retainedFrom, cutoff) ?? Infinity);
+            const last = Math.min(young - 1, o.contiguous);
             if (last < o.retainedFrom) continue;
             for (const t of this.catalog.tables.values()) n += t.log.deleteThrough(o.peerId, last);
             // Kept whole: a patch with a known part was counted above, one of an unknown table not.

@@ -279,6 +279,25 @@ describe("retention", () => {
     return expect(waiting).rejects.toBeInstanceOf(StaleReplicaError);
   });
 
+  it("collects an origin's oldest run of old patches and never a patch younger than the window", () => {
+    let now = 1_000_000_000_000;
+    const day = 24 * 3600 * 1000;
+    const b = peer(2, { now: () => now, retentionMs: day, maxClockDriftMs: 10 * day });
+    // Origin 1 stamped seq 2 a day later than seq 1 and 3 (its clock jumped and came back: not
+    // what replic writes, but a neighbour may send it). Seq 4 is old again.
+    const ts = (ms: number) => ms * 2048;
+    const stamps = [now - 5 * day, now - day / 2, now - 5 * day, now - 4 * day];
+    b.r.receive(1, encodeMessage({ kind: "patches", patches: stamps.map((ms, i) => ({ table: "items", peerId: 1, seq: i + 1, patchedAt: ts(ms), values: { id: i, qty: i } })) }));
+    const seqs = () => b.db.prepare("SELECT _sequenceId FROM items_patches WHERE _peerId = 1 ORDER BY 1").pluck().all();
+    expect(seqs()).toEqual([1, 2, 3, 4]);
+    expect(b.r.gc()).toBe(1); // seq 1 only: seq 2 is inside the window, so 3 and 4 wait for it
+    expect(seqs()).toEqual([2, 3, 4]);
+    expect(b.r.gc()).toBe(0);
+    now += day;
+    expect(b.r.gc()).toBe(3);
+    expect(seqs()).toEqual([]);
+  });
+
   it("refuses a late patch older than the horizon instead of merging it wrongly", () => {
     let now = 1_000_000_000_000;
     const day = 24 * 3600 * 1000;

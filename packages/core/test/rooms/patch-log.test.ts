@@ -320,16 +320,20 @@ CREATE TABLE n_patches (id INTEGER, "null" TEXT, _patchedAt INTEGER NOT NULL, _s
     expect(t.log.sequencesAbove(2, 0)).toEqual([1]);
   });
 
-  it("lastSeqBefore(): the highest sequence of an origin stamped strictly below a time, 0 for none", () => {
+  it("firstStampedFrom(): the lowest sequence of an origin from a point on stamped at or after a time", () => {
     const { t } = seeded(false);
     t.log.flush();
     // Origin 1: seq 1 at 100, 2 at 300, 3 at 200, 4 at 400.
-    expect(t.log.lastSeqBefore(1, 300)).toBe(3);
-    expect(t.log.lastSeqBefore(1, 200)).toBe(1);
-    expect(t.log.lastSeqBefore(1, 201)).toBe(3);
-    expect(t.log.lastSeqBefore(1, 100)).toBe(0);
-    expect(t.log.lastSeqBefore(1, 101)).toBe(1);
-    expect(t.log.lastSeqBefore(9, 1000)).toBe(0);
+    expect(t.log.firstStampedFrom(1, 1, 100)).toBe(1);
+    expect(t.log.firstStampedFrom(1, 1, 101)).toBe(2);
+    expect(t.log.firstStampedFrom(1, 1, 300)).toBe(2);
+    expect(t.log.firstStampedFrom(1, 3, 200)).toBe(3);
+    expect(t.log.firstStampedFrom(1, 3, 201)).toBe(4);
+    expect(t.log.firstStampedFrom(1, 2, 301)).toBe(4);
+    expect(t.log.firstStampedFrom(1, 1, 401)).toBeUndefined();
+    expect(t.log.firstStampedFrom(1, 5, 0)).toBeUndefined();
+    expect(t.log.firstStampedFrom(2, 1, 0)).toBe(1);
+    expect(t.log.firstStampedFrom(9, 1, 0)).toBeUndefined();
   });
 
   it("deleteThrough(): deletes an origin's patches up to a sequence and says how many", () => {
