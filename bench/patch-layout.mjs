@@ -203,7 +203,7 @@ async function replicOnLayouts(binding, dir, runs, n, orders) {
       for (let r = 0; r < runs; r++) for (const layout of Object.keys(samples)) samples[layout].push(await pass(layout));
       out[`${path}/${order}`] = samples;
       process.stderr.write(`[patch-layout] ${binding} replic ${path}/${order}: ` +
-        Object.entries(samples).map(([k, v]) => `${k} ${Math.round(median(v))}/s`).join(", ") + "\n");
+        Object.entries(samples).map(([k, v]) => (path === "gc" ? `${k} ${median(v).toFixed(2)} ms` : `${k} ${Math.round(median(v))}/s`)).join(", ") + "\n");
     }
   }
   return out;
