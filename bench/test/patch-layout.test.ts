@@ -1,33 +1,21 @@
 // CI guard for bench/patch-layout.mjs at tiny sizes on every binding, so the layout measurement
 // cannot rot: checks that every figure it reports is a finite positive number and that replic
 // ran on both layouts. No timing threshold.
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { runToEnd } from "./run-to-end.js";
 
 const bench = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = mkdtempSync(join(tmpdir(), "replic-layout-test-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-function run(args: string[], timeoutMs: number): Promise<{ status: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(bench, "patch-layout.mjs"), ...args], { cwd: bench, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stderr });
-    });
-  });
-}
-
 describe("bench/patch-layout.mjs", () => {
   it("measures every layout, mix and key order on every binding, and replic on both layouts", async () => {
-    const r = await run(["--runs", "1", "--rows", "300", "--single", "50", "--replic-rows", "1500", "--out", out], 170_000);
+    const args = ["--runs", "1", "--rows", "300", "--single", "50", "--replic-rows", "1500", "--out", out];
+    const r = await runToEnd(process.execPath, [join(bench, "patch-layout.mjs"), ...args], bench, 170_000);
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     const files = readdirSync(out);
     expect(files.filter((f) => /^patch-layout-.*\.(md|json)$/.test(f)).length, files.join(", ")).toBe(2);

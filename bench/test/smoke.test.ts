@@ -1,12 +1,12 @@
 // CI guard: runs every workload at smoke size on every binding so the bench code cannot rot.
 // Asserts only that each workload produced finite, positive numbers and that the results were
 // written — never a timing threshold.
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { runToEnd } from "./run-to-end.js";
 
 const bench = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = mkdtempSync(join(tmpdir(), "replic-bench-test-"));
@@ -29,29 +29,16 @@ interface Results {
   machine: { cpuCount: number };
 }
 
-/** Runs a command to its end; resolves with its exit status and stderr (killed after `timeoutMs`). */
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ status: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: bench, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, REPLIC_BENCH_ADAPTERS: "" } });
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stderr });
-    });
-  });
-}
-
 describe("bench --smoke", () => {
   let results: Results;
   let status: number | null;
   let stderr = "";
 
   it("runs every workload and writes the results", async () => {
-    // Asynchronously: a synchronous spawn would block this worker for the whole run (about a
-    // minute), past vitest's RPC timeout.
-    const r = await run(process.execPath, [join(bench, "run.mjs"), "--smoke", "--out", out, "--date", "smoke"], 280_000);
+    const r = await runToEnd(process.execPath, [join(bench, "run.mjs"), "--smoke", "--out", out, "--date", "smoke"], bench, 280_000, {
+      ...process.env,
+      REPLIC_BENCH_ADAPTERS: "",
+    });
     status = r.status;
     stderr = r.stderr;
     for (const ext of ["json", "md", "svg"]) expect(existsSync(join(out, `smoke.${ext}`)), `smoke.${ext} written`).toBe(true);
