@@ -1,6 +1,7 @@
 // A minimal better-sqlite3 driver for the core's own tests (the real adapters live in their packages).
 import Database from "better-sqlite3";
 import type { SqliteDriver, SqlValue } from "../src/driver.js";
+import type { LocalPatch, ReplicatedTable } from "../src/replicated-table.js";
 import { createReplica } from "../src/index.js";
 import { simTempDir, type SimBinding } from "./sim.js";
 
@@ -44,3 +45,11 @@ export const betterSqliteSim: SimBinding = {
   createReplica: (driver, options) => createReplica(driver as SqliteDriver, options),
   tempDir: () => simTempDir("replic-sim-"),
 };
+
+/** A patch in engine form from a row object (columns sorted, as the engine keeps them). */
+export function enginePatch(t: ReplicatedTable, peerId: number, seq: number, patchedAt: number, row: Record<string, SqlValue>): LocalPatch {
+  const cols = Object.keys(row)
+    .map((k) => t.schema.columnIndex.get(k)!)
+    .sort((a, b) => a - b);
+  return { table: t, peerId, seq, patchedAt, cols, values: cols.map((c) => row[t.columnNames[c]!]!) };
+}

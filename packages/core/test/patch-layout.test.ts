@@ -4,8 +4,7 @@
  * be moved from the old to the new one with the SQL block of docs/write-path.md.
  */
 import Database from "better-sqlite3";
-import { readFileSync } from "node:fs";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -32,10 +31,16 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function open(layout: "new" | "by-row", peerId: number, now?: () => number, file = ":memory:") {
+/** A database holding `items` and its patch table in the given layout ("new": what patchesDdl prints). */
+function database(layout: "new" | "by-row", file = ":memory:") {
   const d = testDriver(new Database(file));
   d.db.exec(ITEMS);
   d.db.exec(layout === "new" ? patchesDdl(d, "items") : BY_ROW);
+  return d;
+}
+
+function open(layout: "new" | "by-row", peerId: number, now?: () => number, file = ":memory:") {
+  const d = database(layout, file);
   const r = createReplica(d, { peerId, heartbeatMs: 0, maxClockDriftMs: 10 * 365 * 24 * 3600_000, ...(now ? { now } : {}) });
   return { d, r, db: d.db };
 }
@@ -80,9 +85,7 @@ describe("T_patches layout", () => {
   it("a collection pass walks the sequence key in order on either layout (no sort, no whole-origin scan)", () => {
     const plans: string[] = [];
     for (const layout of ["new", "by-row"] as const) {
-      const d = testDriver(new Database(":memory:"));
-      d.db.exec(ITEMS);
-      d.db.exec(layout === "new" ? patchesDdl(d, "items") : BY_ROW);
+      const d = database(layout);
       const seen: string[] = [];
       const prepare = d.prepare.bind(d);
       d.prepare = (sql, numeric) => (seen.push(sql), prepare(sql, numeric));

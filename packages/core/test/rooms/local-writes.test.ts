@@ -101,6 +101,18 @@ function codeOf(fn: () => unknown): string {
   return "no error";
 }
 
+
+/**
+ * Row 1 holds a remote patch (peer 3, name "remote") stamped 10 s ahead of our clock and merged
+ * with its clock refused: our next writes are stamped behind what was merged. Returns its stamp.
+ */
+function mergedAhead(r: ReturnType<typeof rig>): number {
+  const ahead = timestampFromMs(WALL + 10_000);
+  r.db.exec(`INSERT INTO items_patches (id, name, _patchedAt, _sequenceId, _peerId) VALUES (1, 'remote', ${ahead}, 1, 3)`);
+  r.db.exec(`INSERT INTO items (id, name) VALUES (1, 'remote')`);
+  r.book.highestTs = ahead;
+  return ahead;
+}
 describe("local writes: upsert", () => {
   it("stamps, stores, merges, advances our head, counts, announces and sends each write", () => {
     const r = rig();
@@ -206,12 +218,8 @@ describe("local writes: upsert", () => {
 
   it("a row written after a late one (clock behind what was merged) still merges by the rule", () => {
     const r = rig();
-    // A remote patch stamped ahead of our clock was merged (its clock was refused): our next
-    // write is older, so it must not overwrite the column the remote patch set.
-    const ahead = timestampFromMs(WALL + 10_000);
-    r.db.exec(`INSERT INTO items_patches (id, name, _patchedAt, _sequenceId, _peerId) VALUES (1, 'remote', ${ahead}, 1, 3)`);
-    r.db.exec(`INSERT INTO items (id, name) VALUES (1, 'remote')`);
-    r.book.highestTs = ahead;
+    // Our next write is older than the remote patch, so it must not overwrite the column it set.
+    const ahead = mergedAhead(r);
     r.w.upsert("items", { id: 1, name: "local", qty: 4 });
     expect(r.all("SELECT id, name, qty FROM items")).toEqual([[1, "remote", 4]]);
     expect(r.book.highestTs).toBe(ahead);
@@ -529,10 +537,7 @@ describe("local writes: upsertMany", () => {
 
   it("rows stamped behind what was merged still merge by the rule", () => {
     const r = rig();
-    const ahead = timestampFromMs(WALL + 10_000);
-    r.db.exec(`INSERT INTO items_patches (id, name, _patchedAt, _sequenceId, _peerId) VALUES (1, 'remote', ${ahead}, 1, 3)`);
-    r.db.exec(`INSERT INTO items (id, name) VALUES (1, 'remote')`);
-    r.book.highestTs = ahead;
+    const ahead = mergedAhead(r);
     r.w.upsertMany("items", [
       { id: 1, name: "local", qty: 1 },
       { id: 2, name: "two" },

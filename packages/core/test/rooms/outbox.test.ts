@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { SqliteDriver } from "../../src/driver.js";
 import { createReplica, decodeMessage, encodeWire, type Replica } from "../../src/index.js";
+import type { SeqRange } from "../../src/wire/types.js";
 import { testDriver } from "../helpers.js";
 import { itemsDdl } from "../sim.js";
 
@@ -41,34 +42,43 @@ function served(out: Uint8Array[]): Array<[number, number]> {
   return seqs;
 }
 
-describe("Outbox: serving gap requests", () => {
-  it("a request for 1..2^52 of our own origin serves what is held with a handful of reads", () => {
-    const { d, calls } = counted();
-    const r = createReplica(d, { peerId: 1, heartbeatMs: 0 });
-    opened.push(r);
-    r.migrate(MIGRATIONS);
-    for (let i = 1; i <= 3; i++) r.upsert("items", { id: i, name: `n${i}` });
-    const out: Uint8Array[] = [];
-    r.addPeer(9, (b) => void out.push(b));
+/**
+ * Replica 1 on a driver that counts statement calls. `ask` sends it a request as neighbour 9
+ * (linked on first use) and returns the (origin, sequence) pairs served and the calls it cost.
+ */
+function server() {
+  const { d, calls } = counted();
+  const r = createReplica(d, { peerId: 1, heartbeatMs: 0 });
+  opened.push(r);
+  r.migrate(MIGRATIONS);
+  const out: Uint8Array[] = [];
+  let linked = false;
+  const ask = (ranges: SeqRange[]) => {
+    if (!linked) r.addPeer(9, (b) => void out.push(b));
+    linked = true;
     out.length = 0;
     calls.n = 0;
-    r.receive(9, encodeWire({ kind: "request", ranges: [{ peerId: 1, from: 1, to: HUGE }] }));
-    expect(served(out)).toEqual([
+    r.receive(9, encodeWire({ kind: "request", ranges }));
+    return { served: served(out), calls: calls.n };
+  };
+  return { r, ask };
+}
+
+describe("Outbox: serving gap requests", () => {
+  it("a request for 1..2^52 of our own origin serves what is held with a handful of reads", () => {
+    const { r, ask } = server();
+    for (let i = 1; i <= 3; i++) r.upsert("items", { id: i, name: `n${i}` });
+    const got = ask([{ peerId: 1, from: 1, to: HUGE }]);
+    expect(got.served).toEqual([
       [1, 1],
       [1, 2],
       [1, 3],
     ]);
-    expect(calls.n).toBeLessThan(30);
+    expect(got.calls).toBeLessThan(30);
   });
 
   it("holes between held sequences are skipped: a far sequence is served, and a range above everything costs a probe", () => {
-    const { d, calls } = counted();
-    const r = createReplica(d, { peerId: 1, heartbeatMs: 0 });
-    opened.push(r);
-    r.migrate(MIGRATIONS);
-    const other = createReplica(testDriver(), { peerId: 2, heartbeatMs: 0 });
-    opened.push(other);
-    other.migrate(MIGRATIONS);
+    const { r, ask } = server();
     // Origin 2's patches 1 and 3,000,001 (a far jump in its sequence, as a hostile origin may send).
     const msg = (seq: number, id: number) =>
       encodeWire({
@@ -78,20 +88,17 @@ describe("Outbox: serving gap requests", () => {
       });
     r.receive(2, msg(1, 10));
     r.receive(2, msg(3_000_001, 11));
-    const out: Uint8Array[] = [];
-    r.addPeer(9, (b) => void out.push(b));
-    out.length = 0;
-    calls.n = 0;
-    r.receive(9, encodeWire({ kind: "request", ranges: [{ peerId: 2, from: 1, to: HUGE }] }));
-    expect(served(out)).toEqual([
+    const got = ask([{ peerId: 2, from: 1, to: HUGE }]);
+    expect(got.served).toEqual([
       [2, 1],
       [2, 3_000_001],
     ]);
-    expect(calls.n).toBeLessThan(40);
-    out.length = 0;
-    calls.n = 0;
-    r.receive(9, encodeWire({ kind: "request", ranges: [{ peerId: 2, from: 3_000_002, to: HUGE }, { peerId: 77, from: 1, to: HUGE }] }));
-    expect(served(out)).toEqual([]);
-    expect(calls.n).toBeLessThan(20);
+    expect(got.calls).toBeLessThan(40);
+    const above = ask([
+      { peerId: 2, from: 3_000_002, to: HUGE },
+      { peerId: 77, from: 1, to: HUGE },
+    ]);
+    expect(above.served).toEqual([]);
+    expect(above.calls).toBeLessThan(20);
   });
 });

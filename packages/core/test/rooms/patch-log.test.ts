@@ -7,9 +7,9 @@ import { describe, expect, it } from "vitest";
 import { Catalog } from "../../src/catalog.js";
 import type { SqliteDriver, SqlValue } from "../../src/driver.js";
 import { DuplicateInBatchError } from "../../src/patch-log.js";
-import type { LocalPatch, ReplicatedTable } from "../../src/replicated-table.js";
+import type { LocalPatch } from "../../src/replicated-table.js";
 import { createReplica, decodeMessage } from "../../src/index.js";
-import { testDriver } from "../helpers.js";
+import { enginePatch as patch, testDriver } from "../helpers.js";
 import { itemsDdl } from "../sim.js";
 
 /** The driver contract: every parameter is a SQL value (some bindings refuse `undefined` or a hole). */
@@ -40,13 +40,6 @@ function open(ddl: string, table: string) {
   const all = (sql: string) => d.db.prepare(sql).raw(true).all() as unknown[][];
   const count = (sql: string) => d.db.prepare(sql).pluck().get() as number;
   return { d, t, all, count, calls };
-}
-
-function patch(t: ReplicatedTable, peerId: number, seq: number, patchedAt: number, row: Record<string, SqlValue>): LocalPatch {
-  const cols = Object.keys(row)
-    .map((k) => t.schema.columnIndex.get(k)!)
-    .sort((a, b) => a - b);
-  return { table: t, peerId, seq, patchedAt, cols, values: cols.map((c) => row[t.columnNames[c]!]!) };
 }
 
 const items = (inline: boolean) => open(itemsDdl(inline), "items");

@@ -4,10 +4,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { Catalog } from "../../src/catalog.js";
-import type { SqliteDriver, SqlValue } from "../../src/driver.js";
+import type { SqliteDriver } from "../../src/driver.js";
 import type { LocalPatch, ReplicatedTable } from "../../src/replicated-table.js";
 import { itemsDdl } from "../sim.js";
-import { testDriver } from "../helpers.js";
+import { enginePatch as patch, testDriver } from "../helpers.js";
 
 /** What the merger asked of SQLite: statements prepared, upserts run, probes read. */
 interface Calls {
@@ -40,18 +40,10 @@ function open(ddl: string, table: string) {
   return { d, t, rows, count, calls };
 }
 
-/** A patch in engine form from a row object (columns sorted, as the engine keeps them). */
-function patch(t: ReplicatedTable, peerId: number, seq: number, patchedAt: number, row: Record<string, SqlValue>): LocalPatch {
-  const cols = Object.keys(row)
-    .map((k) => t.schema.columnIndex.get(k)!)
-    .sort((a, b) => a - b);
-  return { table: t, peerId, seq, patchedAt, cols, values: cols.map((c) => row[t.columnNames[c]!]!) };
-}
-
-/** Stores a patch in T_patches and merges it as the newest of its row. */
-function apply(t: ReplicatedTable, p: LocalPatch): void {
+/** Stores a patch in T_patches and merges it: as the newest of its row, or (`newest` false) as a late one that probes its row's later patches. */
+function apply(t: ReplicatedTable, p: LocalPatch, newest = true): void {
   t.log.store(p, false);
-  t.rows.merge(p, true);
+  t.rows.merge(p, newest);
 }
 
 const items = (inline: boolean) => open(itemsDdl(inline), "items");
@@ -231,8 +223,7 @@ describe("row merge: statements", () => {
     apply(t, patch(t, 1, 1, 300, { id: 1, name: "new" }));
     expect(calls.probes).toBe(0);
     const late = patch(t, 2, 1, 200, { id: 1, name: "late", qty: 1 });
-    t.log.store(late, false);
-    t.rows.merge(late, false);
+    apply(t, late, false);
     expect(calls.probes).toBe(1);
     expect(rows()).toEqual([[1, "new", 1, null, null]]);
   });
@@ -257,8 +248,7 @@ CREATE TABLE n_patches (id INTEGER, "null" TEXT, other TEXT, _patchedAt INTEGER 
     const { t, rows } = open(ddl, "n");
     apply(t, patch(t, 1, 1, 300, { id: 1, other: "later" }));
     const late = patch(t, 2, 1, 200, { id: 1, null: "late", other: "lost" });
-    t.log.store(late, false);
-    t.rows.merge(late, false);
+    apply(t, late, false);
     expect(rows()).toEqual([[1, "late", "later"]]);
     // Rebuilding: no patch set "null" to NULL, so its value stays.
     t.rows.rebuild([1], false);
@@ -278,8 +268,7 @@ CREATE TRIGGER items_key AFTER UPDATE OF id ON items BEGIN INSERT INTO key_updat
     apply(t, patch(t, 1, 2, 200, { id: 1, qty: 2 }));
     apply(t, patch(t, 1, 3, 300, { id: 1 }));
     const late = patch(t, 2, 1, 150, { id: 1, name: "late", price: 1 });
-    t.log.store(late, false);
-    t.rows.merge(late, false);
+    apply(t, late, false);
     t.rows.rebuild([1], true);
     expect(rows()).toEqual([[1, "late", 2, 1, null]]);
     expect(count("SELECT count(*) FROM key_updates")).toBe(0);
@@ -295,8 +284,7 @@ CREATE TRIGGER items_key AFTER UPDATE OF id ON items BEGIN INSERT INTO key_updat
       // A later patch of another row shadows nothing here.
       apply(t, patch(t, 2, 3, 302, { id: 2, price: 9 }));
       const late = patch(t, 3, 1, 200, { id: 1, name: "late", qty: 7, price: 7.5 });
-      t.log.store(late, false);
-      t.rows.merge(late, false);
+      apply(t, late, false);
       expect(rows()).toEqual([
         [1, "later", null, 7.5, 0],
         [2, null, null, 9, null],
@@ -308,8 +296,7 @@ CREATE TRIGGER items_key AFTER UPDATE OF id ON items BEGIN INSERT INTO key_updat
       apply(t, patch(t, 1, 1, 100, { id: 1, name: "a", qty: 1 }));
       apply(t, patch(t, 2, 1, 300, { id: 1, name: "b" }));
       const late = patch(t, 3, 1, 200, { id: 1, name: null, qty: null });
-      t.log.store(late, false);
-      t.rows.merge(late, false);
+      apply(t, late, false);
       expect(rows()).toEqual([[1, "b", null, null, null]]);
     });
   }
@@ -319,8 +306,7 @@ CREATE TRIGGER items_key AFTER UPDATE OF id ON items BEGIN INSERT INTO key_updat
     apply(t, patch(t, 1, 1, 100, { id: 1, name: "a", qty: 1 }));
     apply(t, patch(t, 1, 2, 500, { id: 2, name: "other row" }));
     const late = patch(t, 2, 1, 200, { id: 1, name: "b", price: 2 });
-    t.log.store(late, false);
-    t.rows.merge(late, false);
+    apply(t, late, false);
     expect(rows()).toEqual([
       [1, "b", 1, 2, null],
       [2, "other row", null, null, null],
@@ -330,8 +316,7 @@ CREATE TRIGGER items_key AFTER UPDATE OF id ON items BEGIN INSERT INTO key_updat
   it("creates its row when the row has no patch at all", () => {
     const { t, rows } = items(false);
     const late = patch(t, 2, 1, 200, { id: 4, qty: 3 });
-    t.log.store(late, false);
-    t.rows.merge(late, false);
+    apply(t, late, false);
     expect(rows()).toEqual([[4, null, 3, null, null]]);
   });
 
@@ -339,8 +324,7 @@ CREATE TRIGGER items_key AFTER UPDATE OF id ON items BEGIN INSERT INTO key_updat
     const { t, rows } = items(false);
     apply(t, patch(t, 1, 1, 300, { id: 1, name: "kept", qty: 1 }));
     const late = patch(t, 2, 1, 200, { id: 1, name: "lost", qty: 2 });
-    t.log.store(late, false);
-    t.rows.merge(late, false);
+    apply(t, late, false);
     expect(rows()).toEqual([[1, "kept", 1, null, null]]);
   });
 
@@ -349,21 +333,17 @@ CREATE TRIGGER items_key AFTER UPDATE OF id ON items BEGIN INSERT INTO key_updat
     apply(t, patch(t, 5, 7, 100, { id: 1, name: "peer5", qty: 57 }));
     // Same timestamp, lower peer: loses. Higher peer: wins.
     const lower = patch(t, 4, 9, 100, { id: 1, name: "peer4", qty: 49 });
-    t.log.store(lower, false);
-    t.rows.merge(lower, false);
+    apply(t, lower, false);
     expect(rows()).toEqual([[1, "peer5", 57, null, null]]);
     const higher = patch(t, 6, 1, 100, { id: 1, name: "peer6" });
-    t.log.store(higher, false);
-    t.rows.merge(higher, false);
+    apply(t, higher, false);
     expect(rows()).toEqual([[1, "peer6", 57, null, null]]);
     // Same timestamp and peer: the higher sequence wins, the lower loses.
     const seqLow = patch(t, 5, 6, 100, { id: 1, qty: 56 });
-    t.log.store(seqLow, false);
-    t.rows.merge(seqLow, false);
+    apply(t, seqLow, false);
     expect(rows()).toEqual([[1, "peer6", 57, null, null]]);
     const seqHigh = patch(t, 5, 8, 100, { id: 1, qty: 58 });
-    t.log.store(seqHigh, false);
-    t.rows.merge(seqHigh, false);
+    apply(t, seqHigh, false);
     expect(rows()).toEqual([[1, "peer6", 58, null, null]]);
   });
 
@@ -390,8 +370,7 @@ CREATE TRIGGER items_key AFTER UPDATE OF id ON items BEGIN INSERT INTO key_updat
       [4, "s2", 2],
     ] as const) {
       const late = patch(t, 2, seq, 200, { sheet, r, v: `${sheet}r${r} late` });
-      t.log.store(late, false);
-      t.rows.merge(late, false);
+      apply(t, late, false);
     }
     expect(rows("r, sheet")).toEqual([
       ["s1", "s1r1 new", 1],
@@ -406,8 +385,7 @@ CREATE TRIGGER items_key AFTER UPDATE OF id ON items BEGIN INSERT INTO key_updat
     apply(t, patch(t, 1, 1, 100, { id: 1, name: "a", qty: 1 }));
     d.exec(`INSERT INTO items_patches (id, _patchedAt, _sequenceId, _peerId, _nulls) VALUES (1, 300, 1, 9, 'gone' || char(31) || 'qty')`);
     const late = patch(t, 2, 1, 200, { id: 1, name: "b", qty: 2 });
-    t.log.store(late, false);
-    t.rows.merge(late, false);
+    apply(t, late, false);
     expect(rows()).toEqual([[1, "b", 1, null, null]]);
   });
 });
