@@ -167,6 +167,13 @@ export function patchesDdl(driver: SqliteDriver, table: string): string {
   return patchesDdlFromColumns(table, columns);
 }
 
+/** The key of an origin's patches: duplicates and range reads (unique). */
+const SEQUENCE_KEY = ["_peerId", "_sequenceId"];
+/** The key of a row's patches in merge order: a late patch's probe for its row's later patches. */
+function rowKey(pkNames: string[]): string[] {
+  return [...pkNames, "_patchedAt", ...SEQUENCE_KEY];
+}
+
 export function patchesDdlFromColumns(table: string, columns: Pick<ColumnInfo, "name" | "type" | "pk">[]): string {
   const p = table + PATCHES_SUFFIX;
   const pk = columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
@@ -177,11 +184,10 @@ export function patchesDdlFromColumns(table: string, columns: Pick<ColumnInfo, "
   // serving a range to a neighbour and collecting are range scans of the table itself, and the
   // row index (narrow) finds a row's later patches when a late patch merges. With random keys
   // this writes fewer pages than clustering by row; bench/patch-layout.mjs measures both.
-  lines.push(`  PRIMARY KEY ("_peerId", "_sequenceId")`);
-  const rowKey = [...pk.map((c) => quoteId(c.name)), `"_patchedAt"`, `"_peerId"`, `"_sequenceId"`];
+  lines.push(`  PRIMARY KEY (${SEQUENCE_KEY.map(quoteId).join(", ")})`);
   return [
     `CREATE TABLE ${quoteId(p)} (\n${lines.join(",\n")}\n) WITHOUT ROWID;`,
-    `CREATE INDEX ${quoteId(p + "_row")} ON ${quoteId(p)} (${rowKey.join(", ")});`,
+    `CREATE INDEX ${quoteId(p + "_row")} ON ${quoteId(p)} (${rowKey(pk.map((c) => c.name)).map(quoteId).join(", ")});`,
   ].join("\n");
 }
 
@@ -203,20 +209,19 @@ export function ensurePatchIndexes(driver: SqliteDriver, t: TableSchema): void {
         .map((c) => String(c[0])),
     }));
   const starts = (cols: string[], prefix: string[]) => prefix.every((c, i) => cols[i] === c);
-  const seqKey = ["_peerId", "_sequenceId"];
-  if (!indexes.some((ix) => ix.unique && ix.cols.length === 2 && starts(ix.cols, seqKey))) {
+  if (!indexes.some((ix) => ix.unique && ix.cols.length === SEQUENCE_KEY.length && starts(ix.cols, SEQUENCE_KEY))) {
     try {
       driver.exec(
-        `CREATE UNIQUE INDEX IF NOT EXISTS ${quoteId(t.patchesName + "_replic_seq")} ON ${quoteId(t.patchesName)} ("_peerId", "_sequenceId")`,
+        `CREATE UNIQUE INDEX IF NOT EXISTS ${quoteId(t.patchesName + "_replic_seq")} ON ${quoteId(t.patchesName)} (${SEQUENCE_KEY.map(quoteId).join(", ")})`,
       );
     } catch (cause) {
       throw new SchemaError(t.name, "_sequenceId", `"${t.patchesName}" holds duplicate (_peerId, _sequenceId) pairs: ${String(cause)}`);
     }
   }
-  const rowKey = [...t.pkIndexes.map((i) => t.columns[i]!.name), "_patchedAt", "_peerId", "_sequenceId"];
-  if (!indexes.some((ix) => starts(ix.cols, rowKey))) {
+  const row = rowKey(t.pkIndexes.map((i) => t.columns[i]!.name));
+  if (!indexes.some((ix) => starts(ix.cols, row))) {
     driver.exec(
-      `CREATE INDEX IF NOT EXISTS ${quoteId(t.patchesName + "_replic_row")} ON ${quoteId(t.patchesName)} (${rowKey.map(quoteId).join(", ")})`,
+      `CREATE INDEX IF NOT EXISTS ${quoteId(t.patchesName + "_replic_row")} ON ${quoteId(t.patchesName)} (${row.map(quoteId).join(", ")})`,
     );
   }
 }
