@@ -244,7 +244,7 @@ export class PatchLog {
 }
 
 /** The largest power of two not above `n` (n ≥ 1): the row count of the next remainder statement. */
-export function chunkRows(n: number): number {
+function chunkRows(n: number): number {
   return 2 ** Math.floor(Math.log2(n));
 }
 
