@@ -12,7 +12,7 @@ import { hex } from "./util.js";
 type JsonValue = null | number | string | { bigint: string } | { float: string } | { blob: string };
 
 interface GoldenVectors {
-  valid: { name: string; hex: string; message: { kind: string; patches?: { values: JsonValue[] }[] } }[];
+  valid: { name: string; version?: number; hex: string; message: { kind: string; patches?: { values: JsonValue[] }[] } }[];
   invalid: { why: string; hex: string }[];
 }
 
@@ -76,7 +76,7 @@ export function goldenSuite<Db>(b: ConformanceBinding<Db>): void {
     for (const v of vectors.valid) {
       it(`encodes and decodes byte for byte: ${v.name}`, () => {
         const message = messageOf(v.message);
-        expect(hex(b.adapter.encodeWire(message)), "encodeWire").toBe(v.hex);
+        expect(hex(b.adapter.encodeWire(message, v.version ?? 1)), "encodeWire").toBe(v.hex);
         const decoded = b.adapter.decodeWire(fromHex(v.hex));
         expect(exact(decoded), "decodeWire").toBe(exact(message));
         // The friendly form (names instead of indexes; its table list holds only used columns)

@@ -57,7 +57,7 @@ export interface AdapterModule<Db> {
   createDriver(db: Db): DriverLike;
   createReplica(driver: DriverLike, options?: ReplicaOptionsLike): ReplicaLike;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  encodeWire(message: any): Uint8Array;
+  encodeWire(message: any, version?: number): Uint8Array;
   decodeWire(bytes: Uint8Array): unknown;
   crc32(bytes: Uint8Array, end?: number): number;
   openReplica(db: Db, options?: ReplicaOptionsLike): ReplicaLike;

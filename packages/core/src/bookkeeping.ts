@@ -31,6 +31,13 @@ export class Bookkeeping {
   seq: number;
   /** Highest timestamp merged into any table (local or remote): above it, a patch is the newest of its row. */
   highestTs: number;
+  /**
+   * Origin and sequence of the patch that set `highestTs`, when this process merged it: patches of
+   * one group share a stamp, so ties are decided by them. Unknown (Infinity) after open: a tie is
+   * then never taken as the newest, which is only slower.
+   */
+  highestPeer = Infinity;
+  highestSeq = Infinity;
   /** Patches stamped below this may have later patches of their row collected: never merged. */
   gcHorizon: number;
   /** The clock value last persisted (restored on open). */
@@ -94,6 +101,29 @@ export class Bookkeeping {
       `INSERT INTO ${PEERS_TABLE} (peerId, contiguous, highest, retainedFrom) VALUES (?, ?, ?, ?)
        ON CONFLICT (peerId) DO UPDATE SET contiguous = excluded.contiguous, highest = excluded.highest, retainedFrom = excluded.retainedFrom`,
     );
+  }
+
+  /** True when a patch ordered (ts, peerId, seq) comes after every patch merged so far. */
+  isNewest(ts: number, peerId: number, seq: number): boolean {
+    if (ts !== this.highestTs) return ts > this.highestTs;
+    return peerId > this.highestPeer || (peerId === this.highestPeer && seq > this.highestSeq);
+  }
+
+  /** Notes a merged patch: it may be the new highest. */
+  noteMerged(ts: number, peerId: number, seq: number): void {
+    if (!this.isNewest(ts, peerId, seq)) return;
+    this.highestTs = ts;
+    this.highestPeer = peerId;
+    this.highestSeq = seq;
+  }
+
+  /** The highest mark, to put back after a rollback. */
+  highestMark(): [number, number, number] {
+    return [this.highestTs, this.highestPeer, this.highestSeq];
+  }
+
+  restoreHighest(mark: readonly [number, number, number]): void {
+    [this.highestTs, this.highestPeer, this.highestSeq] = mark;
   }
 
   /**

@@ -26,7 +26,9 @@ export type ReplicErrorCode =
   | "BROKEN"
   | "SQLITE"
   | "MIGRATION_MISMATCH"
-  | "SEQUENCE_UNKNOWN";
+  | "SEQUENCE_UNKNOWN"
+  | "GROUP_MISMATCH"
+  | "GROUP_TOO_LARGE";
 
 const BRAND = Symbol.for("replic.error");
 

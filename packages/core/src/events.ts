@@ -17,8 +17,21 @@ export interface MergeEvent {
   keys: Record<string, SqlValue[][]>;
 }
 
+/** A group (one origin's transaction) still incomplete once its stamp is older than the retention window. */
+export interface IncompleteGroupEvent {
+  peerId: number;
+  /** Its sequences, first..last. */
+  first: number;
+  last: number;
+  /** Parts held here (the rest never arrived). */
+  parts: number;
+  /** Its stamp (hybrid logical clock). */
+  patchedAt: number;
+}
+
 export interface ReplicaEvents {
   merge: MergeEvent;
+  incomplete_group: IncompleteGroupEvent;
   stale: StaleReplicaError;
   identity_conflict: IdentityConflictError;
 }

@@ -174,12 +174,12 @@ export class GapRepair {
   settle(now: number): void {
     this.noteProgress(now);
     for (const [originId, attempts] of this.retries) {
-      const contiguous = this.origins.contiguous(originId);
+      const contiguous = this.origins.reached(originId);
       for (const from of attempts.keys()) if (from <= contiguous) attempts.delete(from);
       if (attempts.size === 0) this.retries.delete(originId);
     }
     for (const [originId, list] of this.pending) {
-      const contiguous = this.origins.contiguous(originId);
+      const contiguous = this.origins.reached(originId);
       const keep = list.filter((p) => {
         const done = contiguous >= p.range.to;
         const expired = !done && now - p.progressAt >= p.wait;
@@ -211,7 +211,7 @@ export class GapRepair {
     const head = new Map<number, Pending>(); // neighbour → first range still streaming from it
     for (const [originId, list] of this.pending) {
       const before = this.seen.get(originId);
-      const contiguous = this.origins.contiguous(originId);
+      const contiguous = this.origins.reached(originId);
       if (before === undefined || contiguous <= before) continue;
       for (const p of list) {
         if (p.range.from > contiguous || p.range.to <= before) continue;

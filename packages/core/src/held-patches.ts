@@ -52,7 +52,7 @@ export class HeldPatches {
     const e = new PatchesEncoder(64);
     const ti = e.addTable(p.table.name, p.table.columnNames);
     e.add(ti, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
-    return this.holdBytes(p.peerId, p.seq, p.patchedAt, e.finish());
+    return this.holdBytes(p.peerId, p.seq, p.patchedAt, e.finish(p.group ? [p.group] : undefined));
   }
 
   /** Stores a patch already encoded as a one-patch message (an alien one, kept whole). */

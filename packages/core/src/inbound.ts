@@ -1,36 +1,40 @@
 /**
  * The inbound path: bytes from a neighbour, read top-down.
- *   decode → map onto the local schema → store and merge in one transaction → advance heads and
- *   waiters → emit → relay → repair.
- * Patches of our own origin are refused (identity.ts); patches stamped beyond the drift bound are
- * held (held-patches.ts); patches older than the collection horizon are refused (staleness.ts).
- * A message that fails anywhere writes nothing and throws a typed error.
+ *   decode → map onto the local schema → commit (intake, then store and merge, in one
+ *   transaction, returning its effects) → publish (publisher.ts).
+ * Intake classifies each patch once: our own origin (refused, identity.ts), a duplicate, older
+ * than the collection horizon (refused, staleness.ts), stamped beyond the drift bound (held,
+ * held-patches.ts), part of a group not complete yet (waits, incomplete-groups.ts), or
+ * mergeable. A group merges whole, in the transaction that brings its last part. A message that
+ * fails anywhere writes nothing and throws a typed error.
  */
-import { encodeAlien, type AlienPatch } from "./alien-patch.js";
-import { aliensOf, keepAliens, type MergeResult } from "./alien-intake.js";
+import { encodeAlien, STORED_LIMITS, type AlienPatch } from "./alien-patch.js";
+import { aliensOf, keepAliens } from "./alien-intake.js";
 import { unknownColumns } from "./alien-mapping.js";
 import type { AlienStore } from "./alien-store.js";
 import type { Bookkeeping } from "./bookkeeping.js";
-import type { SqlValue } from "./driver.js";
 import type { Catalog } from "./catalog.js";
 import { msFromTimestamp, timestampFromMs, type HybridLogicalClock } from "./clock.js";
-import { fromSqlite, isReplicError } from "./errors.js";
-import type { Events } from "./events.js";
+import { count, noEffects, type Effects } from "./effects.js";
+import { fromSqlite, isReplicError, ReplicError } from "./errors.js";
 import type { GapRepair } from "./gap-repair.js";
+import type { GroupBounds } from "./group-bounds.js";
 import type { HeldPatches } from "./held-patches.js";
 import type { IdentityGuard } from "./identity.js";
+import type { IncompleteGroups } from "./incomplete-groups.js";
 import type { Metrics } from "./metrics.js";
 import type { Link, Neighbours } from "./neighbours.js";
 import type { ResolvedOptions } from "./options.js";
-import type { Origins } from "./origins.js";
+import type { OriginState, Origins } from "./origins.js";
 import type { Outbox } from "./outbox.js";
 import { DuplicateInBatchError } from "./patch-log.js";
+import type { Publisher } from "./publisher.js";
 import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
 import type { Staleness } from "./staleness.js";
 import type { TxBracket } from "./transaction.js";
-import type { Waiters } from "./waiters.js";
-import { decodeWire } from "./wire/decoder.js";
-import type { HeartbeatMessage, PatchesMessage, WireMessage } from "./wire/types.js";
+import { decodeWire, wireVersionOf } from "./wire/decoder.js";
+import { PatchesEncoder } from "./wire/encoder.js";
+import type { HeartbeatMessage, WireGroup, WireMessage } from "./wire/types.js";
 import { mapPatches, type MappedPatches } from "./wire-mapping.js";
 
 export interface InboundRooms {
@@ -42,13 +46,14 @@ export interface InboundRooms {
   neighbours: Neighbours;
   gaps: GapRepair;
   outbox: Outbox;
-  waiters: Waiters;
-  events: Events;
   metrics: Metrics;
   staleness: Staleness;
   identity: IdentityGuard;
   held: HeldPatches;
   alien: AlienStore;
+  incomplete: IncompleteGroups;
+  bounds: GroupBounds;
+  publisher: Publisher;
   opts: ResolvedOptions;
 }
 
@@ -70,92 +75,58 @@ export class Inbound {
     }
     metrics.inc("messages_in_total", 1, { kind: msg.kind });
     const link = neighbours.get(fromPeerId);
-    if (link) link.lastContact = opts.now();
+    if (link) {
+      link.lastContact = opts.now();
+      neighbours.sawVersion(link, wireVersionOf(bytes), msg.kind === "heartbeat");
+    }
     try {
-      if (msg.kind === "patches") this.onPatches(msg, link);
+      if (msg.kind === "patches") this.apply(mapPatches(this.r.catalog, msg), link, false);
       else if (msg.kind === "heartbeat") this.onHeartbeat(msg, link);
       else if (link) this.r.outbox.serve(link, msg.ranges);
     } catch (err) {
       metrics.inc("receive_errors_total");
+      if (isReplicError(err) && err.code === "GROUP_MISMATCH") metrics.inc("groups_refused_total");
       throw err;
     } finally {
       this.r.outbox.flush();
     }
   }
 
-  private onPatches(msg: PatchesMessage, from: Link | undefined): void {
-    this.apply(mapPatches(this.r.catalog, msg), from, false);
-  }
-
-
-  /** Stores and merges patches in one transaction, then accounts, relays and repairs. */
+  /** Commits patches (one transaction), then publishes what the commit did. */
   private apply(m: MappedPatches, from: Link | undefined, releasing: boolean): void {
-    const { metrics, origins, waiters, gaps, events, outbox, opts, identity } = this.r;
-    const alienOf = aliensOf(m);
-    let result: MergeResult;
+    let e: Effects;
     try {
-      result = this.mergeInTransaction(m, alienOf, from, true, releasing);
+      e = this.commit(m, from, true, releasing);
     } catch (err) {
       // A patch repeated inside one message defeats batching: redo it one patch at a time.
       if (!(err instanceof DuplicateInBatchError)) throw err;
-      result = this.mergeInTransaction(m, alienOf, from, false, releasing);
+      e = this.commit(m, from, false, releasing);
     }
-    const { applied, kept } = result;
-    metrics.inc("patches_applied_total", applied.length);
-    metrics.inc("patches_duplicate_total", result.duplicates);
-    metrics.inc("patches_too_old_total", result.tooOld);
-    metrics.inc("patches_held_total", result.held);
-    metrics.inc("patches_held_refused_total", result.heldRefused);
-    metrics.inc("patches_own_refused_total", result.own);
-    if (releasing) metrics.inc("patches_released_total", applied.length + kept.length);
-    metrics.inc("patches_alien_kept_total", kept.length + (alienOf ? applied.filter((p) => alienOf.has(p)).length : 0));
-    if (result.ownConflict) identity.raise(result.ownConflict);
-    for (const [origin, n] of result.conflicts) {
-      metrics.inc("patches_conflicting_total", n);
-      identity.raise(`${n} patch(es) differ from the stored ones under the same sequence: two writers use this id`, origin);
-    }
-    if (from && result.sendBack.length > 0) outbox.push([from], result.sendBack);
-    if (result.replaced.length > 0) outbox.push([...this.r.neighbours.links.values()].filter((l) => l !== from), result.replaced);
-    const changed = result.replaced.length > 0 ? [...applied, ...result.replaced] : applied;
-    if (changed.length > 0 && events.has("merge")) events.emit("merge", { local: false, patches: changed.length, ...touchedRows(changed) });
-    if (applied.length === 0 && kept.length === 0) return;
-    const advanced = new Set<number>();
-    for (const p of applied) advanced.add(p.peerId);
-    for (const a of kept) advanced.add(a.peerId);
-    for (const id of advanced) waiters.advance(id, origins.contiguous(id));
-    const now = opts.now();
-    gaps.settle(now);
-    outbox.relay(applied, from, alienOf, kept);
-    // Streaming catch-up: ask for the next window as soon as this one landed.
-    if (gaps.idle || applied.length >= opts.maxBatchPatches) gaps.run(now);
+    this.r.publisher.publish(e, this.r.book.seq);
   }
 
   /**
-   * One transaction: classify each patch, store and merge the mergeable ones (batched: many rows
-   * per statement; otherwise one statement per patch), hold the far-future ones, advance heads,
-   * persist. On any error everything is rolled back and the in-memory heads re-read.
+   * One transaction: intake, then store and merge (batched: many rows per statement; otherwise
+   * one statement per patch), advance heads, persist. On any error everything is rolled back and
+   * the in-memory state put back.
    */
-  private mergeInTransaction(
-    m: MappedPatches,
-    alienOf: Map<LocalPatch, AlienPatch> | undefined,
-    from: Link | undefined,
-    batched: boolean,
-    releasing: boolean,
-  ): MergeResult {
-    const { book, tx } = this.r;
-    const highestBefore = book.highestTs;
-    const heldBefore = this.r.held.count;
-    // Origins of alien patches of unknown tables are touched too.
-    const restoreOrigins = this.r.origins.snapshot([...m.patches.map((p) => p.peerId), ...(m.aliens ?? []).map((a) => a.peerId)]);
+  private commit(m: MappedPatches, from: Link | undefined, batched: boolean, releasing: boolean): Effects {
+    const { book, tx, held, incomplete, alien, origins } = this.r;
+    const highestBefore = book.highestMark();
+    const heldBefore = held.count;
+    const restoreIncomplete = incomplete.snapshot();
+    // Every origin of the message; a completed group's stored parts are of these origins too.
+    const restoreOrigins = origins.snapshot([...m.patches.map((p) => p.peerId), ...(m.aliens ?? []).map((a) => a.peerId)]);
     const touched = new Set<ReplicatedTable>();
     try {
       return tx.run(
-        () => this.merge(m, alienOf, from, batched, releasing, touched),
+        () => this.storeAndMerge(m, from, batched, releasing, touched),
         () => {
           for (const t of touched) t.discard();
-          book.highestTs = highestBefore;
-          this.r.held.count = heldBefore;
-          this.r.alien.recount();
+          book.restoreHighest(highestBefore);
+          held.count = heldBefore;
+          restoreIncomplete();
+          alien.recount();
           restoreOrigins();
         },
       );
@@ -166,63 +137,61 @@ export class Inbound {
     }
   }
 
-  private merge(
-    m: MappedPatches,
-    alienOf: Map<LocalPatch, AlienPatch> | undefined,
-    from: Link | undefined,
-    batched: boolean,
-    releasing: boolean,
-    touched: Set<ReplicatedTable>,
-  ): MergeResult {
+  private storeAndMerge(m: MappedPatches, from: Link | undefined, batched: boolean, releasing: boolean, touched: Set<ReplicatedTable>): Effects {
     const { book, origins, held, staleness, opts, alien } = this.r;
-    const patches = m.patches;
+    const e = noEffects(false, from);
+    e.alienOf = aliensOf(m);
     const selfId = book.peerId;
     const holdAbove = timestampFromMs(opts.now() + opts.maxClockDriftMs);
-    const res: MergeResult = {
-      applied: [],
-      kept: [],
-      duplicates: 0,
-      tooOld: 0,
-      held: 0,
-      heldRefused: 0,
-      own: 0,
-      ownConflict: undefined,
-      conflicts: new Map(),
-      sendBack: [],
-      replaced: [],
-    };
-    const heldNow: LocalPatch[] = [];
-    for (const p of patches) {
+    // 1. Intake: each patch classified once.
+    const ready: LocalPatch[] = [];
+    const farFuture: LocalPatch[] = [];
+    const groups = new Map<string, { group: WireGroup; parts: LocalPatch[] }>();
+    for (const p of m.patches) {
       if (p.peerId === selfId) {
         // Never merge our own origin from outside: echoes are duplicates, anything else a second writer.
         const conflict = this.ownPatchConflict(p);
         if (conflict) {
-          res.own++;
-          res.ownConflict = conflict;
-        } else res.duplicates++;
+          count(e, "patches_own_refused_total");
+          e.conflicts.push(conflict);
+        } else count(e, "patches_duplicate_total");
         continue;
       }
       const origin = origins.find(p.peerId);
       if (origin && origin.has(p.seq)) {
-        if (releasing) res.duplicates++;
-        else this.duplicate(p, res, touched);
+        if (releasing) count(e, "patches_duplicate_total");
+        else this.duplicate(p, e, touched);
         continue;
       }
-      if (origin && !releasing && origin.held.has(p.seq)) {
-        res.duplicates++;
+      if (origin && ((!releasing && origin.held.has(p.seq)) || origin.incomplete.has(p.seq))) {
+        count(e, "patches_duplicate_total");
         continue;
       }
       if (p.patchedAt < book.gcHorizon) {
         // Later patches of this row may have been collected: merging could go silently wrong.
-        res.tooOld++;
+        count(e, "patches_too_old_total");
         staleness.noteTooOld(p.peerId, p.seq);
         continue;
       }
       if (p.patchedAt > holdAbove) {
-        heldNow.push(p);
+        farFuture.push(p);
         continue;
       }
-      const newest = p.patchedAt > book.highestTs;
+      if (p.group) {
+        const key = `${p.group.peerId}:${p.group.first}`;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = { group: p.group, parts: [] }));
+        g.parts.push(p);
+      } else ready.push(p);
+    }
+    // Alien patches of tables unknown here are kept now (they count as held, parts of groups too).
+    const heldAlien: AlienPatch[] = [];
+    if (m.aliens) keepAliens(this.r, m.aliens, releasing, holdAbove, e, heldAlien);
+    // 2. Groups: a complete one joins the ready patches whole; the others wait for the rest.
+    for (const { group, parts } of groups.values()) this.takeGroup(group, parts, ready, e, releasing);
+    // 3. Store and merge.
+    for (const p of ready) {
+      const newest = book.isNewest(p.patchedAt, p.peerId, p.seq);
       if (batched) {
         // A repeat inside this message surfaces as DuplicateInBatchError at flush.
         p.table.log.queue(p);
@@ -230,55 +199,114 @@ export class Inbound {
         touched.add(p.table);
       } else {
         if (!p.table.log.store(p, true)) {
-          res.duplicates++;
+          count(e, "patches_duplicate_total");
           continue;
         }
         p.table.rows.merge(p, newest);
       }
-      if (newest) book.highestTs = p.patchedAt;
-      res.applied.push(p);
+      if (newest) book.noteMerged(p.patchedAt, p.peerId, p.seq);
+      e.merged.push(p);
       // The whole patch is kept too when part of it is unknown here.
-      const a = alienOf?.get(p);
+      const a = e.alienOf?.get(p);
       if (a) alien.keep(a, unknownColumns(a, p.table.schema.columnIndex));
     }
     for (const t of touched) t.flush();
-    const heldAlien: AlienPatch[] = [];
-    if (m.aliens) keepAliens(this.r, m.aliens, releasing, holdAbove, res, heldAlien);
     // Held whole: an alien patch as received (after the others), any other as the patch it is.
     const holdOne = (peerId: number, seq: number, store: () => boolean) => {
-      if (held.count >= opts.maxHeldPatches) res.heldRefused++;
+      if (held.count >= opts.maxHeldPatches) count(e, "patches_held_refused_total");
       else if (store()) {
         origins.get(peerId).held.add(seq);
-        res.held++;
-      } else res.duplicates++;
+        count(e, "patches_held_total");
+      } else count(e, "patches_duplicate_total");
     };
-    for (const p of heldNow) {
-      const a = alienOf?.get(p);
+    for (const p of farFuture) {
+      const a = e.alienOf?.get(p);
       if (a) heldAlien.push(a);
       else holdOne(p.peerId, p.seq, () => held.hold(p));
     }
     for (const a of heldAlien) holdOne(a.peerId, a.seq, () => held.holdBytes(a.peerId, a.seq, a.patchedAt, encodeAlien(a)));
     if (releasing) {
-      for (const p of [...res.applied, ...res.kept]) {
+      for (const p of [...e.merged, ...e.kept]) {
         held.release(p.peerId, p.seq);
         origins.find(p.peerId)?.held.delete(p.seq);
       }
+      count(e, "patches_released_total", e.merged.length + e.kept.length);
     }
-    if (res.applied.length > 0 || res.kept.length > 0) {
-      const changed = new Set<number>();
+    count(e, "patches_applied_total", e.merged.length);
+    let alienKept = e.kept.length;
+    if (e.alienOf) for (const p of e.merged) if (e.alienOf.has(p)) alienKept++;
+    count(e, "patches_alien_kept_total", alienKept);
+    // 4. Heads and high-water marks, in the same transaction.
+    if (e.merged.length > 0 || e.kept.length > 0) {
       let newestTs = 0;
-      // Alien patches of unknown tables count as held too (none on the usual path).
-      const all: readonly { peerId: number; seq: number; patchedAt: number }[] = res.kept.length > 0 ? [...res.applied, ...res.kept] : res.applied;
-      for (const p of all) {
+      for (const p of e.merged) {
         origins.get(p.peerId).add(p.seq);
-        changed.add(p.peerId);
+        e.advanced.add(p.peerId);
         if (p.patchedAt > newestTs) newestTs = p.patchedAt;
       }
-      for (const id of changed) book.savePeer(origins.get(id).head());
+      for (const a of e.kept) {
+        e.advanced.add(a.peerId);
+        if (a.patchedAt > newestTs) newestTs = a.patchedAt;
+      }
+      for (const id of e.advanced) book.savePeer(origins.get(id).head());
       this.observeClock(newestTs, from);
       book.persist(this.r.clock.current, this.r.catalog.tables.keys());
     }
-    return res;
+    return e;
+  }
+
+  /**
+   * The parts of one group in this message: refused (the whole message) when they disagree with
+   * what is stored of the group; merged with every part stored so far when they complete it;
+   * otherwise stored to wait for the rest.
+   */
+  private takeGroup(group: WireGroup, parts: LocalPatch[], ready: LocalPatch[], e: Effects, releasing: boolean): void {
+    const { incomplete, bounds, origins, opts, held, catalog } = this.r;
+    const stamp = parts[0]!.patchedAt;
+    const name = `${group.peerId}.${group.first}-${group.last}`;
+    if (parts.some((p) => p.patchedAt !== stamp)) throw mismatch(`parts of group ${name} carry different stamps`);
+    const pending = incomplete.overlapping(group.peerId, group.first, group.last);
+    if (pending && (pending.group.first !== group.first || pending.group.last !== group.last)) {
+      throw mismatch(`group ${name} overlaps group ${group.peerId}.${pending.group.first}-${pending.group.last} received before`);
+    }
+    if (pending && pending.patchedAt !== stamp) throw mismatch(`group ${name} arrives with another stamp than its parts received before`);
+    for (const b of bounds.overlapping(group.peerId, group.first, group.last, 2)) {
+      if (b.first !== group.first || b.last !== group.last) throw mismatch(`group ${name} overlaps group ${group.peerId}.${b.first}-${b.last} merged before`);
+    }
+    const origin = origins.get(group.peerId);
+    const size = group.last - group.first + 1;
+    if (parts.length + (pending?.parts ?? 0) + heldWithin(origin, group.first, group.last) >= size) {
+      if (pending) {
+        for (const row of incomplete.parts(group, group.first, size)) {
+          const msg = decodeWire(row.bytes, STORED_LIMITS);
+          if (msg.kind !== "patches") continue;
+          const m = mapPatches(catalog, msg);
+          for (const p of m.patches) ready.push(p);
+          if (m.aliens) for (const a of m.aliens) if (a.local) (e.alienOf ??= new Map()).set(a.local, a);
+          origin.incomplete.delete(row.seq);
+        }
+        incomplete.remove(group);
+      }
+      for (const p of parts) ready.push(p);
+      bounds.record(group);
+      count(e, "groups_completed_total");
+      return;
+    }
+    for (const p of parts) {
+      if (incomplete.count >= opts.maxIncompletePatches) {
+        count(e, "incomplete_refused_total");
+        continue;
+      }
+      if (incomplete.store(group, p.seq, p.patchedAt, encodePart(p, e.alienOf?.get(p), group))) {
+        origin.incomplete.add(p.seq);
+        e.parked++;
+        count(e, "incomplete_parked_total");
+      } else count(e, "patches_duplicate_total");
+      if (releasing) {
+        held.release(p.peerId, p.seq);
+        origin.held.delete(p.seq);
+      }
+    }
   }
 
   /**
@@ -288,29 +316,30 @@ export class Inbound {
    * own version wins, and passes a winning newcomer on. (Two versions with equal timestamps
    * cannot be told apart by this check.)
    */
-  private duplicate(p: LocalPatch, res: MergeResult, touched: Set<ReplicatedTable>): void {
+  private duplicate(p: LocalPatch, e: Effects, touched: Set<ReplicatedTable>): void {
     const { catalog, book } = this.r;
     for (const t of touched) t.flush(); // the probe must see queued patches
     const stored = catalog.stored(p.peerId, p.seq, p.table);
     if (stored === undefined || stored.stamp === p.patchedAt) {
-      res.duplicates++;
+      count(e, "patches_duplicate_total");
       return;
     }
-    res.conflicts.set(p.peerId, (res.conflicts.get(p.peerId) ?? 0) + 1);
+    count(e, "patches_conflicting_total");
+    e.conflicting.set(p.peerId, (e.conflicting.get(p.peerId) ?? 0) + 1);
     const { table } = stored;
     const versions: LocalPatch[] = [];
     table.log.readRange(table, p.peerId, p.seq, p.seq, versions);
     const old = versions[0]!;
     if (p.patchedAt < stored.stamp) {
-      res.sendBack.push(old);
+      e.sendBack.push(old);
       return;
     }
     table.log.unstore(old);
     p.table.log.store(p, false);
     table.rows.rebuild(table.keyOf(old.cols, old.values), book.gcHorizon === 0);
     p.table.rows.merge(p, false);
-    if (p.patchedAt > book.highestTs) book.highestTs = p.patchedAt;
-    res.replaced.push({ ...p });
+    book.noteMerged(p.patchedAt, p.peerId, p.seq);
+    e.replaced.push({ ...p });
   }
 
   /** Why a patch of our own origin cannot be ours, or undefined when it is a plain echo. */
@@ -358,7 +387,7 @@ export class Inbound {
     const all: MappedPatches = { patches: [], aliens: undefined };
     for (const row of rows) {
       try {
-        const msg = decodeWire(row.bytes, { maxMessageBytes: Number.MAX_SAFE_INTEGER, maxPatches: 1 });
+        const msg = decodeWire(row.bytes, STORED_LIMITS);
         if (msg.kind !== "patches") continue;
         const m = mapPatches(catalog, msg);
         all.patches.push(...m.patches);
@@ -376,9 +405,22 @@ export class Inbound {
   }
 }
 
-/** The tables and row keys some patches touched, for the merge event. */
-export function touchedRows(patches: readonly LocalPatch[]): { tables: string[]; keys: Record<string, SqlValue[][]> } {
-  const keys: Record<string, SqlValue[][]> = Object.create(null);
-  for (const p of patches) (keys[p.table.name] ??= []).push(p.table.keyOf(p.cols, p.values));
-  return { tables: Object.keys(keys), keys };
+function mismatch(message: string): ReplicError {
+  return new ReplicError("GROUP_MISMATCH", `${message}: message refused`);
+}
+
+/** Sequences of `first..last` this origin holds (merged, or kept whole). */
+function heldWithin(origin: OriginState, first: number, last: number): number {
+  let n = Math.max(0, Math.min(last, origin.contiguous) - first + 1);
+  for (const s of origin.above) if (s >= first && s <= last && s > origin.contiguous) n++;
+  return n;
+}
+
+/** A part of an incomplete group as a one-patch message with its group, as received (whole when part of it is unknown here). */
+function encodePart(p: LocalPatch, a: AlienPatch | undefined, group: WireGroup): Uint8Array {
+  if (a) return encodeAlien({ ...a, group });
+  const e = new PatchesEncoder(64);
+  const ti = e.addTable(p.table.name, p.table.columnNames);
+  e.add(ti, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
+  return e.finish([group]);
 }

@@ -1,41 +1,42 @@
 /**
  * The local write path, one for `upsert`, `upsertMany` and `transaction`: check no other replica
- * took the database over → validate → stamp (sequence + clock) → store the patch and merge it
- * into `T` → COMMIT → advance our own head, resolve waiters, emit → send. (The patch rows hold the
- * newest sequence and clock; bookkeeping.ts records them at the steps that can delete rows.) Nothing leaves the process before
- * the commit; a failure writes nothing and uses no sequence number.
+ * took the database over → validate → stamp (sequence + the transaction's one clock stamp) →
+ * store the patch and merge it into `T` → COMMIT → publish (publisher.ts: our own head, waiters,
+ * the merge event, the batch to every neighbour). Every patch of one transaction belongs to one
+ * group and carries one stamp, so the transaction wins or loses as a whole against a concurrent
+ * one. (The patch rows hold the newest sequence and clock; bookkeeping.ts records them at the
+ * steps that can delete rows.) Nothing leaves the process before the commit; a failure writes
+ * nothing and uses no sequence number.
  */
 import type { Bookkeeping } from "./bookkeeping.js";
 import type { Catalog } from "./catalog.js";
 import { MAX_TIMESTAMP, type HybridLogicalClock } from "./clock.js";
 import type { SqlValue } from "./driver.js";
 import { fromSqlite, isReplicError, ReplicError, ValidationError } from "./errors.js";
+import { count, noEffects } from "./effects.js";
 import type { Events } from "./events.js";
-import type { Metrics } from "./metrics.js";
+import type { GroupBounds } from "./group-bounds.js";
 import type { Neighbours } from "./neighbours.js";
 import type { ResolvedOptions } from "./options.js";
-import type { Origins } from "./origins.js";
-import type { Outbox } from "./outbox.js";
 import { PatchBatcher } from "./patch-batcher.js";
 import { DuplicateInBatchError } from "./patch-log.js";
 import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
 import { encodedSizeBound, RowValidator } from "./row-validator.js";
 import { formatToken } from "./token.js";
+import type { Publisher } from "./publisher.js";
 import type { TxBracket } from "./transaction.js";
-import type { Waiters } from "./waiters.js";
 import { PatchesEncoder } from "./wire/encoder.js";
+import type { WireGroup } from "./wire/types.js";
 
 export interface LocalRooms {
   book: Bookkeeping;
   catalog: Catalog;
   clock: HybridLogicalClock;
   tx: TxBracket;
-  origins: Origins;
   neighbours: Neighbours;
-  outbox: Outbox;
-  waiters: Waiters;
   events: Events;
-  metrics: Metrics;
+  bounds: GroupBounds;
+  publisher: Publisher;
   opts: ResolvedOptions;
 }
 
@@ -50,6 +51,10 @@ export class LocalWriter {
   private count = 0;
   /** Encodes the transaction's patches as they are written, when someone is linked to get them. */
   private out: PatchBatcher | undefined;
+  /** The open transaction's group: its first sequence now, its last one at commit. */
+  private group: WireGroup = { peerId: 0, first: 0, last: 0 };
+  /** The open transaction's one clock stamp, taken at its first write (0 before). */
+  private stamp = 0;
   /** Reused for every local write: the engine does not keep it past the call. */
   private readonly scratch: LocalPatch = { table: undefined as unknown as ReplicatedTable, peerId: 0, seq: 0, patchedAt: 0, cols: [], values: [] };
 
@@ -81,7 +86,7 @@ export class LocalWriter {
       cols[i] = this.check(t, rows[i]!, values[i]!, book.seq + 1 + i);
     }
     for (const q of this.queued) q.log.flush(); // the savepoint must not take them along
-    const highestBefore = book.highestTs;
+    const highestBefore = book.highestMark();
     const keysBefore = this.keys?.[t.name]?.length ?? 0;
     return this.r.tx.savepoint(
       () => {
@@ -96,7 +101,7 @@ export class LocalWriter {
         }
         const tokens: string[] = new Array(rows.length);
         for (let i = 0; i < rows.length; i++) {
-          this.out?.add(t, book.peerId, first + i, stamps[i]!, cols[i]!, values[i]!);
+          this.out?.add(t, book.peerId, first + i, stamps[i]!, cols[i]!, values[i]!, this.group);
           tokens[i] = formatToken(book.peerId, first + i);
         }
         book.seq = first + rows.length - 1;
@@ -105,7 +110,7 @@ export class LocalWriter {
         return tokens;
       },
       () => {
-        book.highestTs = highestBefore;
+        book.restoreHighest(highestBefore);
         // The merge event names only rows written.
         if (this.keys?.[t.name]) this.keys[t.name]!.length = keysBefore;
       },
@@ -117,10 +122,12 @@ export class LocalWriter {
    * batch. If `fn` throws, nothing is written or sent and no sequence number is used.
    */
   transaction<T>(fn: () => T): T {
-    const { tx, book, clock, neighbours, opts } = this.r;
+    const { tx, book, neighbours, opts } = this.r;
     if (tx.active) return fn();
     const seqBefore = book.seq;
-    const highestBefore = book.highestTs;
+    const highestBefore = book.highestMark();
+    this.group = { peerId: book.peerId, first: seqBefore + 1, last: seqBefore };
+    this.stamp = 0;
     this.count = 0;
     this.touched.clear();
     this.keys = this.r.events.has("merge") ? Object.create(null) : undefined;
@@ -143,6 +150,13 @@ export class LocalWriter {
             }
           }
           this.queued.clear();
+          // The group: its bounds are kept, so serving names them to whoever asks for a part.
+          this.group.last = book.seq;
+          const size = this.group.last - this.group.first + 1;
+          if (size > opts.limits.maxGroupPatches) {
+            throw new ValidationError("GROUP_TOO_LARGE", `a transaction of ${size} patches exceeds the ${opts.limits.maxGroupPatches}-patch group limit (limits.maxGroupPatches)`, {});
+          }
+          if (size > 1) this.r.bounds.record(this.group);
           ran = true;
           return value;
         },
@@ -150,7 +164,7 @@ export class LocalWriter {
           for (const t of this.queued) t.discard();
           this.queued.clear();
           book.seq = seqBefore;
-          book.highestTs = highestBefore;
+          book.restoreHighest(highestBefore);
           this.out = undefined;
         },
       );
@@ -161,23 +175,18 @@ export class LocalWriter {
     return result;
   }
 
-  /** After COMMIT: our head, waiters, the merge event, and the batch to every neighbour. */
+  /** After COMMIT: what the transaction did, published (our head, waiters, the merge event, the batch). */
   private committed(): void {
-    const { book, origins, metrics, waiters, events, outbox } = this.r;
-    const count = this.count;
+    const e = noEffects(true, undefined);
     const out = this.out;
     this.out = undefined;
-    if (count === 0) return;
-    const own = origins.get(book.peerId);
-    own.contiguous = book.seq;
-    own.highest = book.seq;
-    metrics.inc("patches_local_total", count);
-    waiters.advance(book.peerId, book.seq);
-    const keys = this.keys ?? Object.create(null);
+    e.written = this.count;
+    count(e, "patches_local_total", this.count);
+    e.tables = [...this.touched].map((t) => t.name);
+    e.keys = this.keys;
     this.keys = undefined;
-    if (events.has("merge")) events.emit("merge", { local: true, patches: count, tables: [...this.touched].map((t) => t.name), keys });
-    if (out) outbox.toAll(out.finish(), "patches");
-    outbox.flush();
+    if (out) e.outgoing = (version) => out.messagesFor(version);
+    this.r.publisher.publish(e, this.r.book.seq);
   }
 
   /**
@@ -203,7 +212,7 @@ export class LocalWriter {
   private write(t: ReplicatedTable, cols: number[], values: SqlValue[]): string {
     const { book } = this.r;
     const seq = book.seq + 1;
-    const p = this.stamp(t, seq, cols, values);
+    const p = this.stampPatch(t, seq, cols, values);
     const patchedAt = p.patchedAt;
     // The patch row is queued and written many per statement at commit (nothing reads T_patches
     // inside a local transaction but the merge probe, which flushes first); the row of T is
@@ -212,7 +221,7 @@ export class LocalWriter {
       t.log.queue(p);
       this.queued.add(t);
       // Our clock is above every timestamp merged so far unless a far-ahead remote clock was refused.
-      t.rows.merge(p, patchedAt > book.highestTs);
+      t.rows.merge(p, book.isNewest(patchedAt, p.peerId, seq));
     } catch (err) {
       // SQLite undid the failed statement; undo the patch too, so a caller that catches this
       // inside transaction() and goes on has written nothing and uses no sequence number.
@@ -220,11 +229,11 @@ export class LocalWriter {
       throw this.explain(err, t);
     }
     book.seq = seq;
-    if (patchedAt > book.highestTs) book.highestTs = patchedAt;
+    book.noteMerged(patchedAt, book.peerId, seq);
     this.count++;
     this.touched.add(t);
     if (this.keys) (this.keys[t.name] ??= []).push(t.keyOf(cols, values));
-    this.out?.add(t, book.peerId, seq, patchedAt, cols, values);
+    this.out?.add(t, book.peerId, seq, patchedAt, cols, values, this.group);
     return formatToken(book.peerId, seq);
   }
 
@@ -240,7 +249,7 @@ export class LocalWriter {
         const patchedAt = this.stage(t, seq, cols, values);
         book.seq = seq;
         this.count++;
-        this.out?.add(t, book.peerId, seq, patchedAt, cols, values);
+        this.out?.add(t, book.peerId, seq, patchedAt, cols, values, this.group);
         tokens[i] = formatToken(book.peerId, seq);
       }
       t.flush();
@@ -255,22 +264,24 @@ export class LocalWriter {
   /** Stamps a patch and queues it (patch row and merge) for batched writing; returns its timestamp. */
   private stage(t: ReplicatedTable, seq: number, cols: number[], values: SqlValue[]): number {
     const { book } = this.r;
-    const p = this.stamp(t, seq, cols, values);
-    const newest = p.patchedAt > book.highestTs;
+    const p = this.stampPatch(t, seq, cols, values);
+    const newest = book.isNewest(p.patchedAt, p.peerId, seq);
     t.log.queue(p);
     t.rows.queue(p, newest);
-    if (newest) book.highestTs = p.patchedAt;
+    if (newest) book.noteMerged(p.patchedAt, p.peerId, seq);
     if (this.keys) (this.keys[t.name] ??= []).push(t.keyOf(cols, values));
     return p.patchedAt;
   }
 
-  /** The reused scratch patch, filled for a new local write with a fresh timestamp. */
-  private stamp(t: ReplicatedTable, seq: number, cols: number[], values: SqlValue[]): LocalPatch {
+  /** The reused scratch patch, filled for a new local write with the transaction's stamp. */
+  private stampPatch(t: ReplicatedTable, seq: number, cols: number[], values: SqlValue[]): LocalPatch {
     const p = this.scratch;
     p.table = t;
     p.peerId = this.r.book.peerId;
     p.seq = seq;
-    p.patchedAt = this.r.clock.next();
+    // One stamp per transaction: the first write takes it.
+    if (this.stamp === 0) this.stamp = this.r.clock.next();
+    p.patchedAt = this.stamp;
     p.cols = cols;
     p.values = values;
     return p;

@@ -25,7 +25,23 @@ export interface Link {
   servedBytes: number;
   /** Ranges served to it this round, per origin, as [from, to] pairs. */
   served: Map<number, Array<[number, number]>>;
+  /**
+   * The wire version it reads: 2 once it sent a version 2 message, 1 once it sent
+   * `OLD_BUILD_HEARTBEATS` version 1 heartbeats and nothing newer (a build before group patches),
+   * 0 before either. Only a version 1 neighbour gets messages without their groups.
+   */
+  wire: number;
+  /** Version 1 heartbeats received from it (while its version is not known). */
+  v1Heartbeats: number;
 }
+
+/** The version to write to `link`: 2 unless it is known to be a build before group patches. */
+export function versionFor(link: Link): number {
+  return link.wire === 1 ? 1 : 2;
+}
+
+/** Version 1 heartbeats after which a neighbour that sent nothing newer is taken for an older build. */
+export const OLD_BUILD_HEARTBEATS = 3;
 
 export class Neighbours {
   readonly links = new Map<number, Link>();
@@ -36,7 +52,7 @@ export class Neighbours {
       existing.send = send;
       return existing;
     }
-    const link: Link = { peerId, send, heads: new Map(), lastContact: null, clockDriftMs: null, schema: null, inflight: 0, roundStart: 0, servedBytes: 0, served: new Map() };
+    const link: Link = { peerId, send, heads: new Map(), lastContact: null, clockDriftMs: null, schema: null, inflight: 0, roundStart: 0, servedBytes: 0, served: new Map(), wire: 0, v1Heartbeats: 0 };
     this.links.set(peerId, link);
     return link;
   }
@@ -47,6 +63,12 @@ export class Neighbours {
 
   get(peerId: number): Link | undefined {
     return this.links.get(peerId);
+  }
+
+  /** Notes the version of a message from `link`. */
+  sawVersion(link: Link, version: number, heartbeat: boolean): void {
+    if (version >= 2) link.wire = version;
+    else if (heartbeat && link.wire === 0 && ++link.v1Heartbeats >= OLD_BUILD_HEARTBEATS) link.wire = 1;
   }
 
   get size(): number {

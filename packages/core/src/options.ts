@@ -4,7 +4,7 @@
  */
 import { ReplicError } from "./errors.js";
 import { isUint32 } from "./ids.js";
-import { DEFAULT_LIMITS, type DecodeLimits } from "./wire/types.js";
+import { DEFAULT_LIMITS, DEFAULT_MAX_GROUP_PATCHES, type DecodeLimits } from "./wire/types.js";
 
 export interface Logger {
   warn(message: string, detail?: unknown): void;
@@ -37,7 +37,15 @@ export interface ReplicaOptions {
   maxOrigins?: number;
   /** Most far-future patches held at once (more are refused and counted). Default 100 000. */
   maxHeldPatches?: number;
-  /** Decoder limits for incoming messages; also the largest local patch accepted. */
+  /**
+   * Most parts of incomplete groups stored at once, waiting for the rest of their group (more are
+   * refused, counted, and asked for again later). Default 2 000 000.
+   */
+  maxIncompletePatches?: number;
+  /**
+   * Decoder limits for incoming messages; also the largest local patch accepted, and
+   * (`maxGroupPatches`, default 2 000 000) the largest transaction written or accepted.
+   */
   limits?: Partial<DecodeLimits>;
   /** Default timeout of waitFor(), ms. Default 30 000. */
   waitTimeoutMs?: number;
@@ -54,9 +62,10 @@ export interface ResolvedOptions {
   maxServeBytes: number;
   maxOrigins: number;
   maxHeldPatches: number;
+  maxIncompletePatches: number;
   waitTimeoutMs: number;
   now: () => number;
-  limits: DecodeLimits;
+  limits: Required<DecodeLimits>;
   logger: Logger | undefined;
 }
 
@@ -73,6 +82,7 @@ export function resolveOptions(options: ReplicaOptions): ResolvedOptions {
     maxServeBytes: options.maxServeBytes ?? 32 * 1024 * 1024,
     maxOrigins: options.maxOrigins ?? 10_000,
     maxHeldPatches: options.maxHeldPatches ?? 100_000,
+    maxIncompletePatches: options.maxIncompletePatches ?? 2_000_000,
     waitTimeoutMs: options.waitTimeoutMs ?? 30_000,
   };
   for (const [k, v] of Object.entries(numbers)) {
@@ -87,7 +97,7 @@ export function resolveOptions(options: ReplicaOptions): ResolvedOptions {
     throw new ReplicError("INVALID_OPTION", `peerId must be a uint32, got ${String(options.peerId)}`);
   }
   if (options.now !== undefined && typeof options.now !== "function") throw new ReplicError("INVALID_OPTION", "now must be a function");
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limits: Required<DecodeLimits> = { ...DEFAULT_LIMITS, maxGroupPatches: DEFAULT_MAX_GROUP_PATCHES, ...options.limits };
   for (const [k, v] of Object.entries(limits)) {
     if (typeof v !== "number" || !Number.isFinite(v) || v < 1) throw new ReplicError("INVALID_OPTION", `limits.${k} must be a positive number`);
   }

@@ -16,8 +16,25 @@ export class OriginState {
   readonly above = new Set<number>();
   /** Sequences received but held back (stamped beyond the clock-drift bound): not merged yet. */
   readonly held = new Set<number>();
+  /** Sequences received as parts of a group not complete yet (incomplete-groups.ts): not merged yet. */
+  readonly incomplete = new Set<number>();
+
+  /** Where reached() last stopped (it only moves forward). */
+  private cursor = 0;
 
   constructor(readonly peerId: number) {}
+
+  /**
+   * The highest `s` such that every sequence 1..s is here in some form: merged, kept whole, held
+   * back or waiting as part of an incomplete group. Gap repair measures progress by it (a part of
+   * a large group arrives long before the group can merge).
+   */
+  reached(): number {
+    let x = Math.max(this.cursor, this.contiguous);
+    while (this.above.has(x + 1) || this.incomplete.has(x + 1) || this.held.has(x + 1)) x++;
+    this.cursor = x;
+    return x;
+  }
 
   has(seq: number): boolean {
     return seq <= this.contiguous || this.above.has(seq);
@@ -41,7 +58,7 @@ export class OriginState {
 
   /** Sequences in (contiguous, upTo] neither held nor held back, as ranges, at most `maxRanges`. */
   missing(upTo: number, maxRanges = 64): SeqRange[] {
-    return missingRanges(this.peerId, this.contiguous, [...this.above, ...this.held], upTo, maxRanges);
+    return missingRanges(this.peerId, this.contiguous, [...this.above, ...this.held, ...this.incomplete], upTo, maxRanges);
   }
 
   /** Sequences in (contiguous, upTo] not held here (held-back ones count as missing). */
@@ -82,6 +99,11 @@ export class Origins {
     return this.all.get(peerId);
   }
 
+  /** How far an origin has arrived here in some form (OriginState.reached; 0 when nothing). */
+  reached(peerId: number): number {
+    return this.all.get(peerId)?.reached() ?? 0;
+  }
+
   /** The contiguous head of an origin (0 when nothing of it is held). */
   contiguous(peerId: number): number {
     return this.all.get(peerId)?.contiguous ?? 0;
@@ -110,6 +132,7 @@ export class Origins {
       copy.retainedFrom = s.retainedFrom;
       for (const x of s.above) copy.above.add(x);
       for (const x of s.held) copy.held.add(x);
+      for (const x of s.incomplete) copy.incomplete.add(x);
       saved.set(id, copy);
     }
     return () => {

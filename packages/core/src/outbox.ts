@@ -8,12 +8,14 @@
 import type { AlienPatch } from "./alien-patch.js";
 import type { AlienStore } from "./alien-store.js";
 import type { Catalog } from "./catalog.js";
+import type { GroupBounds } from "./group-bounds.js";
 import type { Metrics } from "./metrics.js";
-import type { Link, Neighbours } from "./neighbours.js";
+import { versionFor, type Link, type Neighbours } from "./neighbours.js";
 import type { Logger } from "./options.js";
 import { PatchBatcher } from "./patch-batcher.js";
 import type { LocalPatch } from "./replicated-table.js";
-import type { SeqRange, WireMessage } from "./wire/types.js";
+import { groupOf } from "./wire/decoder.js";
+import type { SeqRange, WireGroup, WireMessage } from "./wire/types.js";
 
 /** Ranges served per request at most, after merging overlaps (a hostile request may list a million). */
 const MAX_RANGES_PER_REQUEST = 1024;
@@ -35,6 +37,7 @@ export class Outbox {
     private readonly neighbours: Neighbours,
     private readonly catalog: Catalog,
     private readonly alien: AlienStore,
+    private readonly bounds: GroupBounds,
     private readonly metrics: Metrics,
     private readonly opts: OutboxOptions,
     private readonly logger: Logger | undefined,
@@ -87,17 +90,17 @@ export class Outbox {
         const h = link.heads.get(p.peerId);
         if (h && h.contiguous >= p.seq) continue;
         const a = alienOf?.get(p);
-        if (a) batcher.addAlien(a);
-        else batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
+        if (a) batcher.addAlien(a, p.group);
+        else batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values, p.group);
         any = true;
       }
       for (const a of kept) {
         const h = link.heads.get(a.peerId);
         if (h && h.contiguous >= a.seq) continue;
-        batcher.addAlien(a);
+        batcher.addAlien(a, a.group);
         any = true;
       }
-      if (any) for (const m of batcher.finish()) this.send(link, m, "patches");
+      if (any) for (const m of batcher.finish(versionFor(link))) this.send(link, m, "patches");
     }
   }
 
@@ -105,8 +108,8 @@ export class Outbox {
   push(links: readonly Link[], patches: readonly LocalPatch[]): void {
     for (const link of links) {
       const batcher = new PatchBatcher(this.opts.maxBatchPatches, this.opts.limits.maxMessageBytes);
-      for (const p of patches) batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
-      for (const m of batcher.finish()) this.send(link, m, "patches");
+      for (const p of patches) batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values, p.group);
+      for (const m of batcher.finish(versionFor(link))) this.send(link, m, "patches");
     }
   }
 
@@ -146,10 +149,13 @@ export class Outbox {
             continue;
           }
           patches.sort((x, y) => x.seq - y.seq);
+          // Every part served names its whole group, so the requester knows what else it needs.
+          const groups = this.bounds.overlapping(r.peerId, a, b);
+          const group = (seq: number): WireGroup | undefined => (groups.length === 0 ? undefined : groupOf(groups, seq));
           const batcher = new PatchBatcher(chunk, this.opts.limits.maxMessageBytes);
-          for (const p of patches) batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
-          for (const x of aliens) batcher.addAlien(x);
-          for (const m of batcher.finish()) this.send(link, m, "patches");
+          for (const p of patches) batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values, group(p.seq));
+          for (const x of aliens) batcher.addAlien(x, group(x.seq));
+          for (const m of batcher.finish(versionFor(link))) this.send(link, m, "patches");
           link.servedBytes += batcher.bytes;
           markServed(link, r.peerId, a, b);
           this.metrics.inc("patches_served_total", patches.length + aliens.length);

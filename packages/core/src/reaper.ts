@@ -11,22 +11,41 @@ import type { Bookkeeping } from "./bookkeeping.js";
 import type { Catalog } from "./catalog.js";
 import { timestampFromMs, type HybridLogicalClock } from "./clock.js";
 import { fromSqlite } from "./errors.js";
+import type { GroupBounds } from "./group-bounds.js";
 import type { Metrics } from "./metrics.js";
-import type { ResolvedOptions } from "./options.js";
 import type { Origins } from "./origins.js";
 import type { TxBracket } from "./transaction.js";
 
+/** The options collection reads. */
+export interface ReaperOptions {
+  retentionMs: number;
+  now: () => number;
+}
+
+export interface ReaperRooms {
+  book: Bookkeeping;
+  catalog: Catalog;
+  clock: HybridLogicalClock;
+  tx: TxBracket;
+  origins: Origins;
+  metrics: Metrics;
+  alien: AlienStore;
+  bounds: GroupBounds;
+}
+
 export class Reaper {
-  constructor(
-    private readonly book: Bookkeeping,
-    private readonly catalog: Catalog,
-    private readonly clock: HybridLogicalClock,
-    private readonly tx: TxBracket,
-    private readonly origins: Origins,
-    private readonly metrics: Metrics,
-    private readonly opts: ResolvedOptions,
-    private readonly alien: AlienStore,
-  ) {}
+  private readonly book: Bookkeeping;
+  private readonly catalog: Catalog;
+  private readonly clock: HybridLogicalClock;
+  private readonly tx: TxBracket;
+  private readonly origins: Origins;
+  private readonly metrics: Metrics;
+  private readonly alien: AlienStore;
+  private readonly bounds: GroupBounds;
+
+  constructor(rooms: ReaperRooms, private readonly opts: ReaperOptions) {
+    ({ book: this.book, catalog: this.catalog, clock: this.clock, tx: this.tx, origins: this.origins, metrics: this.metrics, alien: this.alien, bounds: this.bounds } = rooms);
+  }
 
   /** Collects now; returns the number of patches deleted. */
   collect(): number {
@@ -51,6 +70,8 @@ export class Reaper {
             // Kept whole: a patch with a known part was counted above, one of an unknown table not.
             if (this.alien.deleteThrough(o.peerId, last) > 0) kept = true;
             this.catalog.nullStore.deleteThrough(o.peerId, last);
+            // A group's patches share a stamp: all of it is collected, or none.
+            this.bounds.collect(o.peerId, last + 1);
             o.retainedFrom = last + 1;
             this.book.savePeer(o.head());
           }

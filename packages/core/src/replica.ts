@@ -8,23 +8,27 @@ import { AlienStore } from "./alien-store.js";
 import { DroppedValues } from "./dropped-values.js";
 import { Bookkeeping } from "./bookkeeping.js";
 import { Catalog } from "./catalog.js";
-import { HybridLogicalClock, timestampFromMs } from "./clock.js";
+import { HybridLogicalClock, msFromTimestamp, timestampFromMs } from "./clock.js";
 import type { SqliteDriver } from "./driver.js";
 import { ReplicError, type IdentityConflictError, type StaleReplicaError } from "./errors.js";
-import { Events, type MergeEvent, type ReplicaEvent, type ReplicaEvents } from "./events.js";
+import { Events, type IncompleteGroupEvent, type MergeEvent, type ReplicaEvent, type ReplicaEvents } from "./events.js";
 import { GapRepair } from "./gap-repair.js";
 import { HeldPatches } from "./held-patches.js";
 import { isUint32 } from "./ids.js";
 import { IdentityGuard } from "./identity.js";
-import { Inbound, touchedRows } from "./inbound.js";
+import { GroupBounds } from "./group-bounds.js";
+import { Inbound } from "./inbound.js";
+import { IncompleteGroups } from "./incomplete-groups.js";
 import { LocalWriter } from "./local-writes.js";
 import { declareAll } from "./metric-names.js";
 import { Metrics } from "./metrics.js";
 import { applyMigrations, checkMigrations, type Migration } from "./migrations.js";
-import { Neighbours } from "./neighbours.js";
+import { Neighbours, versionFor, type Link } from "./neighbours.js";
 import { resolveOptions, type ReplicaOptions, type ResolvedOptions } from "./options.js";
 import { Origins } from "./origins.js";
 import { Outbox } from "./outbox.js";
+import { noEffects } from "./effects.js";
+import { Publisher } from "./publisher.js";
 import { Reaper } from "./reaper.js";
 import type { LocalPatch } from "./replicated-table.js";
 import { readSchemaVersion, schemaVersionOf } from "./schema-version.js";
@@ -56,12 +60,15 @@ export class Replica {
   private readonly held: HeldPatches;
   private readonly alien: AlienStore;
   private readonly dropped: DroppedValues;
+  private readonly bounds: GroupBounds;
+  private readonly incomplete: IncompleteGroups;
   /** Applied migrations and their hash, advertised in heartbeats. */
   private schema: SchemaVersion;
   private readonly outbox: Outbox;
   private readonly gaps: GapRepair;
   private readonly inbound: Inbound;
   private readonly local: LocalWriter;
+  private readonly publisher: Publisher;
   private readonly reaper: Reaper;
   private timer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
@@ -78,6 +85,8 @@ export class Replica {
     let held!: HeldPatches;
     let alien!: AlienStore;
     let dropped!: DroppedValues;
+    let bounds!: GroupBounds;
+    let incomplete!: IncompleteGroups;
     let startClock = 0;
     this.tx.run(
       () => {
@@ -86,6 +95,8 @@ export class Replica {
         held = new HeldPatches(driver);
         alien = new AlienStore(driver);
         dropped = new DroppedValues(driver);
+        bounds = new GroupBounds(driver);
+        incomplete = new IncompleteGroups(driver);
         // The newest sequence and clock are in the patch tables unless one of them vanished outside
         // migrate() since they were last recorded: then they cannot be known, and numbers must
         // never be reused.
@@ -98,7 +109,7 @@ export class Replica {
         }
         const [ownSeq, ownTs] = catalog.lastOf(book.peerId);
         if (ownSeq > book.seq) book.seq = ownSeq;
-        if (ownTs > book.highestTs) book.highestTs = ownTs;
+        if (ownTs > book.highestTs) book.restoreHighest([ownTs, Infinity, Infinity]);
         book.claimWriter();
         startClock = Math.max(book.storedClock, ownTs);
         book.persist(startClock, catalog.tables.keys());
@@ -111,32 +122,53 @@ export class Replica {
     this.held = held;
     this.alien = alien;
     this.dropped = dropped;
+    this.bounds = bounds;
+    this.incomplete = incomplete;
     this.schema = readSchemaVersion(driver);
     this.peerId = book.peerId;
     // The clock never goes backwards across restarts.
     this.clock = new HybridLogicalClock(opts.now, opts.maxClockDriftMs, startClock);
     this.staleness = new Staleness(this.peerId, this.metricsRegistry, this.events, this.waiters, opts.logger);
     this.identity = new IdentityGuard(this.peerId, this.metricsRegistry, this.events, opts.logger);
-    this.outbox = new Outbox(this.neighbours, catalog, alien, this.metricsRegistry, opts, opts.logger);
+    this.outbox = new Outbox(this.neighbours, catalog, alien, bounds, this.metricsRegistry, opts, opts.logger);
     this.gaps = new GapRepair(this.peerId, this.neighbours, this.origins, opts, this.metricsRegistry, this.staleness, (link, ranges) =>
-      this.outbox.send(link, encodeWire({ kind: "request", ranges }), "request"),
+      this.outbox.send(link, encodeWire({ kind: "request", ranges }, versionFor(link)), "request"),
     );
-    const rooms = {
-      book,
-      catalog,
-      clock: this.clock,
-      tx: this.tx,
+    const publisher = new Publisher({
       origins: this.origins,
       neighbours: this.neighbours,
       outbox: this.outbox,
       waiters: this.waiters,
       events: this.events,
       metrics: this.metricsRegistry,
+      identity: this.identity,
+      gaps: this.gaps,
+      ownPeerId: this.peerId,
+      maxBatchPatches: opts.maxBatchPatches,
+      now: opts.now,
+    });
+    this.publisher = publisher;
+    this.inbound = new Inbound({
+      book,
+      catalog,
+      clock: this.clock,
+      tx: this.tx,
+      origins: this.origins,
+      neighbours: this.neighbours,
+      gaps: this.gaps,
+      outbox: this.outbox,
+      metrics: this.metricsRegistry,
+      staleness: this.staleness,
+      identity: this.identity,
+      held,
+      alien,
+      incomplete,
+      bounds,
+      publisher,
       opts,
-    };
-    this.inbound = new Inbound({ ...rooms, gaps: this.gaps, staleness: this.staleness, identity: this.identity, held, alien });
-    this.local = new LocalWriter(rooms);
-    this.reaper = new Reaper(book, catalog, this.clock, this.tx, this.origins, this.metricsRegistry, opts, alien);
+    });
+    this.local = new LocalWriter({ book, catalog, clock: this.clock, tx: this.tx, neighbours: this.neighbours, events: this.events, bounds, publisher, opts });
+    this.reaper = new Reaper({ book, catalog, clock: this.clock, tx: this.tx, origins: this.origins, metrics: this.metricsRegistry, alien, bounds }, opts);
     this.loadOrigins();
 
     if (opts.heartbeatMs > 0) {
@@ -169,6 +201,7 @@ export class Replica {
     own.contiguous = Math.max(own.contiguous, this.book.seq);
     own.highest = Math.max(own.highest, this.book.seq);
     this.held.load(this.origins);
+    this.incomplete.load(this.origins);
   }
 
   /**
@@ -207,8 +240,10 @@ export class Replica {
       throw err;
     } finally {
       // What the applied steps merged is announced.
-      if (replayed.length > 0 && this.events.has("merge")) {
-        this.events.emit("merge", { local: false, patches: replayed.length, ...touchedRows(replayed) });
+      if (replayed.length > 0) {
+        const e = noEffects(false, undefined);
+        e.replayed = replayed;
+        this.publisher.publish(e, this.book.seq);
       }
     }
   }
@@ -246,7 +281,7 @@ export class Replica {
     if (this.opts.heartbeatMs > 0) {
       queueMicrotask(() => {
         if (this.closed || this.tx.broken || this.neighbours.get(peerId) !== link) return;
-        this.outbox.send(link, this.heartbeat(), "heartbeat");
+        this.sendHeartbeats([link]);
         this.outbox.flush();
       });
     }
@@ -275,7 +310,8 @@ export class Replica {
     this.ticks++;
     this.neighbours.newRound(undefined, this.opts.now());
     this.inbound.releaseHeld();
-    this.outbox.toAll([this.heartbeat()], "heartbeat");
+    this.reportOverdueGroups();
+    this.sendHeartbeats([...this.neighbours.links.values()]);
     this.gaps.run(this.opts.now());
     if (this.opts.retentionMs > 0 && this.ticks % GC_EVERY_TICKS === 1) {
       try {
@@ -291,9 +327,33 @@ export class Replica {
     this.outbox.flush();
   }
 
-  private heartbeat(): Uint8Array {
+  /** One heartbeat each, encoded once per wire version in use. */
+  private sendHeartbeats(links: readonly Link[]): void {
+    if (links.length === 0) return;
     const clock = Math.max(this.clock.current, timestampFromMs(this.opts.now()));
-    return encodeWire({ kind: "heartbeat", clock, heads: this.origins.heads(), schema: this.schema });
+    const msg = { kind: "heartbeat" as const, clock, heads: this.origins.heads(), schema: this.schema };
+    const byVersion = new Map<number, Uint8Array>();
+    for (const link of links) {
+      const v = versionFor(link);
+      let bytes = byVersion.get(v);
+      if (!bytes) byVersion.set(v, (bytes = encodeWire(msg, v)));
+      this.outbox.send(link, bytes, "heartbeat");
+    }
+  }
+
+  /** Groups still incomplete once older than the retention window: reported once each, never half-applied. */
+  private reportOverdueGroups(): void {
+    if (this.incomplete.count === 0 || this.opts.retentionMs === 0) return;
+    const before = this.opts.now() - this.opts.retentionMs;
+    for (const g of this.incomplete.all()) {
+      if (g.reported || msFromTimestamp(g.patchedAt) >= before) continue;
+      g.reported = true;
+      this.metricsRegistry.inc("incomplete_groups_overdue_total");
+      this.opts.logger?.warn(
+        `replic: group ${g.group.peerId}.${g.group.first}-${g.group.last} is still incomplete (${g.parts} of ${g.group.last - g.group.first + 1} parts) past the retention window`,
+      );
+      this.events.emit("incomplete_group", { peerId: g.group.peerId, first: g.group.first, last: g.group.last, parts: g.parts, patchedAt: g.patchedAt });
+    }
   }
 
   /** Collects patches older than the retention window now; returns how many. */
@@ -327,6 +387,7 @@ export class Replica {
       staleness: this.staleness,
       identity: this.identity,
       heldPatches: this.held.count,
+      incompleteGroups: this.incompleteStatus(),
       schema: this.schema,
       alienPatches: this.alien.counts(),
       broken: this.tx.broken?.message ?? null,
@@ -338,10 +399,18 @@ export class Replica {
     this.updateLagMetrics();
     this.metricsRegistry.set("sequence", this.book.seq);
     this.metricsRegistry.set("patches_held", this.held.count);
+    const incomplete = this.incompleteStatus();
+    this.metricsRegistry.set("incomplete_groups", incomplete.count);
+    this.metricsRegistry.set("incomplete_group_patches", incomplete.patches);
     this.metricsRegistry.set("schema_version", this.schema.version);
     this.metricsRegistry.clear("alien_patches");
     for (const c of this.alien.counts()) this.metricsRegistry.set("alien_patches", c.patches, { table: c.table });
     return this.metricsRegistry.text();
+  }
+
+  private incompleteStatus(): { count: number; patches: number; oldestAgeMs: number } {
+    const { groups, oldestPatchedAt } = this.incomplete.summary();
+    return { count: groups, patches: this.incomplete.count, oldestAgeMs: groups === 0 ? 0 : Math.max(0, this.opts.now() - msFromTimestamp(oldestPatchedAt)) };
   }
 
   private updateLagMetrics(): void {
@@ -354,8 +423,9 @@ export class Replica {
   on(event: "stale", listener: (err: StaleReplicaError) => void): () => void;
   on(event: "merge", listener: (e: MergeEvent) => void): () => void;
   on(event: "identity_conflict", listener: (err: IdentityConflictError) => void): () => void;
+  on(event: "incomplete_group", listener: (e: IncompleteGroupEvent) => void): () => void;
   on<E extends ReplicaEvent>(event: E, listener: (e: ReplicaEvents[E]) => void): () => void {
-    if (!["stale", "merge", "identity_conflict"].includes(event)) throw new ReplicError("INVALID_OPTION", `unknown event "${String(event)}"`);
+    if (!["stale", "merge", "identity_conflict", "incomplete_group"].includes(event)) throw new ReplicError("INVALID_OPTION", `unknown event "${String(event)}"`);
     return this.events.on(event, listener);
   }
 

@@ -7,6 +7,7 @@ import type { NullStore } from "./null-store.js";
 import { PatchLog } from "./patch-log.js";
 import { RowMerger } from "./row-merge.js";
 import type { TableSchema } from "./schema.js";
+import type { WireGroup } from "./wire/types.js";
 
 /** A patch in engine form: column indexes into the local table, sorted, primary key included. */
 export interface LocalPatch {
@@ -16,6 +17,8 @@ export interface LocalPatch {
   patchedAt: number;
   cols: number[];
   values: SqlValue[];
+  /** The group (transaction) it belongs to when that has two or more patches. */
+  group?: WireGroup;
 }
 
 export class ReplicatedTable {

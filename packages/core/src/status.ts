@@ -48,6 +48,8 @@ export interface ReplicaStatus {
   staleOrigins: number[];
   /** Patches held back now (stamped beyond the clock-drift bound). */
   heldPatches: number;
+  /** Groups received in part, waiting for the rest (nothing of them is visible yet). */
+  incompleteGroups: IncompleteGroupsStatus;
   /** This replica's schema version: applied migrations and a hash of their texts. */
   schema: SchemaVersion;
   /** Patches kept whole because they name a table or column unknown here, per table and column. */
@@ -57,6 +59,15 @@ export interface ReplicaStatus {
   /** Set when this replica stopped writing (another replica opened its database, or a ROLLBACK failed). */
   broken: string | null;
   closed: boolean;
+}
+
+export interface IncompleteGroupsStatus {
+  /** Groups waiting. */
+  count: number;
+  /** Their parts stored. */
+  patches: number;
+  /** Age of the oldest one's stamp, ms (0 when none). */
+  oldestAgeMs: number;
 }
 
 export interface StatusRooms {
@@ -70,6 +81,7 @@ export interface StatusRooms {
   staleness: Staleness;
   identity: IdentityGuard;
   heldPatches: number;
+  incompleteGroups: IncompleteGroupsStatus;
   schema: SchemaVersion;
   alienPatches: AlienCount[];
   broken: string | null;
@@ -108,6 +120,7 @@ export function buildStatus(r: StatusRooms): ReplicaStatus {
     })),
     staleOrigins: r.staleness.origins(),
     heldPatches: r.heldPatches,
+    incompleteGroups: { ...r.incompleteGroups },
     schema: { ...r.schema },
     alienPatches: r.alienPatches,
     identityConflicts: { count: r.identity.count, last: r.identity.last?.message ?? null },

@@ -14,7 +14,8 @@ import { ValidationError } from "./errors.js";
 import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
 import type { TableSchema } from "./schema.js";
 import { checkValue } from "./values.js";
-import type { PatchesMessage, WirePatch, WireTable } from "./wire/types.js";
+import { groupOf } from "./wire/decoder.js";
+import type { PatchesMessage, WireGroup, WirePatch, WireTable } from "./wire/types.js";
 
 export interface MappedPatches {
   /** Patches of the local schema (the known part of alien ones included), in message order. */
@@ -40,7 +41,7 @@ export function mapPatches(catalog: Catalog, msg: PatchesMessage): MappedPatches
     if (!known) allKnown = false;
     return { name: t.name, table, index, known };
   });
-  if (!allKnown) return mapWithAliens(msg, maps);
+  if (!allKnown) return withGroups(msg.groups, mapWithAliens(msg, maps));
   let lastColumns: number[] | undefined;
   let lastTable = -1;
   let mapped: { cols: number[]; order: number[] | undefined } | undefined;
@@ -65,7 +66,29 @@ export function mapPatches(catalog: Catalog, msg: PatchesMessage): MappedPatches
     }
     out[k] = { table, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values };
   }
-  return { patches: out, aliens: undefined };
+  return withGroups(msg.groups, { patches: out, aliens: undefined });
+}
+
+/** Points every patch (and alien patch) at the group the message puts it in. */
+function withGroups(groups: readonly WireGroup[] | undefined, m: MappedPatches): MappedPatches {
+  if (groups === undefined || groups.length === 0) return m;
+  const byPeer = new Map<number, WireGroup[]>();
+  for (const g of groups) {
+    let list = byPeer.get(g.peerId);
+    if (!list) byPeer.set(g.peerId, (list = []));
+    list.push(g);
+  }
+  for (const p of m.patches) {
+    const g = groupOf(byPeer.get(p.peerId), p.seq);
+    if (g) p.group = g;
+  }
+  if (m.aliens) {
+    for (const a of m.aliens) {
+      const g = groupOf(byPeer.get(a.peerId), a.seq);
+      if (g) a.group = g;
+    }
+  }
+  return m;
 }
 
 /** One wire patch whose columns are all known here, mapped and checked (the slow path's unit). */

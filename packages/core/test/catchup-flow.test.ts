@@ -41,9 +41,9 @@ function setup(n: number, drop: (from: number, bytes: Uint8Array) => boolean = (
   const opts = { now: () => clock.t, requestTimeoutMs: 100, maxBatchPatches: 100, maxInflightPatches: 1000 };
   const a = peer(1, opts);
   const b = peer(2, opts);
-  a.r.transaction(() => {
-    for (let i = 1; i <= n; i++) a.r.upsert("items", { id: i, name: `item ${i}`, qty: i });
-  });
+  // One write per transaction: each patch is its own group, so b's contiguous head moves with
+  // every message (a single transaction would become visible only once whole).
+  for (let i = 1; i <= n; i++) a.r.upsert("items", { id: i, name: `item ${i}`, qty: i });
   const q: Array<() => void> = [];
   const mergeMs = 30;
   a.r.addPeer(2, (m) =>

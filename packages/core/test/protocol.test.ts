@@ -119,7 +119,10 @@ describe("relay and catch-up", () => {
     expect(b.dump()).toBe(a.dump());
     expect(biggest).toBeLessThanOrEqual(500);
     expect(b.r.metrics()).toMatch(/replic_patches_applied_total 20000/);
-  });
+    // One transaction is one group: it waited in parts and merged whole.
+    expect(b.r.metrics()).toMatch(/replic_groups_completed_total 1$/m);
+    expect(b.r.status().incompleteGroups).toEqual({ count: 0, patches: 0, oldestAgeMs: 0 });
+  }, 60_000);
 
   it("converges on a line a-b-c-d through relays only", () => {
     const ps = [peer(1), peer(2), peer(3), peer(4)];

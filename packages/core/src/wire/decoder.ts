@@ -21,14 +21,17 @@ import {
   SAME_PEER,
   SAME_TABLE,
   TS_BACKWARDS,
+  DEFAULT_MAX_GROUP_PATCHES,
   WIRE_MAGIC,
   WIRE_VERSION,
+  WIRE_VERSION_1,
   type DecodeLimits,
   type HeartbeatMessage,
   type PatchesMessage,
   type PeerHead,
   type SeqRange,
   type WireMessage,
+  type WireGroup,
   type WirePatch,
   type WireTable,
 } from "./types.js";
@@ -46,12 +49,14 @@ export function decodeWire(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIM
   const r = new Reader(body);
   if (r.byte() !== WIRE_MAGIC) r.fail("not a replic message", 0);
   const version = r.byte();
-  if (version !== WIRE_VERSION) r.fail(`unsupported wire version ${version}`, 1);
+  if (version !== WIRE_VERSION && version !== WIRE_VERSION_1) r.fail(`unsupported wire version ${version}`, 1);
   const kind = r.byte();
   let msg: WireMessage;
   switch (kind) {
     case KIND_PATCHES:
       msg = decodePatches(r, limits);
+      // Version 2: the group section follows the patches (version 1 has none: trailing bytes).
+      if (version === WIRE_VERSION) msg.groups = decodeGroups(r, msg.patches, limits.maxGroupPatches ?? DEFAULT_MAX_GROUP_PATCHES);
       break;
     case KIND_HEARTBEAT: {
       const clock = r.varint();
@@ -97,6 +102,69 @@ export function decodeWire(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIM
   }
   if (r.pos !== body.length) r.fail("trailing bytes after message");
   return msg;
+}
+
+/** The version byte of a message that decoded (1 or 2). */
+export function wireVersionOf(bytes: Uint8Array): number {
+  return bytes[1]!;
+}
+
+/**
+ * The group section: at least one group, each of two or more sequences and at most
+ * `maxGroupPatches`, groups of one origin disjoint and listed in order, every group holding at
+ * least one patch of the message, and all of a group's patches stamped alike. Anything else is a
+ * message whose parts disagree: refused whole.
+ */
+function decodeGroups(r: Reader, patches: readonly WirePatch[], maxGroupPatches: number): WireGroup[] {
+  const n = r.count(patches.length, 3, "groups");
+  if (n === 0) r.fail("version 2 patches message without groups");
+  const groups: WireGroup[] = new Array(n);
+  const lastOf = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const at = r.pos;
+    const peerId = uint32(r);
+    const first = r.varint();
+    const span = r.varint();
+    const last = first + span;
+    if (first < 1 || span < 1 || last > Number.MAX_SAFE_INTEGER) r.fail("group range out of range", at);
+    if (span + 1 > maxGroupPatches) r.fail(`group of ${span + 1} patches exceeds the ${maxGroupPatches}-patch limit`, at);
+    const prev = lastOf.get(peerId);
+    if (prev !== undefined && first <= prev) r.fail("groups of one origin overlap or are out of order", at);
+    lastOf.set(peerId, last);
+    groups[i] = { peerId, first, last };
+  }
+  // Each group's stamp: every patch inside it must carry the same one.
+  const stamp = new Map<WireGroup, number>();
+  const byPeer = new Map<number, WireGroup[]>();
+  for (const g of groups) {
+    let list = byPeer.get(g.peerId);
+    if (!list) byPeer.set(g.peerId, (list = []));
+    list.push(g);
+  }
+  for (const p of patches) {
+    const g = groupOf(byPeer.get(p.peerId), p.seq);
+    if (g === undefined) continue;
+    const ts = stamp.get(g);
+    if (ts === undefined) stamp.set(g, p.patchedAt);
+    else if (ts !== p.patchedAt) r.fail(`patches of group ${g.peerId}.${g.first}-${g.last} carry different stamps`);
+  }
+  if (stamp.size !== groups.length) r.fail("a group holds no patch of the message");
+  return groups;
+}
+
+/** The group of `seq` among one origin's groups (sorted, disjoint), or undefined. */
+export function groupOf(groups: readonly WireGroup[] | undefined, seq: number): WireGroup | undefined {
+  if (groups === undefined) return undefined;
+  let lo = 0;
+  let hi = groups.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const g = groups[mid]!;
+    if (seq < g.first) hi = mid - 1;
+    else if (seq > g.last) lo = mid + 1;
+    else return g;
+  }
+  return undefined;
 }
 
 function uint32(r: Reader): number {

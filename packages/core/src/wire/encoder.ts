@@ -17,13 +17,15 @@ import {
   TS_BACKWARDS,
   WIRE_MAGIC,
   WIRE_VERSION,
+  WIRE_VERSION_1,
   type PatchesMessage,
+  type WireGroup,
   type WireMessage,
 } from "./types.js";
 
-function header(w: Writer, kind: number): void {
+function header(w: Writer, kind: number, version: number): void {
   w.byte(WIRE_MAGIC);
-  w.byte(WIRE_VERSION);
+  w.byte(version);
   w.byte(kind);
 }
 
@@ -37,13 +39,19 @@ function checkSeq(what: string, v: number, min: number): void {
   if (!(Number.isSafeInteger(v) && v >= min)) invalid(what, v);
 }
 
-export function encodeWire(msg: WireMessage): Uint8Array {
+/**
+ * Encodes a message. `version` 2 tells a neighbour this build reads groups; version 1 is what
+ * builds before group patches read (a patches message then goes without its groups). A patches
+ * message with no group is written as version 1 either way: byte for byte what older builds wrote.
+ */
+export function encodeWire(msg: WireMessage, version: number = WIRE_VERSION_1): Uint8Array {
+  if (version !== WIRE_VERSION_1 && version !== WIRE_VERSION) invalid("wire version", version);
   switch (msg.kind) {
     case "patches":
-      return encodePatches(msg);
+      return encodePatches(msg, version);
     case "heartbeat": {
       const w = new Writer(16 + msg.heads.length * 16);
-      header(w, KIND_HEARTBEAT);
+      header(w, KIND_HEARTBEAT, version);
       checkSeq("clock", msg.clock, 0);
       w.varint(msg.clock);
       w.varint(msg.heads.length);
@@ -68,7 +76,7 @@ export function encodeWire(msg: WireMessage): Uint8Array {
     }
     case "request": {
       const w = new Writer(16 + msg.ranges.length * 12);
-      header(w, KIND_REQUEST);
+      header(w, KIND_REQUEST, version);
       w.varint(msg.ranges.length);
       for (const r of msg.ranges) {
         checkUint32("peer id", r.peerId);
@@ -83,17 +91,13 @@ export function encodeWire(msg: WireMessage): Uint8Array {
   }
 }
 
-function encodePatches(msg: PatchesMessage): Uint8Array {
+function encodePatches(msg: PatchesMessage, version: number): Uint8Array {
   const e = new PatchesEncoder(msg.patches.length * 48);
   for (const t of msg.tables) e.addTable(t.name, t.columns);
   for (const p of msg.patches) e.add(p.table, p.peerId, p.seq, p.patchedAt, p.columns, p.values);
-  return e.finish();
+  return e.finish(version === WIRE_VERSION ? msg.groups : undefined);
 }
 
-/**
- * Builds one patches message incrementally, so a writer can encode patches as it makes them
- * instead of keeping them all until commit. Tables are declared before the patches that use them.
- */
 /**
  * Builds one patches message incrementally, so a writer can encode patches as it makes them
  * instead of keeping them all until commit. Tables are declared before the patches that use them.
@@ -166,9 +170,14 @@ export class PatchesEncoder {
     this.count++;
   }
 
-  finish(): Uint8Array {
-    const head = new Writer(this.tables.pos + 32);
-    header(head, KIND_PATCHES);
+  /**
+   * The message. With `groups` (each of at least two sequences) it is a version 2 message whose
+   * group section follows the patches; without, a version 1 message.
+   */
+  finish(groups?: readonly WireGroup[]): Uint8Array {
+    const grouped = groups !== undefined && groups.length > 0;
+    const head = new Writer(this.tables.pos + 32 + (grouped ? groups.length * 16 : 0));
+    header(head, KIND_PATCHES, grouped ? WIRE_VERSION : WIRE_VERSION_1);
     head.varint(this.tableCount);
     head.reserve(this.tables.pos);
     head.buf.set(this.tables.buf.subarray(0, this.tables.pos), head.pos);
@@ -177,6 +186,17 @@ export class PatchesEncoder {
     head.reserve(this.body.pos);
     head.buf.set(this.body.buf.subarray(0, this.body.pos), head.pos);
     head.pos += this.body.pos;
+    if (grouped) {
+      head.varint(groups.length);
+      for (const g of groups) {
+        checkUint32("peer id", g.peerId);
+        checkSeq("sequence", g.first, 1);
+        checkSeq("sequence", g.last, g.first + 1);
+        head.varint(g.peerId);
+        head.varint(g.first);
+        head.varint(g.last - g.first);
+      }
+    }
     return head.finish();
   }
 }

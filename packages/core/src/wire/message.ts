@@ -5,7 +5,7 @@
 import type { SqlValue } from "../driver.js";
 import { decodeWire } from "./decoder.js";
 import { encodeWire } from "./encoder.js";
-import type { DecodeLimits, HeartbeatMessage, RequestMessage, WirePatch, WireTable } from "./types.js";
+import { WIRE_VERSION, WIRE_VERSION_1, type DecodeLimits, type HeartbeatMessage, type RequestMessage, type WireGroup, type WirePatch, type WireTable } from "./types.js";
 
 export interface Patch {
   table: string;
@@ -17,7 +17,7 @@ export interface Patch {
 }
 
 export type Message =
-  | { kind: "patches"; patches: Patch[] }
+  | { kind: "patches"; patches: Patch[]; groups?: WireGroup[] }
   | HeartbeatMessage
   | RequestMessage;
 
@@ -26,6 +26,7 @@ export function decodeMessage(bytes: Uint8Array, limits?: DecodeLimits): Message
   if (msg.kind !== "patches") return msg;
   return {
     kind: "patches",
+    ...(msg.groups ? { groups: msg.groups } : {}),
     patches: msg.patches.map((p) => {
       const t = msg.tables[p.table]!;
       const values: Record<string, SqlValue> = Object.create(null);
@@ -66,6 +67,7 @@ export function encodeMessage(msg: Message): Uint8Array {
       values: entries.map((e) => e[1]),
     };
   });
-  return encodeWire({ kind: "patches", tables, patches });
+  const groups = msg.groups !== undefined && msg.groups.length > 0 ? msg.groups : undefined;
+  return encodeWire({ kind: "patches", tables, patches, ...(groups ? { groups } : {}) }, groups ? WIRE_VERSION : WIRE_VERSION_1);
 }
 

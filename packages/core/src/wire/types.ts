@@ -1,11 +1,14 @@
 /**
- * Wire format v1, the shapes: what a decoded message holds (see docs/protocol.md).
+ * Wire format v2 (v1 is a subset), the shapes: what a decoded message holds (see docs/protocol.md).
  * Names in it come from the wire: match them against the local schema, never splice them into SQL.
  */
 import type { SqlValue } from "../driver.js";
 
 export const WIRE_MAGIC = 0x72; // "r"
-export const WIRE_VERSION = 1;
+/** The newest version this build writes and reads. */
+export const WIRE_VERSION = 2;
+/** The version of builds before group patches: no group section, read by every build. */
+export const WIRE_VERSION_1 = 1;
 
 // Message kinds (third byte).
 export const KIND_PATCHES = 1;
@@ -45,10 +48,22 @@ export interface WirePatch {
   values: SqlValue[];
 }
 
+/**
+ * A group: the patches of one origin's transaction, sequences `first..last` (at least two), all
+ * stamped alike. Receivers make a group visible all at once or not at all.
+ */
+export interface WireGroup {
+  peerId: number;
+  first: number;
+  last: number;
+}
+
 export interface PatchesMessage {
   kind: "patches";
   tables: WireTable[];
   patches: WirePatch[];
+  /** The groups the patches belong to (v2); a patch in none is a group of its own. */
+  groups?: WireGroup[];
 }
 
 export interface PeerHead {
@@ -94,12 +109,17 @@ export interface DecodeLimits {
   maxMessageBytes: number;
   /** Most patches in one message. */
   maxPatches: number;
+  /** Largest group a message may announce (patches of one transaction). */
+  maxGroupPatches?: number;
 }
 
 export const DEFAULT_LIMITS: DecodeLimits = {
   maxMessageBytes: 64 * 1024 * 1024,
   maxPatches: 1_000_000,
 };
+
+/** Default largest group written or accepted: a 2-million-row transaction. */
+export const DEFAULT_MAX_GROUP_PATCHES = 2_000_000;
 
 export const MAX_TABLES = 10_000;
 export const MAX_COLUMNS = 2_000; // SQLite's default SQLITE_MAX_COLUMN

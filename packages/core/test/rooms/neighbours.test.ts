@@ -22,6 +22,8 @@ describe("Neighbours", () => {
       inflight: 0,
       roundStart: 0,
       servedBytes: 0,
+      wire: 0,
+      v1Heartbeats: 0,
       served: new Map(),
     });
     expect(ns.get(4)).toBe(link);

@@ -1,0 +1,133 @@
+/**
+ * `_replic_incomplete`: the received parts of groups not complete yet. A group (one origin's
+ * transaction) becomes visible all at once or not at all, whatever the message boundaries: its
+ * parts wait here, durably, each stored as a one-patch message as received, until the last one
+ * arrives; then all of them merge in one transaction. The wait is bounded
+ * (`maxIncompletePatches`); a group still incomplete once its stamp is older than the retention
+ * window is reported, never half-applied.
+ */
+import type { SqliteDriver, SqliteStatement } from "./driver.js";
+import type { Origins } from "./origins.js";
+import type { WireGroup } from "./wire/types.js";
+
+export const INCOMPLETE_TABLE = "_replic_incomplete";
+
+const INSERT = `INSERT OR IGNORE INTO ${INCOMPLETE_TABLE} (peerId, seq, first, last, patchedAt, bytes) VALUES (?, ?, ?, ?, ?, ?)`;
+const PARTS = `SELECT seq, bytes FROM ${INCOMPLETE_TABLE} WHERE peerId = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`;
+const REMOVE = `DELETE FROM ${INCOMPLETE_TABLE} WHERE peerId = ? AND seq >= ? AND seq <= ?`;
+
+/** What waits of one group. */
+export interface PendingGroup {
+  group: WireGroup;
+  patchedAt: number;
+  /** Parts stored. */
+  parts: number;
+  /** Reported once as overdue (past the retention window). */
+  reported: boolean;
+}
+
+export class IncompleteGroups {
+  /** Parts stored, over all groups. */
+  count = 0;
+  /** Per origin, the groups waiting, by first sequence. */
+  private readonly pending = new Map<number, Map<number, PendingGroup>>();
+  private readonly stmts = new Map<string, SqliteStatement>();
+
+  constructor(private readonly driver: SqliteDriver) {
+    driver.exec(`CREATE TABLE IF NOT EXISTS ${INCOMPLETE_TABLE} (
+      peerId INTEGER NOT NULL, seq INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
+      patchedAt INTEGER NOT NULL, bytes BLOB NOT NULL,
+      PRIMARY KEY (peerId, seq)) WITHOUT ROWID`);
+  }
+
+  private st(sql: string): SqliteStatement {
+    let s = this.stmts.get(sql);
+    if (s === undefined) this.stmts.set(sql, (s = this.driver.prepare(sql)));
+    return s;
+  }
+
+  /** Reads what waits (at open) and marks each part in its origin's state. */
+  load(origins: Origins): void {
+    this.pending.clear();
+    this.count = 0;
+    const rows = this.driver.prepare(`SELECT peerId, seq, first, last, patchedAt FROM ${INCOMPLETE_TABLE}`).all([]);
+    for (const r of rows) {
+      const peerId = Number(r[0]);
+      const seq = Number(r[1]);
+      const g = this.entry({ peerId, first: Number(r[2]), last: Number(r[3]) }, Number(r[4]));
+      g.parts++;
+      this.count++;
+      origins.get(peerId).incomplete.add(seq);
+    }
+  }
+
+  /** The waiting group of `peerId` that overlaps `first..last`, if any (there is at most one per sequence). */
+  overlapping(peerId: number, first: number, last: number): PendingGroup | undefined {
+    const groups = this.pending.get(peerId);
+    if (!groups) return undefined;
+    for (const g of groups.values()) if (g.group.first <= last && g.group.last >= first) return g;
+    return undefined;
+  }
+
+  private entry(group: WireGroup, patchedAt: number): PendingGroup {
+    let groups = this.pending.get(group.peerId);
+    if (!groups) this.pending.set(group.peerId, (groups = new Map()));
+    let g = groups.get(group.first);
+    if (!g) groups.set(group.first, (g = { group: { peerId: group.peerId, first: group.first, last: group.last }, patchedAt, parts: 0, reported: false }));
+    return g;
+  }
+
+  /** Stores a part (a one-patch message); false when it was stored already. */
+  store(group: WireGroup, seq: number, patchedAt: number, bytes: Uint8Array): boolean {
+    if (this.st(INSERT).run([group.peerId, seq, group.first, group.last, patchedAt, bytes]) === 0) return false;
+    this.entry(group, patchedAt).parts++;
+    this.count++;
+    return true;
+  }
+
+  /** Parts stored for a group, at most `limit` from sequence `from` on, in order. */
+  parts(group: WireGroup, from: number, limit: number): { seq: number; bytes: Uint8Array }[] {
+    return this.st(PARTS)
+      .all([group.peerId, from, group.last, limit])
+      .map((r) => ({ seq: Number(r[0]), bytes: r[1] as Uint8Array }));
+  }
+
+  /** Drops a group's parts (merged now, in the caller's transaction). */
+  remove(group: WireGroup): void {
+    this.count -= this.st(REMOVE).run([group.peerId, group.first, group.last]);
+    const groups = this.pending.get(group.peerId);
+    groups?.delete(group.first);
+    if (groups && groups.size === 0) this.pending.delete(group.peerId);
+  }
+
+  /**
+   * Remembers what waits; the returned function puts it back (after a rolled-back transaction),
+   * without reading the database, which may be what just failed.
+   */
+  snapshot(): () => void {
+    const count = this.count;
+    const saved = new Map<number, Map<number, PendingGroup>>();
+    for (const [peerId, groups] of this.pending) saved.set(peerId, new Map([...groups].map(([k, g]) => [k, { ...g }])));
+    return () => {
+      this.count = count;
+      this.pending.clear();
+      for (const [peerId, groups] of saved) this.pending.set(peerId, groups);
+    };
+  }
+
+  /** Every waiting group. */
+  *all(): IterableIterator<PendingGroup> {
+    for (const groups of this.pending.values()) yield* groups.values();
+  }
+
+  /** Groups waiting, and the stamp of the oldest (0 when none). */
+  summary(): { groups: number; oldestPatchedAt: number } {
+    let groups = 0;
+    let oldest = 0;
+    for (const g of this.all()) {
+      groups++;
+      if (oldest === 0 || g.patchedAt < oldest) oldest = g.patchedAt;
+    }
+    return { groups, oldestPatchedAt: oldest };
+  }
+}
