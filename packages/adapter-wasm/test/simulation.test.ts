@@ -6,6 +6,7 @@ import { Database } from "node-sqlite3-wasm";
 import { describe, expect, it } from "vitest";
 import { releasingBinding } from "../../core/test/sim";
 import { simulationRuns } from "../../core/test/sim-check";
+import { simulateGroups } from "../../core/test/group-sim";
 import * as adapter from "../src/index";
 
 const SEEDS = Number(process.env.REPLIC_ADAPTER_SIM_SEEDS ?? 4);
@@ -25,4 +26,13 @@ describe("network simulation on node-sqlite3-wasm", () => {
   it(`converges to the model on ${SEEDS} seeds with crash-restarts`, () => {
     expect(simulationRuns(binding, 1, SEEDS)).toBeGreaterThan(0);
   }, 300_000);
+});
+
+describe("group patches simulated on node-sqlite3-wasm", () => {
+  // One test per seed: a long synchronous run must not starve the test runner's own messages.
+  for (let seed = 1; seed <= 1; seed++) {
+    it(`seed ${seed}: multi-table transactions stay whole after every receive and restart; replicas converge`, () => {
+      expect(simulateGroups(binding, seed, 120).transactions).toBeGreaterThan(0);
+    }, 300_000);
+  }
 });
