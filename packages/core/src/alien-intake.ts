@@ -10,7 +10,7 @@ import type { Origins } from "./origins.js";
 import { count, type Effects } from "./effects.js";
 import type { LocalPatch } from "./replicated-table.js";
 import type { Staleness } from "./staleness.js";
-import type { MappedPatches } from "./wire-mapping.js";
+import type { MappedPatches } from "./patch-mapping.js";
 
 export interface IntakeRooms {
   book: Bookkeeping;

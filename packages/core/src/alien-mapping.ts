@@ -7,7 +7,7 @@
 import type { AlienPatch } from "./alien-patch.js";
 import type { LocalPatch } from "./replicated-table.js";
 import type { PatchesMessage, WirePatch } from "./wire/types.js";
-import { mapOne, type MappedPatches, type TableMap } from "./wire-mapping.js";
+import { mapOne, type MappedPatches, type TableMap } from "./patch-mapping.js";
 
 export function mapWithAliens(msg: PatchesMessage, maps: TableMap[]): MappedPatches {
   const patches: LocalPatch[] = [];

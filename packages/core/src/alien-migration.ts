@@ -18,7 +18,7 @@ import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
 import { discoverTables } from "./schema.js";
 import type { TxBracket } from "./transaction.js";
 import type { WirePatch } from "./wire/types.js";
-import { mapOne } from "./wire-mapping.js";
+import { mapOne } from "./patch-mapping.js";
 
 export interface AlienMigrationRooms {
   driver: SqliteDriver;

@@ -35,7 +35,8 @@ import type { TxBracket } from "./transaction.js";
 import { decodeWire, wireVersionOf } from "./wire/decoder.js";
 import { PatchesEncoder } from "./wire/encoder.js";
 import type { HeartbeatMessage, WireGroup, WireMessage } from "./wire/types.js";
-import { mapPatches, type MappedPatches } from "./wire-mapping.js";
+import type { MappedPatches } from "./patch-mapping.js";
+import { mapPatches } from "./wire-mapping.js";
 
 export interface InboundRooms {
   book: Bookkeeping;

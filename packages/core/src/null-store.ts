@@ -5,7 +5,7 @@
  * un-deletes, cleared fields).
  */
 import type { SqliteDriver, SqliteStatement } from "./driver.js";
-import type { LocalPatch } from "./replicated-table.js";
+import type { SchemaPatch } from "./local-patch.js";
 
 export const NULLS_TABLE = "_replic_nulls";
 /** Separates column names in a `_nulls` list (U+001F, never in a sane column name). */
@@ -18,7 +18,7 @@ export function nullsTableDdl(): string {
 }
 
 /** The columns a patch sets to NULL, joined by U+001F, or null when none. */
-export function explicitNullNames(p: LocalPatch): string | null {
+export function explicitNullNames(p: SchemaPatch): string | null {
   let names: string | null = null;
   const cols = p.table.schema.columns;
   for (let i = 0; i < p.cols.length; i++) {
@@ -40,7 +40,7 @@ export class NullStore {
     this.purge = driver.prepare(`DELETE FROM ${NULLS_TABLE} WHERE peerId = ? AND seq <= ?`);
     this.insert = driver.prepare(`INSERT OR REPLACE INTO ${NULLS_TABLE} (peerId, seq, tbl, cols) VALUES (?, ?, ?, ?)`);
   }
-  record(p: LocalPatch): void {
+  record(p: SchemaPatch): void {
     const names = explicitNullNames(p);
     if (names !== null) this.insert.run([p.peerId, p.seq, p.table.schema.name, names]);
   }

@@ -5,7 +5,7 @@
  */
 import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
 import { explicitNullNames, NAME_SEPARATOR, NULLS_TABLE, type NullStore } from "./null-store.js";
-import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
+import type { PatchOf, SchemaPatch } from "./local-patch.js";
 import { quoteId, readColumns, RESERVED_COLUMNS, type TableSchema } from "./schema.js";
 import { storesIntegralRealAsInteger } from "./values.js";
 
@@ -90,14 +90,14 @@ export class PatchLog {
    * Queues a patch (explicit NULLs of the side table are recorded at once). The caller has ruled
    * out duplicates; if one slips through, flush() throws DuplicateInBatchError.
    */
-  queue(p: LocalPatch): void {
+  queue(p: SchemaPatch): void {
     this.fillRow(this.pending, this.pendingCount * this.stride, p);
     if (!this.inline) this.nulls.record(p);
     if (++this.pendingCount === this.batchRows) this.flush();
   }
 
   /** Writes the bound values of one patch row into `buf` from `base`. */
-  private fillRow(buf: SqlValue[], base: number, p: LocalPatch): void {
+  private fillRow(buf: SqlValue[], base: number, p: SchemaPatch): void {
     const w = this.width;
     buf.fill(null, base, base + w);
     for (let i = 0; i < p.cols.length; i++) buf[base + p.cols[i]!] = p.values[i]!;
@@ -135,7 +135,7 @@ export class PatchLog {
    * Stores one patch now. With `ignoreDuplicate`, a patch already stored is skipped and false
    * returned; without it a duplicate is an error.
    */
-  store(p: LocalPatch, ignoreDuplicate: boolean): boolean {
+  store(p: SchemaPatch, ignoreDuplicate: boolean): boolean {
     const buf = this.rowBuffer;
     this.fillRow(buf, 0, p);
     const changes = (ignoreDuplicate ? this.insertIgnoreStmt : this.insertStmt).run(buf);
@@ -145,7 +145,7 @@ export class PatchLog {
   }
 
   /** Takes back a patch stored or queued in this transaction whose merge failed. */
-  unstore(p: LocalPatch): void {
+  unstore(p: SchemaPatch): void {
     const n = this.pendingCount;
     const last = (n - 1) * this.stride + this.width;
     if (n > 0 && this.pending[last + 1] === p.seq && this.pending[last + 2] === p.peerId) {
@@ -177,24 +177,24 @@ export class PatchLog {
   }
 
   /** Appends the stored patches of one origin with sequence in [from, to] to `out`. */
-  readRange(table: ReplicatedTable, peerId: number, from: number, to: number, out: LocalPatch[]): void {
+  readRange<T>(table: T, peerId: number, from: number, to: number, out: PatchOf<T>[]): void {
     this.toPatches(table, this.rangeStmt.all([peerId, from, to]), () => peerId, out);
   }
 
   /** Every stored patch (a migration about to drop columns keeps their values). */
-  readAll(table: ReplicatedTable): LocalPatch[] {
+  readAll<T>(table: T): PatchOf<T>[] {
     const cols = this.schema.columns.map((c) => `p.${quoteId(c.name)}`).join(", ");
     const nullsOf = this.inline ? `p."_nulls"` : "n.cols";
     const joinNulls = this.inline ? "" : `LEFT JOIN ${NULLS_TABLE} AS n ON n.peerId = p."_peerId" AND n.seq = p."_sequenceId"`;
     const rows = this.driver
       .prepare(`SELECT ${cols}, p."_patchedAt", p."_sequenceId", ${nullsOf}, p."_peerId" FROM ${quoteId(this.schema.patchesName)} AS p ${joinNulls}`)
       .all([]);
-    const out: LocalPatch[] = [];
+    const out: PatchOf<T>[] = [];
     this.toPatches(table, rows, (row) => Number(row[this.width + 3]), out);
     return out;
   }
 
-  private toPatches(table: ReplicatedTable, rows: SqlValue[][], peerOf: (row: SqlValue[]) => number, out: LocalPatch[]): void {
+  private toPatches<T>(table: T, rows: SqlValue[][], peerOf: (row: SqlValue[]) => number, out: PatchOf<T>[]): void {
     const w = this.width;
     for (const row of rows) {
       const explicit = row[w + 2] === null ? undefined : String(row[w + 2]).split(NAME_SEPARATOR);

@@ -7,19 +7,10 @@ import type { NullStore } from "./null-store.js";
 import { PatchLog } from "./patch-log.js";
 import { RowMerger } from "./row-merge.js";
 import type { TableSchema } from "./schema.js";
-import type { WireGroup } from "./wire/types.js";
+import type { PatchOf } from "./local-patch.js";
 
-/** A patch in engine form: column indexes into the local table, sorted, primary key included. */
-export interface LocalPatch {
-  table: ReplicatedTable;
-  peerId: number;
-  seq: number;
-  patchedAt: number;
-  cols: number[];
-  values: SqlValue[];
-  /** The group (transaction) it belongs to when that has two or more patches. */
-  group?: WireGroup;
-}
+/** A patch in engine form (local-patch.ts), of a replicated table. */
+export type LocalPatch = PatchOf<ReplicatedTable>;
 
 export class ReplicatedTable {
   readonly columnNames: string[];

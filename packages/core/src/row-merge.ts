@@ -8,7 +8,7 @@
 import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
 import { NAME_SEPARATOR, NULLS_TABLE } from "./null-store.js";
 import { MAX_BATCH_ROWS, MAX_PARAMS, repeat, runInChunks, type PatchLog } from "./patch-log.js";
-import type { LocalPatch } from "./replicated-table.js";
+import type { SchemaPatch } from "./local-patch.js";
 import { quoteId, type TableSchema } from "./schema.js";
 import { storesIntegralRealAsInteger } from "./values.js";
 import { sameList } from "./wire/encoder.js";
@@ -60,7 +60,7 @@ export class RowMerger {
    * are upserted in batches, grouped while their column sets repeat; any other first flushes the
    * queue, since it must read the later patches of its row.
    */
-  queue(p: LocalPatch, newest: boolean): void {
+  queue(p: SchemaPatch, newest: boolean): void {
     if (!newest) {
       this.log.flush();
       this.flush();
@@ -101,7 +101,7 @@ export class RowMerger {
    * Merges a stored patch into `T` now. `newest` says the caller knows no stored patch orders
    * after it (its timestamp is above every one seen), which skips the probe.
    */
-  merge(p: LocalPatch, newest: boolean): void {
+  merge(p: SchemaPatch, newest: boolean): void {
     if (newest) {
       this.upsertFor(p.cols).run(p.values);
       return;

@@ -6,31 +6,14 @@
  * here (a peer on another schema version) takes the slower path of alien-mapping.ts; the usual
  * message, all names known, costs one lookup per table and column name, never per patch.
  */
-import type { AlienPatch } from "./alien-patch.js";
 import { mapWithAliens } from "./alien-mapping.js";
 import type { Catalog } from "./catalog.js";
 import type { SqlValue } from "./driver.js";
-import { ValidationError } from "./errors.js";
-import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
-import type { TableSchema } from "./schema.js";
+import { mapColumns, type MappedPatches, type TableMap } from "./patch-mapping.js";
+import type { LocalPatch } from "./replicated-table.js";
 import { checkValue } from "./values.js";
 import { groupOf } from "./wire/decoder.js";
 import type { PatchesMessage, WireGroup, WirePatch, WireTable } from "./wire/types.js";
-
-export interface MappedPatches {
-  /** Patches of the local schema (the known part of alien ones included), in message order. */
-  patches: LocalPatch[];
-  /** Patches naming something unknown here; undefined when there are none. */
-  aliens: AlienPatch[] | undefined;
-}
-
-/** A wire table's local table and column indexes (undefined where unknown here). */
-export interface TableMap {
-  name: string;
-  table: ReplicatedTable | undefined;
-  index: (number | undefined)[];
-  known: boolean;
-}
 
 export function mapPatches(catalog: Catalog, msg: PatchesMessage): MappedPatches {
   let allKnown = true;
@@ -89,37 +72,4 @@ function withGroups(groups: readonly WireGroup[] | undefined, m: MappedPatches):
     }
   }
   return m;
-}
-
-/** One wire patch whose columns are all known here, mapped and checked (the slow path's unit). */
-export function mapOne(table: ReplicatedTable, wp: WirePatch, index: number[]): LocalPatch {
-  const { cols, order } = mapColumns(table, wp, index);
-  const schema = table.schema;
-  const values: SqlValue[] = new Array(cols.length);
-  for (let i = 0; i < cols.length; i++) values[i] = checkValue(schema, schema.columns[cols[i]!]!, wp.values[order ? order[i]! : i]!);
-  return { table, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values };
-}
-
-/** Wire column indexes → sorted local indexes (plus the permutation when the order differs). */
-function mapColumns(table: ReplicatedTable, wp: WirePatch, index: number[]): { cols: number[]; order: number[] | undefined } {
-  const schema: TableSchema = table.schema;
-  let cols = wp.columns.map((c) => index[c]!);
-  let order: number[] | undefined;
-  for (let i = 1; i < cols.length; i++) {
-    if (cols[i]! < cols[i - 1]!) {
-      order = cols.map((_, k) => k).sort((a, b) => cols[a]! - cols[b]!);
-      cols = order.map((k) => cols[k]!);
-      break;
-    }
-  }
-  for (const pk of schema.pkIndexes) {
-    if (!cols.includes(pk)) {
-      const column = schema.columns[pk]!.name;
-      throw new ValidationError("MISSING_PRIMARY_KEY", `patch ${wp.peerId}.${wp.seq} lacks primary-key column "${column}"`, {
-        table: schema.name,
-        column,
-      });
-    }
-  }
-  return { cols: table.columnSet(cols), order };
 }

@@ -1,7 +1,7 @@
 // Pins neighbours.ts: links added once, the heads taken from a heartbeat (bounded, retained-from
 // clamped), serving rounds, and the lag/behind counts per neighbour.
 import { describe, expect, it } from "vitest";
-import { Neighbours } from "../../src/neighbours.js";
+import { Neighbours, OLD_BUILD_HEARTBEATS, versionFor } from "../../src/neighbours.js";
 import { Origins } from "../../src/origins.js";
 import type { PeerHead } from "../../src/wire/types.js";
 
@@ -115,5 +115,35 @@ describe("Neighbours", () => {
     expect(ns.lag(other, origins)).toEqual({ lag: 7, behind: 0 });
     ns.takeHeads(other, [head(7, 5, 5), head(8, 2, 2)], 10);
     expect(ns.lag(other, origins)).toEqual({ lag: 0, behind: 0 });
+  });
+});
+
+describe("Neighbours: the wire version a link reads", () => {
+  it("version 2 once it sends one; 1 after OLD_BUILD_HEARTBEATS version 1 heartbeats and nothing newer; 2 again when it upgrades", () => {
+    const ns = new Neighbours();
+    const link = ns.add(4, () => {});
+    expect(versionFor(link)).toBe(2);
+    ns.sawVersion(link, 1, false); // patches and requests of version 1 say nothing
+    expect(link.wire).toBe(0);
+    for (let i = 1; i < OLD_BUILD_HEARTBEATS; i++) ns.sawVersion(link, 1, true);
+    expect(link.wire).toBe(0);
+    expect(versionFor(link)).toBe(2);
+    ns.sawVersion(link, 1, true);
+    expect(link.wire).toBe(1);
+    expect(versionFor(link)).toBe(1);
+    ns.sawVersion(link, 2, false);
+    expect(link.wire).toBe(2);
+    expect(versionFor(link)).toBe(2);
+    // Once known to read version 2, version 1 heartbeats do not demote it.
+    for (let i = 0; i < 5; i++) ns.sawVersion(link, 1, true);
+    expect(link.wire).toBe(2);
+  });
+
+  it("a link that spoke version 2 first is never taken for an older build", () => {
+    const ns = new Neighbours();
+    const link = ns.add(5, () => {});
+    ns.sawVersion(link, 2, true);
+    for (let i = 0; i < 10; i++) ns.sawVersion(link, 1, true);
+    expect(versionFor(link)).toBe(2);
   });
 });

@@ -214,3 +214,49 @@ describe("Origins", () => {
     expect([...os.all.keys()].sort()).toEqual([4, 8]);
   });
 });
+
+describe("OriginState.reached: how far an origin has arrived in any form", () => {
+  it("counts merged, kept, held-back and waiting sequences, from the contiguous head on, and only moves forward", () => {
+    const o = new OriginState(1);
+    expect(o.reached()).toBe(0);
+    o.add(1);
+    o.add(2);
+    expect(o.reached()).toBe(2);
+    o.incomplete.add(3);
+    o.held.add(4);
+    o.add(5);
+    o.incomplete.add(7); // beyond a hole at 6
+    expect(o.reached()).toBe(5);
+    expect(o.contiguous).toBe(2);
+    o.incomplete.add(6);
+    expect(o.reached()).toBe(7);
+    // The parts of a group merge: contiguous catches up, reached stays.
+    for (const s of [3, 4, 6, 7]) o.add(s);
+    o.incomplete.clear();
+    o.held.clear();
+    expect(o.contiguous).toBe(7);
+    expect(o.reached()).toBe(7);
+  });
+
+  it("missing() leaves out sequences waiting in incomplete groups; missingCount() counts them as missing", () => {
+    const o = new OriginState(2);
+    o.add(1);
+    o.incomplete.add(2);
+    o.incomplete.add(3);
+    expect(o.missing(5)).toEqual([{ peerId: 2, from: 4, to: 5 }]);
+    expect(o.missingCount(5)).toBe(4);
+  });
+
+  it("Origins.reached is 0 for an unknown origin and follows the state of a known one", () => {
+    const os = new Origins();
+    expect(os.reached(9)).toBe(0);
+    os.get(9).incomplete.add(1);
+    expect(os.reached(9)).toBe(1);
+    const restore = os.snapshot([9]);
+    os.get(9).incomplete.add(2);
+    expect(os.reached(9)).toBe(2);
+    restore();
+    expect(os.find(9)!.incomplete.has(2)).toBe(false);
+    expect(os.reached(9)).toBe(1);
+  });
+});

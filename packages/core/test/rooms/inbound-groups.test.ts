@@ -1,0 +1,226 @@
+// The inbound room's group path (src/inbound.ts, takeGroup) and the local writer's one stamp per
+// transaction: a group is visible whole or not at all, whatever the message boundaries; parts that
+// disagree are refused whole; waiting parts are bounded, durable and reported when overdue.
+import { afterEach, describe, expect, it } from "vitest";
+import { createReplica, decodeMessage, decodeWire, encodeWire, isReplicError, type Replica } from "../../src/index.js";
+import { testDriver } from "../helpers.js";
+import { dumpOrders, ORDERS_MIGRATIONS, orderViolation } from "../group-sim.js";
+
+const open: Replica[] = [];
+afterEach(() => {
+  for (const r of open.splice(0)) r.close();
+});
+
+function peer(id: number, opts: Record<string, unknown> = {}) {
+  const d = testDriver();
+  const r = createReplica(d, { peerId: id, heartbeatMs: 0, ...opts });
+  r.migrate(ORDERS_MIGRATIONS);
+  open.push(r);
+  return { r, d, dump: () => dumpOrders(d), violation: () => orderViolation(d) };
+}
+
+function metric(r: Replica, name: string): number {
+  return Number(new RegExp(`^replic_${name} (\\d+)$`, "m").exec(r.metrics())?.[1] ?? NaN);
+}
+
+/** An order and its four lines, one epoch on all five rows, in one transaction. */
+function writeOrder(r: Replica, order: string, epoch: number, linesFirst = false) {
+  const lines = [1, 2, 3, 4].map((n) => ({ orderId: order, n, qty: epoch + n, epoch }));
+  const head = { id: order, total: lines.reduce((s, l) => s + l.qty, 0), epoch };
+  r.transaction(() => {
+    if (!linesFirst) r.upsert("orders", head);
+    for (const l of linesFirst ? [...lines].reverse() : lines) r.upsert("order_lines", l);
+    if (linesFirst) r.upsert("orders", head);
+  });
+}
+
+describe("inbound: group patches", () => {
+  it("a transaction split over many messages (one patch each) becomes visible only with its last part", () => {
+    const a = peer(1, { maxBatchPatches: 1 });
+    const b = peer(2);
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    writeOrder(a.r, "o1", 1);
+    expect(sent).toHaveLength(5);
+    for (const m of sent.slice(0, 4)) {
+      const msg = decodeMessage(m);
+      expect(msg.kind === "patches" && msg.groups).toEqual([{ peerId: 1, first: 1, last: 5 }]);
+    }
+    // Last part first, then the others in reverse: nothing shows until the group is whole.
+    const order = [4, 3, 2, 1, 0];
+    for (const [k, i] of order.entries()) {
+      b.r.receive(1, sent[i]!);
+      expect(b.violation()).toBeUndefined();
+      if (k < 4) {
+        expect(b.dump()).toBe("[[],[]]");
+        expect(b.r.status().incompleteGroups).toMatchObject({ count: 1, patches: k + 1 });
+      }
+    }
+    expect(b.dump()).toBe(a.dump());
+    expect(b.r.status().incompleteGroups).toEqual({ count: 0, patches: 0, oldestAgeMs: 0 });
+    expect(metric(b.r, "groups_completed_total")).toBe(1);
+    expect(metric(b.r, "incomplete_parked_total")).toBe(4);
+  });
+
+  it("every patch of a transaction carries one stamp; upsertMany is one group too", () => {
+    const a = peer(1);
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    writeOrder(a.r, "o1", 1);
+    a.r.upsertMany("order_lines", [1, 2, 3].map((n) => ({ orderId: "o2", n, qty: n, epoch: 2 })));
+    const [first, second] = sent.map((m) => decodeMessage(m));
+    expect(first!.kind === "patches" && new Set(first!.patches.map((p) => p.patchedAt)).size).toBe(1);
+    expect(first!.kind === "patches" && first!.groups).toEqual([{ peerId: 1, first: 1, last: 5 }]);
+    expect(second!.kind === "patches" && second!.groups).toEqual([{ peerId: 1, first: 6, last: 8 }]);
+    expect(second!.kind === "patches" && new Set(second!.patches.map((p) => p.patchedAt)).size).toBe(1);
+    // A single write is a group of its own: a version 1 message, as older builds wrote it.
+    a.r.upsert("orders", { id: "o3", total: 0, epoch: 3 });
+    expect(sent[2]![1]).toBe(1);
+  });
+
+  it("two concurrent transactions on the same rows: one wins in every column both set, on every replica", () => {
+    for (const sameMs of [true, false]) {
+      const wall = { t: 1_800_000_000_000 };
+      const a = peer(1, { now: () => wall.t });
+      const b = peer(2, { now: () => wall.t + (sameMs ? 0 : 1) });
+      // The same order, rows written in opposite orders, in the same millisecond.
+      writeOrder(a.r, "o1", 10, false);
+      writeOrder(b.r, "o1", 20, true);
+      const toB: Uint8Array[] = [];
+      const toA: Uint8Array[] = [];
+      a.r.addPeer(2, (m) => void toB.push(m));
+      b.r.addPeer(1, (m) => void toA.push(m));
+      a.r.tick();
+      b.r.tick();
+      for (let round = 0; round < 5; round++) {
+        for (const m of toB.splice(0)) b.r.receive(1, m);
+        for (const m of toA.splice(0)) a.r.receive(2, m);
+      }
+      expect(a.dump()).toBe(b.dump());
+      expect(a.violation()).toBeUndefined();
+      // The winner: the higher stamp, then the higher peer id on a tie.
+      const epoch = JSON.parse(a.dump())[0][0][2];
+      expect(epoch).toBe(20);
+    }
+  });
+
+  it("a group whose parts disagree is refused whole, typed and counted; nothing of it merges", () => {
+    const a = peer(1, { maxBatchPatches: 2 });
+    const b = peer(2);
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    writeOrder(a.r, "o1", 1); // 5 patches: messages of 2, 2, 1
+    b.r.receive(1, sent[0]!);
+    const before = b.dump();
+    // The next part again, claiming other bounds for the same transaction.
+    const msg = decodeWire(sent[1]!);
+    if (msg.kind !== "patches") throw new Error("not patches");
+    const forged = encodeWire({ ...msg, groups: [{ peerId: 1, first: 2, last: 5 }] }, 2);
+    let code = "";
+    try {
+      b.r.receive(1, forged);
+    } catch (e) {
+      code = isReplicError(e) ? e.code : String(e);
+    }
+    expect(code).toBe("GROUP_MISMATCH");
+    expect(metric(b.r, "groups_refused_total")).toBe(1);
+    expect(b.dump()).toBe(before);
+    expect(b.r.status().incompleteGroups.patches).toBe(2);
+    // Another stamp for a part of the same group: refused too.
+    const restamped = encodeWire({ ...msg, patches: msg.patches.map((p) => ({ ...p, patchedAt: p.patchedAt + 1 })) }, 2);
+    expect(() => b.r.receive(1, restamped)).toThrow(/another stamp/);
+    // The honest parts still complete it.
+    b.r.receive(1, sent[1]!);
+    b.r.receive(1, sent[2]!);
+    expect(b.dump()).toBe(a.dump());
+  });
+
+  it("a neighbour that never sends the rest holds at most maxIncompletePatches parts; the rest is refused and counted", () => {
+    const a = peer(1, { maxBatchPatches: 1 });
+    const b = peer(2, { maxIncompletePatches: 3 });
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    a.r.upsertMany("order_lines", [1, 2, 3, 4, 5, 6].map((n) => ({ orderId: "o1", n, qty: n, epoch: 1 })));
+    for (const m of sent.slice(0, 5)) b.r.receive(1, m);
+    expect(b.r.status().incompleteGroups).toMatchObject({ count: 1, patches: 3 });
+    expect(metric(b.r, "incomplete_refused_total")).toBe(2);
+    expect(b.dump()).toBe("[[],[]]");
+    // A message bringing every missing part completes the group without storing them: gap repair
+    // asks a neighbour that holds the group (c, which serves whole messages) for what was refused.
+    const c = peer(3);
+    for (const m of sent) c.r.receive(1, m);
+    expect(c.dump()).toBe(a.dump());
+    b.r.addPeer(3, (m) => c.r.receive(2, m));
+    c.r.addPeer(2, (m) => b.r.receive(3, m));
+    c.r.tick();
+    expect(b.dump()).toBe(a.dump());
+    expect(b.r.status().incompleteGroups.count).toBe(0);
+  });
+
+  it("a group still incomplete past the retention window is reported once, never half-applied", () => {
+    const wall = { t: 1_800_000_000_000 };
+    const a = peer(1, { maxBatchPatches: 1, now: () => wall.t });
+    const b = peer(2, { now: () => wall.t, retentionMs: 60_000 });
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    writeOrder(a.r, "o1", 1);
+    b.r.receive(1, sent[0]!);
+    const events: unknown[] = [];
+    b.r.on("incomplete_group", (e) => events.push(e));
+    b.r.tick();
+    expect(events).toHaveLength(0);
+    wall.t += 61_000;
+    b.r.tick();
+    b.r.tick();
+    expect(events).toEqual([{ peerId: 1, first: 1, last: 5, parts: 1, patchedAt: expect.any(Number) }]);
+    expect(b.r.status().incompleteGroups).toMatchObject({ count: 1, patches: 1 });
+    expect(b.r.status().incompleteGroups.oldestAgeMs).toBeGreaterThanOrEqual(61_000);
+    expect(metric(b.r, "incomplete_groups_overdue_total")).toBe(1);
+    expect(b.dump()).toBe("[[],[]]");
+  });
+
+  it("parts waiting for their group survive a restart and complete after it", () => {
+    const d = testDriver();
+    const a = peer(1, { maxBatchPatches: 2 });
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    writeOrder(a.r, "o1", 1);
+    let b = createReplica(d, { peerId: 2, heartbeatMs: 0 });
+    b.migrate(ORDERS_MIGRATIONS);
+    b.receive(1, sent[0]!);
+    b.receive(1, sent[1]!);
+    b.close();
+    b = createReplica(d, { peerId: 2, heartbeatMs: 0 });
+    open.push(b);
+    expect(b.status().incompleteGroups).toMatchObject({ count: 1, patches: 4 });
+    expect(dumpOrders(d)).toBe("[[],[]]");
+    b.receive(1, sent[1]!); // a duplicate part: ignored
+    expect(b.status().incompleteGroups.patches).toBe(4);
+    b.receive(1, sent[2]!);
+    expect(dumpOrders(d)).toBe(a.dump());
+  });
+
+  it("serving a part of a group names the whole group, so a late joiner asks for the rest", () => {
+    const a = peer(1);
+    const b = peer(2);
+    const c = peer(3, { maxBatchPatches: 2, maxInflightPatches: 2 });
+    const toB: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void toB.push(m));
+    writeOrder(a.r, "o1", 1);
+    for (const m of toB.splice(0)) b.r.receive(1, m);
+    // c learns the group only from b, a relay that re-batches it in messages of 2.
+    const q: Array<() => void> = [];
+    b.r.addPeer(3, (m) => void q.push(() => c.r.receive(2, m)));
+    c.r.addPeer(2, (m) => void q.push(() => b.r.receive(3, m)));
+    b.r.tick();
+    for (let i = 0; i < 200 && q.length > 0; i++) {
+      q.shift()!();
+      expect(c.violation()).toBeUndefined();
+      if (q.length === 0) {
+        b.r.tick();
+        c.r.tick();
+      }
+    }
+    expect(c.dump()).toBe(a.dump());
+  });
+});
