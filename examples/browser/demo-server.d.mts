@@ -9,6 +9,8 @@ export interface Demo {
   replica: Replica;
   hub: WebSocketServer;
   web: { port: number; url: string; close(): Promise<void> };
+  /** Brings the hub back (after hub.close()) on the same server and URL. */
+  reopenHub(): Promise<void>;
   close(): Promise<void>;
 }
 export declare function startDemo(options: { dist: string; dbPath?: string; port?: number; heartbeatMs?: number; secret?: string }): Promise<Demo>;

@@ -10,8 +10,8 @@ import { serveStatic } from "./static-server.mjs";
 
 /**
  * Starts the web server and the hub on it. `dbPath` ":memory:" keeps nothing; `port` 0 picks a
- * free port; `secret` is the shared secret pages must prove (default DEMO_SECRET). Resolves to { url, hubUrl, db, replica, hub, web, close() }; `hub.close()` alone
- * takes the hub away and leaves the app served.
+ * free port; `secret` is the shared secret pages must prove (default DEMO_SECRET). Resolves to { url, hubUrl, db, replica, hub, web, reopenHub(), close() }; `hub.close()` alone
+ * takes the hub away and leaves the app served; `reopenHub()` brings it back on the same URL.
  */
 export async function startDemo({ dist, dbPath = ":memory:", port = 0, heartbeatMs = 500, secret = DEMO_SECRET }) {
   const db = new Database(dbPath);
@@ -19,20 +19,25 @@ export async function startDemo({ dist, dbPath = ":memory:", port = 0, heartbeat
   const replica = openReplica(db, { heartbeatMs });
   replica.migrate(TODO_MIGRATIONS);
   const web = await serveStatic(dist, { port });
-  const hub = await serveWebSocket(replica, { server: web.server, path: "/replic", pingIntervalMs: 2000, secret });
+  const serveHub = () => serveWebSocket(replica, { server: web.server, path: "/replic", pingIntervalMs: 2000, secret });
   const hubUrl = `ws://127.0.0.1:${web.port}/replic`;
-  return {
+  const demo = {
     url: web.url,
     hubUrl,
     db,
     replica,
-    hub,
+    hub: await serveHub(),
     web,
+    async reopenHub() {
+      await demo.hub.close(); // a no-op when it is closed already
+      demo.hub = await serveHub();
+    },
     async close() {
-      await hub.close();
+      await demo.hub.close();
       await web.close();
       replica.close();
       db.close();
     },
   };
+  return demo;
 }

@@ -4,7 +4,7 @@
  * for the console (and the tests).
  */
 import { connectReplicaWorker, watch, type ReplicaStatus } from "@replic/adapter-wasm/browser";
-import type { WorkerInit } from "./worker";
+import type { Connection, WorkerInit } from "./worker";
 
 interface Todo {
   id: string;
@@ -29,7 +29,8 @@ const client = connectReplicaWorker(worker);
 (window as unknown as { replic: unknown }).replic = { client };
 
 const stored = sessionStorage.getItem(SLOT_KEY);
-const init: WorkerInit = { type: "init", hubUrl: hubUrl(), ...(stored !== null ? { preferredSlot: Number(stored) } : {}) };
+const secret = new URLSearchParams(location.search).get("secret"); // to try a wrong one: ?secret=nope
+const init: WorkerInit = { type: "init", hubUrl: hubUrl(), ...(stored !== null ? { preferredSlot: Number(stored) } : {}), ...(secret !== null ? { secret } : {}) };
 worker.postMessage(init);
 const info = await client.ready.catch((err: Error) => {
   $("me").textContent = `The replica could not start: ${err.message}`;
@@ -104,12 +105,13 @@ $("add").addEventListener("submit", (e) => {
 // ---- offline toggle ------------------------------------------------------------------------
 const offline = $<HTMLInputElement>("offline");
 offline.onchange = () => void client.call("setOnline", !offline.checked);
-let connection = { online: false, connected: false };
-client.on("connection", (c: typeof connection) => {
+// The link's state comes from the transport in the worker, pushed at each change.
+let connection: Connection = { online: false, state: "offline", hubPeerId: null, reason: null };
+client.on("connection", (c: Connection) => {
   connection = c;
   void renderStatus();
 });
-await client.call("setOnline", true);
+connection = (await client.call("setOnline", true)) as Connection;
 
 // ---- status panel: status() of the replica --------------------------------------------------
 let hubHead = 0; // how much of our own writes the hub held at its last heartbeat
@@ -123,11 +125,17 @@ async function renderStatus(): Promise<void> {
   for (const p of s.peers) hubHead = Math.max(hubHead, p.heads.find((h) => h.peerId === s.peerId)?.contiguous ?? 0);
   const pending = Math.max(0, s.sequence - hubHead);
   const me = $("me");
-  const state = connection.connected ? "online" : connection.online ? "connecting" : "offline";
+  const state = connection.state;
+  const hub = connection.hubPeerId;
+  const linkText =
+    state === "connected" ? `connected to hub ${hub}`
+    : state === "auth_failed" ? `auth failed: ${connection.reason ?? "refused"} (retrying)`
+    : state === "reconnecting" ? `reconnecting${connection.reason ? ` (${connection.reason})` : ""}`
+    : state;
   const facts: [string, string][] = [
     ["peer id", String(s.peerId)],
     ["storage", `${info.storage}${info.slot !== null && info.slot !== undefined ? ` (slot ${info.slot})` : ""}`],
-    ["link", state],
+    ["link", linkText],
     ["local writes", String(s.sequence)],
     ["pending", `${pending} not yet at the hub`],
     ["sqlite", String(info.sqlite)],
@@ -138,7 +146,10 @@ async function renderStatus(): Promise<void> {
       dt.textContent = k;
       const dd = document.createElement("dd");
       dd.textContent = v;
-      if (k === "link") dd.className = connection.connected ? "online" : "offline";
+      if (k === "link") {
+        dd.className = state === "connected" ? "online" : state === "reconnecting" || state === "connecting" ? "pending" : "offline";
+        dd.dataset.testid = "link";
+      }
       return [dt, dd];
     }),
   );
@@ -147,12 +158,16 @@ async function renderStatus(): Promise<void> {
   status.dataset.storage = String(info.storage);
   status.dataset.slot = String(info.slot);
   status.dataset.link = state;
+  status.dataset.hubPeerId = hub === null ? "" : String(hub);
   status.dataset.pending = String(pending);
   $("peers").replaceChildren(
     ...s.peers.map((p) => {
       const tr = document.createElement("tr");
       const age = p.lastContact === null ? "never" : `${Math.max(0, Date.now() - p.lastContact)} ms ago`;
-      tr.append(cell(String(p.peerId)), cell(String(p.lag)), cell(String(p.behind)), cell(p.clockDriftMs === null ? "–" : `${p.clockDriftMs} ms`), cell(age));
+      const isHub = p.peerId === hub;
+      tr.dataset.peerId = String(p.peerId);
+      if (isHub) tr.dataset.role = "hub";
+      tr.append(cell(isHub ? `${p.peerId} (hub)` : String(p.peerId)), cell(String(p.lag)), cell(String(p.behind)), cell(p.clockDriftMs === null ? "–" : `${p.clockDriftMs} ms`), cell(age));
       return tr;
     }),
   );

@@ -49,7 +49,7 @@ async function openTab(): Promise<Page> {
   const page = await context.newPage();
   page.on("pageerror", (e) => pageErrors.push(e.message));
   await page.goto(demo.url);
-  await page.waitForSelector('#status[data-link="online"]', { timeout: 20_000 });
+  await page.waitForSelector('#status[data-link="connected"]', { timeout: 20_000 });
   return page;
 }
 
@@ -79,7 +79,7 @@ async function rename(page: Page, id: string, title: string): Promise<void> {
 
 async function setOffline(page: Page, offline: boolean): Promise<void> {
   await page.locator("#offline").setChecked(offline);
-  await page.waitForSelector(`#status[data-link="${offline ? "offline" : "online"}"]`, { timeout: 20_000 });
+  await page.waitForSelector(`#status[data-link="${offline ? "offline" : "connected"}"]`, { timeout: 20_000 });
 }
 
 /** The merge rule on the hub's own patches: per row and column, the highest patch that set it. */
@@ -218,7 +218,7 @@ describe("browser demo: two tabs and a Node hub", () => {
     // A duplicated tab inherits sessionStorage, so it asks for a slot that a live tab holds.
     await dup.addInitScript((s) => sessionStorage.setItem("replic-todos-slot", s), slot);
     await dup.goto(demo.url);
-    await dup.waitForSelector('#status[data-link="online"]', { timeout: 20_000 }); // after the 3 s wait for the held slot
+    await dup.waitForSelector('#status[data-link="connected"]', { timeout: 20_000 }); // after the 3 s wait for the held slot
     const s = await statusOf(dup);
     const taken = new Set([slot, (await statusOf(b)).slot]);
     expect(s.storage).toBe("opfs-sahpool");
@@ -238,7 +238,7 @@ describe("browser demo: two tabs and a Node hub", () => {
     expect(after.storage).toBe("opfs-sahpool");
     expect(after.slot).toBe(slot); // the same file, asked for again from sessionStorage
     expect(after.peerId).toBe(peerId);
-    expect(after.link).not.toBe("online");
+    expect(after.link).not.toBe("connected");
     expect(await rowsOf(b)).toEqual(before);
     expect(before.length).toBe(5);
     expect(pageErrors).toEqual([]);

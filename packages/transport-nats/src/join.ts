@@ -8,9 +8,15 @@
  *  - gap requests and the repairs answering them: to the one peer's own subject;
  *  - relays (patches a replica would forward after merging someone else's batch) are not sent: every
  *    member heard the original, and anti-entropy asks for whatever it missed.
+ *
+ * Credentials the server refuses are an AuthFailedError: joinNats rejects with it, and later (a
+ * server restarted or reloaded with other credentials) the membership counts it, logs it once per
+ * back-off step and re-dials with a growing delay instead of the client's fixed 250 ms.
  */
 import { connect, Events, type NatsConnection, type Subscription } from "nats";
 import { ReplicError, type Logger } from "@replic/core";
+import { AuthFailedError, isNatsAuthError } from "./auth-error.js";
+import { backoffDelay } from "./backoff.js";
 import { decodeFrame, encodeFrame, type NatsFrame } from "./frame.js";
 import { NatsCounters, renderNatsMetrics } from "./metrics.js";
 import { subjectsFor } from "./subjects.js";
@@ -35,12 +41,38 @@ export interface NatsOptions {
   silenceMs?: number;
   /** Extra options for the `nats` client's connect() (credentials, TLS, ...). */
   connectOptions?: Record<string, unknown>;
+  /** Re-dials after refused credentials back off from this delay to this ceiling (ms). Default 500 and 30 000. */
+  authRetryBaseMs?: number;
+  authRetryMaxMs?: number;
   logger?: Logger;
+}
+
+/** Connected; lost and re-dialling; refused credentials at the last try (re-dialling); closed by close(). */
+export type MembershipState = "connected" | "reconnecting" | "auth_failed" | "closed";
+
+export interface MembershipStateChange {
+  state: MembershipState;
+  previous: MembershipState;
+  reason?: string;
+  /** When the next dial starts (ms from now), in "auth_failed". */
+  retryInMs?: number;
+}
+
+export interface MembershipEvents {
+  state: MembershipStateChange;
+  /** Every dial whose credentials the server refused. */
+  auth_failed: AuthFailedError;
 }
 
 export interface NatsMembership {
   /** Peer ids of the members linked now. */
   readonly members: number[];
+  /** The connection to the NATS server now; `on("state")` hears every change. */
+  readonly state: MembershipState;
+  /** The last refusal of the credentials, until a dial passes. */
+  readonly authError: AuthFailedError | undefined;
+  /** Listens to a membership event; returns an unsubscribe function. */
+  on<E extends keyof MembershipEvents>(event: E, listener: (e: MembershipEvents[E]) => void): () => void;
   metrics(): string;
   /** Says bye, unlinks every member and closes the NATS connection. */
   close(): Promise<void>;
@@ -60,17 +92,64 @@ export async function joinNats(replica: LinkableReplica, options: NatsOptions): 
   const c = new NatsCounters();
   const lastSeen = new Map<number, number>();
   let closed = false;
+  const authBaseMs = positive("authRetryBaseMs", options.authRetryBaseMs, 500);
+  const authMaxMs = positive("authRetryMaxMs", options.authRetryMaxMs, 30_000);
+  const where = Array.isArray(options.servers) ? options.servers.join(", ") : options.servers;
 
-  const nc: NatsConnection = await connect({
-    servers: options.servers,
-    name: `replic-${options.cluster}-${me}`,
-    noEcho: true,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
-    reconnectJitter: 250,
-    pingInterval: 5_000,
-    ...options.connectOptions,
-  });
+  // Refused credentials set the next dial's delay (fixed per attempt, so the client's dial loop,
+  // which asks again each turn, always gets the same answer); anything else keeps 250 ms ± 250.
+  let authAttempts = 0;
+  let authDelay = 0;
+  const reconnectDelayHandler = (): number => (authAttempts > 0 ? authDelay : 250 + Math.floor(Math.random() * 251));
+
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: options.servers,
+      name: `replic-${options.cluster}-${me}`,
+      noEcho: true,
+      maxReconnectAttempts: -1,
+      reconnectDelayHandler,
+      pingInterval: 5_000,
+      ...options.connectOptions,
+      // Refused credentials never end the membership: it backs off and tries again (rotations).
+      ignoreAuthErrorAbort: true,
+    });
+  } catch (err) {
+    if (!isNatsAuthError(err)) throw err;
+    const refused = new AuthFailedError(`the NATS server at ${where} refused the credentials: ${(err as Error).message}`, { cause: err });
+    logger.warn(`replic nats: ${refused.message}`);
+    throw refused;
+  }
+
+  let state: MembershipState = "connected";
+  let authError: AuthFailedError | undefined;
+  const listeners: { [E in keyof MembershipEvents]: Set<(e: MembershipEvents[E]) => void> } = { state: new Set(), auth_failed: new Set() };
+  const emit = <E extends keyof MembershipEvents>(event: E, payload: MembershipEvents[E]): void => {
+    for (const l of listeners[event]) {
+      try {
+        l(payload);
+      } catch (err) {
+        logger.warn(`replic nats: a ${event} listener threw: ${(err as Error)?.message ?? err}`);
+      }
+    }
+  };
+  const setState = (next: MembershipState, reason?: string, retryInMs?: number): void => {
+    if (next === state) return;
+    const previous = state;
+    state = next;
+    emit("state", { state: next, previous, ...(reason !== undefined ? { reason } : {}), ...(retryInMs !== undefined ? { retryInMs } : {}) });
+  };
+  const onAuthRefused = (code: string): void => {
+    c.authFailures++;
+    authDelay = backoffDelay(authAttempts++, authBaseMs, authMaxMs);
+    const err = new AuthFailedError(`the NATS server at ${where} refused the credentials (${code})`);
+    authError = err;
+    // One line per refused dial; the dials back off, so this is once per back-off step.
+    logger.warn(`replic nats: ${err.message}; next try in ${authDelay} ms`);
+    setState("auth_failed", code, authDelay);
+    emit("auth_failed", err);
+  };
 
   const publish = (subject: string, frame: NatsFrame): boolean => {
     if (closed || nc.isClosed()) return false;
@@ -184,7 +263,12 @@ export async function joinNats(replica: LinkableReplica, options: NatsOptions): 
 
   void (async () => {
     for await (const s of nc.status()) {
+      if (s.type === Events.Error && isNatsAuthError(s.data)) onAuthRefused(String(s.data));
+      else if (s.type === Events.Disconnect && state === "connected") setState("reconnecting", `disconnected from ${String(s.data)}`);
       if (s.type === Events.Reconnect) {
+        authAttempts = 0;
+        authError = undefined;
+        setState("connected");
         c.reconnects++;
         // Whoever restarted with the server learns of us again; then exchange heads at once.
         publish(subjects.all, { type: "hello", from: me });
@@ -207,11 +291,23 @@ export async function joinNats(replica: LinkableReplica, options: NatsOptions): 
     get members() {
       return [...lastSeen.keys()];
     },
+    get state() {
+      return state;
+    },
+    get authError() {
+      return authError;
+    },
+    on(event, listener) {
+      const set = listeners[event] as Set<typeof listener>;
+      set.add(listener);
+      return () => void set.delete(listener);
+    },
     metrics: () => renderNatsMetrics(c, { cluster: options.cluster, peer: String(me) }),
     async close() {
       if (closed) return;
       publish(subjects.all, { type: "bye", from: me });
       closed = true;
+      setState("closed", "closed by close()");
       clearInterval(sweeper);
       for (const peer of [...lastSeen.keys()]) unlink(peer);
       for (const s of subs) s.unsubscribe();
@@ -223,6 +319,12 @@ export async function joinNats(replica: LinkableReplica, options: NatsOptions): 
       await nc.close();
     },
   };
+}
+
+function positive(name: string, v: number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new ReplicError("INVALID_OPTION", `${name} must be a positive number, got ${String(v)}`);
+  return v;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

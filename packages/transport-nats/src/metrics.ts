@@ -10,6 +10,8 @@ export class NatsCounters {
   badFrames = 0;
   oversized = 0;
   publishErrors = 0;
+  /** Dials whose credentials the server refused. */
+  authFailures = 0;
 }
 
 const SERIES: Array<[keyof NatsCounters, string, "gauge" | "counter", string]> = [
@@ -23,6 +25,7 @@ const SERIES: Array<[keyof NatsCounters, string, "gauge" | "counter", string]> =
   ["badFrames", "bad_frames_total", "counter", "Messages refused by a decoder or the replica"],
   ["oversized", "oversized_total", "counter", "Messages over the server's max_payload, not sent"],
   ["publishErrors", "publish_errors_total", "counter", "Publishes that failed"],
+  ["authFailures", "auth_failures_total", "counter", "Dials whose credentials the NATS server refused"],
 ];
 
 export function renderNatsMetrics(c: NatsCounters, labels: Record<string, string>): string {

@@ -5,23 +5,26 @@ import { freePort } from "@replic/conformance/peer-process";
 
 export class NatsServer {
   private child: ChildProcess | undefined;
+  /** Extra command-line flags, e.g. ["--user", "u", "--pass", "p"] or ["--auth", "token"]; kept across restarts unless changed. */
+  args: string[] = [];
   private constructor(readonly port: number) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<NatsServer> {
+  static async start(args: string[] = []): Promise<NatsServer> {
     if (spawnSync("nats-server", ["--version"]).status !== 0) {
       throw new Error("nats-server is not installed (Debian: apt-get install -y nats-server; .ci/run does this)");
     }
     const s = new NatsServer(await freePort());
+    s.args = args;
     await s.up();
     return s;
   }
 
   async up(): Promise<void> {
-    this.child = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(this.port)], { stdio: "ignore" });
+    this.child = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(this.port), ...this.args], { stdio: "ignore" });
     const end = Date.now() + 10_000;
     while (!(await canConnect(this.port))) {
       if (Date.now() > end) throw new Error("nats-server did not start");

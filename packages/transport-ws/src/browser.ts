@@ -21,7 +21,8 @@ export function connectWebSocket(replica: LinkableReplica, url: string, options:
   return connectWith({ dial: dialBrowser, auth: webCryptoAuth }, replica, url, options);
 }
 
-export type { WebSocketLink } from "./connect-core.js";
+export type { WebSocketLink, LinkState, LinkStateChange, LinkEvents } from "./connect-core.js";
+export { AuthFailedError } from "./auth-error.js";
 export type { LinkOptions, LinkableReplica } from "./options.js";
 export { encodeControl, decodeControl, TRANSPORT_VERSION, type ControlFrame } from "./frames.js";
 export { backoffDelay } from "./backoff.js";

@@ -32,7 +32,8 @@ function dialBun(url: string, opts: DialOptions, on: SocketEvents): WireSocket {
   ws.onopen = () => on.open();
   ws.onmessage = (ev: MessageEvent) => on.data(typeof ev.data === "string" ? ev.data : new Uint8Array(ev.data as ArrayBuffer));
   ws.onclose = (ev: CloseEvent) => on.close(ev.code, ev.reason);
-  ws.onerror = () => on.error("WebSocket error");
+  // Bun's error event says why (e.g. "Expected 101 status code: 401"): keep it.
+  ws.onerror = (ev: Event) => on.error((ev as ErrorEvent).message || "WebSocket error");
   return {
     send: (bytes) => ws.send(bytes),
     bufferedAmount: () => ws.bufferedAmount,

@@ -4,7 +4,8 @@
  * drives the replica's addPeer / receive / removePeer for you.
  */
 export { serveWebSocket, type ServeOptions, type WebSocketServer } from "./serve.js";
-export { connectWebSocket, type ConnectOptions, type WebSocketLink } from "./connect.js";
+export { connectWebSocket, type ConnectOptions, type WebSocketLink, type LinkState, type LinkStateChange, type LinkEvents } from "./connect.js";
+export { AuthFailedError } from "./auth-error.js";
 export { createBunHandler, type BunHandler } from "./bun-server.js";
 export type { ServerOptions, UpgradeRequest } from "./server-core.js";
 export type { LinkOptions, LinkableReplica } from "./options.js";

@@ -1,7 +1,13 @@
 /**
- * One WebSocket, whatever the runtime: the handshake (hello, HMAC proof), then replic messages
- * both ways, with pings for dead-link detection, a size limit and a bounded send buffer. Server
- * and client, Node and Bun, all drive this same state machine through a WireSocket.
+ * One WebSocket, whatever the runtime: the handshake (hello, HMAC proof, acceptance), then replic
+ * messages both ways, with pings for dead-link detection, a size limit and a bounded send buffer.
+ * Server and client, Node and Bun, all drive this same state machine through a WireSocket.
+ *
+ * A side is linked once it has checked the other's proof AND knows the other accepted its own:
+ * right after its proof it sends a ping, and peers handle frames in order, so the pong answering
+ * it says "your proof passed" (a refusal closes with 4401 and a reason instead). A 0.1 peer links
+ * as soon as it checked our proof and sends its heads before that pong: a replic message after
+ * both proofs counts as its acceptance too. Nothing new is on the wire, so 0.1 peers link as before.
  */
 import type { AuthScheme } from "./auth-scheme.js";
 import { TRANSPORT_VERSION, decodeControl, encodeControl, isControlFrame, type ControlFrame } from "./frames.js";
@@ -22,7 +28,16 @@ export interface PeerLinkHooks {
   /** Counters of this link; asked again once the remote peer id is known. */
   counters(remotePeerId: number | undefined): LinkCounters;
   onLinked?(remotePeerId: number): void;
-  onClosed?(reason: string): void;
+  /** `auth` is set when the handshake ended in an authentication refusal, by either side. */
+  onClosed?(reason: string, auth?: AuthRefusal): void;
+  /** True: the owner reports authentication refusals itself (the client, once per back-off step). */
+  reportsAuthFailures?: boolean;
+}
+
+/** Why a handshake was refused, and by whom. */
+export interface AuthRefusal {
+  reason: string;
+  refusedBy: "remote" | "local";
 }
 
 const REPLIC_MAGIC = 0x72;
@@ -46,6 +61,12 @@ export class PeerLink {
   private readonly nonce: Uint8Array;
   private theirNonce: Uint8Array | undefined;
   private proofSent = false;
+  /** We checked the other side's proof. */
+  private theirProofOk = false;
+  /** The other side accepted ours (its pong after our proof, or a replic message from a 0.1 peer). */
+  private accepted = false;
+  private refusal: AuthRefusal | undefined;
+  private closingHere = false;
   private lastSeen = Date.now();
   private pinger: ReturnType<typeof setInterval> | undefined;
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -115,9 +136,16 @@ export class PeerLink {
     if (this.state === "closed") return;
     if (isControlFrame(data)) return this.onControl(data);
     if (this.state !== "linked") {
-      this.c.authFailures++;
-      this.fail(CLOSE.auth, "replic message before authentication", false);
-      return;
+      if (this.theirProofOk && this.proofSent) {
+        // Only a linked peer sends replic messages: it accepted our proof (a 0.1 peer says so this way).
+        this.accepted = true;
+        this.maybeLinked();
+      }
+      if (!this.linked) {
+        this.c.authFailures++;
+        this.fail(CLOSE.auth, "replic message before authentication", false);
+        return;
+      }
     }
     try {
       this.replica.receive(this.remotePeerId!, data);
@@ -130,11 +158,18 @@ export class PeerLink {
 
   /** Call when the socket reports it closed. */
   onSocketClosed(code: number, reason: string): void {
+    if (code === CLOSE.auth && this.state === "handshake" && !this.closingHere) {
+      // The other side refused our proof and said why in the close reason.
+      this.c.authFailures++;
+      this.refusal = { reason: reason || "authentication failed", refusedBy: "remote" };
+      if (!this.hooks.reportsAuthFailures) this.opts.logger.warn(`replic ws: ${this.who()} refused our authentication: ${this.refusal.reason}`);
+    }
     this.finish(`socket closed (${code}${reason ? ` ${reason}` : ""})`);
   }
 
   close(code: number = CLOSE.normal, reason = "closed"): void {
     if (this.state === "closed") return;
+    this.closingHere = true; // Bun reports our own close synchronously: not the other side's refusal
     try {
       this.socket.close(code, reason.slice(0, 120)); // a close reason is at most 123 bytes
     } catch {
@@ -158,6 +193,10 @@ export class PeerLink {
         this.sendControl({ type: "pong" });
         return;
       case "pong":
+        if (this.state === "handshake" && this.proofSent && !this.accepted) {
+          this.accepted = true;
+          this.maybeLinked();
+        }
         return;
       case "hello":
         return this.onHello(frame.version, frame.peerId, frame.nonce);
@@ -179,6 +218,7 @@ export class PeerLink {
     this.then(proof, (p) => {
       this.sendControl({ type: "auth", proof: p });
       this.proofSent = true;
+      this.sendControl({ type: "ping" }); // its pong is the other side's acceptance of the proof
     });
   }
 
@@ -189,10 +229,18 @@ export class PeerLink {
     this.then(ok, (valid) => {
       if (!valid) {
         this.c.authFailures++;
-        return this.fail(CLOSE.auth, "authentication failed (wrong or missing secret)", false);
+        // The reason travels in the close frame: the other side reads why it was refused.
+        const reason = proof.length === 0 ? "authentication failed: no proof sent (no secret set there; this side requires one)" : "authentication failed: wrong secret";
+        this.refusal = { reason, refusedBy: "local" };
+        return this.fail(CLOSE.auth, reason, false);
       }
-      this.onAuthenticated();
+      this.theirProofOk = true;
+      this.maybeLinked();
     });
+  }
+
+  private maybeLinked(): void {
+    if (this.state === "handshake" && this.theirProofOk && this.accepted) this.onAuthenticated();
   }
 
   /**
@@ -269,12 +317,15 @@ export class PeerLink {
       this.fail(CLOSE.timeout, `no frame for ${Date.now() - this.lastSeen} ms: link presumed dead`, true);
       return;
     }
-    this.sendControl({ type: "ping" });
+    // Only linked sides ping on a timer: during the handshake a pong means acceptance.
+    if (this.state === "linked") this.sendControl({ type: "ping" });
   }
 
   private fail(code: number, reason: string, terminate: boolean): void {
     if (this.state === "closed") return;
-    this.opts.logger.warn(`replic ws: closing link to ${this.who()}: ${reason}`);
+    const reported = code === CLOSE.auth && this.refusal !== undefined && this.hooks.reportsAuthFailures;
+    if (reported) this.opts.logger.debug?.(`replic ws: closing link to ${this.who()}: ${reason}`);
+    else this.opts.logger.warn(`replic ws: closing link to ${this.who()}: ${reason}`);
     if (terminate) {
       this.socket.terminate();
       this.finish(reason);
@@ -298,7 +349,7 @@ export class PeerLink {
         // The replica was closed first: nothing left to unlink.
       }
     }
-    this.hooks.onClosed?.(reason);
+    this.hooks.onClosed?.(reason, this.refusal);
   }
 
   private who(): string {

@@ -82,6 +82,60 @@ describe("transport-ws under Bun", () => {
     expect(link.connected).toBe(false);
   });
 
+  for (const [name, dialer] of [
+    ["the global WebSocket client", connectWebSocket],
+    ["the browser build (WebCrypto)", connectFromBrowser],
+  ] as const) {
+    it(`${name} without the server's secret: linked() rejects with AUTH_FAILED, counted and logged per dial, dials back off`, async () => {
+      const a = peer(241);
+      a.replica.upsert("items", { id: "secret-row", v: 1 });
+      let dials = 0;
+      const handler = createBunHandler(a.replica, { secret: "right", logger: quiet });
+      const server = Bun.serve({
+        port: 0,
+        hostname: "127.0.0.1",
+        websocket: handler.websocket as never,
+        fetch(req, srv) {
+          dials++;
+          return handler.fetch(req, srv as never) as never;
+        },
+      });
+      cleanup.push(() => server.stop(true));
+      cleanup.push(() => handler.close());
+      const b = peer(242);
+      const lines: string[] = [];
+      const started = Date.now();
+      const link = dialer(b.replica, `ws://127.0.0.1:${server.port}/replic`, { logger: { warn: (m: string) => void lines.push(m) }, reconnectBaseMs: 100, reconnectMaxMs: 10_000 });
+      cleanup.push(() => link.close());
+      const err = await link.linked().then(() => null, (e: unknown) => e);
+      expect(err).toMatchObject({ code: "AUTH_FAILED", refusedBy: "remote", name: "AuthFailedError" });
+      expect(link.state).toBe("auth_failed");
+      await new Promise((r) => setTimeout(r, 3000 - (Date.now() - started)));
+      // At least 50, 100, 200, 400, 800, 1600 ms between dials: at most 6 in 3 s (was ~36).
+      expect(dials).toBeGreaterThanOrEqual(3);
+      expect(dials).toBeLessThanOrEqual(6);
+      const failures = Number(link.metrics().match(/^replic_ws_auth_failures_total\{[^}]*\} (\d+)$/m)?.[1]);
+      expect(failures).toBeGreaterThanOrEqual(dials - 1);
+      expect(lines).toHaveLength(failures);
+      expect(lines.every((l) => /no proof sent.*next try in \d+ ms$/.test(l))).toBe(true);
+      expect(b.count()).toBe(0);
+      expect(link.connected).toBe(false);
+    }, 15_000);
+  }
+
+  it("an authenticate hook's 401 reaches the Bun client as AUTH_FAILED", async () => {
+    const a = peer(251);
+    const handler = createBunHandler(a.replica, { authenticate: () => false, logger: quiet });
+    const server = Bun.serve({ port: 0, hostname: "127.0.0.1", websocket: handler.websocket as never, fetch: (req, srv) => handler.fetch(req, srv as never) as never });
+    cleanup.push(() => server.stop(true));
+    const b = peer(252);
+    const link = connectWebSocket(b.replica, `ws://127.0.0.1:${server.port}/replic`, { logger: quiet, reconnectBaseMs: 5000 });
+    cleanup.push(() => link.close());
+    const err = await link.linked().then(() => null, (e: unknown) => e);
+    expect(err).toMatchObject({ code: "AUTH_FAILED", refusedBy: "remote" });
+    expect((err as Error).message).toMatch(/401/);
+  });
+
   it("mounts in a user's Bun.serve next to its routes, with an authenticate hook", async () => {
     const a = peer(221);
     a.replica.upsert("items", { id: "x", v: 1 });

@@ -1,0 +1,20 @@
+/**
+ * The typed error of credentials a NATS server refused (user/password, token, nkey, JWT:
+ * "Authorization Violation", "Authentication Expired"). `code` is "AUTH_FAILED", so callers match it
+ * like every other ReplicError code; `cause` is the `nats` client's own error.
+ */
+import { ReplicError, type ReplicErrorCode } from "@replic/core";
+
+export class AuthFailedError extends ReplicError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    // The core's code union does not list transport codes; the value is what callers match on.
+    super("AUTH_FAILED" as unknown as ReplicErrorCode, message, options);
+    this.name = "AuthFailedError";
+  }
+}
+
+/** True for a `nats` client error (or status code) that means the server refused the credentials. */
+export function isNatsAuthError(codeOrError: unknown): boolean {
+  const code = typeof codeOrError === "string" ? codeOrError : (codeOrError as { code?: unknown } | null)?.code;
+  return code === "AUTHORIZATION_VIOLATION" || code === "AUTHENTICATION_EXPIRED" || code === "ACCOUNT_EXPIRED";
+}
