@@ -223,4 +223,24 @@ describe("inbound: group patches", () => {
     }
     expect(c.dump()).toBe(a.dump());
   });
+
+  it("a group above the message limit is split on the wire and still applied whole", () => {
+    const a = peer(1, { limits: { maxMessageBytes: 4096 } });
+    const b = peer(2, { limits: { maxMessageBytes: 4096 } });
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    const big = "x".repeat(1500);
+    a.r.transaction(() => {
+      a.r.upsert("orders", { id: big, total: 4, epoch: 1 });
+      for (let n = 1; n <= 4; n++) a.r.upsert("order_lines", { orderId: big, n, qty: 1, epoch: 1 });
+    });
+    expect(sent.length).toBeGreaterThanOrEqual(3);
+    for (const m of sent) expect(m.length).toBeLessThanOrEqual(4096);
+    for (const [i, m] of sent.entries()) {
+      b.r.receive(1, m);
+      expect(b.violation()).toBeUndefined();
+      if (i < sent.length - 1) expect(b.dump()).toBe("[[],[]]");
+    }
+    expect(b.dump()).toBe(a.dump());
+  });
 });
