@@ -1,0 +1,211 @@
+// Crash recovery at open: a node-sqlite3-wasm process SIGKILLed mid-writes leaves its `.lock`
+// directory and often a hot journal; a plain open afterwards recovers by itself and holds every
+// write upsert returned for. A second open while the writer lives is refused, typed, naming it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Database } from "node-sqlite3-wasm";
+import { afterEach, describe, expect, it } from "vitest";
+import { DatabaseLockedError, isReplicError, openDatabase, openReplica } from "../src/index";
+import { currentProcess, judge, ownerPath, type OwnerRecord } from "../src/file-owner";
+
+const WRITER = fileURLToPath(new URL("./fixtures/writer.mjs", import.meta.url));
+// The child runs the built package, as an application would.
+const ENTRY = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const tempFile = () => {
+  const d = mkdtempSync(join(tmpdir(), "replic-wasm-recover-"));
+  dirs.push(d);
+  return join(d, "app.db");
+};
+
+interface Writer {
+  child: ChildProcess;
+  /** Complete lines printed so far. */
+  lines(): string[];
+  /** Resolves once `n` lines are printed. */
+  waitLines(n: number): Promise<void>;
+  /** SIGKILL, resolved once the process is gone (reaped). */
+  kill(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+function startWriter(file: string, plain = false): Writer {
+  const child = spawn(process.execPath, [WRITER, ENTRY, file, ...(plain ? ["plain"] : [])], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let out = "";
+  let err = "";
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const lines = () => out.slice(0, out.lastIndexOf("\n") + 1).split("\n").filter(Boolean);
+  child.stdout!.on("data", (c: Buffer) => {
+    out += c.toString("utf8");
+    const n = lines().length;
+    for (const w of waiters.splice(0)) (n >= w.n ? w.resolve() : waiters.push(w));
+  });
+  child.stderr!.on("data", (c: Buffer) => (err += c.toString("utf8")));
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    waitLines: (n) =>
+      new Promise<void>((resolve, reject) => {
+        if (lines().length >= n) return resolve();
+        waiters.push({ n, resolve });
+        void exited.then((code) => reject(new Error(`writer exited (${code}) after ${lines().length} lines; stderr:\n${err}`)));
+      }),
+    async kill() {
+      child.kill("SIGKILL");
+      await exited;
+    },
+    exited,
+  };
+}
+
+/** Own writes printed by a writer: token sequence → row id. */
+function printed(lines: string[]): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const l of lines) {
+    const match = /^(\d+)\.(\d+) (\d+)$/.exec(l);
+    if (match) m.set(Number(match[2]), Number(match[3]));
+  }
+  return m;
+}
+
+describe("crash recovery at open (node-sqlite3-wasm)", () => {
+  it("kill -9 mid-writes, then a plain open: recovered by itself, every returned write is there", async () => {
+    const file = tempFile();
+    let lockLeft = 0;
+    let journalLeft = 0;
+    const all = new Map<number, number>();
+    for (let round = 0; round < 4; round++) {
+      // Rounds 1 and 2 run the writer on plain `new Database(path)`, odd rounds reopen that way:
+      // openReplica then recovers, as openDatabase does.
+      const w = startWriter(file, round === 1 || round === 2);
+      await w.waitLines(1 + 20 + ((round * 37) % 90));
+      await w.kill();
+      for (const [s, id] of printed(w.lines())) all.set(s, id);
+      if (existsSync(`${file}.lock`)) lockLeft++;
+      if (existsSync(`${file}-journal`)) journalLeft++;
+      expect(existsSync(ownerPath(file)), "the dead writer's owner record is left behind").toBe(true);
+
+      // The documented open, nothing else: no recovery call.
+      const db = round % 2 === 0 ? openDatabase(file) : new Database(file);
+      const replica = openReplica(db, { heartbeatMs: 0 });
+      try {
+        expect(db.get("PRAGMA integrity_check")).toEqual({ integrity_check: "ok" });
+        const rows = new Map((db.all("SELECT id, v FROM items") as { id: number; v: string }[]).map((r) => [r.id, r.v]));
+        const seqs = (db.all(`SELECT _sequenceId AS s, id FROM items_patches WHERE _peerId = ${replica.peerId} ORDER BY _sequenceId`) as { s: number; id: number }[]);
+        seqs.forEach((x, k) => expect(x.s, "own sequence numbers are 1..n").toBe(k + 1));
+        const onDisk = new Map(seqs.map((x) => [x.s, x.id]));
+        for (const [s, id] of all) {
+          expect(onDisk.get(s), `write ${s} whose upsert returned is in T_patches`).toBe(id);
+          expect(rows.get(id), `row ${id} of write ${s}`).toBe(id === 0 ? `after ${round - 1}` : `v${id}-`.padEnd(300, "x"));
+        }
+        const next = replica.upsert("items", { id: 0, v: `after ${round}` });
+        expect(next).toBe(`${replica.peerId}.${seqs.length + 1}`);
+        for (const [s, id] of [...all]) if (id === 0) all.delete(s); // row 0 now holds this round's value
+        all.set(seqs.length + 1, 0);
+      } finally {
+        replica.close();
+        db.close();
+      }
+      expect(existsSync(ownerPath(file)), "closing gives the file back").toBe(false);
+    }
+    // The kills did leave what needed recovering.
+    expect(lockLeft, "kills that left a stale .lock").toBeGreaterThan(0);
+    expect(all.size).toBeGreaterThan(80);
+    console.log(`[wasm recovery] 4 kills: ${lockLeft} left a stale .lock, ${journalLeft} a hot journal; ${all.size} writes checked`);
+  }, 30_000);
+
+  it("a second open while the writer lives is refused with DATABASE_LOCKED naming its pid, and changes nothing", async () => {
+    const file = tempFile();
+    const w = startWriter(file);
+    await w.waitLines(30);
+    const refusal = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return e;
+      }
+      throw new Error("the open was not refused");
+    };
+    for (const open of [() => openDatabase(file), () => openReplica(new Database(file), { heartbeatMs: 0 })]) {
+      const e = refusal(open);
+      expect(isReplicError(e) && e.code).toBe("DATABASE_LOCKED");
+      expect(e).toBeInstanceOf(DatabaseLockedError);
+      expect((e as DatabaseLockedError).pid).toBe(w.child.pid);
+      expect((e as Error).message).toContain(String(w.child.pid));
+    }
+    // A second process is refused the same way, and the writer never noticed.
+    const second = startWriter(file);
+    expect(await second.exited).toBe(4);
+    expect(second.lines()).toEqual([`refused DATABASE_LOCKED ${w.child.pid}`]);
+    const before = w.lines().length;
+    await w.waitLines(before + 20);
+    await w.kill();
+    const db = openDatabase(file);
+    try {
+      const n = Number((db.get("SELECT count(*) AS n FROM items_patches") as { n: number }).n);
+      expect(n).toBeGreaterThanOrEqual(printed(w.lines()).size);
+    } finally {
+      db.close();
+    }
+  }, 30_000);
+});
+
+describe("owner records", () => {
+  const self = currentProcess();
+  const rec = (over: Partial<OwnerRecord>): OwnerRecord => ({ ...self, nonce: "n", ...over });
+  const noPid = () => false;
+
+  it.runIf(self.boot !== null)("on Linux: same boot and PID namespace, judged by /proc: pid and start time", () => {
+    expect(judge(rec({}), self, { readFileSync }, noPid).state).toBe("alive");
+    expect(judge(rec({ start: "1" }), self, { readFileSync }, noPid).state).toBe("dead"); // pid reused
+    expect(judge(rec({ pid: 2 ** 22 + 1 }), self, { readFileSync }, noPid).state).toBe("dead"); // beyond pid_max
+  });
+
+  it("the same host name after a reboot or a container restart: dead; another host: unknown", () => {
+    const other = { ...self, host: "h1", boot: "b1", pidns: "pid:[1]" };
+    const exists = () => true;
+    expect(judge(rec({ host: "h1", boot: "b0", pidns: "pid:[1]" }), other, { readFileSync }, exists).state).toBe("dead");
+    expect(judge(rec({ host: "h1", boot: "b1", pidns: "pid:[2]" }), other, { readFileSync }, exists).state).toBe("dead");
+    expect(judge(rec({ host: "h2", boot: "b2", pidns: "pid:[3]" }), other, { readFileSync }, exists).state).toBe("unknown");
+    expect(judge(rec({ host: null, boot: "b2", pidns: "pid:[3]" }), other, { readFileSync }, exists).state).toBe("unknown");
+    // Without /proc (macOS, Windows): the pid's existence decides.
+    const bare = { ...self, host: "h1", boot: null, pidns: null, start: null };
+    expect(judge(rec({ host: "h1", boot: null, pidns: null, start: null }), bare, { readFileSync }, () => true).state).toBe("alive");
+    expect(judge(rec({ host: "h1", boot: null, pidns: null, start: null }), bare, { readFileSync }, () => false).state).toBe("dead");
+  });
+
+  it("a record of another host is refused with its host; an unreadable one is taken over", () => {
+    const file = tempFile();
+    writeFileSync(ownerPath(file), JSON.stringify({ pid: 4242, start: "9", boot: "elsewhere", pidns: "pid:[9]", host: "not-this-host-xyz", nonce: "x" }));
+    let err: unknown;
+    try {
+      openDatabase(file);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DatabaseLockedError);
+    expect((err as DatabaseLockedError).host).toBe("not-this-host-xyz");
+    expect((err as Error).message).toContain(ownerPath(file)); // says what to delete once that process is gone
+    expect(existsSync(file)).toBe(false); // nothing was created
+
+    writeFileSync(ownerPath(file), "{ torn");
+    const db = openDatabase(file);
+    expect(JSON.parse(readFileSync(ownerPath(file), "utf8")).pid).toBe(process.pid);
+    const again = openDatabase(file); // this process again: shared
+    db.close();
+    expect(existsSync(ownerPath(file)), "still held by the second handle").toBe(true);
+    again.close();
+    expect(existsSync(ownerPath(file))).toBe(false);
+  });
+});
