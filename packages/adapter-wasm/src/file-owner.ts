@@ -5,7 +5,9 @@
  * transaction. It holds no process id, so after a kill -9 inside a transaction nobody can tell a
  * stale one from a live transaction. The open helpers therefore keep an owner record next to the
  * file, `<file>.replic-owner`, for as long as the file is open: the owner's pid and what tells a
- * live process from a dead one with the same pid (see `judge`). Opening a file:
+ * live process from a dead one with the same pid (see `judge`). Where the runtime can (Deno), the
+ * owner also holds an advisory lock (flock) on the record, which the kernel drops when the
+ * process dies, whatever killed it. Opening a file:
  * - held by this process (another connection of ours): shares it;
  * - held by a live process: refused with DATABASE_LOCKED naming its pid (and host);
  * - held by no one, or by a dead process: takes the record over, then plays a hot rollback
@@ -26,6 +28,21 @@ interface FsLike {
   readdirSync(path: string): string[];
   existsSync(path: string): boolean;
   realpathSync(path: string): string;
+  statSync(path: string): { ino: number };
+}
+
+/** Deno's file locks (flock): the only runtime here with them. */
+interface DenoFile {
+  lockSync(exclusive?: boolean): void;
+  tryLockSync(exclusive?: boolean): boolean;
+  close(): void;
+}
+interface DenoLike {
+  openSync(path: string, options: { read?: boolean; write?: boolean }): DenoFile;
+}
+function denoFiles(): DenoLike | undefined {
+  const deno = (globalThis as { Deno?: Partial<DenoLike> & { FsFile?: { prototype: Partial<DenoFile> } } }).Deno;
+  return typeof deno?.openSync === "function" && typeof deno.FsFile?.prototype.tryLockSync === "function" ? (deno as DenoLike) : undefined;
 }
 
 interface Builtins {
@@ -52,6 +69,8 @@ export interface OwnerRecord {
   /** Linux: the PID namespace (/proc/self/ns/pid), different in each container. */
   pidns: string | null;
   host: string | null;
+  /** "flock": the owner holds an advisory lock on the record while it lives (Deno). */
+  lock: "flock" | null;
   /** Tells two records of one pid apart. */
   nonce: string;
 }
@@ -71,10 +90,11 @@ function statFields(fs: FsLike, pid: number | "self"): string[] | null {
   return text.slice(text.lastIndexOf(")") + 2).split(" ");
 }
 
-let selfCache: Omit<OwnerRecord, "nonce"> | undefined;
+export type ProcessFacts = Omit<OwnerRecord, "nonce">;
+let selfCache: ProcessFacts | undefined;
 
 /** This process, as a record would describe it. */
-export function currentProcess(): Omit<OwnerRecord, "nonce"> {
+export function currentProcess(): ProcessFacts {
   if (selfCache) return selfCache;
   const { fs, os } = builtins();
   const pid = (globalThis as unknown as { process: { pid: number } }).process.pid;
@@ -86,15 +106,26 @@ export function currentProcess(): Omit<OwnerRecord, "nonce"> {
     boot: attempt(() => fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()) || null,
     pidns: attempt(() => fs.readlinkSync("/proc/self/ns/pid")),
     host: attempt(() => os.hostname()) || null,
+    lock: denoFiles() ? "flock" : null,
   };
   return selfCache;
 }
 
 export type Verdict = { state: "alive" | "dead" | "unknown"; why: string };
 
+/** What a judge can ask about the world (parameters, so tests can play other hosts). */
+export interface Probes {
+  readFileSync(path: string, encoding: "utf8"): string;
+  /** Does `pid` exist on this host? undefined: cannot tell (no permission). */
+  exists(pid: number): boolean | undefined;
+  /** Does a live process hold a flock on the record? undefined: cannot tell. */
+  flockHeld(): boolean | undefined;
+}
+
 /**
- * Is the process of `rec` alive? `self` is this process (a parameter so tests can play other
- * hosts). `exists(pid)` answers for a pid of this host where /proc cannot be read.
+ * Is the process of `rec` alive? `self` is this process.
+ * - The owner holds a flock on the record (Deno): alive iff the lock is still held, which Deno
+ *   tries directly and Linux shows in /proc/locks (for every PID namespace of the host).
  * - Same boot and PID namespace (Linux): alive iff /proc/<pid> exists, is no zombie and started
  *   at the recorded time; a pid reused by another process started at another time.
  * - Same host name, another boot: the host restarted since, so the process is gone. Same host
@@ -103,11 +134,15 @@ export type Verdict = { state: "alive" | "dead" | "unknown"; why: string };
  *   volume would be taken for this: give them distinct host names.
  * - Same host name, nothing else known (not Linux): alive iff the pid exists (a reused pid reads
  *   as alive: refused, never wrongly recovered).
- * - Another or unknown host: cannot be checked from here: unknown (refused).
+ * - Another or unknown host, or a question this process may not ask: unknown (refused).
  */
-export function judge(rec: OwnerRecord, self: Omit<OwnerRecord, "nonce">, fs: Pick<FsLike, "readFileSync">, exists: (pid: number) => boolean): Verdict {
+export function judge(rec: OwnerRecord, self: ProcessFacts, probes: Probes): Verdict {
+  if (rec.lock === "flock") {
+    const held = probes.flockHeld();
+    if (held !== undefined) return held ? { state: "alive", why: `process ${rec.pid} holds its lock` } : { state: "dead", why: `the lock of process ${rec.pid} was released` };
+  }
   if (rec.boot !== null && rec.boot === self.boot && rec.pidns !== null && rec.pidns === self.pidns) {
-    const fields = statFields(fs as FsLike, rec.pid);
+    const fields = statFields(probes as unknown as FsLike, rec.pid);
     if (fields === null) return { state: "dead", why: `no process ${rec.pid}` };
     if (fields[0] === "Z" || fields[0] === "X") return { state: "dead", why: `process ${rec.pid} has exited` };
     if (rec.start !== null && fields[19] !== rec.start) return { state: "dead", why: `pid ${rec.pid} now belongs to another process` };
@@ -118,18 +153,45 @@ export function judge(rec: OwnerRecord, self: Omit<OwnerRecord, "nonce">, fs: Pi
     if (rec.pidns !== null && self.pidns !== null && rec.pidns !== self.pidns) {
       return { state: "dead", why: `container ${rec.host} restarted since (another PID namespace)` };
     }
-    return exists(rec.pid) ? { state: "alive", why: `process ${rec.pid} exists` } : { state: "dead", why: `no process ${rec.pid}` };
+    const exists = probes.exists(rec.pid);
+    if (exists !== undefined) return exists ? { state: "alive", why: `process ${rec.pid} exists` } : { state: "dead", why: `no process ${rec.pid}` };
   }
-  return { state: "unknown", why: `it runs on ${rec.host === null ? "an unknown host" : `host ${rec.host}`} and cannot be checked from ${self.host ?? "here"}` };
+  const where = rec.host === null ? "an unknown host" : `host ${rec.host}`;
+  return { state: "unknown", why: `it runs on ${where} and cannot be checked from ${self.host ?? "here"}` };
 }
 
-function pidExists(pid: number): boolean {
+function pidExists(pid: number): boolean | undefined {
   try {
     (globalThis as unknown as { process: { kill(pid: number, signal: number): void } }).process.kill(pid, 0);
     return true;
   } catch (e) {
-    return (e as { code?: string }).code === "EPERM"; // exists, owned by another user
+    const code = (e as { code?: string }).code;
+    if (code === "ESRCH") return false;
+    return code === "EPERM" ? true : undefined; // EPERM: exists, another user's; else not allowed to ask (Deno)
   }
+}
+
+/** Is a flock held on `record`? Deno tries it; elsewhere Linux's /proc/locks lists it by inode. */
+function flockHeld(fs: FsLike, record: string): boolean | undefined {
+  const deno = denoFiles();
+  if (deno) {
+    const f = attempt(() => deno.openSync(record, { read: true, write: true }));
+    if (f === null) return undefined;
+    try {
+      return !f.tryLockSync(true); // got it: nobody holds it (closing drops ours)
+    } finally {
+      f.close();
+    }
+  }
+  const ino = attempt(() => fs.statSync(record).ino);
+  const locks = attempt(() => fs.readFileSync("/proc/locks", "utf8"));
+  if (ino === null || locks === null) return undefined;
+  // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" (POSIX or OFDLCK for other kinds; "->"
+  // marks a waiter): the inode is the last part of field 6.
+  return locks.split("\n").some((line) => {
+    const f = line.trim().split(/\s+/);
+    return f[1] !== "->" && Number(f[5]?.split(":")[2]) === ino;
+  });
 }
 
 function parse(text: string): OwnerRecord | null {
@@ -137,7 +199,7 @@ function parse(text: string): OwnerRecord | null {
     const r = JSON.parse(text) as Partial<OwnerRecord>;
     if (!Number.isSafeInteger(r.pid) || typeof r.nonce !== "string") return null;
     const s = (v: unknown) => (typeof v === "string" ? v : null);
-    return { pid: r.pid!, start: s(r.start), boot: s(r.boot), pidns: s(r.pidns), host: s(r.host), nonce: r.nonce };
+    return { pid: r.pid!, start: s(r.start), boot: s(r.boot), pidns: s(r.pidns), host: s(r.host), lock: r.lock === "flock" ? "flock" : null, nonce: r.nonce };
   } catch {
     return null;
   }
@@ -161,8 +223,8 @@ function otherHolder(fs: FsLike, file: string, self: number): number | undefined
   return undefined;
 }
 
-/** Files held by this process: path → our record's nonce and how many handles share it. */
-type Held = Map<string, { nonce: string; count: number }>;
+/** Files held by this process: path → our record's nonce, how many handles share it, our flock. */
+type Held = Map<string, { nonce: string; count: number; flock: DenoFile | undefined }>;
 // On globalThis, so the ESM and CJS builds of this package loaded side by side share it.
 const registry: Held = ((globalThis as Record<symbol, Held>)[Symbol.for("replic.wasm.fileOwners")] ??= new Map());
 
@@ -189,19 +251,30 @@ export function claimFile(file: string): () => void {
   const self = currentProcess();
   const mine: OwnerRecord = { ...self, nonce: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}` };
   const record = ownerPath(key);
+  const deno = denoFiles();
+  let flock: DenoFile | undefined;
   for (let round = 0; ; round++) {
     if (round === 8) throw new DatabaseLockedError(key, `replic: could not take ${record}: other processes keep replacing it`);
-    // Write to a private name, then link: the record appears whole or not at all.
+    // Write to a private name (locked first, where flock exists), then link: the record appears
+    // whole, and locked, or not at all.
     const temp = `${record}.${self.pid}.${mine.nonce}`;
     fs.writeFileSync(temp, JSON.stringify(mine), { flag: "wx" });
     let linked = false;
     try {
+      if (deno) {
+        flock = deno.openSync(temp, { read: true, write: true });
+        flock.lockSync(true);
+      }
       fs.linkSync(temp, record);
       linked = true;
     } catch (e) {
-      if ((e as { code?: string }).code !== "EEXIST") throw e;
+      if ((e as { code?: string }).code !== "EEXIST" && !(e instanceof Error && e.name === "AlreadyExists")) throw e;
     } finally {
       fs.unlinkSync(temp);
+      if (!linked) {
+        flock?.close();
+        flock = undefined;
+      }
     }
     if (linked) break;
 
@@ -209,7 +282,7 @@ export function claimFile(file: string): () => void {
     if (text === null) continue; // given back meanwhile: try again
     const rec = parse(text);
     if (rec !== null) {
-      const verdict = judge(rec, self, fs, pidExists);
+      const verdict = judge(rec, self, { readFileSync: fs.readFileSync, exists: pidExists, flockHeld: () => flockHeld(fs, record) });
       if (verdict.state === "alive") {
         throw new DatabaseLockedError(key, `replic: ${key} is open in ${describe(rec)} (${verdict.why}); one process at a time may open a node-sqlite3-wasm file`, {
           pid: rec.pid,
@@ -236,7 +309,7 @@ export function claimFile(file: string): () => void {
     }
     fs.unlinkSync(aside);
   }
-  registry.set(key, { nonce: mine.nonce, count: 1 });
+  registry.set(key, { nonce: mine.nonce, count: 1, flock });
   try {
     if (fs.existsSync(`${key}.lock`) || fs.existsSync(`${key}-journal`)) {
       const holder = otherHolder(fs, key, self.pid);
@@ -268,4 +341,5 @@ function release(fs: FsLike, key: string): void {
   const record = ownerPath(key);
   // Only our own record: never one that another process took over from us.
   if (parse(attempt(() => fs.readFileSync(record, "utf8")) ?? "")?.nonce === held.nonce) attempt(() => fs.unlinkSync(record));
+  held.flock?.close();
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { Database } from "node-sqlite3-wasm";
 import { afterEach, describe, expect, it } from "vitest";
 import { DatabaseLockedError, isReplicError, openDatabase, openReplica } from "../src/index";
-import { currentProcess, judge, ownerPath, type OwnerRecord } from "../src/file-owner";
+import { currentProcess, judge, ownerPath, type OwnerRecord, type Probes } from "../src/file-owner";
 
 const WRITER = fileURLToPath(new URL("./fixtures/writer.mjs", import.meta.url));
 // The child runs the built package, as an application would.
@@ -164,25 +164,33 @@ describe("crash recovery at open (node-sqlite3-wasm)", () => {
 describe("owner records", () => {
   const self = currentProcess();
   const rec = (over: Partial<OwnerRecord>): OwnerRecord => ({ ...self, nonce: "n", ...over });
-  const noPid = () => false;
+  const probes = (over: Partial<Probes> = {}): Probes => ({ readFileSync, exists: () => false, flockHeld: () => undefined, ...over });
 
-  it.runIf(self.boot !== null)("on Linux: same boot and PID namespace, judged by /proc: pid and start time", () => {
-    expect(judge(rec({}), self, { readFileSync }, noPid).state).toBe("alive");
-    expect(judge(rec({ start: "1" }), self, { readFileSync }, noPid).state).toBe("dead"); // pid reused
-    expect(judge(rec({ pid: 2 ** 22 + 1 }), self, { readFileSync }, noPid).state).toBe("dead"); // beyond pid_max
+  it("on Linux: same boot and PID namespace, judged by /proc: pid and start time", () => {
+    expect(self.boot, "these tests run on Linux").not.toBeNull();
+    expect(judge(rec({}), self, probes()).state).toBe("alive");
+    expect(judge(rec({ start: "1" }), self, probes()).state).toBe("dead"); // pid reused
+    expect(judge(rec({ pid: 2 ** 22 + 1 }), self, probes()).state).toBe("dead"); // beyond pid_max
   });
 
   it("the same host name after a reboot or a container restart: dead; another host: unknown", () => {
     const other = { ...self, host: "h1", boot: "b1", pidns: "pid:[1]" };
-    const exists = () => true;
-    expect(judge(rec({ host: "h1", boot: "b0", pidns: "pid:[1]" }), other, { readFileSync }, exists).state).toBe("dead");
-    expect(judge(rec({ host: "h1", boot: "b1", pidns: "pid:[2]" }), other, { readFileSync }, exists).state).toBe("dead");
-    expect(judge(rec({ host: "h2", boot: "b2", pidns: "pid:[3]" }), other, { readFileSync }, exists).state).toBe("unknown");
-    expect(judge(rec({ host: null, boot: "b2", pidns: "pid:[3]" }), other, { readFileSync }, exists).state).toBe("unknown");
-    // Without /proc (macOS, Windows): the pid's existence decides.
+    const exists = probes({ exists: () => true });
+    expect(judge(rec({ host: "h1", boot: "b0", pidns: "pid:[1]" }), other, exists).state).toBe("dead");
+    expect(judge(rec({ host: "h1", boot: "b1", pidns: "pid:[2]" }), other, exists).state).toBe("dead");
+    expect(judge(rec({ host: "h2", boot: "b2", pidns: "pid:[3]" }), other, exists).state).toBe("unknown");
+    expect(judge(rec({ host: null, boot: "b2", pidns: "pid:[3]" }), other, exists).state).toBe("unknown");
+    // Without /proc (macOS, Windows): the pid's existence decides; not allowed to ask: unknown.
     const bare = { ...self, host: "h1", boot: null, pidns: null, start: null };
-    expect(judge(rec({ host: "h1", boot: null, pidns: null, start: null }), bare, { readFileSync }, () => true).state).toBe("alive");
-    expect(judge(rec({ host: "h1", boot: null, pidns: null, start: null }), bare, { readFileSync }, () => false).state).toBe("dead");
+    const r = rec({ host: "h1", boot: null, pidns: null, start: null });
+    expect(judge(r, bare, probes({ exists: () => true })).state).toBe("alive");
+    expect(judge(r, bare, probes({ exists: () => false })).state).toBe("dead");
+    expect(judge(r, bare, probes({ exists: () => undefined })).state).toBe("unknown");
+    // An owner holding a flock on its record (Deno): the lock decides, whatever else is known.
+    const locked = rec({ host: null, boot: null, pidns: null, start: null, lock: "flock" });
+    expect(judge(locked, other, probes({ flockHeld: () => true })).state).toBe("alive");
+    expect(judge(locked, other, probes({ flockHeld: () => false })).state).toBe("dead");
+    expect(judge(locked, other, probes({ flockHeld: () => undefined })).state).toBe("unknown");
   });
 
   it("a record of another host is refused with its host; an unreadable one is taken over", () => {
