@@ -1,83 +1,31 @@
 // Crash recovery at open: a node-sqlite3-wasm process SIGKILLed mid-writes leaves its `.lock`
 // directory and often a hot journal; a plain open afterwards recovers by itself and holds every
 // write upsert returned for. A second open while the writer lives is refused, typed, naming it.
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Database } from "node-sqlite3-wasm";
 import { afterEach, describe, expect, it } from "vitest";
 import { DatabaseLockedError, isReplicError, openDatabase, openReplica } from "../src/index";
+import { printed, spawnWriter, type Writer } from "./writer-process";
 import { currentProcess, judge, ownerPath, type OwnerRecord, type Probes } from "../src/file-owner";
 
-const WRITER = fileURLToPath(new URL("./fixtures/writer.mjs", import.meta.url));
-// The child runs the built package, as an application would.
-const ENTRY = fileURLToPath(new URL("../dist/index.js", import.meta.url));
-
 const dirs: string[] = [];
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+const children: Writer[] = [];
+afterEach(async () => {
+  for (const c of children.splice(0)) await c.kill();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+const startWriter = (file: string, plain = false) => {
+  const w = spawnWriter(file, { plain });
+  children.push(w);
+  return w;
+};
 const tempFile = () => {
   const d = mkdtempSync(join(tmpdir(), "replic-wasm-recover-"));
   dirs.push(d);
   return join(d, "app.db");
 };
-
-interface Writer {
-  child: ChildProcess;
-  /** Complete lines printed so far. */
-  lines(): string[];
-  /** Resolves once `n` lines are printed. */
-  waitLines(n: number): Promise<void>;
-  /** SIGKILL, resolved once the process is gone (reaped). */
-  kill(): Promise<void>;
-  exited: Promise<number | null>;
-}
-
-function startWriter(file: string, plain = false): Writer {
-  const child = spawn(process.execPath, [WRITER, ENTRY, file, ...(plain ? ["plain"] : [])], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let out = "";
-  let err = "";
-  const waiters: { n: number; resolve: () => void }[] = [];
-  const lines = () => out.slice(0, out.lastIndexOf("\n") + 1).split("\n").filter(Boolean);
-  child.stdout!.on("data", (c: Buffer) => {
-    out += c.toString("utf8");
-    const n = lines().length;
-    for (const w of waiters.splice(0)) (n >= w.n ? w.resolve() : waiters.push(w));
-  });
-  child.stderr!.on("data", (c: Buffer) => (err += c.toString("utf8")));
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  return {
-    child,
-    lines,
-    waitLines: (n) =>
-      new Promise<void>((resolve, reject) => {
-        if (lines().length >= n) return resolve();
-        waiters.push({ n, resolve });
-        void exited.then((code) => reject(new Error(`writer exited (${code}) after ${lines().length} lines; stderr:\n${err}`)));
-      }),
-    async kill() {
-      child.kill("SIGKILL");
-      await exited;
-    },
-    exited,
-  };
-}
-
-/** Own writes printed by a writer: token sequence → row id. */
-function printed(lines: string[]): Map<number, number> {
-  const m = new Map<number, number>();
-  for (const l of lines) {
-    const match = /^(\d+)\.(\d+) (\d+)$/.exec(l);
-    if (match) m.set(Number(match[2]), Number(match[3]));
-  }
-  return m;
-}
 
 describe("crash recovery at open (node-sqlite3-wasm)", () => {
   it("kill -9 mid-writes, then a plain open: recovered by itself, every returned write is there", async () => {

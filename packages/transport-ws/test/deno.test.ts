@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PeerProcess, freePort, type PeerConfig } from "@replic/conformance/peer-process";
-import { denoLauncher } from "./deno-launcher";
+import { denoLauncher } from "@replic/conformance/deno-launcher";
 
 const PEER_SCRIPT = fileURLToPath(new URL("./fixtures/ws-peer.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "replic-deno-"));
@@ -19,7 +19,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const launcher = denoLauncher(dir);
+const launcher = denoLauncher(import.meta.url, dir, { net: true });
 
 function start(cfg: PeerConfig, deno: boolean): PeerProcess {
   const p = new PeerProcess(PEER_SCRIPT, cfg, deno ? launcher : undefined);
