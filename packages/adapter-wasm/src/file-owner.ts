@@ -208,7 +208,8 @@ function parse(text: string): OwnerRecord | null {
 /**
  * Linux only: another process of this PID namespace with `file` open (it opened the file without
  * an owner record, e.g. plain node-sqlite3-wasm). Other users' processes are not readable and not
- * reported. Only asked before a recovery, which must never run under a live connection.
+ * reported. Asked before recovering a file that has no owner record, since a recovery must never
+ * run under a live connection.
  */
 function otherHolder(fs: FsLike, file: string, self: number): number | undefined {
   const real = attempt(() => fs.realpathSync(file));
@@ -253,6 +254,7 @@ export function claimFile(file: string): () => void {
   const record = ownerPath(key);
   const deno = denoFiles();
   let flock: DenoFile | undefined;
+  let tookOver = false; // the record of a dead owner was there: its lock and journal are its own
   for (let round = 0; ; round++) {
     if (round === 8) throw new DatabaseLockedError(key, `replic: could not take ${record}: other processes keep replacing it`);
     // Write to a private name (locked first, where flock exists), then link: the record appears
@@ -281,6 +283,7 @@ export function claimFile(file: string): () => void {
     const text = attempt(() => fs.readFileSync(record, "utf8"));
     if (text === null) continue; // given back meanwhile: try again
     const rec = parse(text);
+    tookOver = true;
     if (rec !== null) {
       const verdict = judge(rec, self, { readFileSync: fs.readFileSync, exists: pidExists, flockHeld: () => flockHeld(fs, record) });
       if (verdict.state === "alive") {
@@ -312,7 +315,9 @@ export function claimFile(file: string): () => void {
   registry.set(key, { nonce: mine.nonce, count: 1, flock });
   try {
     if (fs.existsSync(`${key}.lock`) || fs.existsSync(`${key}-journal`)) {
-      const holder = otherHolder(fs, key, self.pid);
+      // No record: the file was last used without one (plain node-sqlite3-wasm), so make sure no
+      // such process is still at it before touching anything.
+      const holder = tookOver ? undefined : otherHolder(fs, key, self.pid);
       if (holder !== undefined) {
         throw new DatabaseLockedError(key, `replic: ${key} is locked and open in process ${holder}, which did not record itself; not recovering under it`, { pid: holder });
       }

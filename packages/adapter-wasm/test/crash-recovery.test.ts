@@ -1,7 +1,9 @@
 // Crash recovery at open: a node-sqlite3-wasm process SIGKILLed mid-writes leaves its `.lock`
 // directory and often a hot journal; a plain open afterwards recovers by itself and holds every
 // write upsert returned for. A second open while the writer lives is refused, typed, naming it.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Database } from "node-sqlite3-wasm";
@@ -10,6 +12,7 @@ import { DatabaseLockedError, isReplicError, openDatabase, openReplica } from ".
 import { printed, spawnWriter, type Writer } from "./writer-process";
 import { currentProcess, judge, ownerPath, type OwnerRecord, type Probes } from "../src/file-owner";
 
+const require = createRequire(import.meta.url);
 const dirs: string[] = [];
 const children: Writer[] = [];
 afterEach(async () => {
@@ -140,6 +143,35 @@ describe("owner records", () => {
     expect(judge(locked, other, probes({ flockHeld: () => false })).state).toBe("dead");
     expect(judge(locked, other, probes({ flockHeld: () => undefined })).state).toBe("unknown");
   });
+
+  it("a file left locked without a record is not recovered while a plain node-sqlite3-wasm process has it open", async () => {
+    const file = tempFile();
+    const seed = new Database(file);
+    seed.exec("CREATE TABLE t(x)");
+    seed.close();
+    // Holds the file open without replic (no record), as plain node-sqlite3-wasm does.
+    const holder = spawn(process.execPath, ["-e", `const { Database } = require(${JSON.stringify(require.resolve("node-sqlite3-wasm"))}); new Database(${JSON.stringify(file)}).all("SELECT 1"); console.log("open"); setTimeout(() => {}, 60000);`], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      await new Promise((resolve) => holder.stdout!.once("data", resolve));
+      mkdirSync(`${file}.lock`); // as if it were inside a transaction
+      let err: unknown;
+      try {
+        openDatabase(file);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(DatabaseLockedError);
+      expect((err as DatabaseLockedError).pid).toBe(holder.pid);
+      expect(existsSync(`${file}.lock`), "its lock was left alone").toBe(true);
+      expect(existsSync(ownerPath(file)), "and no record kept").toBe(false);
+    } finally {
+      holder.kill("SIGKILL");
+      await new Promise((resolve) => holder.once("close", resolve));
+    }
+    const db = openDatabase(file); // the holder is gone: recovered
+    expect(db.all("SELECT count(*) AS n FROM t")).toEqual([{ n: 0 }]);
+    db.close();
+  }, 20_000);
 
   it("a record of another host is refused with its host; an unreadable one is taken over", () => {
     const file = tempFile();
