@@ -25,7 +25,14 @@ async function openDatabase() {
 async function main() {
   const adapter = await import(pathToFileURL(adapterEntry).href);
   const db = await openDatabase();
-  const replica = adapter.openReplica(db, { heartbeatMs: 0 });
+  let replica;
+  try {
+    replica = adapter.openReplica(db, { heartbeatMs: 0 });
+  } catch (e) {
+    if (e?.code !== "DATABASE_LOCKED") throw e;
+    out(`refused ${e.code} ${e.pid}`); // an adapter that holds a file for one process at a time
+    process.exit(4);
+  }
   out(`peer ${replica.peerId}`);
   if (mode === "write") {
     replica.migrate(OPENER_MIGRATIONS);

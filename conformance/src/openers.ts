@@ -20,8 +20,16 @@ interface ChildRun {
   code: number | null;
 }
 
-/** Runs the opener child; with `killAfter`, SIGKILLs it `delayMs` after that line appeared. */
-function runChild<Db>(b: ConformanceBinding<Db>, args: string[], killAfter?: { line: string; delayMs: number }): Promise<ChildRun> {
+/**
+ * Runs the opener child; with `killAfter`, SIGKILLs it `delayMs` after that line appeared. A
+ * child that exits non-zero rejects, unless `refusable` (then its code is returned).
+ */
+function runChild<Db>(
+  b: ConformanceBinding<Db>,
+  args: string[],
+  killAfter?: { line: string; delayMs: number },
+  refusable = false,
+): Promise<ChildRun> {
   // The binding's child command names the runtime (the real binary) and the adapter; only the script differs.
   const [, ...rest] = b.childCommand.args;
   return new Promise((resolve, reject) => {
@@ -43,7 +51,7 @@ function runChild<Db>(b: ConformanceBinding<Db>, args: string[], killAfter?: { l
     child.stderr.on("data", (c: Buffer) => (err += c.toString("utf8")));
     child.on("close", (code) => {
       clearTimeout(timer);
-      if (!killAfter && code !== 0) reject(new Error(`opener child exited with ${code}; stderr:\n${err}`));
+      if (!killAfter && !refusable && code !== 0) reject(new Error(`opener child exited with ${code}; stderr:\n${err}`));
       // Only complete lines count: a kill may cut the last one.
       else resolve({ lines: out.slice(0, out.lastIndexOf("\n") + 1).split("\n").filter(Boolean), code });
     });
@@ -68,7 +76,29 @@ export function openersSuite<Db>(b: ConformanceBinding<Db>): void {
       .flatMap((t) => b.all(db, `SELECT _sequenceId AS s FROM ${t} WHERE _peerId = ${peer}`).map((r) => Number(r.s)));
 
   describe("two processes on one database file", () => {
-    it("a second process opening it with the same peer id writes on; the first refuses with IDENTITY_CONFLICT", async () => {
+    // Only the test that fits the binding is defined (no skipped test).
+    if (b.oneProcessPerFile === true) it("a second process opening it is refused with DATABASE_LOCKED naming the first; the first writes on", async () => {
+      const path = file();
+      const db = b.openDatabase(path);
+      try {
+        const first = b.adapter.openReplica(db, { heartbeatMs: 0 });
+        first.migrate(OPENER_MIGRATIONS);
+        first.upsert("items", { id: 1 });
+        const child = await runChild(b, [path, "write", "5"], undefined, true);
+        expect(child.code).toBe(4);
+        expect(child.lines).toEqual([`refused DATABASE_LOCKED ${process.pid}`]);
+        expect(first.upsert("items", { id: 2 })).toBe(`${first.peerId}.2`);
+        first.close();
+        expect(storedSeqs(db, first.peerId).sort((x, y) => x - y)).toEqual([1, 2]);
+      } finally {
+        b.closeDatabase(db);
+      }
+      // Once the first has closed it, the second process opens it and writes on.
+      const child = await runChild(b, [path, "write", "2"]);
+      expect(seqsOf(child.lines)).toEqual([3, 4]);
+    }, 90_000);
+
+    else it("a second process opening it with the same peer id writes on; the first refuses with IDENTITY_CONFLICT", async () => {
       const path = file();
       const db = b.openDatabase(path);
       try {

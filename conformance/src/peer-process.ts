@@ -23,6 +23,13 @@ export interface Event {
   [k: string]: unknown;
 }
 
+/** Another runtime to run the script under (e.g. Deno): `cmd args... <script> <cfg>`. */
+export interface Launcher {
+  cmd: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
 export class PeerProcess {
   readonly child: ChildProcess;
   private events: Event[] = [];
@@ -30,9 +37,13 @@ export class PeerProcess {
   stderr = "";
   exited = false;
 
-  constructor(script: string, readonly cfg: PeerConfig) {
-    const runtime = cfg.adapter === "bun" ? BUN : process.execPath;
-    this.child = spawn(runtime, [script, JSON.stringify(cfg)], { stdio: ["pipe", "pipe", "pipe"], cwd: dirname(script) });
+  constructor(script: string, readonly cfg: PeerConfig, launcher?: Launcher) {
+    const runtime = launcher?.cmd ?? (cfg.adapter === "bun" ? BUN : process.execPath);
+    this.child = spawn(runtime, [...(launcher?.args ?? []), script, JSON.stringify(cfg)], {
+      stdio: ["pipe", "pipe", "pipe"],
+      cwd: dirname(script),
+      env: launcher?.env ?? process.env,
+    });
     let buf = "";
     this.child.stdout!.on("data", (d: Buffer) => {
       buf += d.toString();

@@ -6,7 +6,6 @@
 // ready, stopped, dump. The caller passes `load` (its own dynamic import) so that the adapters
 // resolve from the caller's package.
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 /** The test table of the transports' tests and replica processes. */
@@ -39,10 +38,9 @@ async function open(cfg, load, logger) {
     db.pragma("synchronous = NORMAL");
     return { replica: openReplica(db, options), all: (sql) => db.prepare(sql).all() };
   }
-  const { default: wasm } = await load("node-sqlite3-wasm");
-  const { openReplica, recoverAfterCrash } = await load("@replic/adapter-wasm");
-  if (existsSync(cfg.db)) recoverAfterCrash(cfg.db); // a SIGKILLed run leaves a journal and a lock
-  const db = new wasm.Database(cfg.db);
+  // openDatabase recovers the file after a SIGKILLed run (it leaves a journal and a lock).
+  const { openDatabase, openReplica } = await load("@replic/adapter-wasm");
+  const db = openDatabase(cfg.db);
   return { replica: openReplica(db, options), all: (sql) => db.all(sql) };
 }
 

@@ -93,4 +93,11 @@ export interface ConformanceBinding<Db> {
    * "delete" (the rollback journal). Default both; node-sqlite3-wasm has no WAL.
    */
   journalModes?: ("wal" | "delete")[];
+  /**
+   * The adapter holds a database file for one process at a time (node-sqlite3-wasm: its lock
+   * cannot tell a crashed holder from a live one, so the adapter records the holder): a second
+   * process opening it is refused with DATABASE_LOCKED naming the holder's pid, instead of
+   * writing on beside it. Default false: the second process opens and the first is fenced.
+   */
+  oneProcessPerFile?: boolean;
 }

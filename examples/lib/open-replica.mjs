@@ -1,6 +1,5 @@
 // Opens a replica on a database file with the binding of the runtime at hand: bun:sqlite under Bun,
 // better-sqlite3 or node-sqlite3-wasm under Node. This is all that differs between the three.
-import { existsSync } from "node:fs";
 
 export const MIGRATIONS = [
   {
@@ -33,10 +32,8 @@ export async function openReplica(binding, file, options) {
     all = (sql) => db.prepare(sql).all();
     closeDb = () => db.close();
   } else {
-    const { default: wasm } = await import("node-sqlite3-wasm"); // CommonJS: default import in ESM
     const adapter = await import("@replic/adapter-wasm");
-    if (existsSync(file)) adapter.recoverAfterCrash(file); // after a crash: replay the journal
-    const db = new wasm.Database(file);
+    const db = adapter.openDatabase(file); // node-sqlite3-wasm; recovers the file after a crash by itself
     replica = adapter.openReplica(db, options);
     all = (sql) => db.all(sql);
     closeDb = () => db.close();

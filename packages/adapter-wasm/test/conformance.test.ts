@@ -1,23 +1,22 @@
 import { createRequire } from "node:module";
-import { Database } from "node-sqlite3-wasm";
+import type { Database } from "node-sqlite3-wasm";
 import { crashChildCommand, defineConformanceSuite } from "@replic/conformance";
 import * as adapter from "../src/index";
 
-// The documented startup step for node-sqlite3-wasm: a process killed by the crash test leaves
-// its <file>.lock directory and a hot journal behind, which node-sqlite3-wasm cannot recover.
+// Files are opened the documented way, with openDatabase: a process killed by the crash test
+// leaves its <file>.lock directory and a hot journal behind, which openDatabase recovers.
 
 defineConformanceSuite<Database>({
   name: "wasm",
   adapter,
-  openDatabase: (path) => {
-    adapter.recoverAfterCrash(path);
-    return new Database(path);
-  },
+  openDatabase: (path) => adapter.openDatabase(path),
   closeDatabase: (db) => db.close(),
   exec: (db, sql) => db.exec(sql),
   all: (db, sql) => db.all(sql) as Record<string, unknown>[],
   // node-sqlite3-wasm has no WAL: the crash test runs in the rollback-journal mode only.
   journalModes: ["delete"],
+  // A file is held by one process at a time (a second opener gets DATABASE_LOCKED).
+  oneProcessPerFile: true,
   // The child runs the built package (dist), as an application would.
   childCommand: crashChildCommand(
     process.execPath,

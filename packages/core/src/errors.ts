@@ -28,7 +28,9 @@ export type ReplicErrorCode =
   | "MIGRATION_MISMATCH"
   | "SEQUENCE_UNKNOWN"
   | "GROUP_MISMATCH"
-  | "GROUP_TOO_LARGE";
+  | "GROUP_TOO_LARGE"
+  | "DATABASE_LOCKED"
+  | "AUTH_FAILED";
 
 const BRAND = Symbol.for("replic.error");
 
@@ -118,6 +120,25 @@ export class StaleReplicaError extends ReplicError {
     super("NEEDS_RESEED", message);
     this.name = "StaleReplicaError";
     this.originPeerId = originPeerId;
+  }
+}
+
+/**
+ * Another live process holds this database file (or one whose liveness cannot be checked from
+ * here: another host or container). Nothing was opened or changed.
+ */
+export class DatabaseLockedError extends ReplicError {
+  readonly path: string;
+  /** The holder's process id, when known. */
+  readonly pid: number | undefined;
+  /** The holder's host name, when known. */
+  readonly host: string | undefined;
+  constructor(path: string, message: string, holder: { pid?: number; host?: string } = {}) {
+    super("DATABASE_LOCKED", message);
+    this.name = "DatabaseLockedError";
+    this.path = path;
+    this.pid = holder.pid;
+    this.host = holder.host;
   }
 }
 

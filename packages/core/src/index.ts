@@ -12,6 +12,7 @@ export {
   TimeoutError,
   StaleReplicaError,
   IdentityConflictError,
+  DatabaseLockedError,
   isReplicError,
   type ReplicErrorCode,
 } from "./errors.js";

@@ -1,9 +1,10 @@
 /**
- * Opens a client WebSocket on the runtime at hand: the global WebSocket under Bun, the `ws`
- * package on Node (Node 20 has no global WebSocket). Events arrive as plain callbacks.
+ * Opens a client WebSocket on the runtime at hand: the global WebSocket under Bun and Deno, the
+ * `ws` package on Node (Node 20 has no global WebSocket). Events arrive as plain callbacks.
  */
 import { WebSocket as WsSocket } from "ws";
 import { bunGlobal } from "./bun-types.js";
+import { denoGlobal, dialDeno } from "./deno-socket.js";
 import { wsSocket } from "./node-socket.js";
 import type { WireSocket } from "./peer-link.js";
 
@@ -12,7 +13,8 @@ import type { DialOptions, SocketEvents } from "./client-socket-types.js";
 export type { DialOptions, SocketEvents } from "./client-socket-types.js";
 
 export function dial(url: string, opts: DialOptions, on: SocketEvents): WireSocket {
-  return bunGlobal() ? dialBun(url, opts, on) : dialNode(url, opts, on);
+  if (bunGlobal()) return dialBun(url, opts, on);
+  return denoGlobal() ? dialDeno(url, opts, on) : dialNode(url, opts, on);
 }
 
 function dialNode(url: string, opts: DialOptions, on: SocketEvents): WireSocket {
