@@ -3,12 +3,12 @@
  * "Authorization Violation", "Authentication Expired"). `code` is "AUTH_FAILED", so callers match it
  * like every other ReplicError code; `cause` is the `nats` client's own error.
  */
-import { ReplicError, type ReplicErrorCode } from "@replic/core";
+import { ReplicError } from "@replic/core";
 
 export class AuthFailedError extends ReplicError {
   constructor(message: string, options?: { cause?: unknown }) {
     // The core's code union does not list transport codes; the value is what callers match on.
-    super("AUTH_FAILED" as unknown as ReplicErrorCode, message, options);
+    super("AUTH_FAILED", message, options);
     this.name = "AuthFailedError";
   }
 }

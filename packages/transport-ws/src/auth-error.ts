@@ -3,14 +3,14 @@
  * wrong or missing, or the server's authenticate hook refused the upgrade. `code` is
  * "AUTH_FAILED", so callers match it like every other ReplicError code.
  */
-import { ReplicError, type ReplicErrorCode } from "@replic/core";
+import { ReplicError } from "@replic/core";
 
 export class AuthFailedError extends ReplicError {
   /** "remote": the server refused our proof or our upgrade; "local": we refused the server's proof. */
   readonly refusedBy: "remote" | "local";
   constructor(message: string, refusedBy: "remote" | "local") {
     // The core's code union does not list transport codes; the value is what callers match on.
-    super("AUTH_FAILED" as unknown as ReplicErrorCode, message);
+    super("AUTH_FAILED", message);
     this.name = "AuthFailedError";
     this.refusedBy = refusedBy;
   }
