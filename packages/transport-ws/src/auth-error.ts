@@ -9,7 +9,6 @@ export class AuthFailedError extends ReplicError {
   /** "remote": the server refused our proof or our upgrade; "local": we refused the server's proof. */
   readonly refusedBy: "remote" | "local";
   constructor(message: string, refusedBy: "remote" | "local") {
-    // The core's code union does not list transport codes; the value is what callers match on.
     super("AUTH_FAILED", message);
     this.name = "AuthFailedError";
     this.refusedBy = refusedBy;
