@@ -7,7 +7,6 @@ import { ReplicError } from "@replic/core";
 
 export class AuthFailedError extends ReplicError {
   constructor(message: string, options?: { cause?: unknown }) {
-    // The core's code union does not list transport codes; the value is what callers match on.
     super("AUTH_FAILED", message, options);
     this.name = "AuthFailedError";
   }
