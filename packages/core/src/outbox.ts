@@ -49,10 +49,6 @@ export class Outbox {
     this.metrics.inc("bytes_out_total", bytes.length);
   }
 
-  toAll(messages: readonly Uint8Array[], kind: WireMessage["kind"]): void {
-    for (const link of this.neighbours.links.values()) for (const m of messages) this.send(link, m, kind);
-  }
-
   /** Sends queued messages. Iterative, so synchronous loopback transports cannot recurse deeply. */
   flush(): void {
     if (this.flushing) return;
