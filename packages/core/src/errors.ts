@@ -26,7 +26,8 @@ export type ReplicErrorCode =
   | "BROKEN"
   | "SQLITE"
   | "MIGRATION_MISMATCH"
-  | "SEQUENCE_UNKNOWN";
+  | "SEQUENCE_UNKNOWN"
+  | "INVALID_METRIC_NAME";
 
 const BRAND = Symbol.for("replic.error");
 
