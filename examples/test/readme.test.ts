@@ -38,6 +38,14 @@ describe("root README code blocks", () => {
     expect(runnable.some((b) => b.prelude)).toBe(true);
   });
 
+  it("a complete program names its file, and on Node that file is an ES module whatever package.json says", () => {
+    const programs = runnable.filter((b) => !b.prelude);
+    expect(programs.map((b) => `line ${b.line}: ${b.file ?? "no file name"}`).filter((s) => s.endsWith("no file name"))).toEqual([]);
+    expect(programs.filter((b) => b.lang === "js" && !b.file!.endsWith(".mjs")).map((b) => b.file)).toEqual([]);
+    // The README shows the program on Node and on Bun.
+    expect(programs.map((b) => b.lang).sort()).toEqual(expect.arrayContaining(["js", "ts"]));
+  });
+
   for (const b of runnable) {
     const how = `${b.lang === "js" ? "Node" : "Bun"}${b.prelude ? `, prelude ${b.prelude}` : ", as written"}`;
     it(`block at line ${b.line} runs (${how})`, async () => {
