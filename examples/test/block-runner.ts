@@ -2,7 +2,8 @@
 // the real Bun binary, in a fresh temp dir whose node_modules are the examples workspace's (so
 // imports resolve as in a user's project). A fragment runs inside the prelude its
 // `<!-- runs with prelude: NAME -->` comment names (preludes/NAME.mjs or .ts, the block inserted
-// at `// @block`). Fixed ports written in blocks (and preludes) are pointed at free loopback
+// at `// @block`); a complete program is saved under the name its `<!-- file: NAME -->` comment
+// gives (else main.mjs / main.ts). Fixed ports written in blocks (and preludes) are pointed at free loopback
 // ports, and 0.0.0.0 at 127.0.0.1: tests listen on loopback only.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
@@ -39,7 +40,9 @@ export async function runBlock(b: CodeBlock, work: string, options: RunOptions =
     if (!new RegExp(`\\b${fixed}\\b`).test(code)) continue;
     code = code.replace(new RegExp(`\\b${fixed}\\b`, "g"), String(given ?? (await freePort())));
   }
-  const file = join(dir, b.lang === "js" ? "main.mjs" : "main.ts");
+  // A user's project as `npm init -y` makes it: a file relying on "type": "module" fails here.
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "docs-block", private: true, type: "commonjs" }));
+  const file = join(dir, b.file ?? (b.lang === "js" ? "main.mjs" : "main.ts"));
   writeFileSync(file, code);
   const env = { ...process.env, ...options.env };
   return spawnSync(b.lang === "js" ? process.execPath : BUN, [file], { cwd: dir, env, encoding: "utf8", timeout: 30_000 });

@@ -102,6 +102,8 @@ describe("status and metrics", () => {
     const seq = families.find((f) => f.name === "replic_sequence");
     expect(Number(seq!.metrics[0]!.value)).toBe(62);
     expect(families.find((f) => f.name === "replic_peer_lag_seconds")?.type).toBe("GAUGE"); // no neighbours offline: no series
+    // The core's merge-batch histogram, empty: this replica received nothing.
+    expect(families.find((f) => f.name === "replic_merge_batch_duration_seconds")).toMatchObject({ type: "HISTOGRAM", metrics: [{ count: "0", buckets: { "+Inf": "0" } }] });
     const origin = families.find((f) => f.name === "replic_origin_contiguous_sequence");
     expect(origin!.metrics).toEqual([{ labels: { origin: String(peerId) }, value: "62" }]);
 

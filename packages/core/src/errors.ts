@@ -30,7 +30,8 @@ export type ReplicErrorCode =
   | "GROUP_MISMATCH"
   | "GROUP_TOO_LARGE"
   | "DATABASE_LOCKED"
-  | "AUTH_FAILED";
+  | "AUTH_FAILED"
+  | "INVALID_METRIC_NAME";
 
 const BRAND = Symbol.for("replic.error");
 

@@ -16,6 +16,20 @@ export {
   isReplicError,
   type ReplicErrorCode,
 } from "./errors.js";
+export {
+  prometheusText,
+  escapeLabelValue,
+  escapeHelp,
+  formatValue,
+  isMetricName,
+  isLabelName,
+  PROMETHEUS_CONTENT_TYPE,
+  type MetricFamily,
+  type MetricSample,
+  type HistogramSample,
+  type MetricLabels,
+} from "./prometheus-text.js";
+export { Histogram, DEFAULT_BUCKETS } from "./metrics.js";
 export { HybridLogicalClock, timestampFromMs, msFromTimestamp } from "./clock.js";
 export { crc32 } from "./wire/bytes.js";
 export { encodeWire, PatchesEncoder } from "./wire/encoder.js";

@@ -47,6 +47,10 @@ export const METRICS = {
   identity_conflicts_total: ["counter", "Signs of a second writer under this replica's peer id."],
   peers: ["gauge", "Linked neighbours."],
   sequence: ["gauge", "Last local sequence number."],
+  merge_batch_duration_seconds: [
+    "histogram",
+    "Time to handle one received patches message that merged patches (decode, merge and commit, then relay), seconds.",
+  ],
 } as const;
 
 export type MetricName = keyof typeof METRICS;

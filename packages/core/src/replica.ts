@@ -300,7 +300,11 @@ export class Replica {
   receive(fromPeerId: number, message: Uint8Array): void {
     this.assertOpen();
     if (this.tx.active) throw new ReplicError("TRANSACTION", "receive() cannot run inside transaction()");
+    const t0 = performance.now();
+    const appliedBefore = this.metricsRegistry.get("patches_applied_total");
     this.inbound.receive(fromPeerId, message);
+    // One merge batch: a patches message that merged something (not heartbeats, requests or only duplicates).
+    if (this.metricsRegistry.get("patches_applied_total") > appliedBefore) this.metricsRegistry.observe("merge_batch_duration_seconds", (performance.now() - t0) / 1000);
   }
 
   /** One heartbeat / anti-entropy round, now: advertise heads, re-ask for gaps, collect garbage. */

@@ -1,9 +1,9 @@
 /** Builds the whole /metrics body: the replica's own text, gauges derived from its status, and extra sources. */
-import type { ReplicaStatus, SqliteDriver } from "@replic/core";
+import { PROMETHEUS_CONTENT_TYPE, type ReplicaStatus, type SqliteDriver } from "@replic/core";
 import { peerLagSeconds } from "./peer-lag-seconds.js";
 import { statusMetrics } from "./status-metrics.js";
 
-export const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+export const CONTENT_TYPE = PROMETHEUS_CONTENT_TYPE;
 
 /** A replica, or anything else that renders Prometheus text. */
 export interface MetricsSource {
@@ -12,7 +12,7 @@ export interface MetricsSource {
 }
 
 export interface ExpositionOptions {
-  /** More Prometheus text, e.g. `() => snapshotMetrics.text()`. */
+  /** More Prometheus text, e.g. `() => snapshotMetrics.text()` or `() => link.metrics()`. */
   extra?: Array<() => string>;
   /** Gauges derived from status() (per-peer contact age, per-origin gaps). Default true. */
   statusGauges?: boolean;

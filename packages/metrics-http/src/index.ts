@@ -7,5 +7,6 @@ export { metricsHandler, type HandlerOptions } from "./metrics-handler.js";
 export { exposition, CONTENT_TYPE, type MetricsSource, type ExpositionOptions } from "./exposition.js";
 export { statusMetrics } from "./status-metrics.js";
 export { peerLagSeconds } from "./peer-lag-seconds.js";
-export { Histogram } from "./histogram.js";
-export { timeMerges, type MergeTimer } from "./merge-timer.js";
+// The replica measures merge batches itself (`replic_merge_batch_duration_seconds` in metrics());
+// this histogram is for families of your own passed as `extra`.
+export { Histogram } from "@replic/core";

@@ -4,7 +4,7 @@
  * that patch's `_patchedAt` (milliseconds are its high bits); one indexed lookup per neighbour,
  * origin and table.
  */
-import { msFromTimestamp, type ReplicaStatus, type SqliteDriver, type SqliteStatement } from "@replic/core";
+import { msFromTimestamp, prometheusText, type MetricSample, type ReplicaStatus, type SqliteDriver, type SqliteStatement } from "@replic/core";
 
 export function peerLagSeconds(status: ReplicaStatus, driver: SqliteDriver, now: number = Date.now()): string {
   const stmts: SqliteStatement[] = status.tables.map((t) =>
@@ -17,10 +17,7 @@ export function peerLagSeconds(status: ReplicaStatus, driver: SqliteDriver, now:
     }
     return undefined;
   };
-  const lines = [
-    "# HELP replic_peer_lag_seconds Age of the oldest patch this replica holds that each neighbour lacks (0 when it lacks none), seconds.",
-    "# TYPE replic_peer_lag_seconds gauge",
-  ];
+  const samples: MetricSample[] = [];
   for (const p of status.peers) {
     if (p.lastContact === null) continue; // no heartbeat yet: what it holds is unknown
     let oldest = Infinity;
@@ -30,7 +27,14 @@ export function peerLagSeconds(status: ReplicaStatus, driver: SqliteDriver, now:
       const ts = patchedAt(o.peerId, theirs + 1);
       if (ts !== undefined) oldest = Math.min(oldest, msFromTimestamp(ts));
     }
-    lines.push(`replic_peer_lag_seconds{peer="${p.peerId}"} ${oldest === Infinity ? 0 : Math.max(0, (now - oldest) / 1000)}`);
+    samples.push({ labels: { peer: p.peerId }, value: oldest === Infinity ? 0 : Math.max(0, (now - oldest) / 1000) });
   }
-  return lines.join("\n") + "\n";
+  return prometheusText([
+    {
+      name: "replic_peer_lag_seconds",
+      help: "Age of the oldest patch this replica holds that each neighbour lacks (0 when it lacks none), seconds.",
+      type: "gauge",
+      samples,
+    },
+  ]);
 }

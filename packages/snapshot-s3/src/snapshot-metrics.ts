@@ -2,6 +2,8 @@
  * Counters and gauges of snapshot work, exposed in Prometheus text format next to a replica's
  * own metrics (see serveMetrics / metricsHandler).
  */
+import { prometheusText } from "@replic/core";
+
 export class SnapshotMetrics {
   uploadsTotal = 0;
   uploadFailuresTotal = 0;
@@ -31,8 +33,6 @@ export class SnapshotMetrics {
       ["replic_snapshot_size_bytes", "gauge", "Compressed size of the last snapshot uploaded or restored.", this.lastSnapshotBytes],
       ["replic_snapshot_last_timestamp_seconds", "gauge", "Unix time of the last snapshot uploaded or restored (0 if none).", this.lastSnapshotMs / 1000],
     ];
-    const lines: string[] = [];
-    for (const [name, type, help, value] of families) lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
-    return lines.join("\n") + "\n";
+    return prometheusText(families.map(([name, type, help, value]) => ({ name, type, help, samples: [{ value }] })));
   }
 }

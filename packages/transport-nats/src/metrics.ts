@@ -1,4 +1,6 @@
 /** Counters of one NATS membership, as Prometheus text (prefix `replic_nats_`). */
+import { prometheusText } from "@replic/core";
+
 export class NatsCounters {
   members = 0;
   reconnects = 0;
@@ -29,10 +31,5 @@ const SERIES: Array<[keyof NatsCounters, string, "gauge" | "counter", string]> =
 ];
 
 export function renderNatsMetrics(c: NatsCounters, labels: Record<string, string>): string {
-  const l = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, "_")}"`).join(",");
-  const lines: string[] = [];
-  for (const [key, name, type, help] of SERIES) {
-    lines.push(`# HELP replic_nats_${name} ${help}`, `# TYPE replic_nats_${name} ${type}`, `replic_nats_${name}{${l}} ${c[key]}`);
-  }
-  return lines.join("\n") + "\n";
+  return prometheusText(SERIES.map(([key, name, type, help]) => ({ name: `replic_nats_${name}`, type, help, samples: [{ labels, value: c[key] }] })));
 }

@@ -2,6 +2,7 @@
  * Per-link counters of the transport and their Prometheus text exposition (prefix
  * `replic_ws_`), next to the replica's own `replic_` metrics.
  */
+import { prometheusText } from "@replic/core";
 export class LinkCounters {
   /** Live, authenticated links (a gauge: 0 or 1 for a client, the live count for a server key). */
   connected = 0;
@@ -42,19 +43,14 @@ const SERIES: Array<[keyof LinkCounters, string, "gauge" | "counter", string]> =
 
 export type MetricLabels = Record<string, string>;
 
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-}
-
 /** Prometheus text for many labelled LinkCounters. */
 export function renderMetrics(entries: Array<[MetricLabels, LinkCounters]>, prefix = "replic_ws_"): string {
-  const lines: string[] = [];
-  for (const [key, name, type, help] of SERIES) {
-    lines.push(`# HELP ${prefix}${name} ${help}`, `# TYPE ${prefix}${name} ${type}`);
-    for (const [labels, c] of entries) {
-      const l = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",");
-      lines.push(`${prefix}${name}{${l}} ${c[key]}`);
-    }
-  }
-  return lines.join("\n") + "\n";
+  return prometheusText(
+    SERIES.map(([key, name, type, help]) => ({
+      name: prefix + name,
+      type,
+      help,
+      samples: entries.map(([labels, c]) => ({ labels, value: c[key] })),
+    })),
+  );
 }

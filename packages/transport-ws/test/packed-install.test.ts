@@ -1,17 +1,19 @@
 // Packages as published: the release dry run (scripts/release.mjs) packs and checks every package;
 // core, adapter-bun, adapter-wasm and transport-ws are then installed from the tarballs into fresh
-// projects outside the workspace — with npm, pnpm and Bun — and each runs the getting-started
-// guide's files (docs/getting-started.md, taken from its code blocks as written): a Bun server and
-// a Node client replicating over WebSocket. The CLI (with snapshot-s3, metrics-http and the
+// projects outside the workspace — with npm (after `npm init -y`, as the guide says), pnpm and Bun —
+// and each runs the getting-started guide (docs/getting-started.md): its files as written and the
+// steps of its section 5, a Node (or, installed with Bun, a Bun) server and a Node client over
+// WebSocket, the server stopped and restarted while the client writes. The CLI (with snapshot-s3, metrics-http and the
 // adapters it depends on) is installed from its tarballs too and runs `npx replic`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { BUN, freePort } from "@replic/conformance/peer-process";
+import { BUN } from "@replic/conformance/peer-process";
+import { runGuideSteps, writeGuideFiles } from "../../../examples/test/getting-started.js";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "replic-packed-"));
@@ -23,14 +25,6 @@ function run(cmd: string, args: string[], cwd: string, timeout = 120_000) {
   const res = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout, env: { ...process.env, npm_config_audit: "false", npm_config_fund: "false" } });
   if (res.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed in ${cwd}:\n${res.stdout}\n${res.stderr}`);
   return res.stdout;
-}
-
-/** The guide's files: each code block preceded by `<!-- file: NAME -->`. */
-function guideFiles(): Record<string, string> {
-  const md = readFileSync(join(root, "docs", "getting-started.md"), "utf8");
-  const files: Record<string, string> = {};
-  for (const m of md.matchAll(/<!-- file: (\S+) -->\n```\w+\n([\s\S]*?)```/g)) files[m[1]] = m[2];
-  return files;
 }
 
 beforeAll(() => {
@@ -45,62 +39,39 @@ beforeAll(() => {
   expect(tarballs).toHaveLength(4);
 }, 120_000);
 
-async function runGuide(app: string): Promise<void> {
-  const files = guideFiles();
-  expect(Object.keys(files).sort()).toEqual(["client.mjs", "schema.mjs", "server.ts"]);
-  for (const [name, code] of Object.entries(files)) writeFileSync(join(app, name), code);
-  const port = await freePort();
-  const env = { ...process.env, PORT: String(port), REPLIC_SECRET: "guide-secret", REPLIC_URL: `ws://127.0.0.1:${port}/replic` };
-  const server = spawn(BUN, ["server.ts"], { cwd: app, env, stdio: ["ignore", "pipe", "pipe"] });
-  let serverOut = "";
-  server.stdout.on("data", (d) => (serverOut += d));
-  server.stderr.on("data", (d) => (serverOut += d));
-  try {
-    const end = Date.now() + 15_000;
-    while (!/serving ws:/.test(serverOut)) {
-      if (Date.now() > end || server.exitCode !== null) throw new Error(`server did not start:\n${serverOut}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const client = spawnSync(process.execPath, ["client.mjs"], { cwd: app, env, encoding: "utf8", timeout: 20_000 });
-    expect(client.status, client.stderr).toBe(0);
-    expect(client.stdout).toMatch(/linked to peer \d+/);
-    expect(client.stdout).toMatch(/written on Bun/);
-    expect(client.stdout).toMatch(/written on Node/);
-    const end2 = Date.now() + 10_000;
-    while (!/todos: written on Bun, written on Node/.test(serverOut) && Date.now() < end2) await new Promise((r) => setTimeout(r, 50));
-    expect(serverOut).toMatch(/todos: written on Bun, written on Node/);
-  } finally {
-    server.kill("SIGTERM");
-    await new Promise((r) => (server.exitCode !== null ? r(null) : server.once("exit", r)));
-  }
+/** The guide's files and the steps of its section 5 (examples/test/getting-started.ts). */
+async function runGuide(app: string, server: "node" | "bun"): Promise<void> {
+  writeGuideFiles(app);
+  await runGuideSteps(app, server === "node" ? [process.execPath, "server.mjs"] : [BUN, "server.ts"]);
 }
 
 describe("packed tarballs outside the workspace", () => {
-  it("install with npm and run the getting-started app (Bun server, Node client)", async () => {
+  it("npm only: npm init, npm install, then the getting-started steps with the Node server and client", async () => {
     const app = join(work, "npm-app");
     mkdirSync(app);
-    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "npm-app", private: true, type: "module" }));
-    run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...tarballs, "node-sqlite3-wasm@0.8.60"], app);
+    run("npm", ["init", "-y"], app);
+    // The guide's `npm install @replic/adapter-wasm @replic/transport-ws node-sqlite3-wasm`, from the tarballs.
+    run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...tarballs.filter((t) => !/adapter-bun/.test(t)), "node-sqlite3-wasm@0.8.60"], app);
     for (const f of ["LICENSE", "README.md", "package.json"]) readFileSync(join(app, "node_modules", "@replic", "transport-ws", f));
-    await runGuide(app);
-  }, 120_000);
+    await runGuide(app, "node");
+  }, 180_000);
 
-  it("install with pnpm and run the same app", async () => {
+  it("install with pnpm and run the same steps (Node server)", async () => {
     const app = join(work, "pnpm-app");
     mkdirSync(app);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "pnpm-app", private: true, type: "module" }));
     const pnpm = join(root, "node_modules", "pnpm", "bin", "pnpm.cjs");
     run(process.execPath, [pnpm, "add", "--prefer-offline", ...tarballs, "node-sqlite3-wasm@0.8.60"], app);
-    await runGuide(app);
-  }, 120_000);
+    await runGuide(app, "node");
+  }, 180_000);
 
-  it("install with bun add and run the same app", async () => {
+  it("install with bun add and run the same steps with the Bun server (server.ts)", async () => {
     const app = join(work, "bun-app");
     mkdirSync(app);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "bun-app", private: true, type: "module" }));
     run(BUN, ["add", ...tarballs, "node-sqlite3-wasm@0.8.60"], app);
-    await runGuide(app);
-  }, 120_000);
+    await runGuide(app, "bun");
+  }, 180_000);
 
   it("installs the CLI with pnpm and runs `npx replic` (help, and init-table on a real database)", () => {
     const app = join(work, "cli-app");
