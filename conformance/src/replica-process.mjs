@@ -10,7 +10,9 @@ import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 /** The test table of the transports' tests and replica processes (its own module: a Worker imports it too). */
-export { MIGRATIONS } from "./items-migrations.mjs";
+import { MIGRATIONS } from "./items-migrations.mjs";
+
+export { MIGRATIONS };
 
 /** Opens the file with the configured adapter: the replica and a query helper. */
 async function open(cfg, load, logger) {
