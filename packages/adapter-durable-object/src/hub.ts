@@ -48,7 +48,7 @@ export interface HubConfig {
   path?: string;
   /** Period of the alarm that runs heartbeats and gap repair. Default 1000 ms. */
   heartbeatMs?: number;
-  /** A frame larger than this closes its socket. Default 1 MiB (the platform's own limit). */
+  /** A frame larger than this closes its socket. Default 16 MiB, as @replic/transport-ws. */
   maxMessageBytes?: number;
   /** The handshake must finish within this many ms. Default 10 000. */
   handshakeTimeoutMs?: number;
@@ -100,7 +100,7 @@ function resolve(c: HubConfig): Resolved {
     replica: c.replica,
     path,
     heartbeatMs: positive("heartbeatMs", c.heartbeatMs, 1000),
-    maxMessageBytes: positive("maxMessageBytes", c.maxMessageBytes, 1024 * 1024),
+    maxMessageBytes: positive("maxMessageBytes", c.maxMessageBytes, 16 * 1024 * 1024),
     handshakeTimeoutMs: positive("handshakeTimeoutMs", c.handshakeTimeoutMs, 10_000),
     deadAfterMs: positive("deadAfterMs", c.deadAfterMs, 15_000),
     logger: c.logger ?? console,

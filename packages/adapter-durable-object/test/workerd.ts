@@ -10,11 +10,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const RUNNER = join(here, "fixtures", "run-workerd.mjs");
 
 /** Bundles the test worker into `outDir/worker.mjs` (node:* stays external: nodejs_compat). */
-export async function bundleWorker(outDir: string): Promise<string> {
+export async function bundleWorker(outDir: string, entry = join(here, "fixtures", "worker.ts"), alias?: Record<string, string>): Promise<string> {
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, "worker.mjs");
   await build({
-    entryPoints: [join(here, "fixtures", "worker.ts")],
+    entryPoints: [entry],
+    alias,
     outfile,
     bundle: true,
     format: "esm",
@@ -34,6 +35,8 @@ export interface WorkerdOptions {
   port: number;
   secret?: string;
   heartbeatMs?: number;
+  durableObjects?: Record<string, { className: string; useSQLite: true }>;
+  bindings?: Record<string, string>;
 }
 
 export class Workerd {
