@@ -1,6 +1,7 @@
 // The hub object evicted (its isolate reset) and the runtime restarted between writes: no write is
 // lost and the spoke's link comes back within a reconnect. A client with the wrong secret is
-// refused without disturbing the linked spokes.
+// refused without disturbing the linked spokes. The browser build of the client (global
+// WebSocket, WebCrypto handshake) links too.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,6 +12,8 @@ import { freePort } from "@replic/conformance/peer-process";
 import { MIGRATIONS } from "@replic/conformance/replica-process";
 import { openReplica, type Replica } from "@replic/adapter-node";
 import { connectWebSocket, type WebSocketLink } from "@replic/transport-ws";
+import { connectWebSocket as connectFromBrowser } from "@replic/transport-ws/browser";
+import { createRequire } from "node:module";
 import { bundleWorker, Workerd } from "./workerd";
 
 const dir = mkdtempSync(join(tmpdir(), "replic-do-evict-"));
@@ -114,5 +117,33 @@ describe("Durable Object hub: eviction, restart, wrong secret", () => {
     const metrics = await (await w.fetch("/replic/metrics")).text();
     expect(Number(/replic_hub_auth_failures_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
     expect(good.link.connected).toBe(true);
+  }, 60_000);
+
+  it("the browser client (global WebSocket, WebCrypto proof) links and replicates both ways", async () => {
+    // Node 20 has WebCrypto but no global WebSocket: the browser build gets ws's, as in transport-ws's own test.
+    const { WebSocket } = createRequire(createRequire(import.meta.url).resolve("@replic/transport-ws"))("ws") as { WebSocket: unknown };
+    const g = globalThis as { WebSocket?: unknown };
+    const had = g.WebSocket;
+    g.WebSocket = WebSocket;
+    try {
+      const db = new Database(":memory:");
+      const replica = openReplica(db, { peerId: 721, heartbeatMs: 200, logger: quiet });
+      replica.migrate(MIGRATIONS);
+      const link = connectFromBrowser(replica, w.wsUrl, { secret, logger: quiet });
+      closers.push(async () => {
+        await link.close();
+        replica.close();
+        db.close();
+      });
+      await link.linked();
+      replica.upsert("items", { id: "browser-1", v: 1, body: "browser" });
+      const s = { replica, db, link, rows: () => db.prepare("SELECT id, v, body FROM items ORDER BY id").all() };
+      expect(await converged(s)).toBe(true);
+      const ids = (await hubRows()).map((r) => r.id);
+      expect(ids).toContain("browser-1");
+      expect(ids).toContain("good-1"); // written by another spoke earlier, received through the hub
+    } finally {
+      g.WebSocket = had;
+    }
   }, 60_000);
 });
