@@ -23,6 +23,7 @@
  *   the object), so the driver answers as for a private database.
  * - The number of rows a statement changed is `changes()` (not the cursor's `rowsWritten`, which
  *   also counts trigger and index writes).
+ * - A cursor has no close and an unfinished one locks its tables: every statement is read to its end.
  */
 import { ReplicError, wellFormed } from "@replic/core";
 import type { SqliteDriver, SqliteStatement, SqlValue } from "@replic/core";
@@ -161,8 +162,12 @@ class DoStatement implements SqliteStatement {
 
   get(params: readonly SqlValue[]): SqlValue[] | undefined {
     const { query, values } = this.bind(params);
-    const first = this.sql.exec(query, ...values).raw().next();
+    const rows = this.sql.exec(query, ...values).raw();
+    const first = rows.next();
     if (first.done) return undefined;
+    // Read to the end: a cursor left open keeps its statement active, and an active statement
+    // locks its tables (a later DROP TABLE fails with SQLITE_LOCKED). The cursor has no close.
+    while (!rows.next().done);
     const row = first.value;
     if (row.some(maybeRounded) && this.rereadable()) return this.exactRows(query, values, row.length)[0];
     return row.map(toSqlValue);

@@ -43,7 +43,7 @@ const hex = (s: string) => [...Buffer.from(s, "utf8")].map((b) => b.toString(16)
 
 describe("Durable Object binding in workerd: conformance basics", () => {
   it("binds and reads every value kind exactly as the other adapters do", async () => {
-    const r = await check<{ read: string[][]; one: string[]; none: boolean; tooBig: { name: string } | null; changed: number; quoted: string[] }>(
+    const r = await check<{ read: string[][]; one: string[]; none: boolean; tooBig: { name: string } | null; changed: number; quoted: string[]; firstOfMany: string[]; dropAfterGet: unknown }>(
       "values",
       "values",
     );
@@ -70,6 +70,8 @@ describe("Durable Object binding in workerd: conformance basics", () => {
     expect(r.tooBig?.name).toBe("RangeError");
     expect(r.changed).toBe(3);
     expect(r.quoted).toEqual([`string:${hex("?x")}`, "number:0"]);
+    expect(r.firstOfMany).toEqual(["number:1"]);
+    expect(r.dropAfterGet).toBe(null);
   });
 
   it("migrate, tokens, transaction commit and rollback, batches under the 100-parameter limit", async () => {
@@ -90,6 +92,13 @@ describe("Durable Object binding in workerd: conformance basics", () => {
       { id: 4, qty: 2, price: null, name: null, data: "NULL", deletedAt: null },
       { id: 8, qty: null, price: null, name: "after", data: "NULL", deletedAt: null },
     ]);
+  });
+
+  it("a shorter migration list rolls back with the stored down scripts; the longer one applies again", async () => {
+    const r = await check<{ up: string[]; down: string[]; again: string[] }>("rollback", "rollback");
+    expect(r.up).toEqual(["items", "items_patches"]);
+    expect(r.down).toEqual([]);
+    expect(r.again).toEqual(["items", "items_patches"]);
   });
 
   it("the peer id and the sequence persist across reopen and a runtime restart; the clock never goes back", async () => {
