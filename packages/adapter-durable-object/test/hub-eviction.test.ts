@@ -42,11 +42,11 @@ interface Spoke {
   rows(): unknown[];
 }
 
-function spoke(name: string, peerId: number, key = secret): Spoke {
+function spoke(name: string, peerId: number, key = secret, headers?: Record<string, string>): Spoke {
   const db = new Database(join(dir, `${name}.db`));
   const replica = openReplica(db, { peerId, heartbeatMs: 200, logger: quiet });
   replica.migrate(MIGRATIONS);
-  const link = connectWebSocket(replica, w.wsUrl, { secret: key, logger: quiet, reconnectBaseMs: 50, reconnectMaxMs: 400, pingIntervalMs: 1000, deadAfterMs: 4000 });
+  const link = connectWebSocket(replica, w.wsUrl, { secret: key, headers, logger: quiet, reconnectBaseMs: 50, reconnectMaxMs: 400, pingIntervalMs: 1000, deadAfterMs: 4000 });
   const s = { replica, db, link, rows: () => db.prepare("SELECT id, v, body FROM items ORDER BY id").all() };
   closers.push(async () => {
     await link.close();
@@ -102,18 +102,22 @@ describe("Durable Object hub: eviction, restart, wrong secret", () => {
     expect(a.link.connected).toBe(true);
   }, 120_000);
 
-  it("a client with the wrong secret is refused; a linked spoke goes on replicating", async () => {
+  it("a client with the wrong secret, or refused by the authenticate hook, gets nothing in; a linked spoke goes on replicating", async () => {
     const good = spoke("good", 711);
     await good.link.linked();
     const bad = spoke("bad", 712, "not-the-secret");
     bad.replica.upsert("items", { id: "bad-1", v: 1, body: "bad" });
+    const denied = spoke("denied", 713, secret, { "x-test-deny": "1" }); // right secret, refused by the authenticate hook
+    denied.replica.upsert("items", { id: "denied-1", v: 1, body: "denied" });
     await sleep(1500); // several refused handshakes
     expect(bad.link.connected).toBe(false);
+    expect(denied.link.connected).toBe(false);
     good.replica.upsert("items", { id: "good-1", v: 1, body: "good" });
     expect(await converged(good)).toBe(true);
     const ids = (await hubRows()).map((r) => r.id);
     expect(ids).toContain("good-1");
     expect(ids).not.toContain("bad-1");
+    expect(ids).not.toContain("denied-1");
     const metrics = await (await w.fetch("/replic/metrics")).text();
     expect(Number(/replic_hub_auth_failures_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
     expect(good.link.connected).toBe(true);
