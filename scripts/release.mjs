@@ -16,7 +16,7 @@ const outArg = process.argv.indexOf("--out");
 const out = outArg > 0 ? process.argv[outArg + 1] : mkdtempSync(join(tmpdir(), "replic-release-"));
 const pnpm = [join(root, "node_modules", "pnpm", "bin", "pnpm.cjs")];
 // Publish order: the core before everything that peers on it.
-const order = ["core", "adapter-node", "adapter-bun", "adapter-wasm", "transport-ws", "transport-nats", "transport-local", "snapshot-s3", "metrics-http", "cli"];
+const order = ["core", "adapter-node", "adapter-bun", "adapter-wasm", "transport-ws", "adapter-durable-object", "transport-nats", "transport-local", "snapshot-s3", "metrics-http", "cli"];
 
 /** Every file a manifest points at (exports conditions, bin), as tarball paths. */
 function entryFiles(manifest) {

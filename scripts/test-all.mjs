@@ -17,6 +17,7 @@ const packages = [
   "packages/adapter-wasm",
   "packages/adapter-bun",
   "packages/transport-ws",
+  "packages/adapter-durable-object",
   "packages/transport-local",
   "packages/transport-nats",
   "packages/snapshot-s3",

@@ -8,17 +8,10 @@
 import { createHash } from "node:crypto";
 import { createInterface } from "node:readline";
 
-/** The test table of the transports' tests and replica processes. */
-export const MIGRATIONS = [
-  {
-    up: `CREATE TABLE items (id TEXT PRIMARY KEY, v INTEGER, body TEXT);
-         CREATE TABLE items_patches (id TEXT, v INTEGER, body TEXT,
-           _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL, _nulls TEXT,
-           PRIMARY KEY (id, _patchedAt, _peerId, _sequenceId)) WITHOUT ROWID;
-         CREATE UNIQUE INDEX items_patches_seq ON items_patches (_peerId, _sequenceId);`,
-    down: "DROP TABLE items_patches; DROP TABLE items;",
-  },
-];
+/** The test table of the transports' tests and replica processes (its own module: a Worker imports it too). */
+import { MIGRATIONS } from "./items-migrations.mjs";
+
+export { MIGRATIONS };
 
 /** Opens the file with the configured adapter: the replica and a query helper. */
 async function open(cfg, load, logger) {

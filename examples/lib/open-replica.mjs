@@ -1,16 +1,9 @@
 // Opens a replica on a database file with the binding of the runtime at hand: bun:sqlite under Bun,
 // better-sqlite3 or node-sqlite3-wasm under Node. This is all that differs between the three.
 
-export const MIGRATIONS = [
-  {
-    up: `CREATE TABLE notes (id TEXT PRIMARY KEY, author TEXT, n INTEGER, text TEXT);
-         CREATE TABLE notes_patches (id TEXT, author TEXT, n INTEGER, text TEXT,
-           _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL, _nulls TEXT,
-           PRIMARY KEY (id, _patchedAt, _peerId, _sequenceId)) WITHOUT ROWID;
-         CREATE UNIQUE INDEX notes_patches_seq ON notes_patches (_peerId, _sequenceId);`,
-    down: "DROP TABLE notes_patches; DROP TABLE notes;",
-  },
-];
+import { MIGRATIONS } from "./notes-schema.mjs";
+
+export { MIGRATIONS };
 
 /** → { replica, all(sql), close() } */
 export async function openReplica(binding, file, options) {

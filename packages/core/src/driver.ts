@@ -33,6 +33,14 @@ export interface SqliteDriver {
   prepare(sql: string, numeric?: readonly boolean[]): SqliteStatement;
   /** Releases what the driver holds (prepared statements). Never closes the caller's database. */
   release?(): void;
+  /**
+   * For bindings that refuse BEGIN/COMMIT/SAVEPOINT (a Durable Object's storage): runs `fn` as one
+   * transaction, nested calls as savepoints, rolled back when `fn` throws. Absent: the core
+   * issues BEGIN IMMEDIATE … COMMIT and SAVEPOINT itself.
+   */
+  transaction?<T>(fn: () => T): T;
+  /** Most bound parameters one statement may take, when lower than SQLite's 999 (batches stay under it). */
+  readonly maxParams?: number;
 }
 
 type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };

@@ -82,7 +82,7 @@ export class PatchLog {
     this.lastOfStmt = driver.prepare(`SELECT "_sequenceId", "_patchedAt" FROM ${p} WHERE "_peerId" = ? ORDER BY "_sequenceId" DESC LIMIT 1`);
     this.unstoreStmt = driver.prepare(`DELETE FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" = ?`);
     this.stampStmt = driver.prepare(`SELECT "_patchedAt" FROM ${p} WHERE "_peerId" = ? AND "_sequenceId" = ?`);
-    this.batchRows = Math.min(MAX_BATCH_ROWS, Math.floor(MAX_PARAMS / this.stride));
+    this.batchRows = Math.min(MAX_BATCH_ROWS, Math.floor((driver.maxParams ?? MAX_PARAMS) / this.stride));
     this.pending = new Array(this.batchRows * this.stride).fill(null);
   }
 

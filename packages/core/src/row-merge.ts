@@ -177,7 +177,7 @@ export class RowMerger {
   }
 
   private batchRows(cols: number[]): number {
-    return Math.min(MAX_BATCH_ROWS, Math.floor(MAX_PARAMS / cols.length));
+    return Math.min(MAX_BATCH_ROWS, Math.floor((this.driver.maxParams ?? MAX_PARAMS) / cols.length));
   }
 
   /** INSERT ... ON CONFLICT(pk) DO UPDATE for exactly these columns; cached per column set. */

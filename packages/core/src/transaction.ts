@@ -41,6 +41,7 @@ export class TxBracket {
    */
   run<T>(fn: () => T, undo: () => void): T {
     this.assertUsable();
+    if (this.driver.transaction) return this.delegated(fn, undo);
     try {
       this.begin.run([]);
     } catch (err) {
@@ -64,6 +65,7 @@ export class TxBracket {
 
   /** Runs `fn` under a savepoint of the open transaction; on error rolls back to it. */
   savepoint<T>(fn: () => T, undo: () => void): T {
+    if (this.driver.transaction) return this.delegated(fn, undo);
     this.savepointStmt.run([]);
     try {
       const result = fn();
@@ -78,6 +80,20 @@ export class TxBracket {
       }
       undo();
       throw err;
+    }
+  }
+
+  /** The driver brackets `fn` itself (and rolls back on a throw); nested calls are its savepoints. */
+  private delegated<T>(fn: () => T, undo: () => void): T {
+    const outer = !this.open;
+    this.open = true;
+    try {
+      return this.driver.transaction!(fn);
+    } catch (err) {
+      undo();
+      throw err;
+    } finally {
+      if (outer) this.open = false;
     }
   }
 

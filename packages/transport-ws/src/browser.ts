@@ -24,5 +24,8 @@ export function connectWebSocket(replica: LinkableReplica, url: string, options:
 export type { WebSocketLink, LinkState, LinkStateChange, LinkEvents } from "./connect-core.js";
 export { AuthFailedError } from "./auth-error.js";
 export type { LinkOptions, LinkableReplica } from "./options.js";
-export { encodeControl, decodeControl, TRANSPORT_VERSION, type ControlFrame } from "./frames.js";
+export { encodeControl, decodeControl, isControlFrame, TRANSPORT_VERSION, type ControlFrame } from "./frames.js";
+/** The handshake's HMAC on WebCrypto, for servers outside Node and Bun (a Durable Object hub). */
+export { webCryptoAuth } from "./auth-webcrypto.js";
+export type { AuthScheme } from "./auth-scheme.js";
 export { backoffDelay } from "./backoff.js";

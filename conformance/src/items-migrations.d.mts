@@ -1,0 +1,1 @@
+export declare const MIGRATIONS: { up: string; down: string }[];
