@@ -13,6 +13,7 @@ import { badInputSuite } from "./badinput.js";
 import { basicSuite } from "./basic.js";
 import { crashSuite } from "./crash.js";
 import { ddlSuite } from "./ddl.js";
+import { groupCrashSuite } from "./group-crash.js";
 import { hostileNeighboursSuite } from "./hostile-neighbours.js";
 import { migrationsSuite } from "./migrations.js";
 import { openersSuite } from "./openers.js";
@@ -53,5 +54,6 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     propertySuite(binding);
     tiesSuite(binding);
     crashSuite(binding);
+    groupCrashSuite(binding);
   });
 }
