@@ -46,10 +46,10 @@ const SENDER_BATCH = 3;
 const STREAM_GROUPS = 3;
 
 /** Starts the group child the way the binding starts the crash child (same runtime, driver and dist). */
-function groupChild<Db>(b: ConformanceBinding<Db>, dbPath: string, mode: JournalMode, role: "receive" | "write", run: number): Child {
+function groupChild<Db>(b: ConformanceBinding<Db>, dbPath: string, mode: JournalMode, role: "receive" | "write", run: number, what: string): Child {
   const [script, ...rest] = b.childCommand.args;
   if (script !== CRASH_CHILD_PATH) fail(`conformance: ${b.name} childCommand does not start the crash child (${script}); build it with crashChildCommand()`);
-  return new Child(b.childCommand.cmd, [GROUP_CRASH_CHILD_PATH, ...rest, dbPath, mode, role, String(run)]);
+  return new Child(b.childCommand.cmd, [GROUP_CRASH_CHILD_PATH, ...rest, dbPath, mode, role, String(run)], what);
 }
 
 /** A child process whose complete output lines can be awaited, and which the parent kills. */
@@ -62,7 +62,11 @@ class Child {
   private readonly closed: Promise<void>;
   private wake: () => void = () => {};
 
-  constructor(cmd: string, args: string[]) {
+  constructor(
+    cmd: string,
+    args: string[],
+    private readonly what: string,
+  ) {
     this.proc = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
     this.proc.stdin!.on("error", () => {}); // writes racing the kill
     this.proc.stdout!.setEncoding("utf8");
@@ -81,7 +85,7 @@ class Child {
         resolve();
       });
       this.proc.on("close", (code, signal) => {
-        if (!this.killed) this.exit = new Error(`group crash child exited by itself (code ${code}, signal ${signal}); stderr:\n${this.err}\nstdout tail:\n${this.out.slice(-1500)}`);
+        if (!this.killed) this.exit = new Error(`${this.what} group crash child exited by itself (code ${code}, signal ${signal}); stderr:\n${this.err}\nstdout tail:\n${this.out.slice(-1500)}`);
         this.wake();
         resolve();
       });
@@ -98,7 +102,7 @@ class Child {
     const deadline = Date.now() + 30_000;
     while (!test(this.lines())) {
       if (this.exit) throw this.exit;
-      if (Date.now() > deadline) throw new Error(`group crash child: no "${what}" in 30 s; stderr:\n${this.err}`);
+      if (Date.now() > deadline) throw new Error(`${this.what} group crash child: no "${what}" in 30 s; stderr:\n${this.err}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 50);
         this.wake = () => {
@@ -260,7 +264,7 @@ async function halfReceived<Db>(rig: Rig<Db>, kills: number): Promise<void> {
       // Acknowledged messages before the kill, and whether one more is on its way when it lands.
       const inFlight = rand() < 0.5;
       const acks = randInt(rand, 1, MESSAGES_PER_GROUP - (inFlight ? 2 : 1));
-      const child = groupChild(b, dbPath, mode, "receive", run);
+      const child = groupChild(b, dbPath, mode, "receive", run, what);
       await child.until((l) => l.includes("ready"), "ready");
       for (let i = 0; i < acks; i++) {
         child.send(messages[i]!);
@@ -325,7 +329,7 @@ async function streaming<Db>(rig: Rig<Db>, kills: number): Promise<void> {
       expect(messages.length, `${what} messages of ${STREAM_GROUPS} transactions`).toBe(STREAM_GROUPS * MESSAGES_PER_GROUP);
       const killAfter = randInt(rand, 0, messages.length - 1);
       const delay = rand() < 0.4 ? 0 : randInt(rand, 1, 4);
-      const child = groupChild(b, dbPath, mode, "receive", run);
+      const child = groupChild(b, dbPath, mode, "receive", run, what);
       await child.until((l) => l.includes("ready"), "ready");
       for (const m of messages) child.send(m);
       if (killAfter > 0) await child.until((l) => l.filter((x) => x.startsWith("ack ")).length >= killAfter, `ack ${killAfter}`);
@@ -387,7 +391,7 @@ async function localTransactions<Db>(rig: Rig<Db>, kills: number): Promise<void>
       const what = `[${b.name} ${mode} REPLIC_CRASH_SEED=${rig.seed} local-transactions run ${run}]`;
       const lines = randInt(rand, 1, 60);
       const delay = rand() < 0.5 ? 0 : randInt(rand, 1, 4);
-      const child = groupChild(b, dbPath, mode, "write", run);
+      const child = groupChild(b, dbPath, mode, "write", run, what);
       await child.until((l) => l.length >= lines, `${lines} lines`);
       await child.kill(delay);
       const out = child.lines();
@@ -480,7 +484,7 @@ export function groupCrashSuite<Db>(b: ConformanceBinding<Db>): void {
               rmSync(dir, { recursive: true, force: true });
             }
           },
-          60_000 + kills * 5_000,
+          60_000 + kills * 10_000,
         );
       });
     });
