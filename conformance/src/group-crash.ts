@@ -285,6 +285,7 @@ async function halfReceived<Db>(rig: Rig<Db>, kills: number): Promise<void> {
           fail(`${what} ${inc.patches} parts wait after ${acked} acknowledged messages (${sum(parts.slice(0, acked))} parts) of ${sentCount} sent`);
         }
         expect(inc.count, `${what} groups waiting`).toBe(1);
+        expect(metric(r, "replic_incomplete_group_patches"), `${what} parts waiting (gauge, read back at open)`).toBe(inc.patches);
         // The rest: by hand from some message on (repeating parts held), or fetched by gap repair.
         const check = (done: boolean) => {
           expect(visibleEpochs(b, db, ORDERS_PER_GROUP, LINES_PER_ORDER, what), `${what} visible after a receive`).toEqual(done ? [run] : before);
@@ -294,12 +295,15 @@ async function halfReceived<Db>(rig: Rig<Db>, kills: number): Promise<void> {
             r.receive(GROUP_SENDER, messages[i]!);
             check(i === MESSAGES_PER_GROUP - 1);
           }
+          // Parts stored before the kill are duplicates now; only the later ones were parked.
+          expect(metric(r, "replic_incomplete_parked_total"), `${what} parts parked by this process`).toBe(sum(parts.slice(applied, MESSAGES_PER_GROUP - 1)));
         } else {
           repair(r, sender.r, () => incompleteOf(r).count === 0, () => check(incompleteOf(r).count === 0), what);
           check(true);
         }
         expect(incompleteOf(r), `${what} nothing waits once complete`).toEqual({ count: 0, patches: 0, oldestAgeMs: 0 });
         expect(metric(r, "replic_groups_completed_total"), `${what} groups completed by this process`).toBe(1);
+        expect(metric(r, "replic_incomplete_group_patches"), `${what} parts waiting (gauge) once complete`).toBe(0);
         for (const t of ["gk_orders", "gk_lines"]) expect(dumpTable(b, db, t), `${what} ${t} equals the sender's`).toBe(dumpTable(b, sender.db, t));
       });
     }
@@ -316,6 +320,10 @@ async function streaming<Db>(rig: Rig<Db>, kills: number): Promise<void> {
   const sender = openSender(b);
   let complete = 0; // groups the receiver holds whole
   let written = 0; // groups the sender wrote
+  // Where the kills landed: restarts that found parts waiting, and ones that found a message
+  // applied whose receive had not returned yet (the kill fell inside or just after it).
+  let waiting = 0;
+  let unacknowledged = 0;
   try {
     for (let run = 1; run <= kills; run++) {
       sender.sent.length = 0;
@@ -353,6 +361,8 @@ async function streaming<Db>(rig: Rig<Db>, kills: number): Promise<void> {
         expect(epochs, `${what} the visible transactions are the first ones, in order`).toEqual(range(1, epochs.length));
         expect(inc.count, `${what} groups waiting`).toBe(applied % MESSAGES_PER_GROUP === 0 ? 0 : 1);
         complete = epochs.length;
+        if (inc.count > 0) waiting++;
+        if (applied > acked) unacknowledged++;
         const check = () => {
           const now = visibleEpochs(b, db, ORDERS_PER_GROUP, LINES_PER_ORDER, what);
           expect(now, `${what} visible transactions after a receive`).toEqual(range(1, now.length));
@@ -370,6 +380,8 @@ async function streaming<Db>(rig: Rig<Db>, kills: number): Promise<void> {
         for (const t of ["gk_orders", "gk_lines"]) expect(dumpTable(b, db, t), `${what} ${t} equals the sender's`).toBe(dumpTable(b, sender.db, t));
       });
     }
+    // eslint-disable-next-line no-console
+    console.log(`[conformance ${b.name}] group crash test (${mode}, streaming): ${kills} kills; parts waiting at ${waiting} restarts, a message applied but not acknowledged at ${unacknowledged}`);
   } finally {
     sender.r.close();
     b.closeDatabase(sender.db);

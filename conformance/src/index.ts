@@ -6,7 +6,7 @@
  *
  *   defineDriverContract({ name, driverName, open, ... }); // the SqliteDriver contract alone
  *
- * Environment: REPLIC_PROPERTY_RUNS (fast-check runs, default 200), REPLIC_CRASH_KILLS (default 20).
+ * Environment: REPLIC_PROPERTY_RUNS (fast-check runs, default 200), REPLIC_CRASH_KILLS (default 50, for the crash and the group crash tests).
  */
 import { describe } from "vitest";
 import { badInputSuite } from "./badinput.js";
