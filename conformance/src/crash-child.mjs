@@ -16,29 +16,11 @@
 // once receive returned. Output goes through writeSync, so a printed line is never left in a
 // userland buffer. The sequence of steps is seeded by the run index.
 import { readFileSync, writeSync } from "node:fs";
-import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import { crashMigrations, crashRow, PATCHES_PER_MESSAGE, REMOTE_PEER } from "./crash-shared.mjs";
+import { crashMigrations, crashRow, openCrashDatabase, PATCHES_PER_MESSAGE, REMOTE_PEER } from "./crash-shared.mjs";
 
 const [driver, adapterEntry, nativeModule, dbPath, runArg, journal, messagesPath] = process.argv.slice(2);
-const require = createRequire(import.meta.url);
 const out = (line) => writeSync(1, line + "\n");
-
-async function openDatabase() {
-  if (driver === "bun:sqlite") {
-    const { Database } = await import("bun:sqlite");
-    return new Database(dbPath);
-  }
-  if (driver === "better-sqlite3") {
-    const Database = require(nativeModule);
-    return new Database(dbPath);
-  }
-  if (driver === "node-sqlite3-wasm") {
-    const { Database } = require(nativeModule);
-    return new Database(dbPath);
-  }
-  throw new Error(`unknown driver ${driver}`);
-}
 
 function readMessages() {
   const buf = readFileSync(messagesPath);
@@ -67,9 +49,7 @@ function prng(seed) {
 async function main() {
   out("start");
   const adapter = await import(pathToFileURL(adapterEntry).href);
-  const db = await openDatabase();
-  if (journal === "wal") db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
-  else if (driver !== "node-sqlite3-wasm") db.exec("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;");
+  const db = await openCrashDatabase(driver, nativeModule, dbPath, journal);
   out("opened");
   const replica = adapter.openReplica(db, { heartbeatMs: 0 });
   out("replica");

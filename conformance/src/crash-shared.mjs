@@ -1,5 +1,7 @@
 // Shared by the crash-test child (crash-child.mjs, plain ESM under Node and Bun) and the parent
-// (crash.ts): the schema, the rows written, and the remote origin, so both sides agree.
+// (crash.ts): the schema, the rows written, and the remote origin, so both sides agree; and how
+// a crash child opens its file (group-crash-child.mjs opens it the same way).
+import { createRequire } from "node:module";
 
 export const REMOTE_PEER = 777;
 export const PATCHES_PER_MESSAGE = 4;
@@ -33,4 +35,27 @@ export function crashRow(id, run) {
   const payload = new Uint8Array(8);
   for (let i = 0; i < payload.length; i++) payload[i] = (id * 31 + i) & 0xff;
   return { id, run, label: `row-${id}`, payload };
+}
+
+/**
+ * Opens the database file with the binding `driver` names (better-sqlite3 | bun:sqlite |
+ * node-sqlite3-wasm; `nativeModule` the resolved binding package, unused for bun:sqlite) in the
+ * journal mode given: "wal" (journal_mode=WAL, synchronous=NORMAL: the recommended setup) or
+ * "delete" (the rollback journal; node-sqlite3-wasm's only mode).
+ */
+export async function openCrashDatabase(driver, nativeModule, dbPath, journal) {
+  let db;
+  if (driver === "bun:sqlite") {
+    const { Database } = await import("bun:sqlite");
+    db = new Database(dbPath);
+  } else if (driver === "better-sqlite3") {
+    const Database = createRequire(import.meta.url)(nativeModule);
+    db = new Database(dbPath);
+  } else if (driver === "node-sqlite3-wasm") {
+    const { Database } = createRequire(import.meta.url)(nativeModule);
+    db = new Database(dbPath);
+  } else throw new Error(`unknown driver ${driver}`);
+  if (journal === "wal") db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+  else if (driver !== "node-sqlite3-wasm") db.exec("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;");
+  return db;
 }

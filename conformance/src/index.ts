@@ -6,13 +6,14 @@
  *
  *   defineDriverContract({ name, driverName, open, ... }); // the SqliteDriver contract alone
  *
- * Environment: REPLIC_PROPERTY_RUNS (fast-check runs, default 200), REPLIC_CRASH_KILLS (default 20).
+ * Environment: REPLIC_PROPERTY_RUNS (fast-check runs, default 200), REPLIC_CRASH_KILLS (default 50, for the crash and the group crash tests).
  */
 import { describe } from "vitest";
 import { badInputSuite } from "./badinput.js";
 import { basicSuite } from "./basic.js";
 import { crashSuite } from "./crash.js";
 import { ddlSuite } from "./ddl.js";
+import { groupCrashSuite } from "./group-crash.js";
 import { hostileNeighboursSuite } from "./hostile-neighbours.js";
 import { migrationsSuite } from "./migrations.js";
 import { openersSuite } from "./openers.js";
@@ -53,5 +54,6 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     propertySuite(binding);
     tiesSuite(binding);
     crashSuite(binding);
+    groupCrashSuite(binding);
   });
 }
