@@ -6,7 +6,7 @@ import { Database } from "node-sqlite3-wasm";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openOo1Replica } from "../src/open-oo1";
 import { openReplica } from "../src/index";
-import { sameRows, tablesRead, watch, type Row, type WatchSource } from "../src/watch";
+import { sameRows, tablesRead, watch, type Row, type WatchSource } from "../src/browser";
 import type { Replica } from "@replic/core";
 import { loadSqlite3, TODO_MIGRATIONS, type Sqlite3 } from "./sqlite-wasm";
 

@@ -16,3 +16,4 @@ declare class Response {
   constructor(body?: string | null, init?: { status?: number; headers?: Record<string, string> });
 }
 declare function queueMicrotask(callback: () => void): void;
+declare const console: { error(...data: unknown[]): void };
