@@ -93,9 +93,10 @@ function driverQuery(driver: SqliteDriver): WatchSource["query"] {
     let stmt = statements.get(sql);
     if (!stmt) statements.set(sql, (stmt = driver.prepare(sql)));
     try {
-      const names = stmt.columns?.();
-      if (!names) throw new ReplicError("INVALID_OPTION", `the ${driver.name} driver does not report column names, which watch() needs`);
-      return stmt.all(params as readonly SqlValue[]).map((cells) => {
+      if (!stmt.columns) throw new ReplicError("INVALID_OPTION", `the ${driver.name} driver does not report column names, which watch() needs`);
+      const rows = stmt.all(params as readonly SqlValue[]);
+      const names = stmt.columns(); // after the run: SQLite may have re-prepared it for a changed schema
+      return rows.map((cells) => {
         const row: Row = {};
         for (let i = 0; i < names.length; i++) row[names[i]!] = cells[i];
         return row;
