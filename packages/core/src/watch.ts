@@ -60,20 +60,27 @@ export interface Reader {
 
 /**
  * The driver a replica is opened on, noting when the replica releases it (at close, its only
- * release), so that its watches stop instead of using finalized statements. Statements are the
- * driver's own: the core's hot path calls them directly.
+ * release), so that its watches stop instead of using finalized statements. Everything else —
+ * `exec`, `prepare`, and whatever a driver adds (optional members included) — reads through to
+ * the driver itself, called on it; statements are the driver's own.
  */
 export function watchableDriver(driver: SqliteDriver): { driver: SqliteDriver; reader: Reader } {
   const reader = { driver, released: false };
-  const wrapped: SqliteDriver = {
-    name: driver.name,
-    exec: (sql) => driver.exec(sql),
-    prepare: (sql, numeric) => driver.prepare(sql, numeric),
-    release: () => {
-      reader.released = true;
-      driver.release?.();
-    },
+  const release = () => {
+    reader.released = true;
+    driver.release?.();
   };
+  const bound = new Map<PropertyKey, unknown>(); // one bound copy per method, not one per call
+  const wrapped = new Proxy(driver, {
+    get(target, prop) {
+      if (prop === "release") return release;
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      let fn = bound.get(prop);
+      if (fn === undefined) bound.set(prop, (fn = (value as (...a: unknown[]) => unknown).bind(target)));
+      return fn;
+    },
+  });
   return { driver: wrapped, reader };
 }
 
