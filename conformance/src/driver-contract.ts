@@ -81,6 +81,8 @@ export interface DriverContractOptions {
    * Skips the checks that run() such statements and then need the table unlocked.
    */
   runLeavesReadersActive?: boolean;
+  /** The driver has no `columns()` (node-sqlite3-wasm's public API cannot name columns). */
+  noColumnNames?: boolean;
 }
 
 export function defineDriverContract(o: DriverContractOptions): void {
@@ -152,6 +154,13 @@ export function defineDriverContract(o: DriverContractOptions): void {
       expect(d.prepare("SELECT v FROM t WHERE id = ?").all([42])).toEqual([]);
       const row = d.prepare("SELECT id FROM t WHERE id = 1").get([]);
       expect(Array.isArray(row)).toBe(true);
+    });
+
+    it("columns() names the result columns in SELECT order, none for a statement without results", () => {
+      if (o.noColumnNames) return void expect(d.prepare("SELECT 1 AS a").columns).toBeUndefined();
+      expect(d.prepare(`SELECT v, id AS "the key", 5 AS "0" FROM t`).columns!()).toEqual(["v", "the key", "0"]);
+      expect(d.prepare("SELECT * FROM n").columns!()).toEqual(["id", "i", "r", "s", "b"]);
+      expect(d.prepare("INSERT INTO t(id, v) VALUES (?, ?)").columns!()).toEqual([]);
     });
 
     it("returns integers exactly: number when safe, bigint beyond", () => {

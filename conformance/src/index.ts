@@ -26,6 +26,7 @@ import { hostileSuite } from "./hostile.js";
 import { propertySuite } from "./property.js";
 import { selfCheckSuite } from "./selfcheck.js";
 import { tiesSuite } from "./ties.js";
+import { watchSuite } from "./watch.js";
 import type { ConformanceBinding } from "./types.js";
 
 export type { AdapterModule, ConformanceBinding, ReplicaLike, ReplicaOptionsLike, SqlValue } from "./types.js";
@@ -53,6 +54,7 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     determinismSuite(binding);
     propertySuite(binding);
     tiesSuite(binding);
+    watchSuite(binding);
     crashSuite(binding);
     groupCrashSuite(binding);
   });

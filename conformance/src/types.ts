@@ -32,6 +32,7 @@ export interface ReplicaLike {
   status(): unknown;
   metrics(): string;
   close(): void;
+  on(event: "merge", listener: (e: { tables: string[] }) => void): () => void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -64,6 +65,14 @@ export interface AdapterModule<Db> {
   patchesDdl(db: Db, table: string): string;
   decodeMessage(bytes: Uint8Array): unknown;
   encodeMessage(message: { kind: "patches"; patches: { table: string; peerId: number; seq: number; patchedAt: number; values: Record<string, null | number | bigint | string | Uint8Array> }[] }): Uint8Array;
+  watch<R = Record<string, unknown>>(
+    replica: ReplicaLike,
+    sql: string,
+    params: readonly unknown[],
+    onRows: (rows: R[]) => void,
+    options?: { tables?: readonly string[]; onError?: (err: unknown) => void },
+  ): { close(): void; refresh(): Promise<void>; readonly tables: Promise<readonly string[] | null> };
+  watch<R = Record<string, unknown>>(replica: ReplicaLike, sql: string, onRows: (rows: R[]) => void): { close(): void };
   ReplicError: ErrorClass;
   SchemaError: ErrorClass;
   ValidationError: ErrorClass;

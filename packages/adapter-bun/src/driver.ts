@@ -68,6 +68,9 @@ class ReaderStatement implements SqliteStatement {
     for (let i = 0; i < rows.length; i++) exactRow(rows[i]);
     return rows as SqlValue[][];
   }
+  columns(): string[] {
+    return [...this.stmt.columnNames];
+  }
 }
 
 /** A statement that returns no rows (INSERT/UPDATE/DELETE/DDL): get/all run it and return nothing. */
@@ -82,6 +85,9 @@ class WriterStatement implements SqliteStatement {
   }
   all(params: readonly SqlValue[]): SqlValue[][] {
     this.stmt.run(bindable(params));
+    return [];
+  }
+  columns(): string[] {
     return [];
   }
 }

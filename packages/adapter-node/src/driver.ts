@@ -77,6 +77,9 @@ class ReaderStatement implements SqliteStatement {
     for (let i = 0; i < rows.length; i++) exactRow(rows[i]);
     return rows as SqlValue[][];
   }
+  columns(): string[] {
+    return this.stmt.columns().map((c) => c.name);
+  }
 }
 
 /** A statement that returns no rows (INSERT/UPDATE/DELETE/DDL): get/all run it and return nothing. */
@@ -95,6 +98,9 @@ class WriterStatement implements SqliteStatement {
   }
   all(params: readonly SqlValue[]): SqlValue[][] {
     this.stmt.run(...bindable(params, this.numeric));
+    return [];
+  }
+  columns(): string[] {
     return [];
   }
 }

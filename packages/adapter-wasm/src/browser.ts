@@ -4,8 +4,8 @@
  * node-sqlite3-wasm in here, so bundlers take only what a browser runs.
  *
  * In the worker: `openBrowserDatabase` (OPFS via opfs-sahpool, else memory), `openOo1Replica`,
- * `exposeReplica`. On the page: `connectReplicaWorker`, `watch`. Everything from @replic/core is
- * re-exported.
+ * `exposeReplica`. On the page: `connectReplicaWorker`, and `watch` (from @replic/core, like
+ * everything of the core, re-exported here).
  */
 export * from "@replic/core";
 export { createOo1Driver } from "./oo1";
@@ -14,7 +14,6 @@ export { openOo1Replica } from "./open-oo1";
 export { openBrowserDatabase } from "./browser-database";
 export type { BrowserDatabase, BrowserDatabaseOptions, Oo1BrowserDatabase, Sqlite3Browser, SahPoolUtilLike } from "./browser-database";
 export { holdWebLock, webLocks, type LockManagerLike } from "./web-lock";
-export { watch, tablesRead, sameRows, type Watch, type WatchOptions, type WatchSource, type Row } from "./watch";
 export { exposeReplica, oo1Query, type ExposeOptions, type ExposedReplica, type QueryFunction } from "./worker-host";
 export { connectReplicaWorker, ReplicaWorkerClient } from "./worker-client";
 export { reportFatal, serializeError } from "./worker-protocol";

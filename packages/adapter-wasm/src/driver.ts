@@ -23,7 +23,8 @@
  * "c0", "c1", ... so that `Object.values` yields SELECT order; it also resets a statement as
  * soon as it has what it needs, so no statement stays active (an active statement holds its
  * read and makes `DROP TABLE` fail with "database table is locked"). Otherwise it falls back
- * to the public API: `all()` + `Object.values`, with the column-name limits above.
+ * to the public API: `all()` + `Object.values`, with the column-name limits above, and without
+ * `columns()` (which `watch()` needs: it names result columns from the internals).
  *
  * Finalizing matters here: a statement's memory lives in the WASM heap and is only freed by
  * `finalize()`, which `release()` calls for every statement the driver prepared.
@@ -125,6 +126,9 @@ class InternalStatement implements SqliteStatement {
   }
   all(params: readonly SqlValue[]): SqlValue[][] {
     return this.query(params, false);
+  }
+  columns(): string[] {
+    return this.stmt._getColumnNames();
   }
   private query(params: readonly SqlValue[], first: boolean): SqlValue[][] {
     const stmt = this.stmt;

@@ -40,6 +40,7 @@ export interface Oo1Stmt {
   reset(alsoClearBinds?: boolean): unknown;
   finalize(): unknown;
   readonly columnCount: number;
+  getColumnNames(target?: string[]): string[];
 }
 
 /** The subset of oo1's `DB` the driver uses. */
@@ -122,6 +123,11 @@ class Oo1Statement implements SqliteStatement {
       stmt.reset();
     }
     return rows;
+  }
+
+  columns(): string[] {
+    // oo1 throws rather than answer [] for a statement without result columns.
+    return this.stmt.columnCount === 0 ? [] : this.stmt.getColumnNames([]);
   }
 }
 

@@ -10,8 +10,7 @@
  * watch(replica, "SELECT * FROM todos WHERE deletedAt IS NULL", [], render);
  * ```
  */
-import { ReplicError, type ReplicaStatus, type ReplicErrorCode } from "@replic/core";
-import type { Row, WatchSource } from "./watch";
+import { ReplicError, type ReplicaStatus, type ReplicErrorCode, type Row, type WatchSource } from "@replic/core";
 import { isEventMessage, isReplyMessage, type MessageEndpoint, type ReadyInfo, type SerializedError } from "./worker-protocol";
 
 function deserializeError(e: SerializedError): Error {

@@ -43,6 +43,7 @@ for (const mode of ["internals", "public API"] as const) {
   defineDriverContract({
     name: `node-sqlite3-wasm driver (${mode})`,
     driverName: "node-sqlite3-wasm",
+    noColumnNames: mode === "public API",
     open() {
       const db = new Database(":memory:");
       return {

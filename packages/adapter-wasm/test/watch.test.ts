@@ -6,7 +6,7 @@ import { Database } from "node-sqlite3-wasm";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openOo1Replica } from "../src/open-oo1";
 import { openReplica } from "../src/index";
-import { sameRows, tablesRead, watch, type Row, type WatchSource } from "../src/watch";
+import { sameRows, tablesRead, watch, type Row, type WatchSource } from "../src/browser";
 import type { Replica } from "@replic/core";
 import { loadSqlite3, TODO_MIGRATIONS, type Sqlite3 } from "./sqlite-wasm";
 
@@ -186,6 +186,25 @@ describe("watch", () => {
     replica.upsert("todos", { id: "3" });
     await settle();
     expect(seen).toEqual([0, 2]);
+  });
+
+  it("takes the oo1 replica itself (the worker side of the browser), reading through its connection", async () => {
+    const a = open(1);
+    const b = open(2);
+    link(a.replica, b.replica);
+    const seen: string[][] = [];
+    const w = watch<{ id: string; title: string }>(b.replica, "SELECT id, title FROM todos WHERE title LIKE ? ORDER BY id", ["a%"], (rows) =>
+      seen.push(rows.map((r) => `${r.id}:${r.title}`)),
+    );
+    cleanups.push(() => w.close());
+    expect(await w.tables).toEqual(["todos"]);
+    b.replica.upsert("todos", { id: "1", title: "apple" });
+    await settle();
+    a.replica.upsert("todos", { id: "2", title: "apricot" });
+    await settle();
+    a.replica.upsert("tags", { id: "g", todo: "2", name: "fruit" }); // another table: no run
+    await settle();
+    expect(seen).toEqual([[], ["1:apple"], ["1:apple", "2:apricot"]]);
   });
 
   it("works on a node-sqlite3-wasm replica too (any query function)", async () => {

@@ -8,7 +8,7 @@ import { ReplicError, ValidationError } from "@replic/core";
 import { openOo1Replica } from "../src/open-oo1";
 import { exposeReplica, oo1Query } from "../src/worker-host";
 import { connectReplicaWorker } from "../src/worker-client";
-import { watch } from "../src/watch";
+import { watch } from "../src/browser";
 import { reportFatal, type MessageEndpoint } from "../src/worker-protocol";
 import { loadSqlite3, TODO_MIGRATIONS, type Sqlite3 } from "./sqlite-wasm";
 

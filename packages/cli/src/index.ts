@@ -2,4 +2,4 @@
 export { main, buildProgram, VERSION } from "./main.js";
 export { verifyDatabase, type Verification } from "./verify-database.js";
 export { verifyTable, type TableVerification } from "./verify-table.js";
-export { CliError, errorLine } from "./cli-error.js";
+export { CliError, errorLine, errorJson } from "./cli-error.js";

@@ -6,7 +6,7 @@ import { restoreCommand } from "./commands/restore.js";
 import { snapshotCommand } from "./commands/snapshot.js";
 import { statusCommand } from "./commands/status.js";
 import { verifyCommand } from "./commands/verify.js";
-import { errorLine } from "./cli-error.js";
+import { errorJson, errorLine } from "./cli-error.js";
 
 export const VERSION = "0.1.0";
 
@@ -21,17 +21,28 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI; resolves to the exit code. */
+/**
+ * Runs the CLI; resolves to the exit code. With `--json` anywhere on the line, every error —
+ * usage errors included — is one JSON object on stderr instead of text (see README.md).
+ */
 export async function main(argv: string[]): Promise<number> {
+  const json = argv.slice(2).includes("--json");
+  const program = buildProgram();
+  if (json) {
+    // Commander's own error text would not parse: it is replaced by the JSON line below.
+    for (const c of [program, ...program.commands]) c.configureOutput({ outputError: () => {}, writeErr: () => {} });
+  }
   try {
-    await buildProgram().parseAsync(argv);
+    await program.parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Commander already printed its message (or the help / version).
-      return err.exitCode === 0 ? 0 : 2;
+      // Help and version exit 0; anything else is a usage error (commander printed it, unless --json).
+      if (err.exitCode === 0) return 0;
+      if (json) process.stderr.write(errorJson({ code: "USAGE", message: err.message.replace(/^error: /, "") }) + "\n");
+      return 2;
     }
-    process.stderr.write(errorLine(err) + "\n");
+    process.stderr.write((json ? errorJson(err) : errorLine(err)) + "\n");
     return 1;
   }
 }

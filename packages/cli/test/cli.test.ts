@@ -31,6 +31,21 @@ function expectOneLineError(r: { code: number | null; stdout: string; stderr: st
   expect(lines[0]).toMatch(new RegExp(`^replic: ${code}: `));
 }
 
+/**
+ * An error run with --json: the exit code, and exactly one line on stderr that is a JSON object
+ * with this `code` and a message. Returns that object.
+ */
+function expectJsonError(r: { code: number | null; stdout: string; stderr: string }, code: string, exit = 1): Record<string, unknown> {
+  expect(r.code).toBe(exit);
+  const lines = r.stderr.trimEnd().split("\n");
+  expect(lines.length).toBe(1);
+  const e = JSON.parse(lines[0]!) as Record<string, unknown>;
+  expect(e.code).toBe(code);
+  expect(typeof e.message).toBe("string");
+  expect(e.message).not.toBe("");
+  return e;
+}
+
 describe("replic --help", () => {
   it("answers on the program and every command, exit 0", async () => {
     const top = await replic(["--help"]);
@@ -75,6 +90,20 @@ describe("init-table", () => {
     after.close();
     expectOneLineError(await replic(["init-table", path, "notes", "--apply"]), "EXISTS");
     expectOneLineError(await replic(["init-table", path, "nope"]), "SCHEMA_INVALID");
+
+    // Tables the contract refuses get no DDL, printed or applied: the same check as openReplica.
+    const loose = new Database(path);
+    loose.exec("CREATE TABLE log (at INTEGER, line TEXT); CREATE TABLE drafts (id TEXT PRIMARY KEY, body TEXT NOT NULL)");
+    loose.close();
+    const noKey = await replic(["init-table", path, "log", "--apply"]);
+    expectOneLineError(noKey, "SCHEMA_INVALID");
+    expect(noKey.stderr).toMatch(/table "log" has no primary key/);
+    const notNull = await replic(["init-table", path, "drafts"]);
+    expectOneLineError(notNull, "SCHEMA_INVALID");
+    expect(notNull.stderr).toMatch(/column "drafts"\."body" is NOT NULL without a DEFAULT/);
+    const still = new Database(path);
+    expect(still.prepare("SELECT count(*) FROM sqlite_master WHERE name IN ('log_patches', 'drafts_patches')").pluck().get()).toBe(0);
+    still.close();
     expectOneLineError(await replic(["init-table", join(dir, "absent.db"), "notes"]), "NOT_FOUND");
     expect(existsSync(join(dir, "absent.db"))).toBe(false);
   });
@@ -135,7 +164,8 @@ describe("verify", () => {
     const r = JSON.parse(bad.stdout);
     expect(r.ok).toBe(false);
     expect(r.tables[0]).toMatchObject({ mismatchedRows: 2, missingRows: 1, examples: ['["i2"]', '["i3"]'] });
-    expect(bad.stderr.trim()).toMatch(/^replic: VERIFY_FAILED: .*rows differ from their patches$/);
+    expect(expectJsonError(bad, "VERIFY_FAILED").message).toMatch(/rows differ from their patches$/);
+    expect((await replic(["verify", path])).stderr.trim()).toMatch(/^replic: VERIFY_FAILED: .*rows differ from their patches$/);
 
     // A broken contract (T_patches lost a column) is reported, not crashed on.
     const broken = join(dir, "vb.db");
@@ -158,9 +188,62 @@ describe("verify", () => {
     const damaged = join(dir, "dmg2.db");
     const { writeFileSync } = await import("node:fs");
     writeFileSync(damaged, bytes);
-    const r = await replic(["verify", damaged, "--json"]);
+    const r = await replic(["verify", damaged]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^replic: (VERIFY_FAILED|SQLITE_CORRUPT|ERROR): /);
+    const j = await replic(["verify", damaged, "--json"]);
+    expect(["VERIFY_FAILED", "SQLITE_CORRUPT", "ERROR"]).toContain(expectJsonError(j, String(JSON.parse(j.stderr).code)).code);
+  });
+});
+
+describe("--json errors", () => {
+  it("every command reports its failure as one JSON object on stderr, exit non-zero", async () => {
+    const plain = join(dir, "json-plain.db");
+    const db = new Database(plain);
+    db.exec("CREATE TABLE log (at INTEGER, line TEXT)");
+    db.close();
+    const absent = join(dir, "json-absent.db");
+
+    const noKey = await replic(["init-table", plain, "log", "--apply", "--json"]);
+    expect(noKey.stdout).toBe("");
+    expect(expectJsonError(noKey, "SCHEMA_INVALID")).toEqual({
+      code: "SCHEMA_INVALID",
+      message: 'table "log" has no primary key; a replicated table needs one',
+      table: "log",
+    });
+    expect(expectJsonError(await replic(["init-table", absent, "log", "--json"]), "NOT_FOUND").message).toContain(absent);
+    expectJsonError(await replic(["status", plain, "--json"]), "NOT_REPLIC");
+    expectJsonError(await replic(["status", absent, "--json"]), "NOT_FOUND");
+    expectJsonError(await replic(["metrics", plain, "--json"]), "NOT_REPLIC");
+    expectJsonError(await replic(["verify", absent, "--json"]), "NOT_FOUND");
+    expectJsonError(await replic(["snapshot", plain, "--to", "/tmp/x", "--json"], env), "INVALID_OPTION");
+    expectJsonError(await replic(["restore", "--from", "s3://snapshots/nothing-here", join(dir, "json-never.db"), "--json"], env), "SNAPSHOT_NOT_FOUND");
+    // Usage errors too (exit 2), in place of commander's text.
+    expect(expectJsonError(await replic(["frobnicate", "--json"]), "USAGE", 2).message).toMatch(/unknown command 'frobnicate'/);
+    expect(expectJsonError(await replic(["snapshot", plain, "--json"]), "USAGE", 2).message).toMatch(/required option '--to <url>'/);
+    expect(expectJsonError(await replic(["status", "--json"]), "USAGE", 2).message).toMatch(/missing required argument 'db'/);
+    // A failing verify still prints its report on stdout; the error is on stderr.
+    const v = join(dir, "json-v.db");
+    makeReplicDb(v);
+    const broken = new Database(v);
+    broken.exec("UPDATE items SET n = -1 WHERE id = 'i3'");
+    broken.close();
+    const failed = await replic(["verify", v, "--json"]);
+    expect(JSON.parse(failed.stdout).ok).toBe(false);
+    expectJsonError(failed, "VERIFY_FAILED");
+    // On Bun as well.
+    expectJsonError(await replic(["status", absent, "--json"], {}, "bun"), "NOT_FOUND");
+  });
+
+  it("metrics --json wraps the same exposition", async () => {
+    const path = join(dir, "json-m.db");
+    makeReplicDb(path, 3);
+    const r = await replic(["metrics", path, "--json"]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.path).toBe(path);
+    const seq = parsePrometheus(out.metrics).find((f) => f.name === "replic_sequence");
+    expect(Number(seq!.metrics[0]!.value)).toBe(3 + 1 + 2); // 3 rows, 1 update (i0), a delete and a NULL
   });
 });
 

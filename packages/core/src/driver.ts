@@ -17,6 +17,11 @@ export interface SqliteStatement {
   get(params: readonly SqlValue[]): SqlValue[] | undefined;
   /** All result rows, each as an array of column values. */
   all(params: readonly SqlValue[]): SqlValue[][];
+  /**
+   * Names of the result columns in SELECT order ([] for a statement without results). Optional:
+   * the engine never needs it; watch() does, to hand rows over as objects.
+   */
+  columns?(): string[];
 }
 
 export interface SqliteDriver {

@@ -17,3 +17,4 @@ declare class Response {
 }
 declare function queueMicrotask(callback: () => void): void;
 declare const performance: { now(): number };
+declare const console: { error(...data: unknown[]): void };

@@ -54,14 +54,20 @@ export { parseToken, formatToken } from "./token.js";
 export type { ReplicaOptions, Logger } from "./options.js";
 export type { ReplicaStatus, OriginStatus, PeerStatus } from "./status.js";
 export type { MergeEvent, ReplicaEvent, ReplicaEvents } from "./events.js";
+export { watch, tablesRead, sameRows, type Watch, type WatchOptions, type WatchSource, type WatchableReplica, type Row } from "./watch.js";
 
 import type { SqliteDriver } from "./driver.js";
 import type { ReplicaOptions } from "./options.js";
 import { Replica } from "./replica.js";
+import { attachReader, watchableDriver } from "./watch.js";
 
 /** Opens a replica on a driver. Adapters wrap this as `openReplica(nativeDb, options)`. */
 export function createReplica(driver: SqliteDriver, options?: ReplicaOptions): Replica {
-  return new Replica(driver, options);
+  // watch(replica, ...) reads through the replica's own connection, until the replica closes.
+  const { driver: watched, reader } = watchableDriver(driver);
+  const replica = new Replica(watched, options);
+  attachReader(replica, reader);
+  return replica;
 }
 export {
   readYourWrites,

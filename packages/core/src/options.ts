@@ -2,6 +2,7 @@
  * Replica options: what a caller may set, the defaults, and the checks. Every number is checked
  * once here, so the rooms can trust what they are handed.
  */
+import type { SqlValue } from "./driver.js";
 import { ReplicError } from "./errors.js";
 import { isUint32 } from "./ids.js";
 import { DEFAULT_LIMITS, DEFAULT_MAX_GROUP_PATCHES, type DecodeLimits } from "./wire/types.js";
@@ -50,6 +51,88 @@ export interface ReplicaOptions {
   /** Default timeout of waitFor(), ms. Default 30 000. */
   waitTimeoutMs?: number;
   logger?: Logger;
+  // Named by the design contract, not implemented by this version: openReplica refuses them
+  // (INVALID_OPTION) rather than ignore them, so nobody believes they are in effect.
+  /** Not supported by this version (refused): the rows this replica holds. */
+  scope?: { [table: string]: { [keyColumn: string]: SqlValue[] } };
+  /** Not supported by this version (refused): plain INSERT/UPDATE on these tables replicate. */
+  capture?: true | string[];
+  /** Not supported by this version (refused): sign this replica's patches. */
+  signing?: { privateKey: unknown };
+  /** Not supported by this version (refused): the keys of signed origins. */
+  trust?: { keys: { [peerId: number]: unknown } };
+}
+
+/**
+ * Every option name openReplica knows: THE list. A new option is one line here (next to its
+ * field in ReplicaOptions; the `satisfies` keeps the two in step). "supported" options are read
+ * by resolveOptions; "not-yet" ones are in the design contract but refused by this version.
+ * Any other name is refused with INVALID_OPTION and the closest known name. An adapter with
+ * options of its own reads and removes them before handing the rest to createReplica.
+ */
+export const KNOWN_OPTIONS = {
+  peerId: "supported",
+  heartbeatMs: "supported",
+  now: "supported",
+  maxClockDriftMs: "supported",
+  retentionMs: "supported",
+  maxBatchPatches: "supported",
+  maxInflightPatches: "supported",
+  requestTimeoutMs: "supported",
+  maxServeBytes: "supported",
+  maxOrigins: "supported",
+  maxHeldPatches: "supported",
+  maxIncompletePatches: "supported",
+  limits: "supported",
+  waitTimeoutMs: "supported",
+  logger: "supported",
+  scope: "not-yet",
+  capture: "not-yet",
+  signing: "not-yet",
+  trust: "not-yet",
+} as const satisfies Record<keyof ReplicaOptions, "supported" | "not-yet">;
+
+/** Edit distance with adjacent transpositions (optimal string alignment), case-insensitive. */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  const d: number[][] = Array.from({ length: x.length + 1 }, (_, i) => [i, ...new Array<number>(y.length).fill(0)]);
+  for (let j = 1; j <= y.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[x.length]![y.length]!;
+}
+
+/** The known option name closest to `name`, when it is close enough to be a typo. */
+export function closestOption(name: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const known of Object.keys(KNOWN_OPTIONS)) {
+    const dist = distance(name, known);
+    if (dist < bestDistance) [best, bestDistance] = [known, dist];
+  }
+  // A third of the name may be wrong (at least 2 edits): closer than that is a typo, not a guess.
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+/** Refuses option names this version does not take; `undefined` counts as absent for "not-yet" ones. */
+function checkNames(options: object): void {
+  for (const name of Object.keys(options)) {
+    const known = (KNOWN_OPTIONS as Record<string, string>)[name];
+    if (known === "supported") continue;
+    if (known === "not-yet") {
+      if ((options as Record<string, unknown>)[name] === undefined) continue;
+      throw new ReplicError("INVALID_OPTION", `option ${name} is not supported by this version of replic (it is refused, not ignored)`);
+    }
+    const near = closestOption(name);
+    throw new ReplicError("INVALID_OPTION", `unknown option ${JSON.stringify(name)}${near ? `; did you mean ${near}?` : ""}`);
+  }
 }
 
 export interface ResolvedOptions {
@@ -71,6 +154,7 @@ export interface ResolvedOptions {
 
 export function resolveOptions(options: ReplicaOptions): ResolvedOptions {
   if (options === null || typeof options !== "object") throw new ReplicError("INVALID_OPTION", "options must be an object");
+  checkNames(options);
   const heartbeatMs = options.heartbeatMs ?? 1000;
   const numbers = {
     heartbeatMs,

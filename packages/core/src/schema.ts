@@ -89,8 +89,14 @@ export function discoverTables(driver: SqliteDriver): TableSchema[] {
   return out;
 }
 
-export function checkTable(name: string, columns: ColumnInfo[], patchColumns: ColumnInfo[]): TableSchema {
-  const patchesName = name + PATCHES_SUFFIX;
+/**
+ * The rules of the contract that concern `T` alone: a primary key, no reserved column name, no
+ * `NOT NULL` column without `DEFAULT` outside the key. Checked by openReplica (through checkTable)
+ * and by patchesDdl before `T_patches` exists, so both refuse exactly the same tables.
+ * Returns the column indexes of the primary key, in key order.
+ */
+export function checkBaseTable(name: string, columns: ColumnInfo[]): number[] {
+  if (columns.length === 0) throw new SchemaError(name, undefined, `table "${name}" does not exist`);
   const pkIndexes = columns
     .map((c, i) => [c.pk, i] as const)
     .filter(([pk]) => pk > 0)
@@ -114,6 +120,13 @@ export function checkTable(name: string, columns: ColumnInfo[], patchColumns: Co
       );
     }
   }
+  return pkIndexes;
+}
+
+/** The whole contract for `T` and its `T_patches`. Throws SchemaError naming table and column. */
+export function checkTable(name: string, columns: ColumnInfo[], patchColumns: ColumnInfo[]): TableSchema {
+  const patchesName = name + PATCHES_SUFFIX;
+  const pkIndexes = checkBaseTable(name, columns);
   const byName = new Map(patchColumns.map((c) => [c.name, c]));
   for (const reserved of RESERVED_COLUMNS) {
     if (!byName.has(reserved)) {
@@ -159,11 +172,17 @@ function isReserved(name: string): boolean {
 
 /**
  * The DDL of `T_patches` for an existing table `T`, with the indexes replic relies on.
- * (openReplica creates the two indexes itself when they are missing.)
+ * (openReplica creates the two indexes itself when they are missing.) Throws the SchemaError
+ * openReplica would throw for `T` (checkBaseTable): no DDL is printed for a table that could
+ * not replicate.
  */
 export function patchesDdl(driver: SqliteDriver, table: string): string {
   const columns = readColumns(driver, table);
-  if (columns.length === 0) throw new SchemaError(table, undefined, `table "${table}" does not exist`);
+  checkBaseTable(table, columns); // what openReplica would refuse once T_patches exists
+  if (table.startsWith(INTERNAL_PREFIX)) {
+    // openReplica skips these: a T_patches for it would never replicate.
+    throw new SchemaError(table, undefined, `table "${table}" is replic's own bookkeeping (prefix "${INTERNAL_PREFIX}") and never replicates`);
+  }
   return patchesDdlFromColumns(table, columns);
 }
 

@@ -43,7 +43,8 @@ CREATE TABLE tags_patches (tag TEXT, color TEXT, _patchedAt INTEGER NOT NULL, _s
 function rig(options: ReplicaOptions & { ddl?: string; driver?: SqliteDriver; link?: boolean; listen?: boolean } = {}) {
   const d = (options.driver ?? testDriver()) as SqliteDriver & { db?: Database.Database };
   if (options.ddl !== "") d.exec(options.ddl ?? `${CHECKED_DDL}\n${TAGS_DDL}`);
-  const opts = resolveOptions({ peerId: PEER, heartbeatMs: 0, now: () => WALL, ...options });
+  const { ddl: _ddl, driver: _driver, link: _link, listen: _listen, ...replicaOptions } = options; // the rig's own keys are no options
+  const opts = resolveOptions({ peerId: PEER, heartbeatMs: 0, now: () => WALL, ...replicaOptions });
   const tx = new TxBracket(d);
   let book!: Bookkeeping;
   let catalog!: Catalog;
