@@ -61,6 +61,8 @@ export interface InboundRooms {
 export class Inbound {
   /** Per neighbour, the highest of our own sequence it advertised beyond ours (raised once each). */
   private readonly advertisedConflict = new Map<number, number>();
+  /** Changes to origins' incomplete sets in the open transaction, undone (newest first) on rollback. */
+  private incompleteUndo: Array<() => void> = [];
 
   constructor(private readonly r: InboundRooms) {}
 
@@ -119,6 +121,7 @@ export class Inbound {
     // Every origin of the message; a completed group's stored parts are of these origins too.
     const restoreOrigins = origins.snapshot([...m.patches.map((p) => p.peerId), ...(m.aliens ?? []).map((a) => a.peerId)]);
     const touched = new Set<ReplicatedTable>();
+    this.incompleteUndo = [];
     try {
       return tx.run(
         () => this.storeAndMerge(m, from, batched, releasing, touched),
@@ -127,6 +130,7 @@ export class Inbound {
           book.restoreHighest(highestBefore);
           held.count = heldBefore;
           restoreIncomplete();
+          for (let i = this.incompleteUndo.length - 1; i >= 0; i--) this.incompleteUndo[i]!();
           alien.recount();
           restoreOrigins();
         },
@@ -271,11 +275,15 @@ export class Inbound {
       throw mismatch(`group ${name} overlaps group ${group.peerId}.${pending.group.first}-${pending.group.last} received before`);
     }
     if (pending && pending.patchedAt !== stamp) throw mismatch(`group ${name} arrives with another stamp than its parts received before`);
-    for (const b of bounds.overlapping(group.peerId, group.first, group.last, 2)) {
-      if (b.first !== group.first || b.last !== group.last) throw mismatch(`group ${name} overlaps group ${group.peerId}.${b.first}-${b.last} merged before`);
+    const size = group.last - group.first + 1;
+    // A group whole in this message has none of its sequences merged here (they would be
+    // duplicates), so no group merged before can overlap it: only a part needs the check.
+    if (pending || parts.length < size) {
+      for (const b of bounds.overlapping(group.peerId, group.first, group.last, 2)) {
+        if (b.first !== group.first || b.last !== group.last) throw mismatch(`group ${name} overlaps group ${group.peerId}.${b.first}-${b.last} merged before`);
+      }
     }
     const origin = origins.get(group.peerId);
-    const size = group.last - group.first + 1;
     if (parts.length + (pending?.parts ?? 0) + heldWithin(origin, group.first, group.last) >= size) {
       if (pending) {
         for (const row of incomplete.parts(group, group.first, size)) {
@@ -285,6 +293,7 @@ export class Inbound {
           for (const p of m.patches) ready.push(p);
           if (m.aliens) for (const a of m.aliens) if (a.local) (e.alienOf ??= new Map()).set(a.local, a);
           origin.incomplete.delete(row.seq);
+          this.incompleteUndo.push(() => origin.incomplete.add(row.seq));
         }
         incomplete.remove(group);
       }
@@ -300,6 +309,7 @@ export class Inbound {
       }
       if (incomplete.store(group, p.seq, p.patchedAt, encodePart(p, e.alienOf?.get(p), group))) {
         origin.incomplete.add(p.seq);
+        this.incompleteUndo.push(() => origin.incomplete.delete(p.seq));
         e.parked++;
         count(e, "incomplete_parked_total");
       } else count(e, "patches_duplicate_total");

@@ -16,8 +16,12 @@ export class OriginState {
   readonly above = new Set<number>();
   /** Sequences received but held back (stamped beyond the clock-drift bound): not merged yet. */
   readonly held = new Set<number>();
-  /** Sequences received as parts of a group not complete yet (incomplete-groups.ts): not merged yet. */
-  readonly incomplete = new Set<number>();
+  /**
+   * Sequences received as parts of a group not complete yet (incomplete-groups.ts): not merged
+   * yet. Shared, not copied, by snapshot(): a large group has many parts, and the inbound path
+   * undoes its own changes to this set when a transaction rolls back.
+   */
+  incomplete = new Set<number>();
 
   /** Where reached() last stopped (it only moves forward). */
   private cursor = 0;
@@ -58,7 +62,12 @@ export class OriginState {
 
   /** Sequences in (contiguous, upTo] neither held nor held back, as ranges, at most `maxRanges`. */
   missing(upTo: number, maxRanges = 64): SeqRange[] {
-    return missingRanges(this.peerId, this.contiguous, [...this.above, ...this.held, ...this.incomplete], upTo, maxRanges);
+    // Everything up to reached() is here in some form: only what lies beyond it can border a gap.
+    const reached = this.reached();
+    if (reached >= upTo) return [];
+    const beyond: number[] = [];
+    for (const set of [this.above, this.held, this.incomplete]) for (const s of set) if (s > reached) beyond.push(s);
+    return missingRanges(this.peerId, reached, beyond, upTo, maxRanges);
   }
 
   /** Sequences in (contiguous, upTo] not held here (held-back ones count as missing). */
@@ -132,7 +141,7 @@ export class Origins {
       copy.retainedFrom = s.retainedFrom;
       for (const x of s.above) copy.above.add(x);
       for (const x of s.held) copy.held.add(x);
-      for (const x of s.incomplete) copy.incomplete.add(x);
+      copy.incomplete = s.incomplete;
       saved.set(id, copy);
     }
     return () => {
