@@ -63,6 +63,7 @@ async function parent() {
     baseCore: DEFAULT_BASE,
     out: join(here, "results"),
     date: new Date().toISOString().slice(0, 10),
+    bigTimeout: 1200,
     skipBig: false,
     skipPaths: false,
   };
@@ -77,6 +78,7 @@ async function parent() {
     else if (a === "--batch") opt.batch = Number(v());
     else if (a === "--big") opt.big = Number(v());
     else if (a === "--big-tx") opt.bigTx = Number(v());
+    else if (a === "--big-timeout") opt.bigTimeout = Number(v());
     else if (a === "--base-core") opt.baseCore = resolve(v());
     else if (a === "--out") opt.out = resolve(v());
     else if (a === "--date") opt.date = v();
@@ -109,6 +111,7 @@ async function parent() {
         try {
           doc.big[mode] = await bigCatchUp(mode, opt, tmpDir);
         } catch (e) {
+          doc.big[mode] = { error: e.message };
           doc.errors.push(`big ${mode}: ${e.message}`);
         }
         load.push(os.loadavg().map((x) => +x.toFixed(1)));
@@ -331,7 +334,7 @@ async function bigCatchUp(mode, opt, tmpDir) {
       });
       sender.on("close", () => rej(new Error(`sender exited: ${sOut}`)));
     });
-    const recv = await runScript(process.execPath, ["--expose-gc", self, "--peer", JSON.stringify({ ...base, role: "recv", url })], 1_800_000);
+    const recv = await runScript(process.execPath, ["--expose-gc", self, "--peer", JSON.stringify({ ...base, role: "recv", url, timeoutSeconds: opt.bigTimeout })], 1_800_000);
     const senderDone = new Promise((res) => sender.on("close", res));
     sender.stdin.end("stop\n");
     await senderDone;
@@ -414,15 +417,23 @@ async function peer(cfg) {
       },
     };
     const t0 = now();
+    const c0 = process.cpuUsage();
+    if (cfg.timeoutSeconds)
+      setTimeout(() => {
+        const st = replica.status();
+        emit({ ok: false, error: `not converged after ${cfg.timeoutSeconds} s (${cpuSince(c0).toFixed(0)} CPU s): ${messages} messages received, ${countStmt.get()} rows visible, ${st.incompleteGroups?.patches ?? 0} parts of ${st.incompleteGroups?.count ?? 0} groups waiting`, messages, partsWaiting: st.incompleteGroups?.patches ?? 0 });
+        process.exit(1);
+      }, cfg.timeoutSeconds * 1000).unref();
     const link = ws.connectWebSocket(linked, cfg.url);
     await converged;
     const seconds = (now() - t0) / 1000;
+    const cpuSeconds = cpuSince(c0);
     const unit = cfg.mode === "group" ? cfg.rows : cfg.tx;
     const torn = [...countsSeen.keys()].filter((c) => c % unit !== 0);
     await link.close?.();
     replica.close();
     db.close();
-    emit({ ok: true, seconds, samplingSeconds: sampling / 1000, peakRss: peakRss(), messages, maxIncompletePatches: maxIncomplete, countsSeen: Object.fromEntries([...countsSeen].sort((a, b) => a[0] - b[0]).slice(0, 3).concat(countsSeen.size > 3 ? [["…distinct", countsSeen.size]] : [])), distinctCounts: countsSeen.size, torn: torn.slice(0, 10), tornCount: torn.length });
+    emit({ ok: true, seconds, cpuSeconds, samplingSeconds: sampling / 1000, peakRss: peakRss(), messages, maxIncompletePatches: maxIncomplete, countsSeen: Object.fromEntries([...countsSeen].sort((a, b) => a[0] - b[0]).slice(0, 3).concat(countsSeen.size > 3 ? [["…distinct", countsSeen.size]] : [])), distinctCounts: countsSeen.size, torn: torn.slice(0, 10), tornCount: torn.length });
     process.exit(0);
   } catch (e) {
     emit({ ok: false, runtime, error: String(e && e.stack ? e.stack : e) });
@@ -460,11 +471,15 @@ function report(doc) {
   }
   if (doc.big) {
     L.push(`## A large group: ${o.big.toLocaleString("en-US")} rows caught up over @replic/transport-ws (loopback)`, "");
-    L.push(`Writer, sender and receiver are separate Node processes on better-sqlite3 file databases (WAL, synchronous=NORMAL). After every message the receiver counts the rows of \`items\` (the time of those counts is shown apart and not included in "converge").`, "");
-    L.push("| written as | write | converge | of which counting | receiver peak RSS | sender peak RSS | messages | most parts waiting | row counts seen between messages | torn |", "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+    L.push(`Writer, sender and receiver are separate Node processes on better-sqlite3 file databases (WAL, synchronous=NORMAL). After every message the receiver counts the rows of \`items\` (the time of those counts is shown apart and not included in "converge"; "receiver CPU" is the receiver's user + system CPU seconds from the link to converged, counts included).`, "");
+    L.push("| written as | write | converge | of which counting | receiver CPU | receiver peak RSS | sender peak RSS | messages | most parts waiting | row counts seen between messages | torn |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
     for (const [mode, r] of Object.entries(doc.big)) {
       const what = mode === "group" ? "one `upsertMany` (one group)" : `${(o.big / o.bigTx).toLocaleString("en-US")} transactions of ${o.bigTx.toLocaleString("en-US")}`;
-      L.push(`| ${what} | ${f2(r.writeSeconds)} s | ${f2(r.seconds - r.samplingSeconds)} s | ${f2(r.samplingSeconds)} s | ${mb(r.peakRss)} | ${mb(r.senderPeakRss)} | ${r.messages} | ${r.maxIncompletePatches.toLocaleString("en-US")} | ${r.distinctCounts} distinct: ${Object.entries(r.countsSeen).map(([c, n]) => `${c}${c.startsWith("…") ? "" : ` ×${n}`}`).join(", ")} | ${r.tornCount} |`);
+      if (r.error) {
+        L.push(`| ${what} | failed: ${r.error.split("\n")[0]} |||||||||`);
+        continue;
+      }
+      L.push(`| ${what} | ${f2(r.writeSeconds)} s | ${f2(r.seconds - r.samplingSeconds)} s | ${f2(r.samplingSeconds)} s | ${f2(r.cpuSeconds)} s | ${mb(r.peakRss)} | ${mb(r.senderPeakRss)} | ${r.messages} | ${r.maxIncompletePatches.toLocaleString("en-US")} | ${r.distinctCounts} distinct: ${Object.entries(r.countsSeen).map(([c, n]) => `${c}${c.startsWith("…") ? "" : ` ×${n}`}`).join(", ")} | ${r.tornCount} |`);
     }
     L.push("", `"torn" counts the samples that were not a whole number of groups (one group: 0 or ${o.big.toLocaleString("en-US")}; transactions: a multiple of ${o.bigTx.toLocaleString("en-US")}).`, "");
   }
