@@ -9,6 +9,9 @@
 //
 //   node bench/groups.mjs                      # every binding, 5 runs + 1 warm-up per figure, big group 1M
 //   node bench/groups.mjs --rows 2000 --messages 4 --batch 500 --big 20000 --big-tx 2000 --runs 1 --warmup 0 --out /tmp/g
+//   node bench/groups.mjs --skip-paths --big 300000 --date 2026-12-06-big300k   # only the large group
+// Other options: --bindings node,bun,wasm, --skip-big, --big-timeout S (the receiver gives up and
+// reports what it holds), --base-core FILE, --date NAME.
 //
 // Paths (each variant on a fresh database, raw upsert alongside for scale):
 //   batched      `upsert` × rows inside one `transaction()` (now: one group)
