@@ -1,27 +1,34 @@
 // Starts the Debian nats-server on a free loopback port for a test, and restarts it on that port.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+// Found on PATH or in /usr/sbin, where Debian puts it (`npm test` installs it when missing).
+import { spawn, type ChildProcess } from "node:child_process";
 import { connect } from "node:net";
 import { freePort } from "@replic/conformance/peer-process";
+import { findTool, installCommand, SYSTEM_TOOLS } from "../../../scripts/system-tools.mjs";
 
 export class NatsServer {
   private child: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly binary: string,
+  ) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
   static async start(): Promise<NatsServer> {
-    if (spawnSync("nats-server", ["--version"]).status !== 0) {
-      throw new Error("nats-server is not installed (Debian: apt-get install -y nats-server; .ci/run does this)");
+    const binary = findTool("nats-server");
+    if (!binary) {
+      const tool = SYSTEM_TOOLS.filter((t) => t.name === "nats-server");
+      throw new Error(`nats-server is not installed: run \`${installCommand(tool)}\` (npm test does this when run as root)`);
     }
-    const s = new NatsServer(await freePort());
+    const s = new NatsServer(await freePort(), binary);
     await s.up();
     return s;
   }
 
   async up(): Promise<void> {
-    this.child = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(this.port)], { stdio: "ignore" });
+    this.child = spawn(this.binary, ["-a", "127.0.0.1", "-p", String(this.port)], { stdio: "ignore" });
     const end = Date.now() + 10_000;
     while (!(await canConnect(this.port))) {
       if (Date.now() > end) throw new Error("nats-server did not start");
