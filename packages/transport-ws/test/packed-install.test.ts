@@ -26,18 +26,36 @@ const allTarballs = new Map<string, string>(); // package dir name -> tarball
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 // An install that downloads every package: minutes on a busy machine. One that compiles
-// better-sqlite3 as well (the CLI's): several more.
+// better-sqlite3 as well (the CLI's, from an empty store): up to 8 minutes measured on two busy
+// cores.
 const INSTALL_MS = 300_000;
-const NATIVE_INSTALL_MS = 600_000;
+const NATIVE_INSTALL_MS = 900_000;
 
-function run(cmd: string, args: string[], cwd: string, timeout = 120_000) {
+/**
+ * Runs a command to its end and resolves with its stdout; rejects on a non-zero exit or after
+ * `timeout` ms. Asynchronous on purpose: a worker blocked for minutes in spawnSync misses
+ * vitest's RPC deadline, and vitest then fails the run with no failed test.
+ */
+function run(cmd: string, args: string[], cwd: string, timeout = 120_000): Promise<string> {
   const env = withNodeHeaders({ ...process.env, npm_config_audit: "false", npm_config_fund: "false" });
-  const res = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout, env });
-  if (res.status !== 0) {
-    const why = res.error ? `${res.error.message}${res.signal ? ` (${res.signal} after ${timeout} ms)` : ""}` : `exit code ${res.status}`;
-    throw new Error(`${cmd} ${args.join(" ")} failed in ${cwd}: ${why}\n${res.stdout}\n${res.stderr}`);
-  }
-  return res.stdout;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd} ${args.join(" ")} could not start in ${cwd}: ${e.message}`));
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve(stdout);
+      const why = signal ? `killed (${signal}) after ${timeout} ms` : `exit code ${code}`;
+      reject(new Error(`${cmd} ${args.join(" ")} failed in ${cwd}: ${why}\n${stdout}\n${stderr}`));
+    });
+  });
 }
 
 /** The guide's files: each code block preceded by `<!-- file: NAME -->`. */
@@ -48,11 +66,11 @@ function guideFiles(): Record<string, string> {
   return files;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   // The release flow's dry run packs and checks every public package (scripts/release.mjs).
   const dest = join(work, "tarballs");
   mkdirSync(dest);
-  const out = run(process.execPath, [join(root, "scripts", "release.mjs"), "--dry-run", "--out", dest], root, INSTALL_MS);
+  const out = await run(process.execPath, [join(root, "scripts", "release.mjs"), "--dry-run", "--out", dest], root, INSTALL_MS);
   expect(out).toMatch(/release check: 10 packages ready/);
   for (const f of readdirSync(dest)) allTarballs.set(f.replace(/^replic-(.*)-\d+\.\d+\.\d+\.tgz$/, "$1"), join(dest, f));
   const wanted = ["core", "adapter-bun", "adapter-wasm", "transport-ws"].map((p) => `replic-${p}-`);
@@ -95,7 +113,7 @@ describe("packed tarballs outside the workspace", () => {
     const app = join(work, "npm-app");
     mkdirSync(app);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "npm-app", private: true, type: "module" }));
-    run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...tarballs, "node-sqlite3-wasm@0.8.60"], app, INSTALL_MS);
+    await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...tarballs, "node-sqlite3-wasm@0.8.60"], app, INSTALL_MS);
     for (const f of ["LICENSE", "README.md", "package.json"]) readFileSync(join(app, "node_modules", "@replic", "transport-ws", f));
     await runGuide(app);
   }, INSTALL_MS + 60_000);
@@ -105,7 +123,7 @@ describe("packed tarballs outside the workspace", () => {
     mkdirSync(app);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "pnpm-app", private: true, type: "module" }));
     const pnpm = join(root, "node_modules", "pnpm", "bin", "pnpm.cjs");
-    run(process.execPath, [pnpm, "add", "--prefer-offline", ...tarballs, "node-sqlite3-wasm@0.8.60"], app, INSTALL_MS);
+    await run(process.execPath, [pnpm, "add", "--prefer-offline", ...tarballs, "node-sqlite3-wasm@0.8.60"], app, INSTALL_MS);
     await runGuide(app);
   }, INSTALL_MS + 60_000);
 
@@ -113,11 +131,11 @@ describe("packed tarballs outside the workspace", () => {
     const app = join(work, "bun-app");
     mkdirSync(app);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "bun-app", private: true, type: "module" }));
-    run(BUN, ["add", ...tarballs, "node-sqlite3-wasm@0.8.60"], app, INSTALL_MS);
+    await run(BUN, ["add", ...tarballs, "node-sqlite3-wasm@0.8.60"], app, INSTALL_MS);
     await runGuide(app);
   }, INSTALL_MS + 60_000);
 
-  it("installs the CLI with pnpm next to the app's better-sqlite3 (one native copy) and runs `npx replic` (help, and init-table on a real database)", () => {
+  it("installs the CLI with pnpm next to the app's better-sqlite3 (one native copy) and runs `npx replic` (help, and init-table on a real database)", async () => {
     const app = join(work, "cli-app");
     mkdirSync(app);
     // Until they are published, the CLI's @replic dependencies resolve to their tarballs (what the
@@ -130,17 +148,17 @@ describe("packed tarballs outside the workspace", () => {
     const manifest = { name: "cli-app", private: true, type: "module", dependencies: { "better-sqlite3": sqliteVersion }, pnpm: { overrides } };
     writeFileSync(join(app, "package.json"), JSON.stringify(manifest));
     const pnpm = join(root, "node_modules", "pnpm", "bin", "pnpm.cjs");
-    run(process.execPath, [pnpm, "add", "--prefer-offline", allTarballs.get("cli")!], app, NATIVE_INSTALL_MS);
+    await run(process.execPath, [pnpm, "add", "--prefer-offline", allTarballs.get("cli")!], app, NATIVE_INSTALL_MS);
     const sqliteCopies = readdirSync(join(app, "node_modules", ".pnpm")).filter((d) => d.startsWith("better-sqlite3@"));
     expect(sqliteCopies).toEqual([`better-sqlite3@${sqliteVersion}`]);
-    const help = run("npx", ["replic", "--help"], app);
+    const help = await run("npx", ["replic", "--help"], app);
     for (const command of ["init-table", "status", "snapshot", "restore", "metrics", "verify"]) expect(help).toContain(command);
 
     const file = join(app, "app.db");
     const db = new Database(file);
     db.exec("CREATE TABLE todos (id TEXT PRIMARY KEY, title TEXT)");
     db.close();
-    expect(run("npx", ["replic", "init-table", "app.db", "todos", "--apply"], app)).toContain('CREATE TABLE "todos_patches"');
+    expect(await run("npx", ["replic", "init-table", "app.db", "todos", "--apply"], app)).toContain('CREATE TABLE "todos_patches"');
     const check = new Database(file, { readonly: true });
     const tables = check.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>;
     check.close();
