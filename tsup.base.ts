@@ -8,6 +8,9 @@ export const tsupBase = {
   format: ["esm", "cjs"] as Array<"esm" | "cjs">,
   dts: true,
   clean: true,
-  sourcemap: true,
+  // No source maps: the output is unminified ES2022 that keeps every name, so stack traces and
+  // debuggers already read as the source; maps with their sources would be two thirds of every
+  // tarball (docs/operations.md, "What an install brings").
+  sourcemap: false,
   target: "es2022",
 };

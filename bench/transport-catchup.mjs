@@ -7,12 +7,13 @@
 //   node bench/transport-catchup.mjs [--patches 1000000] [--transports ws,nats]
 // Both sides use better-sqlite3 files. The raw `ws` loopback figure of the main bench (workload
 // "catchup") is the baseline: same data, same protocol, no transport package.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { findTool } from "../scripts/system-tools.mjs";
 import { ITEMS_DDL, rows } from "./lib/data.mjs";
 import { peakRss } from "./lib/proc.mjs";
 
@@ -139,9 +140,10 @@ async function main() {
       let nats;
       const cfg = { transport, patches };
       if (transport === "nats") {
-        if (spawnSync("nats-server", ["--version"]).status !== 0) throw new Error("nats-server is not installed");
+        const natsServer = findTool("nats-server");
+        if (!natsServer) throw new Error("nats-server is not installed (Debian: apt-get install -y nats-server)");
         const port = await freePort();
-        nats = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+        nats = spawn(natsServer, ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
         cfg.servers = `nats://127.0.0.1:${port}`;
         await new Promise((r) => setTimeout(r, 500));
       }

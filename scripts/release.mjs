@@ -2,13 +2,15 @@
 // Release flow: packs every public package with pnpm (workspace ranges become real ones), checks
 // each tarball is publishable as is, then publishes them core first. `--dry-run` (run in CI by
 // packages/transport-ws/test/packed-install.test.ts) stops after the checks.
-// Every file named by `exports` or `bin` must be in the tarball.
+// Every file named by `exports` or `bin` must be in the tarball, and nothing else the build left
+// behind; runtime dependencies are ranges, never type packages (scripts/package-rules.mjs).
 //   node scripts/release.mjs --dry-run [--out DIR]
 //   node scripts/release.mjs            (needs registry credentials; bump versions first)
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { dependencyProblems, tarballProblems } from "./package-rules.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const dryRun = process.argv.includes("--dry-run");
@@ -17,18 +19,6 @@ const out = outArg > 0 ? process.argv[outArg + 1] : mkdtempSync(join(tmpdir(), "
 const pnpm = [join(root, "node_modules", "pnpm", "bin", "pnpm.cjs")];
 // Publish order: the core before everything that peers on it.
 const order = ["core", "adapter-node", "adapter-bun", "adapter-wasm", "transport-ws", "adapter-durable-object", "transport-nats", "transport-local", "snapshot-s3", "metrics-http", "cli"];
-
-/** Every file a manifest points at (exports conditions, bin), as tarball paths. */
-function entryFiles(manifest) {
-  const found = [];
-  const walk = (v) => {
-    if (typeof v === "string") found.push(v);
-    else if (v && typeof v === "object") for (const x of Object.values(v)) walk(x);
-  };
-  walk(manifest.exports);
-  walk(typeof manifest.bin === "string" ? { bin: manifest.bin } : manifest.bin);
-  return found.map((f) => `package/${f.replace(/^\.\//, "")}`);
-}
 
 function sh(cmd, args, cwd) {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8" });
@@ -44,10 +34,15 @@ for (const name of order) {
   const before = new Set(readdirSync(out));
   sh(process.execPath, [...pnpm, "pack", "--pack-destination", out], dir);
   const tarball = readdirSync(out).find((f) => !before.has(f));
-  const files = sh("tar", ["-tzf", join(out, tarball)], root).split("\n");
-  const manifest = JSON.parse(sh("tar", ["-xzOf", join(out, tarball), "package/package.json"], root));
-  const need = ["package/LICENSE", "package/README.md", "package/dist/index.js", "package/dist/index.cjs", "package/dist/index.d.ts", "package/dist/index.d.cts"];
-  for (const f of [...need, ...entryFiles(manifest)]) if (!files.includes(f)) problems.push(`${manifest.name}: ${f} missing from the tarball`);
+  const files = sh("tar", ["-tzf", join(out, tarball)], root)
+    .split("\n")
+    .filter(Boolean)
+    .map((f) => f.replace(/^package\//, ""));
+  const read = (f) => sh("tar", ["-xzOf", join(out, tarball), `package/${f}`], root);
+  const manifest = JSON.parse(read("package.json"));
+  const need = ["LICENSE", "README.md", "dist/index.js", "dist/index.cjs", "dist/index.d.ts", "dist/index.d.cts"];
+  for (const f of need) if (!files.includes(f)) problems.push(`${manifest.name}: ${f} missing from the tarball`);
+  for (const p of [...tarballProblems(manifest, files, read), ...dependencyProblems(manifest)]) problems.push(`${manifest.name}: ${p}`);
   if (JSON.stringify(manifest).includes("workspace:")) problems.push(`${manifest.name}: a workspace: range survived packing`);
   for (const field of ["license", "repository", "engines", "description"]) if (!manifest[field]) problems.push(`${manifest.name}: no "${field}"`);
   if (manifest.private) problems.push(`${manifest.name}: private`);

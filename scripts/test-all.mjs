@@ -1,16 +1,26 @@
 #!/usr/bin/env node
-// Runs the whole suite: build and typecheck through turbo, then every package's tests under its
-// runtime (vitest on Node, bun test under Bun), one package at a time, keeping each runner's exit
-// code and output. Prints one total line, "replic: N passed, N failed, N skipped", in which load
-// errors, failed hooks and runners that crash before reporting count as failures
-// (scripts/total.mjs; its own tests run here too, under node --test).
+// Runs the whole suite, after the workspace install (package.json "test"; scripts/install.mjs):
+//  1. the programs from Debian the suite needs (nats-server, chromium): installed with apt-get
+//     when missing and running as root, otherwise one line per missing program saying what to run
+//     (scripts/system-tools.mjs);
+//  2. build and typecheck through turbo;
+//  3. every package's tests under its runtime (vitest on Node, bun test under Bun), one package at
+//     a time, keeping each runner's exit code and output;
+//  4. the core's incremental mutation check (packages/core: npm run test:mutation:fast).
+// Prints one total line last, "replic: N passed, N failed, N skipped", in which load errors,
+// failed hooks, runners that crash before reporting and a failed mutation check count as
+// failures (scripts/total.mjs; its own tests run here too, under node --test).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { summaryLine, tally } from "./total.mjs";
+import { withNodeHeaders } from "./node-headers.mjs";
+import { ensureSystemTools, pathWithDebianDirs } from "./system-tools.mjs";
+import { addCheck, summaryLine, tally } from "./total.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
-const env = { ...process.env, TURBO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" };
+// Debian's sbin directories for nats-server; Node's own headers for the tests that install
+// tarballs and so may compile better-sqlite3 (scripts/node-headers.mjs).
+const env = withNodeHeaders({ ...process.env, PATH: pathWithDebianDirs(process.env.PATH), TURBO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" });
 const packages = [
   "packages/core",
   "packages/adapter-node",
@@ -28,6 +38,9 @@ const packages = [
   "examples/browser",
 ];
 for (const p of [...packages, "scripts"]) rmSync(join(root, p, "test-results"), { recursive: true, force: true });
+
+console.log(`node ${process.version}`);
+const tools = ensureSystemTools();
 
 const turbo = (args) => spawnSync("npx", ["turbo", ...args], { cwd: root, stdio: "inherit", env }).status ?? 1;
 const buildFailed = turbo(["run", "build", "typecheck", "--output-logs=errors-only"]) !== 0;
@@ -69,8 +82,19 @@ if (!buildFailed) {
     runs.push({ name: p, dir, ...(hasTest ? await run("npm", ["run", "--silent", "test"], dir) : { exitCode: 1, log: "no test script" }) });
   }
 }
+// Not a test runner: it reruns the mutants whose code or covering tests changed since the
+// committed report (docs/mutation/mutation.json), then checks every mutated file's score.
+let mutation;
+if (!buildFailed) {
+  console.log("\n=== packages/core: mutation check ===");
+  mutation = await run("npm", ["run", "--silent", "test:mutation:fast"], join(root, "packages", "core"));
+}
 const total = tally(runs);
+if (mutation) addCheck(total, { name: "packages/core mutation check", exitCode: mutation.exitCode });
+console.log("");
 if (buildFailed) console.log("build or typecheck failed: no tests ran");
+for (const line of tools.lines.filter((l) => l.startsWith("missing "))) console.log(line);
+if (mutation?.exitCode === 0) console.log("packages/core mutation check: passed (a check, not a test: a failure would count as 1 failed below)");
 for (const line of total.problems) console.log(`counted as failed: ${line}`);
 console.log(summaryLine(total));
 process.exit(buildFailed || total.failed > 0 || total.passed === 0 ? 1 : 0);

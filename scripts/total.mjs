@@ -97,6 +97,17 @@ export function tally(runs) {
   return total;
 }
 
+/**
+ * Adds a check that is not a test runner (the core's mutation check) to `total`: a non-zero exit
+ * counts as one failed, named in the problems; a pass adds nothing, as it is not a test.
+ */
+export function addCheck(total, { name, exitCode }) {
+  if (exitCode === 0) return total;
+  total.failed++;
+  total.problems.push(`${name}: ${exitCode === null ? "was killed" : `exited with code ${exitCode}`} (see its output above)`);
+  return total;
+}
+
 export function summaryLine(total) {
   return `replic: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`;
 }

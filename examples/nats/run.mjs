@@ -1,24 +1,27 @@
 // A NATS cluster of three processes on three runtimes (Bun, Node, Node + WASM), each with its own
 // database file. It starts its own nats-server on a free loopback port (Debian: apt-get install
-// nats-server), restarts it while everyone writes, and shows that all files end up the same.
+// nats-server; found on PATH or in /usr/sbin), restarts it while everyone writes, and shows that
+// all files end up the same.
 // Run: npm run demo:nats
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { findTool, installCommand, SYSTEM_TOOLS } from "../../scripts/system-tools.mjs";
 import { launch, settle } from "../lib/launch.mjs";
 
-if (spawnSync("nats-server", ["--version"]).status !== 0) {
-  console.error("this example needs nats-server on the PATH (Debian/Ubuntu: apt-get install nats-server)");
+const natsServer = findTool("nats-server");
+if (!natsServer) {
+  console.error(`this example needs nats-server: run \`${installCommand(SYSTEM_TOOLS.filter((t) => t.name === "nats-server"))}\``);
   process.exit(1);
 }
 const free = createServer().listen(0, "127.0.0.1");
 await new Promise((r) => free.once("listening", r));
 const port = free.address().port;
 free.close();
-const startServer = () => spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+const startServer = () => spawn(natsServer, ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
 let server = startServer();
 await new Promise((r) => setTimeout(r, 300));
 

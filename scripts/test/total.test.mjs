@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { summaryLine, tally, tallyPackage, unhandledErrorFiles } from "../total.mjs";
+import { addCheck, summaryLine, tally, tallyPackage, unhandledErrorFiles } from "../total.mjs";
 
 const base = mkdtempSync(join(tmpdir(), "replic-total-"));
 after(() => rmSync(base, { recursive: true, force: true }));
@@ -145,4 +145,16 @@ test("tally sums packages and the summary line never reads 0 failed when one did
     { name: "b", dir: crashed, exitCode: 1 },
   ]);
   assert.equal(summaryLine(total), "replic: 3 passed, 1 failed, 1 skipped");
+});
+
+test("a failed check (the mutation check) counts as one failed, named; a passing one adds nothing", () => {
+  const total = tally([{ name: "a", dir: pkg({ "vitest.json": vitest({}) }), exitCode: 0 }]);
+  addCheck(total, { name: "packages/core mutation check", exitCode: 0 });
+  assert.equal(summaryLine(total), "replic: 3 passed, 0 failed, 1 skipped");
+  addCheck(total, { name: "packages/core mutation check", exitCode: 1 });
+  assert.equal(summaryLine(total), "replic: 3 passed, 1 failed, 1 skipped");
+  assert.deepEqual(total.problems, ["packages/core mutation check: exited with code 1 (see its output above)"]);
+  addCheck(total, { name: "m", exitCode: null });
+  assert.equal(total.failed, 2);
+  assert.match(total.problems[1], /^m: was killed/);
 });

@@ -1,16 +1,17 @@
 /**
- * Headless Chromium for the tests: Debian's /usr/bin/chromium (installed by .ci/run with apt),
- * driven by playwright-core, which never downloads a browser of its own. Override the path with
- * REPLIC_CHROMIUM.
+ * Headless Chromium for the tests: Debian's chromium (`npm test` installs it with apt when
+ * missing), driven by playwright-core, which never downloads a browser of its own. Override the
+ * path with REPLIC_CHROMIUM.
  */
-import { existsSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
+import { findTool, installCommand, SYSTEM_TOOLS } from "../../../scripts/system-tools.mjs";
 
-export const CHROMIUM = process.env.REPLIC_CHROMIUM ?? "/usr/bin/chromium";
+export const CHROMIUM = findTool("chromium");
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set REPLIC_CHROMIUM)`);
+  if (!CHROMIUM) {
+    const where = process.env.REPLIC_CHROMIUM ? `REPLIC_CHROMIUM=${process.env.REPLIC_CHROMIUM} is not an executable` : "chromium is not installed";
+    throw new Error(`${where}: run \`${installCommand(SYSTEM_TOOLS.filter((t) => t.name === "chromium"))}\` (npm test does this when run as root)`);
   }
   return chromium.launch({
     executablePath: CHROMIUM,

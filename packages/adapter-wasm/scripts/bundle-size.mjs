@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Measures what the browser entry costs an app: dist/browser.js bundled for the browser with
 // @replic/core (esbuild, minified; @sqlite.org/sqlite-wasm is the app's own import and not
-// counted), then gzipped. Fails if anything in it needs a Node module. Writes dist/bundle-size.json.
+// counted), then gzipped. Fails if anything in it needs a Node module. Writes build-report/bundle-size.json
+// (outside dist/, so the report is not published with the package).
 import { createRequire } from "node:module";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const here = new URL("..", import.meta.url).pathname;
@@ -34,5 +35,6 @@ const report = {
   gzipBytes: gzipSync(code, { level: 9 }).length,
   inputs: inputs.map((p) => p.replace(/^.*node_modules\//, "").replace(here, "")),
 };
-writeFileSync(`${here}dist/bundle-size.json`, JSON.stringify(report, null, 2) + "\n");
+mkdirSync(`${here}build-report`, { recursive: true });
+writeFileSync(`${here}build-report/bundle-size.json`, JSON.stringify(report, null, 2) + "\n");
 console.log(`browser bundle (core + adapter-wasm/browser): ${(report.minifiedBytes / 1024).toFixed(1)} KiB minified, ${(report.gzipBytes / 1024).toFixed(1)} KiB gzipped`);

@@ -83,7 +83,7 @@ describe("browser bundle", () => {
     const code = readFileSync(new URL("../dist/browser.js", import.meta.url), "utf8");
     expect(code).toContain("openBrowserDatabase");
     expect(code).not.toMatch(/from\s+["']node:|require\(["']node:|node-sqlite3-wasm|getBuiltinModule/);
-    const size = JSON.parse(readFileSync(new URL("../dist/bundle-size.json", import.meta.url), "utf8"));
+    const size = JSON.parse(readFileSync(new URL("../build-report/bundle-size.json", import.meta.url), "utf8"));
     expect(size.gzipBytes).toBeGreaterThan(1000);
     expect(size.gzipBytes).toBeLessThan(size.minifiedBytes);
   });
