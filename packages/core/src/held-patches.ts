@@ -5,7 +5,8 @@
  * local clock comes within the bound it is merged like any patch. Every replica does the same,
  * so all converge to the same rows. The hold is bounded (`maxHeldPatches`).
  */
-import type { SqliteDriver, SqliteStatement } from "./driver.js";
+import type { SqliteDriver } from "./driver.js";
+import { StatementCache } from "./statement-cache.js";
 import type { Origins } from "./origins.js";
 import type { LocalPatch } from "./replicated-table.js";
 import { PatchesEncoder } from "./wire/encoder.js";
@@ -25,19 +26,14 @@ export interface HeldRow {
 export class HeldPatches {
   /** Patches held now (set by load(), which reads every held row anyway: no count at open). */
   count = 0;
-  /** Prepared on first use: most replicas never hold a patch, and an open prepares less. */
-  private readonly stmts = new Map<string, SqliteStatement>();
+
+  private readonly st: StatementCache;
 
   constructor(private readonly driver: SqliteDriver) {
+    this.st = new StatementCache(driver);
     driver.exec(`CREATE TABLE IF NOT EXISTS ${HELD_TABLE} (
       peerId INTEGER NOT NULL, seq INTEGER NOT NULL, patchedAt INTEGER NOT NULL, bytes BLOB NOT NULL,
       PRIMARY KEY (peerId, seq)) WITHOUT ROWID`);
-  }
-
-  private st(sql: string): SqliteStatement {
-    let s = this.stmts.get(sql);
-    if (s === undefined) this.stmts.set(sql, (s = this.driver.prepare(sql)));
-    return s;
   }
 
   /** Marks every held sequence in its origin's state and counts them (at open). */
@@ -57,7 +53,7 @@ export class HeldPatches {
 
   /** Stores a patch already encoded as a one-patch message (an alien one, kept whole). */
   holdBytes(peerId: number, seq: number, patchedAt: number, bytes: Uint8Array): boolean {
-    if (this.st(INSERT).run([peerId, seq, patchedAt, bytes]) === 0) return false;
+    if (this.st.get(INSERT).run([peerId, seq, patchedAt, bytes]) === 0) return false;
     this.count++;
     return true;
   }
@@ -65,10 +61,10 @@ export class HeldPatches {
   /** Held patches stamped at or below `ts`, oldest first (at most 5000). */
   due(ts: number): HeldRow[] {
     if (this.count === 0) return [];
-    return this.st(DUE).all([ts]).map((r) => ({ peerId: Number(r[0]), seq: Number(r[1]), bytes: r[2] as Uint8Array }));
+    return this.st.get(DUE).all([ts]).map((r) => ({ peerId: Number(r[0]), seq: Number(r[1]), bytes: r[2] as Uint8Array }));
   }
 
   release(peerId: number, seq: number): void {
-    this.count -= this.st(REMOVE).run([peerId, seq]);
+    this.count -= this.st.get(REMOVE).run([peerId, seq]);
   }
 }

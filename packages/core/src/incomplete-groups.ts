@@ -6,7 +6,8 @@
  * (`maxIncompletePatches`); a group still incomplete once its stamp is older than the retention
  * window is reported, never half-applied.
  */
-import type { SqliteDriver, SqliteStatement } from "./driver.js";
+import type { SqliteDriver } from "./driver.js";
+import { StatementCache } from "./statement-cache.js";
 import type { Origins } from "./origins.js";
 import type { WireGroup } from "./wire/types.js";
 
@@ -31,19 +32,15 @@ export class IncompleteGroups {
   count = 0;
   /** Per origin, the groups waiting, by first sequence. */
   private readonly pending = new Map<number, Map<number, PendingGroup>>();
-  private readonly stmts = new Map<string, SqliteStatement>();
+
+  private readonly st: StatementCache;
 
   constructor(private readonly driver: SqliteDriver) {
+    this.st = new StatementCache(driver);
     driver.exec(`CREATE TABLE IF NOT EXISTS ${INCOMPLETE_TABLE} (
       peerId INTEGER NOT NULL, seq INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
       patchedAt INTEGER NOT NULL, bytes BLOB NOT NULL,
       PRIMARY KEY (peerId, seq)) WITHOUT ROWID`);
-  }
-
-  private st(sql: string): SqliteStatement {
-    let s = this.stmts.get(sql);
-    if (s === undefined) this.stmts.set(sql, (s = this.driver.prepare(sql)));
-    return s;
   }
 
   /** Reads what waits (at open) and marks each part in its origin's state. */
@@ -79,7 +76,7 @@ export class IncompleteGroups {
 
   /** Stores a part (a one-patch message); false when it was stored already. */
   store(group: WireGroup, seq: number, patchedAt: number, bytes: Uint8Array): boolean {
-    if (this.st(INSERT).run([group.peerId, seq, group.first, group.last, patchedAt, bytes]) === 0) return false;
+    if (this.st.get(INSERT).run([group.peerId, seq, group.first, group.last, patchedAt, bytes]) === 0) return false;
     this.entry(group, patchedAt).parts++;
     this.count++;
     return true;
@@ -87,14 +84,14 @@ export class IncompleteGroups {
 
   /** Parts stored for a group, at most `limit` from sequence `from` on, in order. */
   parts(group: WireGroup, from: number, limit: number): { seq: number; bytes: Uint8Array }[] {
-    return this.st(PARTS)
+    return this.st.get(PARTS)
       .all([group.peerId, from, group.last, limit])
       .map((r) => ({ seq: Number(r[0]), bytes: r[1] as Uint8Array }));
   }
 
   /** Drops a group's parts (merged now, in the caller's transaction). */
   remove(group: WireGroup): void {
-    this.count -= this.st(REMOVE).run([group.peerId, group.first, group.last]);
+    this.count -= this.st.get(REMOVE).run([group.peerId, group.first, group.last]);
     const groups = this.pending.get(group.peerId);
     groups?.delete(group.first);
     if (groups && groups.size === 0) this.pending.delete(group.peerId);

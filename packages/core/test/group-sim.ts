@@ -5,7 +5,7 @@
 // receive() and every restart, every replica must show each transaction whole or not at all;
 // after healing, all replicas are identical.
 import { join } from "node:path";
-import { rng, SimCrash, type SimBinding, type SimDriver, type SimStatement } from "./sim.js";
+import { CrashingDriver, rng, SimCrash, type SimBinding, type SimDriver } from "./sim.js";
 
 export const ORDERS_DDL = `
 CREATE TABLE orders (id TEXT PRIMARY KEY, total INTEGER, epoch INTEGER);
@@ -35,39 +35,6 @@ export function dumpOrders(driver: SimDriver): string {
   return JSON.stringify([rows("SELECT * FROM orders ORDER BY id"), rows("SELECT * FROM order_lines ORDER BY orderId, n")]);
 }
 
-/** A driver that dies after `left` statements (0 = not scheduled): the process is gone from then on. */
-class DyingDriver implements SimDriver {
-  left = 0;
-  dead = false;
-  constructor(readonly inner: SimDriver) {}
-  get name() {
-    return this.inner.name;
-  }
-  private step() {
-    if (this.dead) throw new SimCrash();
-    if (this.left > 0 && --this.left === 0) {
-      this.dead = true;
-      throw new SimCrash();
-    }
-  }
-  exec(sql: string) {
-    this.step();
-    this.inner.exec(sql);
-  }
-  prepare(sql: string): SimStatement {
-    this.step();
-    const s = this.inner.prepare(sql);
-    return {
-      run: (p) => (this.step(), s.run(p)),
-      get: (p) => (this.step(), s.get(p)),
-      all: (p) => (this.step(), s.all(p)),
-    };
-  }
-  release() {
-    this.inner.release?.();
-  }
-}
-
 export interface GroupSimResult {
   transactions: number;
   receives: number;
@@ -90,7 +57,7 @@ export function simulateGroups(binding: SimBinding, seed: number, steps = 400): 
   if (topology === "mesh") for (let i = 0; i + 2 < n; i++) edges.push([i, i + 2]);
   const neighbours = (i: number) => edges.flatMap(([a, b]) => (a === i ? [b] : b === i ? [a] : []));
   const queue: Array<{ from: number; to: number; bytes: Uint8Array }> = [];
-  type Peer = { handle: { driver: SimDriver; close(): void }; driver: DyingDriver; replica: ReturnType<SimBinding["createReplica"]> };
+  type Peer = { handle: { driver: SimDriver; close(): void }; driver: CrashingDriver; replica: ReturnType<SimBinding["createReplica"]> };
   const peers: Peer[] = [];
   const result: GroupSimResult = { transactions: 0, receives: 0, restarts: 0, deaths: 0, completed: 0 };
 
@@ -100,7 +67,7 @@ export function simulateGroups(binding: SimBinding, seed: number, steps = 400): 
   };
   const open = (i: number): Peer => {
     const handle = binding.open(join(dir.path, `p${i}.db`));
-    const driver = new DyingDriver(handle.driver);
+    const driver = new CrashingDriver(handle.driver);
     const replica = binding.createReplica(driver, { peerId: i + 1, heartbeatMs: 0, now: () => wall.t + i * 3, maxBatchPatches: batch, requestTimeoutMs: 50 });
     replica.migrate(ORDERS_MIGRATIONS);
     for (const j of neighbours(i)) replica.addPeer(j + 1, (bytes) => void queue.push({ from: i, to: j, bytes }));
@@ -137,7 +104,7 @@ export function simulateGroups(binding: SimBinding, seed: number, steps = 400): 
       const i = r.int(n);
       const p = peers[i]!;
       const roll = r.next();
-      if (roll < 0.03) p.driver.left = 1 + r.int(40); // dies somewhere in what comes next
+      if (roll < 0.03) p.driver.crashIn = 1 + r.int(40); // dies somewhere in what comes next
       if (roll < 0.3) {
         const order = `o${r.int(3)}`;
         const e = ++epoch;
@@ -171,7 +138,7 @@ export function simulateGroups(binding: SimBinding, seed: number, steps = 400): 
       } else if (roll < 0.97) {
         if (guarded(i, () => p.replica.tick())) check(i, "after a tick");
       } else restart(i);
-      p.driver.left = 0;
+      p.driver.crashIn = 0;
     }
     // Heal: no more loss or deaths; deliver and tick until nothing moves.
     for (let round = 0; round < 200; round++) {

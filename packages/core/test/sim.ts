@@ -170,7 +170,7 @@ export class SimCrash extends Error {
  * A driver that dies: once `crashIn` statements have run it throws SimCrash instead of running
  * the next one, and every call after that throws too (the process is gone).
  */
-class CrashingDriver implements SimDriver {
+export class CrashingDriver implements SimDriver {
   crashIn = 0; // 0 = no crash scheduled
   dead = false;
   constructor(private readonly inner: SimDriver) {}
@@ -196,6 +196,9 @@ class CrashingDriver implements SimDriver {
       get: (p) => (this.step(), s.get(p)),
       all: (p) => (this.step(), s.all(p)),
     };
+  }
+  release(): void {
+    this.inner.release?.();
   }
 }
 
