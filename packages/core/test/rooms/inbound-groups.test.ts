@@ -243,4 +243,87 @@ describe("inbound: group patches", () => {
     }
     expect(b.dump()).toBe(a.dump());
   });
+
+  it("names what disagrees: another stamp within one message's parts, an overlap with a waiting group, with a merged group", () => {
+    const a = peer(1, { maxBatchPatches: 2 });
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    writeOrder(a.r, "o1", 1); // 1..5 in messages of 2, 2, 1
+    writeOrder(a.r, "o2", 2); // 6..10
+    const parts = sent.map((m) => decodeWire(m));
+    const first = parts[0]!;
+    if (first.kind !== "patches") throw new Error("not patches");
+    const refuse = (r: Replica, bytes: Uint8Array) => {
+      try {
+        r.receive(1, bytes);
+      } catch (e) {
+        return `${isReplicError(e) ? e.code : "?"}: ${(e as Error).message}`;
+      }
+      return "accepted";
+    };
+    // Parts from two stores disagreeing on the stamp reach takeGroup through a released hold and
+    // a message alike; within one message the decoder already refuses them.
+    const b = peer(2);
+    b.r.receive(1, sent[0]!); // 1..2 of 1..5 wait
+    const overlapping = encodeWire({ ...first, patches: first.patches.map((p) => ({ ...p, seq: p.seq + 1 })), groups: [{ peerId: 1, first: 2, last: 6 }] }, 2);
+    expect(refuse(b.r, overlapping)).toBe("GROUP_MISMATCH: group 1.2-6 overlaps group 1.1-5 received before: message refused");
+    const restamped = encodeWire({ ...first, patches: first.patches.map((p) => ({ ...p, seq: p.seq + 2, patchedAt: p.patchedAt + 7 })) }, 2);
+    expect(refuse(b.r, restamped)).toBe("GROUP_MISMATCH: group 1.1-5 arrives with another stamp than its parts received before: message refused");
+    expect(metric(b.r, "groups_refused_total")).toBe(2);
+    expect(metric(b.r, "receive_errors_total")).toBe(2);
+    // A group merged whole here; a part claiming other bounds over its sequences is refused.
+    const c = peer(3);
+    for (const m of sent.slice(0, 3)) c.r.receive(1, m);
+    expect(c.dump()).toBe(JSON.stringify([[["o1", 14, 1]], [1, 2, 3, 4].map((n) => ["o1", n, 1 + n, 1])]));
+    const later = parts[3]!;
+    if (later.kind !== "patches") throw new Error("not patches");
+    const claim = encodeWire({ ...later, groups: [{ peerId: 1, first: 5, last: 10 }] }, 2);
+    expect(refuse(c.r, claim)).toBe("GROUP_MISMATCH: group 1.5-10 overlaps group 1.1-5 merged before: message refused");
+    expect(metric(c.r, "groups_refused_total")).toBe(1);
+    // The honest rest goes through, and duplicates of waiting or merged parts count as duplicates.
+    for (const m of sent.slice(3)) c.r.receive(1, m);
+    c.r.receive(1, sent[3]!);
+    expect(metric(c.r, "groups_completed_total")).toBe(2);
+    expect(metric(c.r, "patches_duplicate_total")).toBe(2);
+    expect(c.dump()).toBe(a.dump());
+  });
+
+  it("a far-future group is held whole and, once due, merges whole even when the hold releases it in parts", () => {
+    const wall = { t: 1_800_000_000_000 };
+    const a = peer(1, { maxBatchPatches: 1, now: () => wall.t + 3_600_000 }); // an hour ahead
+    const b = peer(2, { now: () => wall.t, maxClockDriftMs: 1000 });
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    writeOrder(a.r, "o1", 1);
+    for (const m of sent) b.r.receive(1, m);
+    expect(b.r.status().heldPatches).toBe(5);
+    expect(b.r.status().incompleteGroups.count).toBe(0);
+    b.r.tick();
+    expect(b.dump()).toBe("[[],[]]");
+    wall.t += 3_600_000;
+    b.r.tick();
+    expect(b.dump()).toBe(a.dump());
+    expect(b.r.status().heldPatches).toBe(0);
+    expect(b.r.status().incompleteGroups).toEqual({ count: 0, patches: 0, oldestAgeMs: 0 });
+    expect(metric(b.r, "patches_released_total")).toBe(5);
+    expect(metric(b.r, "groups_completed_total")).toBe(1);
+  });
+
+  it("a part already merged here through an older build (no group) counts towards completing its group", () => {
+    const a = peer(1, { maxBatchPatches: 5 });
+    const b = peer(2);
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    writeOrder(a.r, "o1", 1);
+    const msg = decodeWire(sent[0]!);
+    if (msg.kind !== "patches") throw new Error("not patches");
+    // 1 and 2 arrive without their group (relayed through an older build), 3..5 with it.
+    const { groups: _, ...bare } = msg;
+    b.r.receive(1, encodeWire({ ...bare, patches: msg.patches.slice(0, 2) }, 1));
+    expect(JSON.parse(b.dump())[0]).toHaveLength(1); // no boundary known: the order shows
+    b.r.receive(1, encodeWire({ ...msg, patches: msg.patches.slice(2) }, 2));
+    expect(b.dump()).toBe(a.dump());
+    expect(metric(b.r, "groups_completed_total")).toBe(1);
+    expect(metric(b.r, "incomplete_parked_total")).toBe(0);
+  });
 });
