@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { crc32, DecodeError, DEFAULT_LIMITS, decodeMessage, decodeWire, encodeMessage, encodeWire, type SqlValue } from "../src/index.js";
+import { groupOf, wireVersionOf } from "../src/wire/decoder.js";
 import { PatchesEncoder, sameList } from "../src/wire/encoder.js";
 import { isInt64 } from "../src/wire/types.js";
 
@@ -221,3 +222,64 @@ describe("codec edges", () => {
   });
 });
 
+
+describe("wire version 2: the group section", () => {
+  const tables = [{ name: "t", columns: ["id"] }];
+  const patch = (peerId: number, seq: number, patchedAt = 5) => ({ table: 0, peerId, seq, patchedAt, columns: [0], values: [seq] });
+  const grouped = { kind: "patches" as const, tables, patches: [patch(1, 3), patch(1, 4), patch(2, 9, 6)], groups: [{ peerId: 1, first: 2, last: 4 }] };
+
+  it("is written only at version 2 and only with a group; version 1 leaves it out", () => {
+    const v2 = encodeWire(grouped, 2);
+    expect(v2[1]).toBe(2);
+    expect(wireVersionOf(v2)).toBe(2);
+    const back = decodeWire(v2);
+    expect(back.kind === "patches" && back.groups).toEqual([{ peerId: 1, first: 2, last: 4 }]);
+    const v1 = encodeWire(grouped, 1);
+    expect(v1[1]).toBe(1);
+    expect(decodeWire(v1)).toEqual({ kind: "patches", tables, patches: grouped.patches });
+    expect(encodeWire(grouped)).toEqual(v1); // version 1 unless asked
+    const none = encodeWire({ ...grouped, groups: [] }, 2);
+    expect(none).toEqual(v1);
+    expect(encodeWire({ kind: "heartbeat", clock: 1, heads: [] }, 2)[1]).toBe(2);
+    expect(encodeWire({ kind: "request", ranges: [] }, 2)[1]).toBe(2);
+  });
+
+  it("refuses to write an unknown version or a group that is not one", () => {
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as { code?: string }).code + ": " + (e as Error).message;
+      }
+      return "written";
+    };
+    expect(code(() => encodeWire(grouped, 3))).toBe("INVALID_MESSAGE: cannot encode wire version 3: not an integer in range");
+    expect(code(() => encodeWire(grouped, 0))).toMatch(/^INVALID_MESSAGE: cannot encode wire version 0/);
+    expect(code(() => encodeWire({ ...grouped, groups: [{ peerId: 1, first: 3, last: 3 }] }, 2))).toMatch(/^INVALID_MESSAGE: cannot encode sequence 3/);
+    expect(code(() => encodeWire({ ...grouped, groups: [{ peerId: 1, first: 0, last: 3 }] }, 2))).toMatch(/^INVALID_MESSAGE: cannot encode sequence 0/);
+    expect(code(() => encodeWire({ ...grouped, groups: [{ peerId: 2 ** 32, first: 1, last: 3 }] }, 2))).toMatch(/^INVALID_MESSAGE: cannot encode peer id/);
+  });
+
+  it("a group larger than limits.maxGroupPatches is refused by the decoder, a group at the limit is not", () => {
+    const bytes = encodeWire({ ...grouped, groups: [{ peerId: 1, first: 2, last: 4 }] }, 2);
+    expect(() => decodeWire(bytes, { ...DEFAULT_LIMITS, maxGroupPatches: 2 })).toThrow(/group of 3 patches exceeds the 2-patch limit/);
+    expect(decodeWire(bytes, { ...DEFAULT_LIMITS, maxGroupPatches: 3 }).kind).toBe("patches");
+  });
+
+  it("groupOf finds a sequence's group among one origin's sorted groups", () => {
+    const gs = [
+      { peerId: 1, first: 2, last: 4 },
+      { peerId: 1, first: 7, last: 8 },
+      { peerId: 1, first: 10, last: 30 },
+    ];
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 30, 31].map((s) => groupOf(gs, s)?.first ?? 0)).toEqual([0, 2, 2, 2, 0, 0, 7, 7, 0, 10, 10, 10, 0]);
+    expect(groupOf(undefined, 3)).toBeUndefined();
+    expect(groupOf([], 3)).toBeUndefined();
+  });
+
+  it("groups of two origins may interleave; each origin's must ascend", () => {
+    const two = { ...grouped, patches: [patch(1, 3), patch(2, 9, 6), patch(2, 10, 6), patch(1, 4)], groups: [{ peerId: 2, first: 9, last: 10 }, { peerId: 1, first: 3, last: 4 }] };
+    const back = decodeWire(encodeWire(two, 2));
+    expect(back.kind === "patches" && back.groups!.length).toBe(2);
+  });
+});

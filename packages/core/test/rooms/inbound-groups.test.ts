@@ -326,4 +326,23 @@ describe("inbound: group patches", () => {
     expect(metric(b.r, "groups_completed_total")).toBe(1);
     expect(metric(b.r, "incomplete_parked_total")).toBe(0);
   });
+
+  it("parts merged above a hole through an older build count too: the group completes once its first parts arrive", () => {
+    const a = peer(1, { maxBatchPatches: 5 });
+    const b = peer(2);
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    writeOrder(a.r, "o1", 1);
+    const msg = decodeWire(sent[0]!);
+    if (msg.kind !== "patches") throw new Error("not patches");
+    const { groups: _, ...bare } = msg;
+    // 3 and 4 without their group: merged above a hole (1 and 2 are missing).
+    b.r.receive(1, encodeWire({ ...bare, patches: msg.patches.slice(2, 4) }, 1));
+    expect(b.r.status().origins.find((o) => o.peerId === 1)).toMatchObject({ contiguous: 0, highest: 4 });
+    b.r.receive(1, encodeWire({ ...msg, patches: [msg.patches[4]!] }, 2)); // 5 of 1..5: 3 and 4 count, 1 and 2 lack
+    expect(b.r.status().incompleteGroups).toMatchObject({ count: 1, patches: 1 });
+    b.r.receive(1, encodeWire({ ...msg, patches: msg.patches.slice(0, 2) }, 2));
+    expect(b.dump()).toBe(a.dump());
+    expect(b.r.status().incompleteGroups.count).toBe(0);
+  });
 });

@@ -784,3 +784,53 @@ describe("local writes: another writer under our id", () => {
     });
   });
 });
+
+describe("local writes: one group per transaction", () => {
+  it("a transaction's patches share the stamp of its first write, its bounds are kept, and the batch names its group", () => {
+    const r = rig();
+    r.w.upsert("items", { id: 1, name: "alone" }); // a group of its own: no bounds kept
+    expect(r.all("SELECT * FROM _replic_groups")).toEqual([]);
+    r.w.transaction(() => {
+      r.w.upsert("items", { id: 2, name: "a" });
+      r.w.upsertMany("tags", [{ tag: "x" }, { tag: "y" }]);
+      r.w.upsert("items", { id: 2, qty: 3 }); // the same row again, later in the group: it wins
+    });
+    const stamps = r.all("SELECT DISTINCT _patchedAt FROM items_patches WHERE _sequenceId > 1 UNION SELECT DISTINCT _patchedAt FROM tags_patches");
+    expect(stamps).toHaveLength(1);
+    expect(r.all("SELECT peerId, first, last FROM _replic_groups")).toEqual([[PEER, 2, 5]]);
+    expect(r.all("SELECT id, name, qty FROM items WHERE id = 2")).toEqual([[2, "a", 3]]);
+    const msg = decodeMessage(r.sent[r.sent.length - 1]!);
+    expect(msg.kind === "patches" && msg.groups).toEqual([{ peerId: PEER, first: 2, last: 5 }]);
+    // The next transaction takes a new, higher stamp.
+    r.w.transaction(() => {
+      r.w.upsert("items", { id: 3 });
+      r.w.upsert("items", { id: 4 });
+    });
+    const next = r.all("SELECT DISTINCT _patchedAt FROM items_patches WHERE _sequenceId >= 6");
+    expect(next).toHaveLength(1);
+    expect((next[0]![0] as number) > (stamps[0]![0] as number)).toBe(true);
+    expect(r.all("SELECT peerId, first, last FROM _replic_groups ORDER BY last")).toEqual([
+      [PEER, 2, 5],
+      [PEER, 6, 7],
+    ]);
+  });
+
+  it("a transaction above limits.maxGroupPatches is GROUP_TOO_LARGE and writes nothing", () => {
+    const r = rig({ limits: { maxGroupPatches: 3 } });
+    const before = r.snapshot();
+    expect(
+      codeOf(() =>
+        r.w.transaction(() => {
+          for (let i = 1; i <= 4; i++) r.w.upsert("items", { id: i });
+        }),
+      ),
+    ).toBe("GROUP_TOO_LARGE");
+    expect(r.snapshot()).toBe(before);
+    expect(r.all("SELECT * FROM _replic_groups")).toEqual([]);
+    // At the limit it commits.
+    r.w.transaction(() => {
+      for (let i = 1; i <= 3; i++) r.w.upsert("items", { id: i });
+    });
+    expect(r.book.seq).toBe(3);
+  });
+});
