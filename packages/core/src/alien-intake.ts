@@ -32,7 +32,7 @@ export function keepAliens(r: IntakeRooms, aliens: AlienPatch[], releasing: bool
       const kept = alien.stampOf(a.peerId, a.seq);
       if (a.seq > book.seq || (kept !== undefined && kept !== a.patchedAt)) {
         count(res, "patches_own_refused_total");
-        res.conflicts.push(`received patch ${a.peerId}.${a.seq}, which this replica did not write: another writer uses this id`);
+        res.ownConflict = `received patch ${a.peerId}.${a.seq}, which this replica did not write: another writer uses this id`;
       } else count(res, "patches_duplicate_total");
       continue;
     }

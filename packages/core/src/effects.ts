@@ -36,8 +36,8 @@ export interface Effects {
   outgoing: ((version: number) => Uint8Array[]) | undefined;
   /** Counters to add. */
   counts: Partial<Record<MetricName, number>>;
-  /** Signs of a second writer under our id: messages to raise. */
-  conflicts: string[];
+  /** A sign of a second writer under our id (the last one seen in the commit), raised once. */
+  ownConflict: string | undefined;
   /** Per origin, patches that differ from the stored one under the same sequence (two writers under one id). */
   conflicting: Map<number, number>;
 }
@@ -59,7 +59,7 @@ export function noEffects(local: boolean, from: Link | undefined): Effects {
     keys: undefined,
     outgoing: undefined,
     counts: {},
-    conflicts: [],
+    ownConflict: undefined,
     conflicting: new Map(),
   };
 }

@@ -158,7 +158,7 @@ export class Inbound {
         const conflict = this.ownPatchConflict(p);
         if (conflict) {
           count(e, "patches_own_refused_total");
-          e.conflicts.push(conflict);
+          e.ownConflict = conflict;
         } else count(e, "patches_duplicate_total");
         continue;
       }

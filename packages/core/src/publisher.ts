@@ -37,7 +37,7 @@ export class Publisher {
   publish(e: Effects, ownSeq: number): void {
     const { metrics, identity, waiters, events, outbox, origins, gaps, neighbours } = this.r;
     for (const name in e.counts) metrics.inc(name as MetricName, e.counts[name as MetricName]!);
-    for (const message of e.conflicts) identity.raise(message);
+    if (e.ownConflict) identity.raise(e.ownConflict);
     for (const [origin, n] of e.conflicting) {
       identity.raise(`${n} patch(es) differ from the stored ones under the same sequence: two writers use this id`, origin);
     }
