@@ -36,6 +36,9 @@ export function scheduleSnapshots(driver: SqliteDriver, options: ScheduleOptions
 
   const run = async (): Promise<SnapshotResult> => {
     while (running) await running.catch(() => undefined);
+    return start();
+  };
+  const start = async (): Promise<SnapshotResult> => {
     running = snapshotToS3(driver, options);
     try {
       const r = await running;
@@ -47,8 +50,11 @@ export function scheduleSnapshots(driver: SqliteDriver, options: ScheduleOptions
   };
   const arm = (delay: number) => {
     if (stopped) return;
-    timer = setTimeout(() => {
-      run()
+    timer = setTimeout(async () => {
+      // A scheduled run waits for one in progress (runNow); stop() may come meanwhile.
+      while (running) await running.catch(() => undefined);
+      if (stopped) return;
+      start()
         .catch((err) => options.onError?.(err))
         .finally(() => arm(intervalMs * (1 - jitter + 2 * jitter * Math.random())));
     }, delay);
