@@ -408,7 +408,25 @@ export class Inbound {
         opts.logger?.warn(`replic: held patch ${row.peerId}.${row.seq} cannot be merged yet`, err);
       }
     }
-    if (all.patches.length > 0 || all.aliens) this.apply(all, undefined, true);
+    if (all.patches.length === 0 && !all.aliens) return;
+    try {
+      this.apply(all, undefined, true);
+    } catch (err) {
+      if (!(isReplicError(err) && err.code === "GROUP_MISMATCH")) throw err;
+      // Parts held from different messages disagree (a forged one among them): release them one
+      // by one and drop those refused, or every round would fail on them.
+      for (const p of all.patches) {
+        try {
+          this.apply({ patches: [p], aliens: undefined }, undefined, true);
+        } catch (e) {
+          if (!(isReplicError(e) && e.code === "GROUP_MISMATCH")) throw e;
+          this.r.metrics.inc("groups_refused_total");
+          this.r.tx.run(() => held.release(p.peerId, p.seq), () => {});
+          this.r.origins.find(p.peerId)?.held.delete(p.seq);
+          opts.logger?.warn(`replic: held patch ${p.peerId}.${p.seq} dropped`, e);
+        }
+      }
+    }
   }
 
   forgetLink(peerId: number): void {

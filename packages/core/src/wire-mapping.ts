@@ -54,7 +54,7 @@ export function mapPatches(catalog: Catalog, msg: PatchesMessage): MappedPatches
 
 /** Points every patch (and alien patch) at the group the message puts it in. */
 function withGroups(groups: readonly WireGroup[] | undefined, m: MappedPatches): MappedPatches {
-  if (groups === undefined || groups.length === 0) return m;
+  if (!groups) return m;
   const byPeer = new Map<number, WireGroup[]>();
   for (const g of groups) {
     let list = byPeer.get(g.peerId);

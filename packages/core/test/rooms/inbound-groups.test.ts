@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createReplica, decodeMessage, decodeWire, encodeWire, isReplicError, type Replica } from "../../src/index.js";
 import { testDriver } from "../helpers.js";
-import { dumpOrders, ORDERS_MIGRATIONS, orderViolation } from "../group-sim.js";
+import { dumpOrders, ORDERS_DDL, ORDERS_MIGRATIONS, orderViolation } from "../group-sim.js";
 
 const open: Replica[] = [];
 afterEach(() => {
@@ -344,5 +344,89 @@ describe("inbound: group patches", () => {
     b.r.receive(1, encodeWire({ ...msg, patches: msg.patches.slice(0, 2) }, 2));
     expect(b.dump()).toBe(a.dump());
     expect(b.r.status().incompleteGroups.count).toBe(0);
+  });
+
+  it("counts only what is held inside the group's range: merged patches beyond it, or at its ends, are told apart", () => {
+    const a = peer(1, { maxBatchPatches: 1 });
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    a.r.upsert("orders", { id: "x1", total: 0, epoch: 0 }); // 1
+    a.r.upsert("orders", { id: "x2", total: 0, epoch: 0 }); // 2
+    writeOrder(a.r, "o1", 1); // 3..7
+    a.r.upsert("orders", { id: "x8", total: 0, epoch: 0 }); // 8
+    a.r.upsert("orders", { id: "x9", total: 0, epoch: 0 }); // 9
+    const bare = (i: number) => {
+      const msg = decodeWire(sent[i]!);
+      if (msg.kind !== "patches") throw new Error("not patches");
+      const { groups: _, ...rest } = msg;
+      return encodeWire(rest, 1);
+    };
+    const b = peer(2);
+    const seen = () => JSON.parse(b.dump())[1].length as number;
+    // 8 and 9 (beyond the group) and 3 (its first sequence) merged without a group, above a hole.
+    for (const i of [7, 8, 2]) b.r.receive(1, bare(i));
+    expect(b.r.status().origins.find((o) => o.peerId === 1)!.contiguous).toBe(0);
+    b.r.receive(1, sent[6]!); // 7, the group's last
+    b.r.receive(1, sent[5]!); // 6
+    b.r.receive(1, sent[4]!); // 5: 3, 5, 6, 7 of 3..7 are here; 4 lacks
+    expect(seen()).toBe(0);
+    b.r.receive(1, sent[3]!); // 4: whole
+    expect(seen()).toBe(4);
+    // The group's last sequence merged without its group counts too.
+    const c = peer(3);
+    c.r.receive(1, bare(6)); // 7
+    expect(JSON.parse(c.dump())[1]).toHaveLength(1); // no boundary known for it: it shows
+    for (const i of [2, 3, 4]) c.r.receive(1, sent[i]!); // 3, 4, 5 wait: 6 lacks
+    expect(JSON.parse(c.dump())[1]).toHaveLength(1);
+    c.r.receive(1, sent[5]!); // 6
+    expect(JSON.parse(c.dump())[1]).toHaveLength(4);
+  });
+
+  it("parts held as far-future from different messages that disagree are dropped at release; the honest group completes and rounds go on", () => {
+    const wall = { t: 1_800_000_000_000 };
+    const a = peer(1, { maxBatchPatches: 1, now: () => wall.t + 3_600_000 });
+    const b = peer(2, { now: () => wall.t, maxClockDriftMs: 1000 });
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    writeOrder(a.r, "o1", 1);
+    const forged = decodeWire(sent[1]!);
+    if (forged.kind !== "patches") throw new Error("not patches");
+    // Part 2 restamped (5 later): held like the honest parts, each alone looks fine.
+    b.r.receive(1, encodeWire({ ...forged, patches: forged.patches.map((p) => ({ ...p, patchedAt: p.patchedAt + 5 })) }, 2));
+    for (const i of [0, 2, 3, 4]) b.r.receive(1, sent[i]!);
+    expect(b.r.status().heldPatches).toBe(5);
+    wall.t += 3_600_000 + 10;
+    expect(() => b.r.tick()).not.toThrow();
+    expect(metric(b.r, "groups_refused_total")).toBeGreaterThanOrEqual(1);
+    expect(b.r.status().heldPatches).toBe(0);
+    expect(b.dump()).toBe("[[],[]]");
+    b.r.receive(1, sent[1]!); // the honest part 2
+    expect(b.dump()).toBe(a.dump());
+  });
+
+  it("a part naming a table unknown here is kept whole with its group and relayed with it, so a replica that knows the table still waits for the rest", () => {
+    const a = peer(1, { maxBatchPatches: 1 });
+    const b = createReplica(testDriver(), { peerId: 2, heartbeatMs: 0 });
+    b.migrate([{ up: ORDERS_DDL.slice(0, ORDERS_DDL.indexOf("CREATE TABLE order_lines")), down: "DROP TABLE orders_patches; DROP TABLE orders;" }]);
+    open.push(b);
+    const c = peer(3);
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    const relayed: Uint8Array[] = [];
+    b.addPeer(3, (m) => void relayed.push(m));
+    writeOrder(a.r, "o1", 1, true); // lines first: the first four messages name only order_lines
+    b.receive(1, sent[0]!);
+    expect(relayed.length).toBeGreaterThan(0);
+    const msg = decodeWire(relayed[relayed.length - 1]!);
+    expect(msg.kind === "patches" && msg.groups).toEqual([{ peerId: 1, first: 1, last: 5 }]);
+    for (const m of relayed.splice(0)) c.r.receive(2, m);
+    expect(c.violation()).toBeUndefined();
+    expect(c.dump()).toBe("[[],[]]");
+    for (const m of sent.slice(1)) b.receive(1, m);
+    for (const m of relayed.splice(0)) {
+      c.r.receive(2, m);
+      expect(c.violation()).toBeUndefined();
+    }
+    expect(c.dump()).toBe(a.dump());
   });
 });
