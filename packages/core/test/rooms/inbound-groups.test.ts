@@ -429,4 +429,62 @@ describe("inbound: group patches", () => {
     }
     expect(c.dump()).toBe(a.dump());
   });
+
+  it("a neighbour's wire version is read from what it sends: three version 1 heartbeats make it an older build, patches of version 1 do not, a version 2 message undoes it", () => {
+    const a = peer(1);
+    const out: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void out.push(m));
+    const hb = (v: number) => encodeWire({ kind: "heartbeat", clock: 1, heads: [] }, v);
+    const lastVersion = () => {
+      out.length = 0;
+      writeOrder(a.r, `o${Math.random()}`, 1);
+      const m = out[out.length - 1]!;
+      const d = decodeWire(m);
+      return [m[1], d.kind === "patches" ? (d.groups?.length ?? 0) : -1];
+    };
+    expect(lastVersion()).toEqual([2, 1]);
+    const v1patches = encodeWire({ kind: "patches", tables: [{ name: "orders", columns: ["id"] }], patches: [{ table: 0, peerId: 2, seq: 1, patchedAt: 1, columns: [0], values: ["p"] }] }, 1);
+    for (let i = 0; i < 3; i++) a.r.receive(2, v1patches);
+    expect(lastVersion()).toEqual([2, 1]);
+    a.r.receive(2, hb(1));
+    a.r.receive(2, hb(1));
+    expect(lastVersion()).toEqual([2, 1]);
+    a.r.receive(2, hb(1));
+    expect(lastVersion()).toEqual([1, 0]); // an older build: the group is left out
+    a.r.receive(2, hb(2));
+    expect(lastVersion()).toEqual([2, 1]);
+    expect(metric(a.r, "groups_refused_total")).toBe(0);
+  });
+
+  it("only a group mismatch counts as a refused group: other refusals do not", () => {
+    const b = peer(2);
+    expect(() => b.r.receive(1, new Uint8Array([0x72, 0x02, 0x01, 0, 0, 0, 0]))).toThrow();
+    const unknownColumnsOnly = encodeWire({ kind: "patches", tables: [{ name: "orders", columns: ["total"] }], patches: [{ table: 0, peerId: 1, seq: 1, patchedAt: 1, columns: [0], values: [1] }] }, 1);
+    expect(() => b.r.receive(1, unknownColumnsOnly)).toThrow(/MISSING_PRIMARY_KEY|primary-key/);
+    expect(metric(b.r, "receive_errors_total")).toBe(1);
+    expect(metric(b.r, "groups_refused_total")).toBe(0);
+  });
+
+  it("a part claiming the same first sequence as a merged group but another last one is refused", () => {
+    const a = peer(1, { maxBatchPatches: 1 });
+    const sent: Uint8Array[] = [];
+    a.r.addPeer(2, (m) => void sent.push(m));
+    writeOrder(a.r, "o1", 1); // 1..5
+    writeOrder(a.r, "o2", 2); // 6..10
+    const c = peer(3);
+    for (const m of sent.slice(0, 5)) c.r.receive(1, m);
+    const sixth = decodeWire(sent[5]!);
+    if (sixth.kind !== "patches") throw new Error("not patches");
+    const code = (bytes: Uint8Array) => {
+      try {
+        c.r.receive(1, bytes);
+        return "accepted";
+      } catch (e) {
+        return isReplicError(e) ? e.code : String(e);
+      }
+    };
+    expect(code(encodeWire({ ...sixth, groups: [{ peerId: 1, first: 1, last: 6 }] }, 2))).toBe("GROUP_MISMATCH");
+    expect(code(encodeWire({ ...sixth, groups: [{ peerId: 1, first: 2, last: 6 }] }, 2))).toBe("GROUP_MISMATCH");
+    expect(code(sent[5]!)).toBe("accepted");
+  });
 });
