@@ -32,8 +32,10 @@ describe("replic_ws_ metrics", () => {
       const client = parsePrometheus(link.metrics()).find((x) => x.name === "replic_ws_connected")!;
       expect(client.metrics[0]!.labels).toEqual({ role: "client", url, peer: "31" });
       expect(client.metrics[0]!.value).toBe("1");
-      const served = parsePrometheus(server.metrics()).find((x) => x.name === "replic_ws_connected")!;
-      expect(served.metrics.find((m) => m.labels?.peer === "32")?.value).toBe("1");
+      // The server links once the client's answer to its proof arrives: a moment after the client.
+      const servedValue = () => parsePrometheus(server.metrics()).find((x) => x.name === "replic_ws_connected")!.metrics.find((m) => m.labels?.peer === "32")?.value;
+      for (let i = 0; i < 100 && servedValue() !== "1"; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(servedValue()).toBe("1");
     } finally {
       await link.close();
       await server.close();
