@@ -808,7 +808,7 @@ describe("local writes: one group per transaction", () => {
     });
     const next = r.all("SELECT DISTINCT _patchedAt FROM items_patches WHERE _sequenceId >= 6");
     expect(next).toHaveLength(1);
-    expect((next[0]![0] as number) > (stamps[0]![0] as number)).toBe(true);
+    expect(Number((next[0] as unknown[])[0]) > Number((stamps[0] as unknown[])[0])).toBe(true);
     expect(r.all("SELECT peerId, first, last FROM _replic_groups ORDER BY last")).toEqual([
       [PEER, 2, 5],
       [PEER, 6, 7],
