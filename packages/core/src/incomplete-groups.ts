@@ -6,6 +6,7 @@
  * (`maxIncompletePatches`); a group still incomplete once its stamp is older than the retention
  * window is reported, never half-applied.
  */
+import { msFromTimestamp } from "./clock.js";
 import type { SqliteDriver } from "./driver.js";
 import { StatementCache } from "./statement-cache.js";
 import type { Origins } from "./origins.js";
@@ -117,14 +118,25 @@ export class IncompleteGroups {
     for (const groups of this.pending.values()) yield* groups.values();
   }
 
-  /** Groups waiting, and the stamp of the oldest (0 when none). */
-  summary(): { groups: number; oldestPatchedAt: number } {
-    let groups = 0;
+  /** What waits, for status(): groups, parts, and the age of the oldest group's stamp at `nowMs`. */
+  status(nowMs: number): { count: number; patches: number; oldestAgeMs: number } {
+    let count = 0;
     let oldest = 0;
     for (const g of this.all()) {
-      groups++;
+      count++;
       if (oldest === 0 || g.patchedAt < oldest) oldest = g.patchedAt;
     }
-    return { groups, oldestPatchedAt: oldest };
+    return { count, patches: this.count, oldestAgeMs: count === 0 ? 0 : Math.max(0, nowMs - msFromTimestamp(oldest)) };
+  }
+
+  /** Groups stamped before `beforeMs` and not reported yet; each is marked reported (once each). */
+  overdue(beforeMs: number): PendingGroup[] {
+    const out: PendingGroup[] = [];
+    for (const g of this.all()) {
+      if (g.reported || msFromTimestamp(g.patchedAt) >= beforeMs) continue;
+      g.reported = true;
+      out.push(g);
+    }
+    return out;
   }
 }

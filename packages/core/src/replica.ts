@@ -8,7 +8,7 @@ import { AlienStore } from "./alien-store.js";
 import { DroppedValues } from "./dropped-values.js";
 import { Bookkeeping } from "./bookkeeping.js";
 import { Catalog } from "./catalog.js";
-import { HybridLogicalClock, msFromTimestamp, timestampFromMs } from "./clock.js";
+import { HybridLogicalClock, timestampFromMs } from "./clock.js";
 import type { SqliteDriver } from "./driver.js";
 import { ReplicError, type IdentityConflictError, type StaleReplicaError } from "./errors.js";
 import { Events, type IncompleteGroupEvent, type MergeEvent, type ReplicaEvent, type ReplicaEvents } from "./events.js";
@@ -348,15 +348,11 @@ export class Replica {
   /** Groups still incomplete once older than the retention window: reported once each, never half-applied. */
   private reportOverdueGroups(): void {
     if (this.incomplete.count === 0 || this.opts.retentionMs === 0) return;
-    const before = this.opts.now() - this.opts.retentionMs;
-    for (const g of this.incomplete.all()) {
-      if (g.reported || msFromTimestamp(g.patchedAt) >= before) continue;
-      g.reported = true;
+    for (const g of this.incomplete.overdue(this.opts.now() - this.opts.retentionMs)) {
+      const { peerId, first, last } = g.group;
       this.metricsRegistry.inc("incomplete_groups_overdue_total");
-      this.opts.logger?.warn(
-        `replic: group ${g.group.peerId}.${g.group.first}-${g.group.last} is still incomplete (${g.parts} of ${g.group.last - g.group.first + 1} parts) past the retention window`,
-      );
-      this.events.emit("incomplete_group", { peerId: g.group.peerId, first: g.group.first, last: g.group.last, parts: g.parts, patchedAt: g.patchedAt });
+      this.opts.logger?.warn(`replic: group ${peerId}.${first}-${last} is still incomplete (${g.parts} of ${last - first + 1} parts) past the retention window`);
+      this.events.emit("incomplete_group", { peerId, first, last, parts: g.parts, patchedAt: g.patchedAt });
     }
   }
 
@@ -391,7 +387,7 @@ export class Replica {
       staleness: this.staleness,
       identity: this.identity,
       heldPatches: this.held.count,
-      incompleteGroups: this.incompleteStatus(),
+      incompleteGroups: this.incomplete.status(this.opts.now()),
       schema: this.schema,
       alienPatches: this.alien.counts(),
       broken: this.tx.broken?.message ?? null,
@@ -403,18 +399,13 @@ export class Replica {
     this.updateLagMetrics();
     this.metricsRegistry.set("sequence", this.book.seq);
     this.metricsRegistry.set("patches_held", this.held.count);
-    const incomplete = this.incompleteStatus();
+    const incomplete = this.incomplete.status(this.opts.now());
     this.metricsRegistry.set("incomplete_groups", incomplete.count);
     this.metricsRegistry.set("incomplete_group_patches", incomplete.patches);
     this.metricsRegistry.set("schema_version", this.schema.version);
     this.metricsRegistry.clear("alien_patches");
     for (const c of this.alien.counts()) this.metricsRegistry.set("alien_patches", c.patches, { table: c.table });
     return this.metricsRegistry.text();
-  }
-
-  private incompleteStatus(): { count: number; patches: number; oldestAgeMs: number } {
-    const { groups, oldestPatchedAt } = this.incomplete.summary();
-    return { count: groups, patches: this.incomplete.count, oldestAgeMs: groups === 0 ? 0 : Math.max(0, this.opts.now() - msFromTimestamp(oldestPatchedAt)) };
   }
 
   private updateLagMetrics(): void {
