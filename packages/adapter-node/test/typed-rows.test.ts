@@ -7,7 +7,7 @@
  */
 import Database from "better-sqlite3";
 import { relations } from "drizzle-orm";
-import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { blob, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { ColumnType, Generated, GeneratedAlways } from "kysely";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { isReplicError, openReplica, patchesDdl, type MergeEvent, type Replica, type SqlValue, type TableName, type UpsertRow } from "../src/index";
@@ -173,6 +173,30 @@ describe("openReplica<typeof schema> with a Drizzle schema", () => {
     // @ts-expect-error user is part of the key
     expect(codeOf(() => keyed.upsert("members", { team: "a" }))).toBe("MISSING_PRIMARY_KEY");
     keyed.close();
+  });
+});
+
+describe("Drizzle column modes", () => {
+  it("take what SQLite stores, not the mapped JS value", () => {
+    const kinds = sqliteTable("kinds", {
+      id: integer().primaryKey(),
+      at: integer({ mode: "timestamp_ms" }).notNull(),
+      doc: text({ mode: "json" }).$type<{ a: number }>(),
+      bin: blob({ mode: "buffer" }),
+      big: blob({ mode: "bigint" }),
+      score: real(),
+      status: text({ enum: ["open", "closed"] }).notNull(),
+    });
+    expectTypeOf<UpsertRow<{ kinds: typeof kinds }, "kinds">>().toEqualTypeOf<{
+      id: number;
+      at?: number;
+      doc?: string | null;
+      bin?: Uint8Array | null;
+      big?: bigint | null;
+      score?: number | null;
+      status?: "open" | "closed";
+    }>();
+    expect(kinds.at.name).toBe("at"); // the key names the column
   });
 });
 
