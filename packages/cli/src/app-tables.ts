@@ -1,16 +1,13 @@
 /**
  * The application's tables of a database, parents before children: what `--all` means for
- * `init-table` and `adopt`. replic's own bookkeeping (`_replic_*`), SQLite's (`sqlite_*`) and
- * the `T_patches` siblings are not application tables.
+ * `init-table` and `adopt`. replic's own bookkeeping (`_replic_*`), SQLite's (`sqlite_*`), the
+ * `T_patches` siblings, views and virtual tables (with their shadow tables) are not among them.
  */
 import type { SqliteDriver } from "@replic/core";
 
 export function appTables(driver: SqliteDriver): string[] {
   const all = new Set(
-    driver
-      .prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_replic\\_%' ESCAPE '\\'`)
-      .all([])
-      .map((r) => String(r[0])),
+    tableNames(driver).filter((t) => !t.startsWith("sqlite_") && !t.startsWith("_replic_")),
   );
   const names = [...all].filter((t) => !(t.endsWith("_patches") && all.has(t.slice(0, -"_patches".length)))).sort();
   return parentsFirst(driver, names);
@@ -38,4 +35,17 @@ function parentsFirst(driver: SqliteDriver, names: string[]): string[] {
     }
   }
   return out;
+}
+
+/** Ordinary tables of the main schema: not views, virtual tables (FTS, R*Tree) or their shadow tables. */
+function tableNames(driver: SqliteDriver): string[] {
+  try {
+    return driver.prepare(`SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'`).all([]).map((r) => String(r[0]));
+  } catch {
+    // Before SQLite 3.37 (no table_list pragma): sqlite_schema, without virtual tables.
+    return driver
+      .prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'`)
+      .all([])
+      .map((r) => String(r[0]));
+  }
 }

@@ -72,7 +72,9 @@ describe("init-table --all and adopt", () => {
     const db = new Database(path);
     db.exec(`CREATE TABLE people (id INTEGER PRIMARY KEY, name NVARCHAR(40));
       CREATE TABLE orders (id INTEGER PRIMARY KEY, person INTEGER REFERENCES people (id), placed DATETIME, total NUMERIC(10,2));
-      CREATE TABLE log (at INTEGER, line TEXT);`);
+      CREATE TABLE log (at INTEGER, line TEXT);
+      CREATE VIRTUAL TABLE search USING fts5(body);
+      CREATE VIEW big_orders AS SELECT * FROM orders WHERE total > 50;`);
     const people = db.prepare("INSERT INTO people VALUES (?, ?)");
     const orders = db.prepare("INSERT INTO orders VALUES (?, ?, ?, ?)");
     for (let i = 1; i <= 30; i++) people.run(i, `person ${i}`);
