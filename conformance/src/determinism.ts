@@ -61,7 +61,7 @@ function dumpAll<Db>(b: ConformanceBinding<Db>, db: Db): string {
 }
 
 /** Stamp of the core build, so files written by another adapter are compared only for the same core. */
-function coreStamp(): string {
+export function coreStamp(): string {
   try {
     // node resolves the "require" entry (index.cjs), bun may pick the ESM one: hash the ESM build.
     const entry = createRequire(import.meta.url).resolve("@replic/core");

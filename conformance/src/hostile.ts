@@ -280,7 +280,8 @@ export function hostileSuite<Db>(b: ConformanceBinding<Db>): void {
       console.log(`[conformance ${b.name}] hostile input: ${JSON.stringify(stats)}`);
       // The mutants reached every stage: the parser, the schema validation, and the merge.
       expect(stats.decode, "mutants refused by the parser").toBeGreaterThan(runs / 10);
-      expect(stats.validation, "mutants refused by the schema validation").toBeGreaterThan(runs / 50);
+      // (A plain table stores every storage class, as SQLite does: fewer value mutations are refused than type checks once refused.)
+      expect(stats.validation, "mutants refused by the schema validation").toBeGreaterThan(runs / 100);
       expect(stats.accepted, "mutants that were well-formed and applied").toBeGreaterThan(0);
       // Still usable: the original messages apply afterwards.
       for (const m of seeds) state.o.r.receive(2, m);

@@ -9,6 +9,7 @@
  * Environment: REPLIC_PROPERTY_RUNS (fast-check runs, default 200), REPLIC_CRASH_KILLS (default 50, for the crash and the group crash tests).
  */
 import { describe } from "vitest";
+import { adoptionSuite } from "./adoption.js";
 import { badInputSuite } from "./badinput.js";
 import { basicSuite } from "./basic.js";
 import { crashSuite } from "./crash.js";
@@ -36,6 +37,7 @@ export { CRASH_CHILD_PATH, crashChildCommand } from "./crash.js";
 export { CANONICAL_DIGEST, CANONICAL_MIGRATIONS, CANONICAL_PEERS, canonicalExpected, canonicalHistory } from "./canonical.js";
 export { playCanonicalHistory } from "./determinism.js";
 export { dumpDigest, dumpTable, modelDump, modelRows, patchesOf } from "./util.js";
+export { MUSIC_STORE_DDL, MUSIC_STORE_SIZE, MUSIC_STORE_TABLES, insertSql, musicStoreRows, type MusicStoreSize, type MusicStoreTable } from "./music-store.js";
 
 export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): void {
   describe(`replic conformance: ${binding.name}`, () => {
@@ -55,6 +57,7 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     propertySuite(binding);
     tiesSuite(binding);
     watchSuite(binding);
+    adoptionSuite(binding);
     crashSuite(binding);
     groupCrashSuite(binding);
   });

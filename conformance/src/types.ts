@@ -33,6 +33,7 @@ export interface ReplicaLike {
   metrics(): string;
   close(): void;
   on(event: "merge", listener: (e: { tables: string[] }) => void): () => void;
+  adopt(table: string, options?: { batchSize?: number; onProgress?: (p: { table: string; adopted: number; total: number }) => void }): number;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -77,21 +77,45 @@ export function affinityOf(declared: string): Affinity {
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
+/** Text SQLite's numeric affinities read as a number (spaces, sign, digits, point, exponent). */
+const NUMBER_TEXT = /^[ \t\n\v\f\r]*([+-]?)(\d+(?:\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\v\f\r]*$/;
+
+function numberInText(text: string): number | bigint | undefined {
+  const m = NUMBER_TEXT.exec(text);
+  if (!m) return undefined;
+  if (!m[2]!.includes(".") && m[3] === undefined) {
+    const i = (m[1] === "-" ? -1n : 1n) * BigInt(m[2]!);
+    if (i >= INT64_MIN && i <= INT64_MAX) return i;
+  }
+  return Number(m[1]! + m[2]! + (m[3] ?? ""));
+}
+
 /**
- * The cell SQLite stores when `value` is written to a column of the given affinity, for the
- * value kinds the suite generates (integers into INTEGER, numbers into REAL, strings into
- * TEXT, bytes anywhere, NULL anywhere).
+ * The cell SQLite stores when `value` is written to a column of the given affinity (plain
+ * tables): numbers into REAL become REAL, integers into TEXT their decimal text, text that reads
+ * as a number into INTEGER, REAL or NUMERIC that number, an integral REAL into INTEGER or
+ * NUMERIC an integer; a column without a type (BLOB) stores values as bound (a JavaScript
+ * number is bound as an integer when it is a safe integer).
  */
 export function cellOf(affinity: Affinity, value: SqlValue): Cell {
   if (value === null || value === undefined) return { t: "n" };
   if (value instanceof Uint8Array) return { t: "b", v: hex(value) };
-  if (typeof value === "string") return { t: "t", v: value };
+  if (typeof value === "string") {
+    if (affinity !== "TEXT" && affinity !== "BLOB") {
+      const n = numberInText(value);
+      if (n !== undefined) return cellOf(affinity, n);
+    }
+    return { t: "t", v: value };
+  }
   if (typeof value === "bigint") {
     if (affinity === "REAL") return { t: "r", v: Number(value) };
+    if (affinity === "TEXT") return { t: "t", v: String(value) };
     return { t: "i", v: value };
   }
   if (typeof value === "number") {
     if (affinity === "REAL") return { t: "r", v: value + 0 /* SQLite has no -0 once stored */ };
+    if (affinity === "TEXT" && Number.isSafeInteger(value)) return { t: "t", v: String(value + 0) };
+    if (affinity === "BLOB") return Number.isSafeInteger(value) ? { t: "i", v: BigInt(value) } : { t: "r", v: value };
     if (Number.isInteger(value)) {
       const b = BigInt(value);
       if (b >= INT64_MIN && b <= INT64_MAX) return { t: "i", v: b };

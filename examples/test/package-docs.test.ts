@@ -1,4 +1,4 @@
-// Docs that run, for the operations docs: every code block of docs/operations.md and of the
+// Docs that run, for the operations docs: every code block of docs/operations.md, docs/adopting.md and of the
 // READMEs of @replic/snapshot-s3 and @replic/metrics-http runs (see block-runner.ts), against a
 // real S3-compatible server (s3rver, loopback) reached through the AWS_* environment, as a user
 // would configure it. Blocks that are plain text (layouts, CLI usage) are not code; ```sh is not run.
@@ -10,7 +10,7 @@ import { S3_CREDENTIALS, startS3, type S3Server } from "../../packages/snapshot-
 import { repoRoot, runBlock } from "./block-runner.js";
 import { codeBlocks, expectedOutput, printsInOrder } from "./code-blocks.js";
 
-const docs = ["docs/operations.md", "packages/snapshot-s3/README.md", "packages/metrics-http/README.md"];
+const docs = ["docs/operations.md", "docs/adopting.md", "packages/snapshot-s3/README.md", "packages/metrics-http/README.md"];
 const work = mkdtempSync(join(tmpdir(), "replic-docs-"));
 let s3: S3Server;
 

@@ -1,22 +1,23 @@
 /** The `replic` program: commander wiring, one-line errors, exit codes (0 only on success). */
 import { Command, CommanderError } from "commander";
+import { adoptCommand } from "./commands/adopt.js";
 import { initTableCommand } from "./commands/init-table.js";
 import { metricsCommand } from "./commands/metrics.js";
 import { restoreCommand } from "./commands/restore.js";
 import { snapshotCommand } from "./commands/snapshot.js";
 import { statusCommand } from "./commands/status.js";
 import { verifyCommand } from "./commands/verify.js";
-import { errorJson, errorLine } from "./cli-error.js";
+import { CliError, errorJson, errorLine } from "./cli-error.js";
 
 export const VERSION = "0.1.0";
 
 export function buildProgram(): Command {
   const program = new Command("replic")
-    .description("operate replic databases: table DDL, status, S3 snapshots and restore, metrics, verify")
+    .description("operate replic databases: table DDL, adopting existing rows, status, S3 snapshots and restore, metrics, verify")
     .version(VERSION)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const add of [initTableCommand, statusCommand, snapshotCommand, restoreCommand, metricsCommand, verifyCommand]) add(program);
+  for (const add of [initTableCommand, adoptCommand, statusCommand, snapshotCommand, restoreCommand, metricsCommand, verifyCommand]) add(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     process.stderr.write((json ? errorJson(err) : errorLine(err)) + "\n");
-    return 1;
+    // A command's own usage check (one <table> or --all) exits as commander's do.
+    return err instanceof CliError && err.code === "USAGE" ? 2 : 1;
   }
 }

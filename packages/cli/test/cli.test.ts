@@ -9,6 +9,7 @@ import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveS3Config, S3Client, parseManifest, markStale } from "@replic/snapshot-s3";
 import { startS3, S3_CREDENTIALS, BUCKET, type S3Server } from "../../snapshot-s3/test/helpers/s3.js";
+import { openReplica } from "@replic/adapter-node";
 import { fileSha, makeReplicDb, replic } from "./helpers.js";
 
 let s3: S3Server;
@@ -50,7 +51,7 @@ describe("replic --help", () => {
   it("answers on the program and every command, exit 0", async () => {
     const top = await replic(["--help"]);
     expect(top.code).toBe(0);
-    for (const cmd of ["init-table", "status", "snapshot", "restore", "metrics", "verify"]) {
+    for (const cmd of ["init-table", "adopt", "status", "snapshot", "restore", "metrics", "verify"]) {
       expect(top.stdout).toContain(cmd);
       const r = await replic([cmd, "--help"]);
       expect(r.code).toBe(0);
@@ -62,6 +63,92 @@ describe("replic --help", () => {
     const missing = await replic(["snapshot", join(dir, "x.db")]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/required option '--to <url>'/);
+  });
+});
+
+describe("init-table --all and adopt", () => {
+  it("give every application table its T_patches, parents first, then turn the existing rows into patches once", async () => {
+    const path = join(dir, "shop.db");
+    const db = new Database(path);
+    db.exec(`CREATE TABLE people (id INTEGER PRIMARY KEY, name NVARCHAR(40));
+      CREATE TABLE orders (id INTEGER PRIMARY KEY, person INTEGER REFERENCES people (id), placed DATETIME, total NUMERIC(10,2));
+      CREATE TABLE log (at INTEGER, line TEXT);
+      CREATE VIRTUAL TABLE search USING fts5(body);
+      CREATE VIEW big_orders AS SELECT * FROM orders WHERE total > 50;`);
+    const people = db.prepare("INSERT INTO people VALUES (?, ?)");
+    const orders = db.prepare("INSERT INTO orders VALUES (?, ?, ?, ?)");
+    for (let i = 1; i <= 30; i++) people.run(i, `person ${i}`);
+    for (let i = 1; i <= 75; i++) orders.run(i, (i % 30) + 1, `2024-03-${String((i % 28) + 1).padStart(2, "0")} 12:00:00`, i + 0.25);
+    db.close();
+
+    // A table the contract refuses: nothing is printed or applied for any table.
+    const refused = await replic(["init-table", path, "--all", "--apply"]);
+    expectOneLineError(refused, "SCHEMA_INVALID");
+    expect(refused.stderr).toMatch(/table "log" has no primary key/);
+    const check = new Database(path);
+    expect(check.prepare("SELECT count(*) FROM sqlite_schema WHERE name LIKE '%_patches'").pluck().get()).toBe(0);
+    check.exec("DROP TABLE log");
+    check.close();
+
+    for (const args of [["init-table", path], ["init-table", path, "people", "--all"], ["adopt", path], ["adopt", path, "people", "--all"]]) {
+      const usage = await replic(args);
+      expect(usage.code).toBe(2);
+      expect(usage.stderr).toMatch(/^replic: USAGE: give one <table> or --all\n$/);
+      expectJsonError(await replic([...args, "--json"]), "USAGE", 2);
+    }
+    const printed = await replic(["init-table", path, "--all", "--json"]);
+    expect(printed.code).toBe(0);
+    const plan = JSON.parse(printed.stdout) as { tables: { table: string; ddl: string }[]; applied: boolean };
+    expect(plan.tables.map((t) => t.table)).toEqual(["people", "orders"]); // the referenced table first
+    expect(plan.applied).toBe(false);
+    expect(plan.tables[1]!.ddl).toMatch(/^CREATE TABLE "orders_patches" \(/);
+    const applied = await replic(["init-table", path, "--all", "--apply"]);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain(plan.tables[0]!.ddl);
+    // Again: every table replicates already, nothing left to do.
+    expect(JSON.parse((await replic(["init-table", path, "--all", "--apply", "--json"])).stdout)).toEqual({ tables: [], applied: true });
+
+    expectOneLineError(await replic(["adopt", path, "nope"]), "UNKNOWN_TABLE");
+    expect(expectJsonError(await replic(["adopt", path, "people", "--batch-size", "0", "--json"]), "INVALID_OPTION").message).toMatch(/batchSize/);
+    const one = await replic(["adopt", path, "people", "--batch-size", "7"]);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toBe("people: 30 row(s) adopted\n");
+    const all = await replic(["adopt", path, "--all", "--json"]);
+    expect(all.code).toBe(0);
+    expect(JSON.parse(all.stdout)).toEqual({ tables: [{ table: "people", adopted: 0 }, { table: "orders", adopted: 75 }], adopted: 75 });
+    expect(JSON.parse((await replic(["adopt", path, "--all", "--json"])).stdout).adopted).toBe(0);
+
+    // The rows are now patches of this database's replica: an empty peer receives all of them.
+    const a = new Database(path);
+    expect(a.prepare("SELECT count(*) FROM orders_patches").pluck().get()).toBe(75);
+    const ra = openReplica(a, { heartbeatMs: 0 });
+    const b = new Database(":memory:");
+    b.exec(`CREATE TABLE people (id INTEGER PRIMARY KEY, name NVARCHAR(40));
+      CREATE TABLE orders (id INTEGER PRIMARY KEY, person INTEGER REFERENCES people (id), placed DATETIME, total NUMERIC(10,2));`);
+    b.exec(plan.tables.map((t) => t.ddl).join("\n"));
+    // Catch-up serves table by table, so an order may arrive before its person: the empty peer
+    // checks its foreign keys once caught up (below) instead of on every statement.
+    b.pragma("foreign_keys = OFF");
+    const rb = openReplica(b, { heartbeatMs: 0 });
+    const toB: Uint8Array[] = [];
+    const toA: Uint8Array[] = [];
+    ra.addPeer(rb.peerId, (m) => toB.push(m));
+    rb.addPeer(ra.peerId, (m) => toA.push(m));
+    for (let round = 0; round < 10; round++) {
+      ra.tick();
+      rb.tick();
+      for (const m of toB.splice(0)) rb.receive(ra.peerId, m);
+      for (const m of toA.splice(0)) ra.receive(rb.peerId, m);
+    }
+    const rows = (d: Database.Database) => d.prepare("SELECT o.id, typeof(o.placed), o.placed, typeof(o.total), o.total, p.name FROM orders o JOIN people p ON p.id = o.person ORDER BY o.id").raw().all();
+    expect(rows(b)).toEqual(rows(a));
+    expect(rows(b).length).toBe(75);
+    expect(rows(b)[0]).toEqual([1, "text", "2024-03-02 12:00:00", "real", 1.25, "person 2"]);
+    expect(b.prepare("PRAGMA foreign_key_check").all()).toEqual([]);
+    ra.close();
+    rb.close();
+    a.close();
+    b.close();
   });
 });
 

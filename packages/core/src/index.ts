@@ -49,6 +49,7 @@ export {
 } from "./wire/types.js";
 export { patchesDdl, patchesDdlFromColumns, type ColumnInfo, type TableSchema } from "./schema.js";
 export { Replica } from "./replica.js";
+export { DEFAULT_ADOPT_BATCH, type AdoptOptions, type AdoptProgress } from "./adoption.js";
 export { assignNewPeerId } from "./bookkeeping.js";
 export { parseToken, formatToken } from "./token.js";
 export type { ReplicaOptions, Logger } from "./options.js";

@@ -4,6 +4,7 @@
  * that owns the job. Transports live outside: a link is `send(bytes)` one way and
  * `receive(bytes)` the other.
  */
+import { adoptRows, type AdoptOptions } from "./adoption.js";
 import { AlienStore } from "./alien-store.js";
 import { DroppedValues } from "./dropped-values.js";
 import { Bookkeeping } from "./bookkeeping.js";
@@ -272,6 +273,18 @@ export class Replica<DB = AnyTables, Keys = {}> {
   transaction<T>(fn: () => T): T {
     this.assertOpen();
     return this.local.transaction(fn);
+  }
+
+  /**
+   * Turns the rows already in `table` that have no patch yet into patches of this replica, in
+   * batches of `batchSize` rows (one transaction and one group each), reporting each batch to
+   * `onProgress`; peers receive them like any write. Rows that have a patch are skipped, so a
+   * second run adds nothing. Returns the number of rows adopted.
+   */
+  adopt(table: string, options?: AdoptOptions): number {
+    this.assertOpen();
+    if (this.tx.active) throw new ReplicError("TRANSACTION", "adopt() cannot run inside transaction(): each batch is its own");
+    return adoptRows({ driver: this.driver, catalog: this.catalog, local: this.local, maxGroupPatches: this.opts.limits.maxGroupPatches }, table, options);
   }
 
   /** Links a neighbour: `send` delivers bytes to it (the transport is yours). */

@@ -1,7 +1,7 @@
 /**
  * Schema discovery and the table contract (README, "The table contract"): every table `T` with a
- * `T_patches` sibling replicates. Also validates values against declared column types and
- * prints the `T_patches` DDL for users.
+ * `T_patches` sibling replicates. Reads each column's affinity (values.ts checks values by it)
+ * and prints the `T_patches` DDL for users.
  */
 import type { SqliteDriver } from "./driver.js";
 import { SchemaError } from "./errors.js";
@@ -17,7 +17,10 @@ export const NULLS_COLUMN = "_nulls";
 /** Internal bookkeeping tables are prefixed with this and never replicate. */
 export const INTERNAL_PREFIX = "_replic_";
 
-/** SQLite type affinity (section 3.1 of the SQLite datatype docs), plus ANY for STRICT tables. */
+/**
+ * SQLite type affinity (section 3.1 of the SQLite datatype docs; BLOB is "no affinity": a column
+ * without a declared type), plus ANY for the ANY columns of STRICT tables.
+ */
 export type Affinity = "INTEGER" | "TEXT" | "BLOB" | "REAL" | "NUMERIC" | "ANY";
 
 export interface ColumnInfo {
@@ -25,6 +28,12 @@ export interface ColumnInfo {
   /** Declared type as written. */
   type: string;
   affinity: Affinity;
+  /**
+   * Values must be of the declared type itself (values.ts): the columns of a STRICT table, and
+   * the INTEGER PRIMARY KEY of a rowid table (SQLite refuses anything but an integer there).
+   * Other columns take any storage class, converted by their affinity, as SQLite stores them.
+   */
+  strict: boolean;
   notNull: boolean;
   hasDefault: boolean;
   /** 1-based position in the primary key, 0 when not part of it. */
@@ -46,29 +55,53 @@ export function quoteId(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-export function affinityOf(declared: string): Affinity {
+/**
+ * The affinity of a declared type, by SQLite's rules in their order (datatype docs, 3.1):
+ * `DATETIME`, `BOOLEAN`, `NUMERIC(10,2)` are NUMERIC, `NVARCHAR(120)` TEXT, no type BLOB. In a
+ * STRICT table the type `ANY` keeps every value as given (elsewhere `ANY` is NUMERIC).
+ */
+export function affinityOf(declared: string, strict = false): Affinity {
   const t = declared.toUpperCase();
-  if (t === "ANY") return "ANY";
+  if (strict && t === "ANY") return "ANY";
   if (t.includes("INT")) return "INTEGER";
   if (t.includes("CHAR") || t.includes("CLOB") || t.includes("TEXT")) return "TEXT";
-  if (t === "") return "ANY"; // no declared type: no conversion, any value
-  if (t.includes("BLOB")) return "BLOB";
+  if (t.includes("BLOB") || t === "") return "BLOB";
   if (t.includes("REAL") || t.includes("FLOA") || t.includes("DOUB")) return "REAL";
   return "NUMERIC";
+}
+
+/** Whether a table is STRICT and whether it is WITHOUT ROWID (false, false where SQLite cannot tell: before 3.37 neither STRICT nor this pragma existed). */
+export function readTableKind(driver: SqliteDriver, table: string): { strict: boolean; withoutRowid: boolean } {
+  try {
+    const row = driver.prepare(`SELECT "strict", wr FROM pragma_table_list(?) WHERE schema = 'main'`).get([table]);
+    if (row) return { strict: Number(row[0]) !== 0, withoutRowid: Number(row[1]) !== 0 };
+  } catch {
+    // No table_list pragma here (an old SQLite, or a host that refuses it): no STRICT tables either.
+  }
+  return { strict: false, withoutRowid: false };
 }
 
 export function readColumns(driver: SqliteDriver, table: string): ColumnInfo[] {
   const rows = driver
     .prepare(`SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?) ORDER BY cid`)
     .all([table]);
-  return rows.map((r) => ({
-    name: String(r[0]),
-    type: String(r[1] ?? ""),
-    affinity: affinityOf(String(r[1] ?? "")),
-    notNull: Number(r[2]) !== 0,
-    hasDefault: r[3] !== null,
-    pk: Number(r[4]),
-  }));
+  const kind = rows.length > 0 ? readTableKind(driver, table) : { strict: false, withoutRowid: false };
+  const keyColumns = rows.filter((r) => Number(r[4]) > 0).length;
+  return rows.map((r) => {
+    const type = String(r[1] ?? "");
+    const pk = Number(r[4]);
+    // INTEGER PRIMARY KEY of a rowid table is the rowid itself: SQLite stores only integers there.
+    const rowid = !kind.withoutRowid && pk > 0 && keyColumns === 1 && type.toUpperCase() === "INTEGER";
+    return {
+      name: String(r[0]),
+      type,
+      affinity: affinityOf(type, kind.strict),
+      strict: kind.strict || rowid,
+      notNull: Number(r[2]) !== 0,
+      hasDefault: r[3] !== null,
+      pk,
+    };
+  });
 }
 
 function listTables(driver: SqliteDriver): Set<string> {
@@ -183,7 +216,7 @@ export function patchesDdl(driver: SqliteDriver, table: string): string {
     // openReplica skips these: a T_patches for it would never replicate.
     throw new SchemaError(table, undefined, `table "${table}" is replic's own bookkeeping (prefix "${INTERNAL_PREFIX}") and never replicates`);
   }
-  return patchesDdlFromColumns(table, columns);
+  return patchesDdlFromColumns(table, columns, readTableKind(driver, table).strict);
 }
 
 /** The key of an origin's patches: duplicates and range reads (unique). */
@@ -193,7 +226,11 @@ function rowKey(pkNames: string[]): string[] {
   return [...pkNames, "_patchedAt", ...SEQUENCE_KEY];
 }
 
-export function patchesDdlFromColumns(table: string, columns: Pick<ColumnInfo, "name" | "type" | "pk">[]): string {
+/**
+ * `strict`: `T` is a STRICT table, and so is its `T_patches`, so that a patch row stores each
+ * value exactly as `T` does (an `ANY` column of a plain table would convert "12" to 12).
+ */
+export function patchesDdlFromColumns(table: string, columns: Pick<ColumnInfo, "name" | "type" | "pk">[], strict = false): string {
   const p = table + PATCHES_SUFFIX;
   const pk = columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
   const lines = columns.map((c) => `  ${quoteId(c.name)}${c.type ? " " + c.type : ""}`);
@@ -205,7 +242,7 @@ export function patchesDdlFromColumns(table: string, columns: Pick<ColumnInfo, "
   // this writes fewer pages than clustering by row; bench/patch-layout.mjs measures both.
   lines.push(`  PRIMARY KEY (${SEQUENCE_KEY.map(quoteId).join(", ")})`);
   return [
-    `CREATE TABLE ${quoteId(p)} (\n${lines.join(",\n")}\n) WITHOUT ROWID;`,
+    `CREATE TABLE ${quoteId(p)} (\n${lines.join(",\n")}\n) WITHOUT ROWID${strict ? ", STRICT" : ""};`,
     `CREATE INDEX ${quoteId(p + "_row")} ON ${quoteId(p)} (${rowKey(pk.map((c) => c.name)).map(quoteId).join(", ")});`,
   ].join("\n");
 }

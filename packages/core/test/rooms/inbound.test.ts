@@ -142,7 +142,7 @@ describe("receive: decoding and accounting", () => {
 
   it("a message refused after decoding (bad value) throws its typed error, counts it, and writes nothing", () => {
     const x = open();
-    const bytes = msg({ peer: 2, seq: 1, at: T0, row: { id: 1, name: "a" } }, { peer: 2, seq: 2, at: T0, row: { id: 2, qty: "many" } });
+    const bytes = msg({ peer: 2, seq: 1, at: T0, row: { id: 1, name: "a" } }, { peer: 2, seq: 2, at: T0, row: { id: 2, name: 2.5 } });
     expect(() => x.r.receive(2, bytes)).toThrow(expect.objectContaining({ code: "TYPE_MISMATCH" }));
     expect(x.metric("receive_errors_total")).toBe(1);
     expect(x.metric("messages_in_total", '{kind="patches"}')).toBe(1);
