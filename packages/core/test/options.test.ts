@@ -63,7 +63,8 @@ describe("option names", () => {
       maxHeldPatches: 5,
       maxIncompletePatches: 5,
       limits: { maxPatches: 100 },
-      waitTimeoutMs: 100,
+      logger: { warn: () => {} },
+      capture: [],
       logger: { warn: () => {} },
     };
     // A name added to KNOWN_OPTIONS needs a valid value above.
