@@ -63,9 +63,9 @@ describe("option names", () => {
       maxHeldPatches: 5,
       maxIncompletePatches: 5,
       limits: { maxPatches: 100 },
+      waitTimeoutMs: 100,
       logger: { warn: () => {} },
       capture: [],
-      logger: { warn: () => {} },
     };
     // A name added to KNOWN_OPTIONS needs a valid value above.
     const supported = Object.entries(KNOWN_OPTIONS).filter(([, v]) => v === "supported").map(([k]) => k);
