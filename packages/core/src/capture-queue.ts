@@ -114,6 +114,8 @@ interface InstalledTable {
   triggers: string[];
   read: SqliteStatement;
   clear: SqliteStatement;
+  /** Without WHERE: SQLite's truncate optimization drops the pages at once. */
+  clearAll: SqliteStatement;
 }
 
 export class CaptureQueue {
@@ -196,11 +198,12 @@ export class CaptureQueue {
     for (const c of t.columns) if (!have.has(c.name)) this.driver.exec(`ALTER TABLE ${q} ADD COLUMN ${quoteId(c.name)}`);
   }
 
-  private statements(t: CapturedTableShape): { read: SqliteStatement; clear: SqliteStatement } {
+  private statements(t: CapturedTableShape): { read: SqliteStatement; clear: SqliteStatement; clearAll: SqliteStatement } {
     const q = quoteId(queueName(t.name));
     return {
       read: this.driver.prepare(`SELECT ${ENTRY}, ${COLUMN}, ${t.columns.map((c) => quoteId(c.name)).join(", ")} FROM ${q} ORDER BY ${ENTRY} LIMIT ?`),
       clear: this.driver.prepare(`DELETE FROM ${q} WHERE ${ENTRY} <= ?`),
+      clearAll: this.driver.prepare(`DELETE FROM ${q}`),
     };
   }
 
@@ -223,6 +226,7 @@ export class CaptureQueue {
       if (budget <= 0) break;
       const rows = t.read.all([budget]);
       if (rows.length === 0) continue;
+      const all = rows.length < budget;
       budget -= rows.length;
       const width = t.shape.columns.length;
       const byRow = new Map<string, { set: boolean[]; values: SqlValue[] }>();
@@ -246,7 +250,8 @@ export class CaptureQueue {
           throw new ReplicError("SCHEMA_INVALID", `capture queue of "${t.shape.name}" names column ${col}, which the table does not have`);
         }
       }
-      t.clear.run([rows[rows.length - 1]![0]!]);
+      if (all) t.clearAll.run([]);
+      else t.clear.run([rows[rows.length - 1]![0]!]);
       for (const c of byRow.values()) {
         const cols: number[] = [];
         const values: SqlValue[] = [];
