@@ -215,13 +215,13 @@ export class CaptureQueue {
   }
 
   /**
-   * Reads up to DRAIN_CHUNK entries, folds the ones of one row into one change (the union of the
+   * Reads up to `max` entries, folds the ones of one row into one change (the union of the
    * columns set, the later value winning), deletes them, and returns the changes in the order
    * their rows were first written. Runs inside the caller's transaction: its rollback keeps them.
    */
-  take(): CapturedChange[] {
+  take(max = DRAIN_CHUNK): CapturedChange[] {
     const out: CapturedChange[] = [];
-    let budget = DRAIN_CHUNK;
+    let budget = max;
     for (const t of [...this.installed.values(), ...this.leftover.values()]) {
       if (budget <= 0) break;
       const rows = t.read.all([budget]);

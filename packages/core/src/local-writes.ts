@@ -9,7 +9,7 @@
  * nothing and uses no sequence number.
  */
 import type { Bookkeeping } from "./bookkeeping.js";
-import type { CaptureQueue } from "./capture-queue.js";
+import { DRAIN_CHUNK, type CaptureQueue } from "./capture-queue.js";
 import type { Catalog } from "./catalog.js";
 import { MAX_TIMESTAMP, type HybridLogicalClock } from "./clock.js";
 import type { SqlValue } from "./driver.js";
@@ -269,7 +269,11 @@ export class LocalWriter {
   flushCaptured(): boolean {
     const cap = this.r.capture;
     if (!cap || !cap.pending()) return false;
-    this.transaction(() => undefined);
+    // A backlog beyond the group limit drains as several groups.
+    for (let seq = -1; seq !== this.r.book.seq && cap.pending(); ) {
+      seq = this.r.book.seq;
+      this.transaction(() => undefined);
+    }
     return true;
   }
 
@@ -277,7 +281,11 @@ export class LocalWriter {
   private drainCaptured(): void {
     const cap = this.r.capture;
     if (!cap || !cap.pending()) return;
-    for (let changes = cap.take(); changes.length > 0; changes = cap.take()) {
+    // Whole chunks while the group stays under its limit (what is left drains in the next group).
+    const limit = this.r.opts.limits.maxGroupPatches;
+    for (let room = limit - (this.r.book.seq - this.group.first + 1); room > 0; room = limit - (this.r.book.seq - this.group.first + 1)) {
+      const changes = cap.take(Math.min(DRAIN_CHUNK, room));
+      if (changes.length === 0) break;
       for (const c of changes) this.logCaptured(this.r.catalog.get(c.table), c.cols, c.values);
     }
   }

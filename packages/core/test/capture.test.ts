@@ -275,6 +275,37 @@ describe("captured tables", () => {
     expect(patchesOf(sent).map((p) => p.values)).toEqual([{ id: 1, body: "x" }, { id: 1, pinned: 1 }]);
   });
 
+  it("a backlog beyond the group limit drains as several groups, none above the limit", () => {
+    const { db, replica, sent } = open(1, { capture: ["items"], limits: { maxGroupPatches: 3 } });
+    replica.addPeer(2, (m) => sent.push(m));
+    db.transaction(() => {
+      for (let id = 1; id <= 7; id++) db.prepare("INSERT INTO items (id) VALUES (?)").run(id);
+    })();
+    expect(replica.flush()).toBe("1.7");
+    const groups: { first: number; last: number }[] = [];
+    expect(patchesOf(sent, groups).map((p) => p.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(groups.map((g) => [g.first, g.last])).toEqual([
+      [1, 3],
+      [4, 6],
+    ]);
+  });
+
+  it("flush() inside transaction() is refused; composite keys and blobs are captured exactly", () => {
+    const ddl = `CREATE TABLE pairs (a TEXT, b INTEGER, data BLOB, PRIMARY KEY (a, b));
+CREATE TABLE pairs_patches (a TEXT, b INTEGER, data BLOB, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL);`;
+    const { db, replica, sent } = open(1, { capture: true }, new Database(":memory:"), ddl);
+    replica.addPeer(2, (m) => sent.push(m));
+    expect(() => replica.transaction(() => replica.flush())).toThrow(/flush\(\) cannot run inside transaction\(\)/);
+    db.prepare("INSERT INTO pairs (a, b, data) VALUES ('x', 1, ?), ('x', 2, NULL)").run(Buffer.from([0, 1, 2]));
+    db.prepare("UPDATE pairs SET data = x'ff' WHERE b = 2").run();
+    replica.flush();
+    const ps = patchesOf(sent);
+    expect(ps.map((p) => [p.values.a, p.values.b, Array.from(p.values.data as Uint8Array)])).toEqual([
+      ["x", 1, [0, 1, 2]],
+      ["x", 2, [255]],
+    ]);
+  });
+
   it("refuses a capture option that is neither true nor a list of names", () => {
     for (const capture of [false, "items", [1], [""]]) {
       try {
