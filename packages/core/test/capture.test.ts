@@ -81,6 +81,17 @@ describe("captured tables", () => {
     replica.close();
   });
 
+  it("INSERT OR REPLACE is a patch of the whole new row", () => {
+    const { db, replica, sent } = open(1, { capture: true });
+    replica.addPeer(2, (m) => sent.push(m));
+    replica.upsert("items", { id: 5, name: "x", qty: 1 });
+    patchesOf(sent);
+    db.prepare("INSERT OR REPLACE INTO items (id, qty) VALUES (5, 2)").run();
+    replica.flush();
+    expect(patchesOf(sent).map((p) => p.values)).toEqual([{ id: 5, name: null, qty: 2, price: null, deletedAt: null }]);
+    expect(rows(db)).toEqual([{ id: 5, name: null, qty: 2, price: null, deletedAt: null }]);
+  });
+
   it("INSERT … ON CONFLICT DO UPDATE is a patch of the columns its DO UPDATE sets", () => {
     const { db, replica, sent } = open(1, { capture: true });
     replica.addPeer(2, (m) => sent.push(m));
