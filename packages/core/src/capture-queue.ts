@@ -109,6 +109,12 @@ function rowKey(values: readonly SqlValue[]): string {
   return s;
 }
 
+/** The changes of one row in a drain: `set` undefined = the whole row. */
+interface Folded {
+  set: boolean[] | undefined;
+  values: SqlValue[];
+}
+
 interface InstalledTable {
   shape: CapturedTableShape;
   triggers: string[];
@@ -228,31 +234,49 @@ export class CaptureQueue {
       if (rows.length === 0) continue;
       const all = rows.length < budget;
       budget -= rows.length;
-      const width = t.shape.columns.length;
-      const byRow = new Map<string, { set: boolean[]; values: SqlValue[] }>();
+      const { pkIndexes, columns } = t.shape;
+      const width = columns.length;
+      const allCols = columns.map((_, i) => i);
+      const single = pkIndexes.length === 1 ? pkIndexes[0]! + 2 : -1;
+      // Rows by key (a one-column key of a plain type is its own Map key); each whole or partial.
+      const byRow = new Map<SqlValue, Folded>();
       for (const r of rows) {
         const col = Number(r[1]);
-        const values = r.slice(2);
-        const key = rowKey(t.shape.pkIndexes.map((i) => values[i]!));
-        let c = byRow.get(key);
-        if (!c) byRow.set(key, (c = { set: new Array<boolean>(width).fill(false), values: new Array<SqlValue>(width).fill(null) }));
-        for (const i of t.shape.pkIndexes) {
-          c.set[i] = true;
-          c.values[i] = values[i]!;
-        }
+        const k = r[single];
+        const key = single >= 0 && (typeof k === "number" || typeof k === "string" || typeof k === "bigint") ? k : rowKey(pkIndexes.map((i) => r[i + 2]!));
+        const c = byRow.get(key);
         if (col === WHOLE_ROW) {
-          c.set.fill(true);
-          for (let i = 0; i < width; i++) c.values[i] = values[i]!;
-        } else if (col >= 0 && col < width) {
-          c.set[col] = true;
-          c.values[col] = values[col]!;
+          // An INSERT sets the whole row: whatever came before for this row is overwritten.
+          if (c) {
+            c.set = undefined;
+            c.values = r.slice(2);
+          } else byRow.set(key, { set: undefined, values: r.slice(2) });
+        } else if (col >= 0 && col < width && columns[col]!.pk === 0) {
+          if (!c) {
+            const values = new Array<SqlValue>(width).fill(null);
+            const set = new Array<boolean>(width).fill(false);
+            for (const i of pkIndexes) {
+              set[i] = true;
+              values[i] = r[i + 2]!;
+            }
+            set[col] = true;
+            values[col] = r[col + 2]!;
+            byRow.set(key, { set, values });
+          } else {
+            if (c.set) c.set[col] = true;
+            c.values[col] = r[col + 2]!;
+          }
         } else {
-          throw new ReplicError("SCHEMA_INVALID", `capture queue of "${t.shape.name}" names column ${col}, which the table does not have`);
+          throw new ReplicError("SCHEMA_INVALID", `capture queue of "${t.shape.name}" names column ${col}, which the table does not have or is a key`);
         }
       }
       if (all) t.clearAll.run([]);
       else t.clear.run([rows[rows.length - 1]![0]!]);
       for (const c of byRow.values()) {
+        if (!c.set) {
+          out.push({ table: t.shape.name, cols: allCols, values: c.values });
+          continue;
+        }
         const cols: number[] = [];
         const values: SqlValue[] = [];
         for (let i = 0; i < width; i++) {

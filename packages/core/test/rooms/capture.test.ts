@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createReplica, decodeMessage, isReplicError, type Patch, type Replica, type ReplicaOptions } from "../src/index.js";
-import { CAPTURE_QUEUE_PREFIX } from "../src/capture-queue.js";
-import { testDriver } from "./helpers.js";
-import { itemsDdl } from "./sim.js";
+import { createReplica, decodeMessage, isReplicError, type Patch, type Replica, type ReplicaOptions } from "../../src/index.js";
+import { CAPTURE_QUEUE_PREFIX } from "../../src/capture-queue.js";
+import { testDriver } from "../helpers.js";
+import { itemsDdl } from "../sim.js";
 
 const TAGS_DDL = `CREATE TABLE tags (tag TEXT PRIMARY KEY, color TEXT, n ANY);
 CREATE TABLE tags_patches (tag TEXT, color TEXT, n ANY, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL);`;
