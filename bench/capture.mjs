@@ -70,6 +70,7 @@ async function parent() {
     else if (a === "--date") opt.date = v();
     else throw new Error(`unknown option ${a}`);
   }
+  const loadAtStart = os.loadavg()[0];
   const tmpDir = mkdtempSync(join(os.tmpdir(), "replic-capture-bench-"));
   const results = {};
   try {
@@ -81,7 +82,7 @@ async function parent() {
   } finally {
     rmSync(tmpDir, { recursive: true, force: true });
   }
-  const report = { date: opt.date, machine: describeMachine(), options: { rows: opt.rows, single: opt.single, runs: opt.runs, warmup: opt.warmup }, results };
+  const report = { date: opt.date, machine: { ...describeMachine(bunPath), loadAtStart }, options: { rows: opt.rows, single: opt.single, runs: opt.runs, warmup: opt.warmup }, results };
   mkdirSync(opt.out, { recursive: true });
   writeFileSync(join(opt.out, `capture-${opt.date}.json`), JSON.stringify(report, null, 2) + "\n");
   const md = markdown(report);
@@ -109,7 +110,7 @@ function runChild(cmd, args) {
 
 function markdown(report) {
   const lines = [`# Captured tables: plain SQL vs raw SQLite vs upsert (${report.date})`, ""];
-  lines.push(`${report.options.rows} rows per batched figure, ${report.options.single} writes per single-write figure; median of ${report.options.runs} runs (+${report.options.warmup} warm-up), variants interleaved; rows/s. Machine: ${report.machine.cpu ?? ""} ${report.machine.cores ?? ""} cores.`, "");
+  lines.push(`${report.options.rows} rows per batched figure, ${report.options.single} writes per single-write figure; median of ${report.options.runs} runs (+${report.options.warmup} warm-up), variants interleaved; rows/s. Machine: ${report.machine.cpuModel}, ${report.machine.cpuCount} cores; load average at the start ${report.machine.loadAtStart.toFixed(1)} (other work shares the machine: compare the ratios, measured in one run, not the rates).`, "");
   lines.push("| binding | variant | rows/s (median) |", "|---|---|---|");
   for (const [binding, r] of Object.entries(report.results)) {
     for (const [name, v] of Object.entries(r.variants)) lines.push(`| ${BINDING_LABEL[binding]} | ${name} | ${v.error ? `failed: ${v.error}` : Math.round(v.median).toLocaleString("en-US")} |`);

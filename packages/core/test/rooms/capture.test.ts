@@ -172,6 +172,21 @@ describe("captured tables", () => {
     expect(b.replica.status().sequence).toBe(2);
   });
 
+  it("upsert, upsertMany and transaction() write their rows uncaptured: no patch twice", () => {
+    const { db, replica } = open(1, { capture: true });
+    replica.upsert("items", { id: 1, name: "a" });
+    replica.upsertMany("items", [{ id: 2 }, { id: 3 }]);
+    replica.transaction(() => {
+      replica.upsert("items", { id: 4 });
+      replica.upsertMany("items", [{ id: 5 }, { id: 6 }]);
+    });
+    expect(replica.status().sequence).toBe(6);
+    expect(replica.flush()).toBe("1.6");
+    replica.tick();
+    expect(replica.status().sequence).toBe(6);
+    expect(db.prepare("SELECT count(*) AS n FROM items_patches").get()).toEqual({ n: 6 });
+  });
+
   it("a captured write racing a received patch ends as the merge rule says", () => {
     let wall = 1_800_000_000_000;
     const now = () => wall;
