@@ -53,7 +53,7 @@ function groupChild<Db>(b: ConformanceBinding<Db>, dbPath: string, mode: Journal
 }
 
 /** A child process whose complete output lines can be awaited, and which the parent kills. */
-class Child {
+export class Child {
   private out = "";
   private err = "";
   private killed = false;
@@ -174,7 +174,7 @@ function range(from: number, to: number): number[] {
 }
 
 /** Runs heartbeat rounds between `a` and `b` until `done()` (at most 40 rounds), calling `check` after every receive by `a`. */
-function repair(a: ReplicaLike, other: ReplicaLike, done: () => boolean, check: () => void, what: string): void {
+export function repair(a: ReplicaLike, other: ReplicaLike, done: () => boolean, check: () => void, what: string): void {
   const queue: { to: ReplicaLike; from: number; m: Uint8Array }[] = [];
   a.addPeer(other.peerId, (m) => queue.push({ to: other, from: a.peerId, m: new Uint8Array(m) }));
   other.addPeer(a.peerId, (m) => queue.push({ to: a, from: other.peerId, m: new Uint8Array(m) }));

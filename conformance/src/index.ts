@@ -6,7 +6,7 @@
  *
  *   defineDriverContract({ name, driverName, open, ... }); // the SqliteDriver contract alone
  *
- * Environment: REPLIC_PROPERTY_RUNS (fast-check runs, default 200), REPLIC_CRASH_KILLS (default 50, for the crash and the group crash tests).
+ * Environment: REPLIC_PROPERTY_RUNS (fast-check runs, default 200), REPLIC_CRASH_KILLS (default 50, for the crash, the group crash and the capture crash tests).
  */
 import { describe } from "vitest";
 import { adoptionSuite } from "./adoption.js";
@@ -15,6 +15,7 @@ import { basicSuite } from "./basic.js";
 import { crashSuite } from "./crash.js";
 import { ddlSuite } from "./ddl.js";
 import { groupCrashSuite } from "./group-crash.js";
+import { captureCrashSuite } from "./capture-crash.js";
 import { hostileNeighboursSuite } from "./hostile-neighbours.js";
 import { migrationsSuite } from "./migrations.js";
 import { openersSuite } from "./openers.js";
@@ -60,5 +61,6 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     adoptionSuite(binding);
     crashSuite(binding);
     groupCrashSuite(binding);
+    captureCrashSuite(binding);
   });
 }

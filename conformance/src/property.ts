@@ -32,7 +32,7 @@ export interface Op {
 }
 
 export type Step =
-  | { kind: "write"; origin: number; tx: boolean; ops: Op[] }
+  | { kind: "write"; origin: number; tx: boolean; ops: Op[]; /** plain SQL on the captured table instead of upsert */ sql?: boolean }
   | { kind: "deliver"; from: number; to: number; pick: boolean[] }
   | { kind: "advance"; ms: number }
   | { kind: "jump"; origin: number; ms: number }
@@ -80,6 +80,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       origin: fc.nat(3),
       tx: fc.boolean(),
       ops: fc.array(opArb, { minLength: 1, maxLength: 4 }),
+      // A third of the writes: plain SQL on the captured table.
+      sql: fc.nat(2).map((x) => x === 0),
     }),
   },
   {
@@ -128,6 +130,62 @@ const historyArb: fc.Arbitrary<History> = fc.integer({ min: 2, max: 4 }).chain((
   }),
 );
 
+const hex = (bytes: Uint8Array) => Array.from(bytes, (x) => x.toString(16).padStart(2, "0")).join("");
+
+/** A SQL literal of exactly `v` (text and blobs as bytes, int64 through a cast). */
+function literal(v: unknown): string {
+  if (v === null) return "NULL";
+  if (typeof v === "bigint") return `CAST('${v}' AS INTEGER)`;
+  if (typeof v === "number") return String(v);
+  if (typeof v === "string") return `CAST(x'${hex(new TextEncoder().encode(v))}' AS TEXT)`;
+  if (v instanceof Uint8Array) return `x'${hex(v)}'`;
+  throw new Error(`no literal for ${String(v)}`);
+}
+
+/** An op as plain SQL writes it: prices are quarters (their decimal literal is exact). */
+function sqlOp(op: Op): Op {
+  if (typeof op.price !== "number") return op;
+  const q = Number.isFinite(op.price) && Math.abs(op.price) < 1e12 ? Math.trunc(op.price * 4) / 4 : 0.5;
+  return { ...op, price: q + 0 };
+}
+
+/**
+ * Plain SQL writes on a captured table: `INSERT … ON CONFLICT(id) DO UPDATE` per op (in one
+ * transaction when `tx`), then flush(). Returns the patches expected, in drain order: a new row
+ * is a patch of every column, an existing one of the columns set; one patch per row per flush.
+ */
+function writeSql<Db>(b: ConformanceBinding<Db>, db: Db, r: ReplicaLike, ops: Op[], tx: boolean): { before: number; rows: Record<string, unknown>[] }[] {
+  const groups: Op[][] = tx ? [ops] : ops.map((op) => [op]);
+  const out: { before: number; rows: Record<string, unknown>[] }[] = [];
+  for (const group of groups) {
+    const rows = new Map<number, Record<string, unknown>>();
+    if (tx) b.exec(db, "BEGIN");
+    for (const op of group) {
+      const present = COLUMNS.filter((c) => op[c] !== ABSENT);
+      const exists = b.all(db, `SELECT id FROM items WHERE id = ${op.key}`).length > 0;
+      const set = present.length > 0 ? `DO UPDATE SET ${present.map((c) => `${c} = excluded.${c}`).join(", ")}` : "DO NOTHING";
+      b.exec(db, `INSERT INTO items (id${present.map((c) => `, ${c}`).join("")}) VALUES (${[op.key, ...present.map((c) => op[c])].map(literal).join(", ")}) ON CONFLICT(id) ${set}`);
+      let row = rows.get(op.key);
+      if (!exists) {
+        row = { id: op.key };
+        for (const c of COLUMNS) row[c] = op[c] === ABSENT ? null : op[c];
+        rows.set(op.key, row);
+      } else if (present.length > 0) {
+        if (!row) rows.set(op.key, (row = { id: op.key }));
+        for (const c of present) row[c] = op[c];
+      }
+    }
+    if (tx) b.exec(db, "COMMIT");
+    const before = (r.status() as { sequence: number }).sequence;
+    const token = r.flush();
+    const after = (r.status() as { sequence: number }).sequence;
+    if (after !== before + rows.size) throw new Error(`flush() drained ${after - before} patches, expected ${rows.size}`);
+    if (rows.size > 0 && token !== `${r.peerId}.${after}`) throw new Error(`flush() returned ${token}, expected ${r.peerId}.${after}`);
+    out.push({ before, rows: [...rows.values()] });
+  }
+  return out;
+}
+
 function rowOf(op: Op): Record<string, unknown> {
   const row: Record<string, unknown> = { id: op.key };
   for (const c of COLUMNS) if (op[c] !== ABSENT) row[c] = op[c];
@@ -139,7 +197,7 @@ export function propertySuite<Db>(b: ConformanceBinding<Db>): void {
 
   describe("property: random histories converge to the model of the merge rule", () => {
     it(
-      `origins and targets equal the model (${runs} runs)`,
+      `origins and targets equal the model, a third of the writes plain SQL on a captured table (${runs} runs)`,
       async () => {
         await fc.assert(
           fc.asyncProperty(historyArb, async (hist) => {
@@ -177,7 +235,7 @@ export function checkHistory<Db>(b: ConformanceBinding<Db>, h: Harness<Db>, hist
   };
   for (let i = 0; i < n; i++) {
     const idx = i;
-    origins.push(h.open(ITEMS, { peerId: hist.peerIds[i], now: () => t + offset[idx]!, maxClockDriftMs: DRIFT_BOUND }));
+    origins.push(h.open(ITEMS, { peerId: hist.peerIds[i], now: () => t + offset[idx]!, maxClockDriftMs: DRIFT_BOUND, capture: ["items"] }));
     sent.push([]);
     link(i);
   }
@@ -189,6 +247,12 @@ export function checkHistory<Db>(b: ConformanceBinding<Db>, h: Harness<Db>, hist
       case "write": {
         const i = step.origin % n;
         const r = origins[i]!.r;
+        if (step.sql) {
+          for (const { before, rows } of writeSql(b, origins[i]!.db, r, step.ops.map(sqlOp), step.tx)) {
+            rows.forEach((row, k) => written.push({ origin: i, token: `${hist.peerIds[i]}.${before + k + 1}`, row }));
+          }
+          break;
+        }
         const rows = step.ops.map(rowOf);
         const tokens = step.tx ? r.transaction(() => rows.map((row) => r.upsert("items", row))) : rows.map((row) => r.upsert("items", row));
         rows.forEach((row, k) => written.push({ origin: i, token: tokens[k]!, row }));
@@ -216,7 +280,7 @@ export function checkHistory<Db>(b: ConformanceBinding<Db>, h: Harness<Db>, hist
         // Close the replica and open a new one on the same database (peerId from the database).
         const i = step.origin % n;
         origins[i]!.r.close();
-        origins[i]!.r = h.replica(origins[i]!.db, { now: () => t + offset[i]!, maxClockDriftMs: DRIFT_BOUND });
+        origins[i]!.r = h.replica(origins[i]!.db, { now: () => t + offset[i]!, maxClockDriftMs: DRIFT_BOUND, capture: ["items"] });
         expect(origins[i]!.r.peerId, "peerId after restart").toBe(hist.peerIds[i]);
         link(i);
         break;

@@ -15,6 +15,7 @@ export interface ReplicaOptionsLike {
   maxInflightPatches?: number;
   requestTimeoutMs?: number;
   maxClockDriftMs?: number;
+  capture?: true | string[];
 }
 
 export interface ReplicaLike {
@@ -28,6 +29,7 @@ export interface ReplicaLike {
   removePeer(peerId: number): void;
   receive(fromPeerId: number, message: Uint8Array): void;
   tick(): void;
+  flush(): string | null;
   waitFor(token: string, timeoutMs?: number): Promise<void>;
   status(): unknown;
   metrics(): string;

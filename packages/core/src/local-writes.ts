@@ -9,6 +9,7 @@
  * nothing and uses no sequence number.
  */
 import type { Bookkeeping } from "./bookkeeping.js";
+import { DRAIN_CHUNK, type CaptureQueue } from "./capture-queue.js";
 import type { Catalog } from "./catalog.js";
 import { MAX_TIMESTAMP, type HybridLogicalClock } from "./clock.js";
 import type { SqlValue } from "./driver.js";
@@ -38,6 +39,8 @@ export interface LocalRooms {
   bounds: GroupBounds;
   publisher: Publisher;
   opts: ResolvedOptions;
+  /** Captured tables (capture-queue.ts), when any: drained into the open transaction's group. */
+  capture?: CaptureQueue;
 }
 
 export class LocalWriter {
@@ -64,7 +67,11 @@ export class LocalWriter {
     const t = this.r.catalog.get(table);
     const values: SqlValue[] = [];
     const cols = this.check(t, row, values, this.r.book.seq + 1);
-    if (this.r.tx.active) return this.write(t, cols, values);
+    if (this.r.tx.active) {
+      // Plain SQL written earlier in this transaction is ordered before this write.
+      this.drainCaptured();
+      return this.write(t, cols, values);
+    }
     return this.transaction(() => this.write(t, cols, values));
   }
 
@@ -77,7 +84,8 @@ export class LocalWriter {
     if (!Array.isArray(rows)) throw new ValidationError("INVALID_ROW", "upsertMany() takes an array of rows", { table });
     // Outside a transaction: validate, write and encode row by row in a new one. Inside one:
     // validate everything first and write under a savepoint.
-    if (!this.r.tx.active) return this.transaction(() => this.writeMany(t, rows));
+    if (!this.r.tx.active) return this.transaction(() => this.quiet(() => this.writeMany(t, rows)));
+    this.drainCaptured();
     const { book } = this.r;
     const values: SqlValue[][] = new Array(rows.length);
     const cols: number[][] = new Array(rows.length);
@@ -92,12 +100,16 @@ export class LocalWriter {
       () => {
         const first = book.seq + 1;
         const stamps: number[] = new Array(rows.length);
+        const cap = this.r.capture;
+        cap?.pause();
         try {
           for (let i = 0; i < rows.length; i++) stamps[i] = this.stage(t, first + i, cols[i]!, values[i]!);
           t.flush();
         } catch (err) {
           t.discard();
           throw this.explain(err, t);
+        } finally {
+          cap?.resume();
         }
         const tokens: string[] = new Array(rows.length);
         for (let i = 0; i < rows.length; i++) {
@@ -140,8 +152,11 @@ export class LocalWriter {
         () => {
           // Another replica opened this database since our last write: stop before writing anything.
           book.fence();
+          // Plain SQL committed before this transaction joins its group; so does what `fn` writes.
+          this.drainCaptured();
           const value = fn();
           if (value instanceof Promise) throw new ReplicError("TRANSACTION", "transaction() takes a synchronous function");
+          this.drainCaptured();
           for (const t of this.queued) {
             try {
               t.log.flush();
@@ -217,9 +232,11 @@ export class LocalWriter {
     // The patch row is queued and written many per statement at commit (nothing reads T_patches
     // inside a local transaction but the merge probe, which flushes first); the row of T is
     // written now, so reads inside the transaction see it.
+    const cap = this.r.capture;
     try {
       t.log.queue(p);
       this.queued.add(t);
+      cap?.pause();
       // Our clock is above every timestamp merged so far unless a far-ahead remote clock was refused.
       t.rows.merge(p, book.isNewest(patchedAt, p.peerId, seq));
     } catch (err) {
@@ -227,6 +244,8 @@ export class LocalWriter {
       // inside transaction() and goes on has written nothing and uses no sequence number.
       t.log.unstore(p);
       throw this.explain(err, t);
+    } finally {
+      cap?.resume();
     }
     book.seq = seq;
     book.noteMerged(patchedAt, book.peerId, seq);
@@ -235,6 +254,69 @@ export class LocalWriter {
     if (this.keys) (this.keys[t.name] ??= []).push(t.keyOf(cols, values));
     this.out?.add(t, book.peerId, seq, patchedAt, cols, values, this.group);
     return formatToken(book.peerId, seq);
+  }
+
+  /** `fn` with capture switched off (replic's own writes to `T` are never captured). */
+  private quiet<T>(fn: () => T): T {
+    const cap = this.r.capture;
+    return cap ? cap.quiet(fn) : fn();
+  }
+
+  /**
+   * Stamps and drains what plain SQL wrote to captured tables and committed (or wrote earlier in
+   * the open transaction), as one group in a transaction of its own. Whether there was any.
+   */
+  flushCaptured(): boolean {
+    const cap = this.r.capture;
+    if (!cap || !cap.pending()) return false;
+    // A backlog beyond the group limit drains as several groups.
+    for (let seq = -1; seq !== this.r.book.seq && cap.pending(); ) {
+      seq = this.r.book.seq;
+      this.transaction(() => undefined);
+    }
+    return true;
+  }
+
+  /** Inside the open transaction: every queued capture entry becomes a patch of its group. */
+  private drainCaptured(): void {
+    const cap = this.r.capture;
+    if (!cap || !cap.pending()) return;
+    // Whole chunks while the group stays under its limit (what is left drains in the next group).
+    const limit = this.r.opts.limits.maxGroupPatches;
+    for (let room = limit - (this.r.book.seq - this.group.first + 1); room > 0; room = limit - (this.r.book.seq - this.group.first + 1)) {
+      const changes = cap.take(Math.min(DRAIN_CHUNK, room));
+      if (changes.length === 0) break;
+      for (const c of changes) this.logCaptured(this.r.catalog.get(c.table), c.cols, c.values);
+    }
+  }
+
+  /**
+   * A change plain SQL already made to `T`: it gets its sequence and the transaction's stamp and
+   * goes to the log. `T` already holds its values, unless the patch is not the newest of its row
+   * (a far-ahead remote clock was refused): then the row is recomputed from the log. Tables with
+   * untyped or BLOB columns are written again, so an integral REAL reads back as receivers store it.
+   */
+  private logCaptured(t: ReplicatedTable, cols: number[], values: SqlValue[]): void {
+    const { book } = this.r;
+    const cap = this.r.capture!;
+    const seq = book.seq + 1;
+    const p = this.stampPatch(t, seq, cols, values);
+    const patchedAt = p.patchedAt;
+    const newest = book.isNewest(patchedAt, p.peerId, seq);
+    try {
+      t.log.queue(p);
+      this.queued.add(t);
+      if (!newest) cap.quiet(() => t.rows.rebuild(t.keyOf(cols, values), false));
+      else if (rewritten(t)) cap.quiet(() => t.rows.merge(p, true));
+    } catch (err) {
+      throw this.explain(err, t);
+    }
+    book.seq = seq;
+    if (newest) book.noteMerged(patchedAt, book.peerId, seq);
+    this.count++;
+    this.touched.add(t);
+    if (this.keys) (this.keys[t.name] ??= []).push(t.keyOf(cols, values));
+    this.out?.add(t, book.peerId, seq, patchedAt, cols, values, this.group);
   }
 
   /** upsertMany in its own transaction: nothing is kept per row beyond its token. */
@@ -310,4 +392,12 @@ export class LocalWriter {
     }
     return err;
   }
+}
+
+const rewrite = new WeakMap<ReplicatedTable, boolean>();
+/** Whether a captured row is written back to `T` (it has a column that keeps values as given). */
+function rewritten(t: ReplicatedTable): boolean {
+  let r = rewrite.get(t);
+  if (r === undefined) rewrite.set(t, (r = t.schema.columns.some((c) => c.affinity === "ANY" || c.affinity === "BLOB")));
+  return r;
 }

@@ -55,8 +55,11 @@ export interface ReplicaOptions {
   // (INVALID_OPTION) rather than ignore them, so nobody believes they are in effect.
   /** Not supported by this version (refused): the rows this replica holds. */
   scope?: { [table: string]: { [keyColumn: string]: SqlValue[] } };
-  /** Not supported by this version (refused): plain INSERT/UPDATE on these tables replicate. */
-  capture?: true | string[];
+  /**
+   * Captured tables: plain INSERT / UPDATE (your SQL, Kysely, Drizzle) on these replicated tables,
+   * issued on this connection, become patches (docs/capture.md). `true` = every replicated table.
+   */
+  capture?: true | readonly string[];
   /** Not supported by this version (refused): sign this replica's patches. */
   signing?: { privateKey: unknown };
   /** Not supported by this version (refused): the keys of signed origins. */
@@ -87,7 +90,7 @@ export const KNOWN_OPTIONS = {
   waitTimeoutMs: "supported",
   logger: "supported",
   scope: "not-yet",
-  capture: "not-yet",
+  capture: "supported",
   signing: "not-yet",
   trust: "not-yet",
 } as const satisfies Record<keyof ReplicaOptions, "supported" | "not-yet">;
@@ -150,6 +153,8 @@ export interface ResolvedOptions {
   now: () => number;
   limits: Required<DecodeLimits>;
   logger: Logger | undefined;
+  /** Captured tables: true = all, a list = those; undefined = none. */
+  capture: true | readonly string[] | undefined;
 }
 
 export function resolveOptions(options: ReplicaOptions): ResolvedOptions {
@@ -185,5 +190,9 @@ export function resolveOptions(options: ReplicaOptions): ResolvedOptions {
   for (const [k, v] of Object.entries(limits)) {
     if (typeof v !== "number" || !Number.isFinite(v) || v < 1) throw new ReplicError("INVALID_OPTION", `limits.${k} must be a positive number`);
   }
-  return { ...numbers, now: options.now ?? Date.now, limits, logger: options.logger };
+  const capture = options.capture;
+  if (capture !== undefined && capture !== true && !(Array.isArray(capture) && capture.every((t) => typeof t === "string" && t.length > 0))) {
+    throw new ReplicError("INVALID_OPTION", "capture must be true or an array of table names");
+  }
+  return { ...numbers, now: options.now ?? Date.now, limits, logger: options.logger, capture: capture === undefined ? undefined : capture === true ? true : [...capture] };
 }

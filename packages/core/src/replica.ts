@@ -8,6 +8,7 @@ import { adoptRows, type AdoptOptions } from "./adoption.js";
 import { AlienStore } from "./alien-store.js";
 import { DroppedValues } from "./dropped-values.js";
 import { Bookkeeping } from "./bookkeeping.js";
+import { CaptureQueue, hasCaptureQueues } from "./capture-queue.js";
 import { Catalog } from "./catalog.js";
 import { HybridLogicalClock, timestampFromMs } from "./clock.js";
 import type { SqliteDriver } from "./driver.js";
@@ -35,7 +36,7 @@ import type { LocalPatch } from "./replicated-table.js";
 import { readSchemaVersion, schemaVersionOf } from "./schema-version.js";
 import { Staleness } from "./staleness.js";
 import { buildStatus, type ReplicaStatus } from "./status.js";
-import { parseToken } from "./token.js";
+import { formatToken, parseToken } from "./token.js";
 import { TxBracket } from "./transaction.js";
 import type { AnyTables, TableName, UpsertRow } from "./typed-rows.js";
 import { Waiters } from "./waiters.js";
@@ -76,6 +77,8 @@ export class Replica<DB = AnyTables, Keys = {}> {
   private readonly local: LocalWriter;
   private readonly publisher: Publisher;
   private readonly reaper: Reaper;
+  /** Captured tables (capture-queue.ts): present when capture is on or a queue is left to drain. */
+  private readonly capture: CaptureQueue | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private ticks = 0;
@@ -173,9 +176,26 @@ export class Replica<DB = AnyTables, Keys = {}> {
       publisher,
       opts,
     });
-    this.local = new LocalWriter({ book, catalog, clock: this.clock, tx: this.tx, neighbours: this.neighbours, events: this.events, bounds, publisher, opts });
+    if (opts.capture !== undefined || hasCaptureQueues(driver)) {
+      this.capture = new CaptureQueue(driver, opts.capture);
+      this.installCapture();
+    }
+    this.local = new LocalWriter({
+      book,
+      catalog,
+      clock: this.clock,
+      tx: this.tx,
+      neighbours: this.neighbours,
+      events: this.events,
+      bounds,
+      publisher,
+      opts,
+      capture: this.capture,
+    });
     this.reaper = new Reaper({ book, catalog, clock: this.clock, tx: this.tx, origins: this.origins, metrics: this.metricsRegistry, alien, bounds }, opts);
     this.loadOrigins();
+    // Changes committed by plain SQL before a crash or a close drain now, exactly once.
+    this.local.flushCaptured();
 
     if (opts.heartbeatMs > 0) {
       this.timer = setInterval(() => {
@@ -187,6 +207,46 @@ export class Replica<DB = AnyTables, Keys = {}> {
       }, opts.heartbeatMs);
       (this.timer as { unref?: () => void }).unref?.();
     }
+  }
+
+  /** (Re)installs the capture triggers for the replicated tables as they are now. */
+  private installCapture(): void {
+    const cap = this.capture;
+    if (!cap) return;
+    cap.install([...this.catalog.tables.values()].map((t) => t.schema));
+    if (cap.wanted !== undefined && cap.wanted !== true) {
+      const missing = cap.wanted.filter((name) => !this.catalog.tables.has(name));
+      if (missing.length > 0) this.opts.logger?.warn(`replic: capture names table(s) that do not replicate (yet): ${missing.join(", ")}`);
+    }
+  }
+
+  /** Drains captured writes before replic merges, sends or changes the schema; a transaction the application holds open defers it. */
+  private drainCaptured(deferrable: boolean): void {
+    if (!this.capture) return;
+    try {
+      this.local.flushCaptured();
+    } catch (err) {
+      if (deferrable && err instanceof ReplicError && err.code === "TRANSACTION") return;
+      throw err;
+    }
+  }
+
+  /** `fn` with capture off: replic's own writes to the tables are never captured again. */
+  private quiet<T>(fn: () => T): T {
+    return this.capture ? this.capture.quiet(fn) : fn();
+  }
+
+  /**
+   * Captured tables: stamps what plain INSERT / UPDATE committed and sends it, now (the heartbeat
+   * does it too). Returns the session token of this replica's newest write (null before any), for
+   * waitFor.
+   */
+  flush(): string | null {
+    this.assertOpen();
+    if (this.tx.active) throw new ReplicError("TRANSACTION", "flush() cannot run inside transaction()");
+    this.local.flushCaptured();
+    this.outbox.flush();
+    return this.book.seq > 0 ? formatToken(this.peerId, this.book.seq) : null;
   }
 
   /** Rebuilds per-origin heads from `_replic_peers`, the patches above `contiguous`, and the hold. */
@@ -219,6 +279,10 @@ export class Replica<DB = AnyTables, Keys = {}> {
     checkMigrations(migrations);
     if (this.tx.active) throw new ReplicError("TRANSACTION", "migrate() cannot run inside transaction()");
     const replayed: LocalPatch[] = [];
+    // Captured writes are stamped under the schema they were written in; the triggers follow the new one.
+    this.drainCaptured(false);
+    this.capture?.uninstall();
+    this.capture?.pause();
     try {
       applyMigrations(
         {
@@ -245,6 +309,10 @@ export class Replica<DB = AnyTables, Keys = {}> {
       }
       throw err;
     } finally {
+      if (this.capture) {
+        this.capture.resume();
+        this.installCapture();
+      }
       // What the applied steps merged is announced.
       if (replayed.length > 0) {
         const e = noEffects(false, undefined);
@@ -299,6 +367,11 @@ export class Replica<DB = AnyTables, Keys = {}> {
     if (this.opts.heartbeatMs > 0) {
       queueMicrotask(() => {
         if (this.closed || this.tx.broken || this.neighbours.get(peerId) !== link) return;
+        try {
+          this.drainCaptured(true);
+        } catch (err) {
+          this.opts.logger?.warn("replic: draining captured writes failed", err);
+        }
         this.sendHeartbeats([link]);
         this.outbox.flush();
       });
@@ -320,7 +393,9 @@ export class Replica<DB = AnyTables, Keys = {}> {
     if (this.tx.active) throw new ReplicError("TRANSACTION", "receive() cannot run inside transaction()");
     const t0 = performance.now();
     const appliedBefore = this.metricsRegistry.get("patches_applied_total");
-    this.inbound.receive(fromPeerId, message);
+    // A received patch orders after what plain SQL wrote before it, as the clock says.
+    this.drainCaptured(false);
+    this.quiet(() => this.inbound.receive(fromPeerId, message));
     // One merge batch: a patches message that merged something (not heartbeats, requests or only duplicates).
     if (this.metricsRegistry.get("patches_applied_total") > appliedBefore) this.metricsRegistry.observe("merge_batch_duration_seconds", (performance.now() - t0) / 1000);
   }
@@ -330,6 +405,11 @@ export class Replica<DB = AnyTables, Keys = {}> {
     this.assertOpen();
     if (this.tx.active) throw new ReplicError("TRANSACTION", "tick() cannot run inside transaction()");
     this.ticks++;
+    this.drainCaptured(true);
+    this.quiet(() => this.round());
+  }
+
+  private round(): void {
     this.neighbours.newRound(undefined, this.opts.now());
     this.inbound.releaseHeld();
     this.reportOverdueGroups();
@@ -378,7 +458,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
   gc(): number {
     this.assertOpen();
     if (this.tx.active) throw new ReplicError("TRANSACTION", "gc() cannot run inside transaction()");
-    return this.reaper.collect();
+    return this.quiet(() => this.reaper.collect());
   }
 
   /** Resolves once this replica has merged the token's write and all earlier ones of its peer. */

@@ -37,9 +37,9 @@ describe("option names", () => {
   });
 
   it("refuses the contract's options this version does not implement, with its own message", () => {
-    for (const name of ["scope", "capture", "signing", "trust"]) {
+    for (const name of ["scope", "signing", "trust"]) {
       expect(KNOWN_OPTIONS[name as keyof typeof KNOWN_OPTIONS]).toBe("not-yet");
-      const value = { scope: { items: { id: [1] } }, capture: true, signing: { privateKey: "k" }, trust: { keys: {} } }[name];
+      const value = { scope: { items: { id: [1] } }, signing: { privateKey: "k" }, trust: { keys: {} } }[name];
       expect(refusal({ heartbeatMs: 0, [name]: value })).toBe(`option ${name} is not supported by this version of replic (it is refused, not ignored)`);
     }
     // Given as undefined, such an option is absent: the open goes ahead.
@@ -65,6 +65,7 @@ describe("option names", () => {
       limits: { maxPatches: 100 },
       waitTimeoutMs: 100,
       logger: { warn: () => {} },
+      capture: [],
     };
     // A name added to KNOWN_OPTIONS needs a valid value above.
     const supported = Object.entries(KNOWN_OPTIONS).filter(([, v]) => v === "supported").map(([k]) => k);
