@@ -360,9 +360,13 @@ export class ReplicHub<Env = unknown> {
     switch (frame.type) {
       case "ping":
         return this.send(ws, encodeControl({ type: "pong" }));
-      case "pong":
-        this.budget(ws).pong();
+      case "pong": {
+        // Still over half the bound (more went out after our ping): ask again at once, or no
+        // further send would ever carry a ping.
+        const b = this.budget(ws);
+        if (b.pong() && b.wantsPing(Date.now())) this.send(ws, encodeControl({ type: "ping" }));
         return;
+      }
       case "hello": {
         if (st.peer !== undefined) return this.fail(ws, CLOSE.protocol, "unexpected hello");
         if (frame.version !== TRANSPORT_VERSION) return this.fail(ws, CLOSE.protocol, `unsupported transport version ${frame.version}`);
