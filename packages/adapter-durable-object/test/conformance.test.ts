@@ -156,6 +156,16 @@ describe("Durable Object binding in workerd: conformance basics", () => {
     expect(r.ties).toBeGreaterThan(historyRuns / 2);
   }, 600_000);
 
+  it("three replicas in three objects, over links that lose, duplicate and reorder, one evicted mid-way: gap repair brings all to every write", async () => {
+    type Mesh = { writes: number; lossyRounds: number; repairRounds: number; lost: number; equal: boolean; missing: number[] };
+    const r = await w.json<Mesh>(`/mesh?seed=${seed}`, { headers: { connection: "close" } });
+    expect(r.lost).toBeGreaterThan(0); // the links did lose messages
+    expect(r.writes).toBeGreaterThan(20);
+    expect(r.missing).toEqual([]);
+    expect(r.equal).toBe(true);
+    expect(r.repairRounds).toBeGreaterThan(0);
+  }, 300_000);
+
   it("what the platform refuses surfaces as the SQL error it is", async () => {
     const r = await check<Record<string, { message: string } | null>>("refused", "refused");
     expect(r.attach?.message).toMatch(/not authorized/);
