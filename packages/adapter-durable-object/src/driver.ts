@@ -123,30 +123,47 @@ class DoStatement implements SqliteStatement {
     this.stride = Math.max(1, rowStride(this.pieces));
   }
 
-  /** Refuses values, rows and database growth beyond the storage limits, before the statement runs. */
+  /**
+   * Refuses values, rows and database growth beyond the storage limits, before the statement runs.
+   * Text is first sized by its upper bound (3 bytes per UTF-16 unit) and counted exactly only when
+   * that bound passes a limit, so the common small row costs no encoding.
+   */
   private checkSizes(values: readonly DoBindable[]): void {
     const { maxValueBytes, maxRowBytes, maxDatabaseBytes } = this.limits;
     const where = this.table ? { table: this.table } : {};
     const on = this.table ? ` for "${this.table}"` : "";
+    const exact = (from: number, to: number) => {
+      let n = 0;
+      for (let i = from; i < to; i++) n += boundBytes(values[i]);
+      return n;
+    };
     let row = 0;
+    let rowStart = 0;
     let total = 0;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
-      const n = typeof v === "string" || (typeof v === "object" && v !== null) ? boundBytes(v) : 8;
+      let n = typeof v === "string" ? v.length * 3 : typeof v === "object" && v !== null ? boundBytes(v) : 8;
+      if (n > maxValueBytes && typeof v === "string") n = boundBytes(v);
       if (n > maxValueBytes) {
         throw new ValidationError("VALUE_TOO_LARGE", `a value of ${n} bytes${on} exceeds the Durable Object's ${maxValueBytes}-byte limit`, where);
       }
       row += n;
       if (this.writes && ((i + 1) % this.stride === 0 || i === values.length - 1)) {
+        if (row > maxRowBytes) row = exact(rowStart, i + 1);
         if (row > maxRowBytes) {
           throw new ValidationError("ROW_TOO_LARGE", `a row of ${row} bytes${on} exceeds the Durable Object's ${maxRowBytes}-byte limit`, where);
         }
         total += row;
         row = 0;
+        rowStart = i + 1;
       }
     }
     if (this.writes && this.sql.databaseSize + total > maxDatabaseBytes) {
-      throw new ReplicError("DATABASE_FULL", `writing ${total} bytes${on} would take the database past its ${maxDatabaseBytes}-byte limit (now ${this.sql.databaseSize})`);
+      const size = this.sql.databaseSize;
+      const bytes = exact(0, values.length);
+      if (size + bytes > maxDatabaseBytes) {
+        throw new ReplicError("DATABASE_FULL", `writing ${bytes} bytes${on} would take the database past its ${maxDatabaseBytes}-byte limit (now ${size})`);
+      }
     }
   }
 
