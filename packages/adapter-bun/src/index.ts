@@ -12,7 +12,7 @@
  */
 import type { Database } from "bun:sqlite";
 import { createReplica, patchesDdl as corePatchesDdl } from "@replic/core";
-import type { Replica, ReplicaOptions } from "@replic/core";
+import type { AnyTables, KeyColumns, Replica, ReplicaOptions } from "@replic/core";
 import { createDriver } from "./driver";
 
 export * from "@replic/core";
@@ -20,10 +20,11 @@ export { createDriver };
 
 /**
  * Opens a replica on a bun:sqlite database. Synchronous. `replica.close()` does not close
- * `db`: the database stays yours.
+ * `db`: the database stays yours. `openReplica<DB>(db)` types the rows from a Kysely-style
+ * interface or a Drizzle schema type (docs/typed-rows.md); without it, rows are untyped.
  */
-export function openReplica(db: Database, options: ReplicaOptions = {}): Replica {
-  return createReplica(createDriver(db), options);
+export function openReplica<DB extends object = AnyTables, Keys extends KeyColumns<DB> = {}>(db: Database, options: ReplicaOptions = {}): Replica<DB, Keys> {
+  return createReplica<DB, Keys>(createDriver(db), options);
 }
 
 /** The `T_patches` DDL (and recommended indexes) for table `table` of `db`. */

@@ -1,6 +1,6 @@
 /** `openReplica` and `patchesDdl` on a Durable Object's storage. */
 import { createReplica, patchesDdl as corePatchesDdl } from "@replic/core";
-import type { Replica, ReplicaOptions } from "@replic/core";
+import type { AnyTables, KeyColumns, Replica, ReplicaOptions } from "@replic/core";
 import { createDriver } from "./driver.js";
 import type { StorageLimits } from "./storage-limits.js";
 import type { DurableObjectSqlStorage } from "./storage-types.js";
@@ -14,11 +14,14 @@ export interface DurableObjectReplicaOptions extends ReplicaOptions {
 /**
  * Opens a replica on a Durable Object's storage (`ctx.storage`). Synchronous. Pass
  * `heartbeatMs: 0` and drive `tick()` from the object's alarm: a timer does not survive the
- * object's eviction, an alarm does.
+ * object's eviction, an alarm does. `openReplica<DB>(storage)` types the rows (docs/typed-rows.md).
  */
-export function openReplica(storage: DurableObjectSqlStorage, options: DurableObjectReplicaOptions = {}): Replica {
+export function openReplica<DB extends object = AnyTables, Keys extends KeyColumns<DB> = {}>(
+  storage: DurableObjectSqlStorage,
+  options: DurableObjectReplicaOptions = {},
+): Replica<DB, Keys> {
   const { storageLimits, ...core } = options;
-  return createReplica(createDriver(storage, storageLimits), core);
+  return createReplica<DB, Keys>(createDriver(storage, storageLimits), core);
 }
 
 /** The `T_patches` DDL (and recommended indexes) for table `table` of the object's database. */

@@ -15,7 +15,7 @@
  */
 import type { Database } from "node-sqlite3-wasm";
 import { createReplica, patchesDdl as corePatchesDdl } from "@replic/core";
-import type { Replica, ReplicaOptions } from "@replic/core";
+import type { AnyTables, KeyColumns, Replica, ReplicaOptions } from "@replic/core";
 import { createDriver } from "./driver";
 import { createOo1Driver } from "./oo1";
 import { openOo1Replica } from "./open-oo1";
@@ -31,20 +31,20 @@ export type { Oo1Database, Oo1Stmt, Sqlite3Static };
 
 /**
  * Opens a replica on a node-sqlite3-wasm database. Synchronous. `replica.close()` does not
- * close `db`: the database stays yours.
+ * close `db`: the database stays yours. `openReplica<DB>(db)` types the rows (docs/typed-rows.md).
  *
  * On a file, the replica also holds the file for this process until `replica.close()`, as
  * `openDatabase` does: a file opened with plain `new Database(path)` after a crash is recovered
  * here (nothing can have read it yet: node-sqlite3-wasm's stale lock refused every statement),
  * and a file a live process holds is refused with DATABASE_LOCKED.
  */
-export function openReplica(db: Database, options: ReplicaOptions = {}): Replica {
+export function openReplica<DB extends object = AnyTables, Keys extends KeyColumns<DB> = {}>(db: Database, options: ReplicaOptions = {}): Replica<DB, Keys> {
   const file = mainFile(db);
   const release = file === "" ? undefined : claimFile(file);
   try {
     const driver = createDriver(db);
-    if (release === undefined) return createReplica(driver, options);
-    return createReplica(
+    if (release === undefined) return createReplica<DB, Keys>(driver, options);
+    return createReplica<DB, Keys>(
       {
         ...driver,
         release() {

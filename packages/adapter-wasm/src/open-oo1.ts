@@ -3,7 +3,7 @@
  * the browser entry can export it without the Node entry's node-sqlite3-wasm code.
  */
 import { createReplica } from "@replic/core";
-import type { Replica, ReplicaOptions } from "@replic/core";
+import type { AnyTables, KeyColumns, Replica, ReplicaOptions } from "@replic/core";
 import { createOo1Driver } from "./oo1";
 import type { Oo1Database, Sqlite3Static } from "./oo1";
 
@@ -12,6 +12,6 @@ import type { Oo1Database, Sqlite3Static } from "./oo1";
  * OPFS database in a worker). `sqlite3` is the object `sqlite3InitModule()` resolved to.
  * `replica.close()` does not close `db`.
  */
-export function openOo1Replica(db: Oo1Database, sqlite3: Sqlite3Static, options: ReplicaOptions = {}): Replica {
-  return createReplica(createOo1Driver(db, sqlite3), options);
+export function openOo1Replica<DB extends object = AnyTables, Keys extends KeyColumns<DB> = {}>(db: Oo1Database, sqlite3: Sqlite3Static, options: ReplicaOptions = {}): Replica<DB, Keys> {
+  return createReplica<DB, Keys>(createOo1Driver(db, sqlite3), options);
 }

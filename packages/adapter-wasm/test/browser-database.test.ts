@@ -87,4 +87,16 @@ describe("browser bundle", () => {
     expect(size.gzipBytes).toBeGreaterThan(1000);
     expect(size.gzipBytes).toBeLessThan(size.minifiedBytes);
   });
+
+  it("the docs quote the measured bundle size to within 10 %", () => {
+    const size = JSON.parse(readFileSync(new URL("../build-report/bundle-size.json", import.meta.url), "utf8"));
+    const kib = (bytes: number) => bytes / 1024;
+    for (const doc of ["../../../README.md", "../../../docs/browser.md", "../README.md"]) {
+      const text = readFileSync(new URL(doc, import.meta.url), "utf8").replace(/\s+/g, " ");
+      const m = /about (\d+(?:\.\d+)?) KiB minified and gzipped \((\d+(?:\.\d+)?) KiB minified/.exec(text);
+      expect(m, `${doc} states the browser bundle's size`).not.toBeNull();
+      expect(Math.abs(Number(m![1]) - kib(size.gzipBytes)) / kib(size.gzipBytes), `${doc}: gzipped`).toBeLessThanOrEqual(0.1);
+      expect(Math.abs(Number(m![2]) - kib(size.minifiedBytes)) / kib(size.minifiedBytes), `${doc}: minified`).toBeLessThanOrEqual(0.1);
+    }
+  });
 });

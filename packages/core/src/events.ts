@@ -6,15 +6,16 @@ import type { SqlValue } from "./driver.js";
 import type { IdentityConflictError, StaleReplicaError } from "./errors.js";
 import type { Logger } from "./options.js";
 
-export interface MergeEvent {
+/** A merge; on a typed replica (`openReplica<DB>`) `Table` is the union of its table names. */
+export interface MergeEvent<Table extends string = string> {
   /** True for this replica's own writes, false for patches merged from neighbours. */
   local: boolean;
   /** Patches merged. */
   patches: number;
   /** Names of the tables those patches touched. */
-  tables: string[];
+  tables: Table[];
   /** Per table, the primary keys (values in key order) of the rows those patches touched. */
-  keys: Record<string, SqlValue[][]>;
+  keys: string extends Table ? Record<string, SqlValue[][]> : { [T in Table]?: SqlValue[][] };
 }
 
 /** A group (one origin's transaction) still incomplete once its stamp is older than the retention window. */

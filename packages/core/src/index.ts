@@ -54,18 +54,23 @@ export { parseToken, formatToken } from "./token.js";
 export type { ReplicaOptions, Logger } from "./options.js";
 export type { ReplicaStatus, OriginStatus, PeerStatus } from "./status.js";
 export type { MergeEvent, ReplicaEvent, ReplicaEvents } from "./events.js";
+export type { AnyTables, TableName, ColumnName, KeyColumns, UpsertRow } from "./typed-rows.js";
 export { watch, tablesRead, sameRows, type Watch, type WatchOptions, type WatchSource, type WatchableReplica, type Row } from "./watch.js";
 
 import type { SqliteDriver } from "./driver.js";
 import type { ReplicaOptions } from "./options.js";
 import { Replica } from "./replica.js";
+import type { AnyTables, KeyColumns } from "./typed-rows.js";
 import { attachReader, watchableDriver } from "./watch.js";
 
-/** Opens a replica on a driver. Adapters wrap this as `openReplica(nativeDb, options)`. */
-export function createReplica(driver: SqliteDriver, options?: ReplicaOptions): Replica {
+/**
+ * Opens a replica on a driver. Adapters wrap this as `openReplica(nativeDb, options)`. `DB`
+ * (and `Keys`) type its rows, types only (docs/typed-rows.md).
+ */
+export function createReplica<DB extends object = AnyTables, Keys extends KeyColumns<DB> = {}>(driver: SqliteDriver, options?: ReplicaOptions): Replica<DB, Keys> {
   // watch(replica, ...) reads through the replica's own connection, until the replica closes.
   const { driver: watched, reader } = watchableDriver(driver);
-  const replica = new Replica(watched, options);
+  const replica = new Replica<DB, Keys>(watched, options);
   attachReader(replica, reader);
   return replica;
 }

@@ -36,6 +36,7 @@ import { Staleness } from "./staleness.js";
 import { buildStatus, type ReplicaStatus } from "./status.js";
 import { parseToken } from "./token.js";
 import { TxBracket } from "./transaction.js";
+import type { AnyTables, TableName, UpsertRow } from "./typed-rows.js";
 import { Waiters } from "./waiters.js";
 import { encodeWire } from "./wire/encoder.js";
 import type { SchemaVersion } from "./wire/types.js";
@@ -43,7 +44,11 @@ import type { SchemaVersion } from "./wire/types.js";
 /** Collection runs every this many rounds. */
 const GC_EVERY_TICKS = 60;
 
-export class Replica {
+/**
+ * `DB` types the rows (docs/typed-rows.md): a Kysely-style interface or a Drizzle schema type;
+ * `Keys` names primary-key columns the type cannot show. Both are types only.
+ */
+export class Replica<DB = AnyTables, Keys = {}> {
   readonly peerId: number;
   private readonly opts: ResolvedOptions;
   private readonly tx: TxBracket;
@@ -252,15 +257,15 @@ export class Replica {
    * Writes a patch: the primary key plus the columns to set (null sets NULL, absent columns
    * are untouched). Returns the session token "<peerId>.<sequenceId>".
    */
-  upsert(table: string, row: Record<string, unknown>): string {
+  upsert<T extends TableName<DB>>(table: T, row: UpsertRow<DB, T, Keys>): string {
     this.assertOpen();
-    return this.local.upsert(table, row);
+    return this.local.upsert(table, row as Record<string, unknown>);
   }
 
   /** Many rows of one table in one transaction and one batch; returns their tokens. */
-  upsertMany(table: string, rows: readonly Record<string, unknown>[]): string[] {
+  upsertMany<T extends TableName<DB>>(table: T, rows: readonly UpsertRow<DB, T, Keys>[]): string[] {
     this.assertOpen();
-    return this.local.upsertMany(table, rows);
+    return this.local.upsertMany(table, rows as readonly Record<string, unknown>[]);
   }
 
   /** Runs `fn` in one SQLite transaction, sent as one batch; if it throws nothing is written. */
@@ -416,7 +421,7 @@ export class Replica {
   }
 
   on(event: "stale", listener: (err: StaleReplicaError) => void): () => void;
-  on(event: "merge", listener: (e: MergeEvent) => void): () => void;
+  on(event: "merge", listener: (e: MergeEvent<TableName<DB>>) => void): () => void;
   on(event: "identity_conflict", listener: (err: IdentityConflictError) => void): () => void;
   on(event: "incomplete_group", listener: (e: IncompleteGroupEvent) => void): () => void;
   on<E extends ReplicaEvent>(event: E, listener: (e: ReplicaEvents[E]) => void): () => void {

@@ -13,6 +13,9 @@
  * tables, attached databases, an engine without EXPLAIN), the query re-runs on every merge. The
  * `tables` option names them instead. A query reading `T_patches` counts as reading `T`.
  *
+ * The query is SQL text with its parameters, or a compiled query or query builder of Kysely or
+ * Drizzle (./watch-query.ts), which carries its own parameters.
+ *
  * Merge events name their tables; an event without `tables` (a custom source) re-runs every
  * watched query. Events that fire together (one receive, a burst of upserts) cause one re-run:
  * runs are scheduled on a microtask and never overlap.
@@ -20,6 +23,7 @@
 import type { SqliteDriver, SqlValue } from "./driver.js";
 import { ReplicError } from "./errors.js";
 import { PATCHES_SUFFIX } from "./schema.js";
+import { compiledQuery, type CompiledWatchQuery, type KyselyBuilderLike, type RowOf } from "./watch-query.js";
 
 export type Row = Record<string, unknown>;
 
@@ -175,6 +179,20 @@ function sourceOf(source: WatchSource | WatchableReplica): { source: WatchSource
   return { source: { on: (event, fn) => replica.on(event, fn), query: driverQuery(reader.driver) }, gone: () => reader.released };
 }
 
+/** A Kysely query builder: rows typed from the builder. */
+export function watch<Q extends KyselyBuilderLike>(
+  source: WatchSource | WatchableReplica,
+  query: Q,
+  onRows: (rows: RowOf<Q>[]) => void,
+  options?: WatchOptions,
+): Watch;
+/** A compiled query (Kysely's `compile()`, Drizzle's `toSQL()`) or a Drizzle query builder. */
+export function watch<R = Row>(
+  source: WatchSource | WatchableReplica,
+  query: CompiledWatchQuery,
+  onRows: (rows: R[]) => void,
+  options?: WatchOptions,
+): Watch;
 export function watch<R = Row>(
   source: WatchSource | WatchableReplica,
   sql: string,
@@ -190,15 +208,19 @@ export function watch<R = Row>(
 ): Watch;
 export function watch<R = Row>(
   from: WatchSource | WatchableReplica,
-  sql: string,
+  query: string | CompiledWatchQuery,
   paramsOrOnRows: readonly unknown[] | ((rows: R[]) => void),
   onRowsOrOptions?: ((rows: R[]) => void) | WatchOptions,
   maybeOptions?: WatchOptions,
 ): Watch {
-  const params = typeof paramsOrOnRows === "function" ? [] : paramsOrOnRows;
+  const givenParams = typeof paramsOrOnRows === "function" ? undefined : paramsOrOnRows;
   const onRows = (typeof paramsOrOnRows === "function" ? paramsOrOnRows : onRowsOrOptions) as (rows: R[]) => void;
   const options = (typeof paramsOrOnRows === "function" ? onRowsOrOptions : maybeOptions) as WatchOptions | undefined;
-  if (typeof sql !== "string") throw new ReplicError("INVALID_OPTION", "watch(): sql must be a string");
+  if (typeof query !== "string" && givenParams !== undefined) {
+    throw new ReplicError("INVALID_OPTION", "watch(): a compiled query carries its own parameters; pass onRows after it, not params");
+  }
+  // A compiled query or builder is compiled once, now.
+  const { sql, params } = typeof query === "string" ? { sql: query, params: givenParams ?? [] } : compiledQuery(query);
   if (!Array.isArray(params)) throw new ReplicError("INVALID_OPTION", "watch(): params must be an array");
   if (typeof onRows !== "function") throw new ReplicError("INVALID_OPTION", "watch(): onRows must be a function");
   const { source, gone } = sourceOf(from);
