@@ -24,10 +24,14 @@
  * - The number of rows a statement changed is `changes()` (not the cursor's `rowsWritten`, which
  *   also counts trigger and index writes).
  * - A cursor has no close and an unfinished one locks its tables: every statement is read to its end.
+ * - Values, rows, statements and the database have size limits (storage-limits.ts): a statement
+ *   that would pass one is refused before it runs, with a typed error; the platform's own refusal
+ *   of one is turned into the same typed error.
  */
-import { ReplicError, wellFormed } from "@replic/core";
+import { ReplicError, ValidationError, wellFormed } from "@replic/core";
 import type { SqliteDriver, SqliteStatement, SqlValue } from "@replic/core";
 import type { DoBindable, DoSqlValue, DurableObjectSqlStorage, SqlStorage } from "./storage-types.js";
+import { boundBytes, limitError, resolveStorageLimits, rowStride, writtenTable, type ResolvedStorageLimits, type StorageLimits } from "./storage-limits.js";
 
 /** Bound parameters per statement a Durable Object accepts. */
 export const DO_MAX_PARAMS = 100;
@@ -95,15 +99,80 @@ class DoStatement implements SqliteStatement {
   /** SQL text per CAST pattern ("0110…"), built on first use. */
   private readonly variants = new Map<string, string>();
   private readonly keyword: string;
+  /** The table an INSERT/UPDATE/REPLACE writes (undefined for reads). */
+  private readonly writes: boolean;
+  private readonly table: string | undefined;
+  /** Parameters per written row (a batched INSERT binds several rows). */
+  private readonly stride: number;
 
   constructor(
     private readonly sql: SqlStorage,
     private readonly text: string,
     /** Parameters stored in columns that turn an integral REAL into an INTEGER (from the core). */
     private readonly numeric: readonly boolean[] | undefined,
+    private readonly limits: ResolvedStorageLimits,
   ) {
+    const length = boundBytes(text);
+    if (length > limits.maxStatementBytes) {
+      throw new ReplicError("STATEMENT_TOO_LONG", `a statement of ${length} bytes of SQL exceeds the Durable Object's ${limits.maxStatementBytes}-byte limit`);
+    }
     this.pieces = splitPlaceholders(text);
     this.keyword = leadingKeyword(text);
+    this.writes = this.keyword === "INSERT" || this.keyword === "UPDATE" || this.keyword === "REPLACE";
+    this.table = this.writes ? writtenTable(text) : undefined;
+    this.stride = Math.max(1, rowStride(this.pieces));
+  }
+
+  /**
+   * Refuses values, rows and database growth beyond the storage limits, before the statement runs.
+   * Text is first sized by its upper bound (3 bytes per UTF-16 unit) and counted exactly only when
+   * that bound passes a limit, so the common small row costs no encoding.
+   */
+  private checkSizes(values: readonly DoBindable[]): void {
+    const { maxValueBytes, maxRowBytes, maxDatabaseBytes } = this.limits;
+    const where = this.table ? { table: this.table } : {};
+    const on = this.table ? ` for "${this.table}"` : "";
+    const exact = (from: number, to: number) => {
+      let n = 0;
+      for (let i = from; i < to; i++) n += boundBytes(values[i]);
+      return n;
+    };
+    let row = 0;
+    let rowStart = 0;
+    let total = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      let n = typeof v === "string" ? v.length * 3 : typeof v === "object" && v !== null ? boundBytes(v) : 8;
+      if (n > maxValueBytes && typeof v === "string") n = boundBytes(v);
+      if (n > maxValueBytes) {
+        throw new ValidationError("VALUE_TOO_LARGE", `a value of ${n} bytes${on} exceeds the Durable Object's ${maxValueBytes}-byte limit`, where);
+      }
+      row += n;
+      if (this.writes && ((i + 1) % this.stride === 0 || i === values.length - 1)) {
+        if (row > maxRowBytes) row = exact(rowStart, i + 1);
+        if (row > maxRowBytes) {
+          throw new ValidationError("ROW_TOO_LARGE", `a row of ${row} bytes${on} exceeds the Durable Object's ${maxRowBytes}-byte limit`, where);
+        }
+        total += row;
+        row = 0;
+        rowStart = i + 1;
+      }
+    }
+    if (this.writes && this.sql.databaseSize + total > maxDatabaseBytes) {
+      const size = this.sql.databaseSize;
+      const bytes = exact(0, values.length);
+      if (size + bytes > maxDatabaseBytes) {
+        throw new ReplicError("DATABASE_FULL", `writing ${bytes} bytes${on} would take the database past its ${maxDatabaseBytes}-byte limit (now ${size})`);
+      }
+    }
+  }
+
+  private exec(query: string, values: DoBindable[]) {
+    try {
+      return this.sql.exec(query, ...values);
+    } catch (err) {
+      throw limitError(err, this.table);
+    }
   }
 
   private bind(params: readonly SqlValue[]): { query: string; values: DoBindable[] } {
@@ -133,6 +202,7 @@ class DoStatement implements SqliteStatement {
         mask[i] = "1";
       }
     }
+    this.checkSizes(values);
     if (!mask) return { query: this.text, values };
     const key = mask.join("");
     let query = this.variants.get(key);
@@ -151,8 +221,12 @@ class DoStatement implements SqliteStatement {
 
   run(params: readonly SqlValue[]): number {
     const { query, values } = this.bind(params);
-    const cursor = this.sql.exec(query, ...values);
-    for (const _ of cursor.raw()); // step to the end: a statement runs fully before run returns
+    const cursor = this.exec(query, values);
+    try {
+      for (const _ of cursor.raw()); // step to the end: a statement runs fully before run returns
+    } catch (err) {
+      throw limitError(err, this.table);
+    }
     const k = this.keyword;
     if (k === "INSERT" || k === "UPDATE" || k === "DELETE" || k === "REPLACE" || (k === "WITH" && cursor.columnNames.length === 0)) {
       return this.changes();
@@ -162,7 +236,7 @@ class DoStatement implements SqliteStatement {
 
   get(params: readonly SqlValue[]): SqlValue[] | undefined {
     const { query, values } = this.bind(params);
-    const rows = this.sql.exec(query, ...values).raw();
+    const rows = this.exec(query, values).raw();
     const first = rows.next();
     if (first.done) return undefined;
     // Read to the end: a cursor left open keeps its statement active, and an active statement
@@ -175,7 +249,7 @@ class DoStatement implements SqliteStatement {
 
   all(params: readonly SqlValue[]): SqlValue[][] {
     const { query, values } = this.bind(params);
-    const rows = [...this.sql.exec(query, ...values).raw()];
+    const rows = [...this.exec(query, values).raw()];
     if (rows.length > 0 && this.rereadable() && rows.some((r) => r.some(maybeRounded))) {
       return this.exactRows(query, values, rows[0]!.length);
     }
@@ -218,7 +292,7 @@ const privateDatabase: SqliteStatement = {
  * Wraps a Durable Object's storage (`ctx.storage`, SQLite-backed) as a `SqliteDriver`.
  * The storage stays the object's: `release()` closes nothing.
  */
-export function createDriver(storage: DurableObjectSqlStorage): SqliteDriver {
+export function createDriver(storage: DurableObjectSqlStorage, storageLimits?: StorageLimits): SqliteDriver {
   if (!storage || typeof storage.transactionSync !== "function" || !storage.sql || typeof storage.sql.exec !== "function") {
     throw new ReplicError(
       "INVALID_OPTION",
@@ -226,15 +300,20 @@ export function createDriver(storage: DurableObjectSqlStorage): SqliteDriver {
     );
   }
   const sql = storage.sql;
+  const limits = resolveStorageLimits(storageLimits);
   return {
     name: "durable-object",
     maxParams: DO_MAX_PARAMS,
     exec(text: string): void {
-      for (const _ of sql.exec(text).raw()); // runs every statement of the text
+      try {
+        for (const _ of sql.exec(text).raw()); // runs every statement of the text
+      } catch (err) {
+        throw limitError(err, undefined);
+      }
     },
     prepare(text: string, numeric?: readonly boolean[]): SqliteStatement {
       if (text === DATABASE_LIST) return privateDatabase;
-      return new DoStatement(sql, text, numeric);
+      return new DoStatement(sql, text, numeric, limits);
     },
     transaction<T>(fn: () => T): T {
       return storage.transactionSync(fn);

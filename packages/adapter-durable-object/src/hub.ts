@@ -11,14 +11,19 @@
  *   gates), so eviction or a crash loses no acknowledged write: what a spoke sent and did not see
  *   applied, it re-sends after the reconnect through anti-entropy.
  *
+ * - bounds both ways per socket (socket-budget.ts): bytes sent and not yet acknowledged by a pong
+ *   (a client that does not read gets no more than about twice `maxBufferedBytes`), and a budget
+ *   of bytes and frames received per second (a flooding client is closed with 4429).
+ *
  * An application subclasses it, overrides `config(env)` (a method, so the base constructor sees
  * it) and exports the class from its worker.
  */
 import type { Logger, Replica, ReplicaOptions } from "@replic/core";
-import { ReplicError } from "@replic/core";
+import { isReplicError, ReplicError } from "@replic/core";
 import { decodeControl, encodeControl, isControlFrame, TRANSPORT_VERSION, webCryptoAuth } from "@replic/transport-ws/browser";
 import { openReplica } from "./open.js";
 import { CLOSE, emptyCounters, renderHubMetrics, type HubCounters } from "./hub-metrics.js";
+import { SocketBudget } from "./socket-budget.js";
 import type { DurableObjectSqlStorage } from "./storage-types.js";
 
 /** A server-side WebSocket of the hibernation API, reduced to what the hub uses. */
@@ -48,8 +53,19 @@ export interface HubConfig {
   path?: string;
   /** Period of the alarm that runs heartbeats and gap repair. Default 1000 ms. */
   heartbeatMs?: number;
-  /** A frame larger than this closes its socket. Default 16 MiB, as @replic/transport-ws. */
+  /** A frame larger than this closes its socket (1009). Default 16 MiB, as @replic/transport-ws. */
   maxMessageBytes?: number;
+  /**
+   * Bytes sent to a socket and not yet acknowledged (by the pong to the ping the hub sends past
+   * half of it): over it, replic patch messages to that socket are withheld; over twice it, every
+   * replic message is. Anti-entropy repairs them once the client reads again. Default 4 MiB, as
+   * @replic/transport-ws's send-buffer bound.
+   */
+  maxBufferedBytes?: number;
+  /** Received bytes per second per socket (burst: one second, at least one largest frame); beyond it the socket is closed with 4429. Default 32 MiB. */
+  maxInboundBytesPerSecond?: number;
+  /** Received frames per second per socket (burst: one second); beyond it the socket is closed with 4429. Default 2000. */
+  maxInboundFramesPerSecond?: number;
   /** The handshake must finish within this many ms. Default 10 000. */
   handshakeTimeoutMs?: number;
   /** A socket silent this long is closed as dead (spokes ping every 5 s). Default 15 000. */
@@ -76,6 +92,9 @@ type Resolved = Required<Omit<HubConfig, "secret" | "authenticate" | "migrations
   Pick<HubConfig, "secret" | "authenticate" | "migrations" | "replica">;
 
 const NONCE_BYTES = 16;
+/** Byte 0 of every replic message ("r"), and byte 2 of a patches message (docs/protocol.md). */
+const REPLIC_MAGIC = 0x72;
+const PATCHES_KIND = 1;
 
 function positive(name: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -101,6 +120,9 @@ function resolve(c: HubConfig): Resolved {
     path,
     heartbeatMs: positive("heartbeatMs", c.heartbeatMs, 1000),
     maxMessageBytes: positive("maxMessageBytes", c.maxMessageBytes, 16 * 1024 * 1024),
+    maxBufferedBytes: positive("maxBufferedBytes", c.maxBufferedBytes, 4 * 1024 * 1024),
+    maxInboundBytesPerSecond: positive("maxInboundBytesPerSecond", c.maxInboundBytesPerSecond, 32 * 1024 * 1024),
+    maxInboundFramesPerSecond: positive("maxInboundFramesPerSecond", c.maxInboundFramesPerSecond, 2000),
     handshakeTimeoutMs: positive("handshakeTimeoutMs", c.handshakeTimeoutMs, 10_000),
     deadAfterMs: positive("deadAfterMs", c.deadAfterMs, 15_000),
     logger: c.logger ?? console,
@@ -123,6 +145,7 @@ export class ReplicHub<Env = unknown> {
   /** Frames of a socket are handled one after the other (the proof is async). */
   private readonly queues = new Map<HubSocket, Promise<void>>();
   private readonly lastSeen = new Map<HubSocket, number>();
+  private readonly budgets = new Map<HubSocket, SocketBudget>();
   private readonly wokeAt = Date.now();
 
   constructor(ctx: HubState, env: Env) {
@@ -221,6 +244,9 @@ export class ReplicHub<Env = unknown> {
       } else if (now - (this.lastSeen.get(ws) ?? this.wokeAt) > this.opts.deadAfterMs) {
         this.counters.deadLinks++;
         this.fail(ws, CLOSE.timeout, "no frame for too long: link presumed dead");
+      } else if (now - (this.budgets.get(ws)?.pingAt ?? now) > this.opts.deadAfterMs) {
+        this.counters.slowReaders++;
+        this.fail(ws, CLOSE.timeout, "our ping unanswered for too long: the client does not read");
       }
     }
     if (this.ctx.getWebSockets().length > 0) await this.ctx.storage.setAlarm(Date.now() + this.opts.heartbeatMs);
@@ -257,15 +283,29 @@ export class ReplicHub<Env = unknown> {
     this.replica.addPeer(peer, (m) => this.sendReplic(peer, m));
   }
 
+  private budget(ws: HubSocket): SocketBudget {
+    let b = this.budgets.get(ws);
+    if (!b) this.budgets.set(ws, (b = new SocketBudget(this.opts, Date.now())));
+    return b;
+  }
+
   private sendReplic(peer: number, bytes: Uint8Array): void {
     const ws = this.senders.get(peer);
-    if (ws) this.send(ws, bytes);
+    if (!ws) return;
+    const b = this.budget(ws);
+    if (b.withholds(bytes[0] === REPLIC_MAGIC && bytes[2] === PATCHES_KIND)) {
+      this.counters.withheld++;
+      return;
+    }
+    this.send(ws, bytes);
+    if (b.wantsPing(Date.now())) this.send(ws, encodeControl({ type: "ping" }));
   }
 
   private send(ws: HubSocket, bytes: Uint8Array): void {
     try {
       ws.send(bytes);
       this.counters.bytesOut += bytes.length;
+      this.budgets.get(ws)?.sent(bytes.length);
     } catch (err) {
       this.opts.logger.warn(`replic hub: send failed: ${(err as Error)?.message ?? err}`);
       this.unlink(ws);
@@ -287,6 +327,11 @@ export class ReplicHub<Env = unknown> {
       this.counters.oversized++;
       return this.fail(ws, CLOSE.tooBig, `frame of ${bytes.length} bytes over the ${this.opts.maxMessageBytes}-byte limit`);
     }
+    if (!this.budget(ws).take(bytes.length, Date.now())) {
+      this.counters.floods++;
+      const { maxInboundBytesPerSecond: bps, maxInboundFramesPerSecond: fps } = this.opts;
+      return this.fail(ws, CLOSE.flood, `sending over the budget of ${bps} bytes and ${fps} frames per second`);
+    }
     if (!isControlFrame(bytes)) {
       if (st.linkedAt === undefined || st.peer === undefined) {
         this.counters.authFailures++;
@@ -295,7 +340,10 @@ export class ReplicHub<Env = unknown> {
       try {
         this.replica.receive(st.peer, bytes);
       } catch (err) {
+        // Refused whole (the replica changed nothing); counted by the error's code.
         this.counters.badFrames++;
+        const code = isReplicError(err) ? err.code : "OTHER";
+        this.counters.refused[code] = (this.counters.refused[code] ?? 0) + 1;
         this.opts.logger.warn(`replic hub: frame from peer ${st.peer} refused: ${(err as Error)?.message ?? err}`);
       }
       return;
@@ -312,8 +360,13 @@ export class ReplicHub<Env = unknown> {
     switch (frame.type) {
       case "ping":
         return this.send(ws, encodeControl({ type: "pong" }));
-      case "pong":
+      case "pong": {
+        // Still over half the bound (more went out after our ping): ask again at once, or no
+        // further send would ever carry a ping.
+        const b = this.budget(ws);
+        if (b.pong() && b.wantsPing(Date.now())) this.send(ws, encodeControl({ type: "ping" }));
         return;
+      }
       case "hello": {
         if (st.peer !== undefined) return this.fail(ws, CLOSE.protocol, "unexpected hello");
         if (frame.version !== TRANSPORT_VERSION) return this.fail(ws, CLOSE.protocol, `unsupported transport version ${frame.version}`);
@@ -360,6 +413,7 @@ export class ReplicHub<Env = unknown> {
     const st = this.state(ws);
     this.queues.delete(ws);
     this.lastSeen.delete(ws);
+    this.budgets.delete(ws);
     try {
       ws.serializeAttachment(null);
     } catch {

@@ -13,7 +13,8 @@
  */
 export * from "@replic/core";
 export { createDriver, DO_MAX_PARAMS } from "./driver.js";
-export { openReplica, patchesDdl } from "./open.js";
+export { openReplica, patchesDdl, type DurableObjectReplicaOptions } from "./open.js";
+export { DO_STORAGE_LIMITS, type StorageLimits } from "./storage-limits.js";
 export type { DurableObjectSqlStorage, SqlStorage, SqlStorageCursor } from "./storage-types.js";
 export { ReplicHub, type HubConfig, type HubSocket, type HubState } from "./hub.js";
 export { routeToHub, type DurableObjectNamespaceLike } from "./route.js";

@@ -133,6 +133,39 @@ describe("Durable Object binding in workerd: conformance basics", () => {
     expect(dumpDigest(dump)).toBe(CANONICAL_DIGEST);
   });
 
+  // The shared suite's random histories (conformance/src/history.ts), played inside workerd by
+  // the test worker on replicas that each live in their own Durable Object: several databases,
+  // messages carried between objects over RPC, restarts as evictions of the object.
+  const historyRuns = Number(process.env.REPLIC_DO_HISTORY_RUNS ?? 25);
+  const seed = Number(process.env.REPLIC_PROP_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  type HistoryRun = { runs: number; ties: number; evictions: number; failure?: string };
+  // A long request: a fresh connection each (a pooled one may have been closed by the runtime meanwhile).
+  const histories = (kind: string) => w.json<HistoryRun>(`/history?kind=${kind}&runs=${historyRuns}&seed=${seed}`, { headers: { connection: "close" } });
+
+  it(`random histories over 2-4 origin objects and 3 target objects converge to the model of the merge rule (${historyRuns} runs, REPLIC_PROP_SEED=${seed})`, async () => {
+    const r = await histories("random");
+    expect(r.failure).toBeUndefined();
+    expect(r.runs).toBe(historyRuns);
+    expect(r.evictions).toBeGreaterThan(0); // target 1 restarts in every history
+  }, 600_000);
+
+  it(`histories biased toward ties of the merge order, on Durable Objects (${historyRuns} runs, REPLIC_PROP_SEED=${seed})`, async () => {
+    const r = await histories("ties");
+    expect(r.failure).toBeUndefined();
+    expect(r.runs).toBe(historyRuns);
+    expect(r.ties).toBeGreaterThan(historyRuns / 2);
+  }, 600_000);
+
+  it("three replicas in three objects, over links that lose, duplicate and reorder, one evicted mid-way: gap repair brings all to every write", async () => {
+    type Mesh = { writes: number; lossyRounds: number; repairRounds: number; lost: number; equal: boolean; missing: number[] };
+    const r = await w.json<Mesh>(`/mesh?seed=${seed}`, { headers: { connection: "close" } });
+    expect(r.lost).toBeGreaterThan(0); // the links did lose messages
+    expect(r.writes).toBeGreaterThan(20);
+    expect(r.missing).toEqual([]);
+    expect(r.equal).toBe(true);
+    expect(r.repairRounds).toBeGreaterThan(0);
+  }, 300_000);
+
   it("what the platform refuses surfaces as the SQL error it is", async () => {
     const r = await check<Record<string, { message: string } | null>>("refused", "refused");
     expect(r.attach?.message).toMatch(/not authorized/);

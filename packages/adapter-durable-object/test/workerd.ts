@@ -22,7 +22,7 @@ export async function bundleWorker(outDir: string, entry = join(here, "fixtures"
     platform: "neutral",
     mainFields: ["module", "main"],
     conditions: ["workerd", "worker", "browser", "import"],
-    external: ["node:*"],
+    external: ["node:*", "cloudflare:*"],
     target: "es2022",
     logLevel: "error",
   });

@@ -31,7 +31,12 @@ export type ReplicErrorCode =
   | "GROUP_TOO_LARGE"
   | "DATABASE_LOCKED"
   | "AUTH_FAILED"
-  | "INVALID_METRIC_NAME";
+  | "INVALID_METRIC_NAME"
+  // A storage's own limits (a Durable Object's SQLite: value, row, statement and database size).
+  | "VALUE_TOO_LARGE"
+  | "ROW_TOO_LARGE"
+  | "STATEMENT_TOO_LONG"
+  | "DATABASE_FULL";
 
 const BRAND = Symbol.for("replic.error");
 
