@@ -95,6 +95,7 @@ export class LocalWriter {
         try {
           for (let i = 0; i < rows.length; i++) stamps[i] = this.stage(t, first + i, cols[i]!, values[i]!);
           t.flush();
+          this.settle(t);
         } catch (err) {
           t.discard();
           throw this.explain(err, t);
@@ -163,6 +164,7 @@ export class LocalWriter {
         () => {
           for (const t of this.queued) t.discard();
           this.queued.clear();
+          this.r.catalog.visibility.discard();
           book.seq = seqBefore;
           book.restoreHighest(highestBefore);
           this.out = undefined;
@@ -182,6 +184,8 @@ export class LocalWriter {
     this.out = undefined;
     e.written = this.count;
     count(e, "patches_local_total", this.count);
+    e.rows = this.r.catalog.visibility.take();
+    count(e, "rows_released_total", e.rows.length); // a local write parks nothing: it fails instead
     e.tables = [...this.touched].map((t) => t.name);
     e.keys = this.keys;
     this.keys = undefined;
@@ -222,6 +226,7 @@ export class LocalWriter {
       this.queued.add(t);
       // Our clock is above every timestamp merged so far unless a far-ahead remote clock was refused.
       t.rows.merge(p, book.isNewest(patchedAt, p.peerId, seq));
+      this.settle(t);
     } catch (err) {
       // SQLite undid the failed statement; undo the patch too, so a caller that catches this
       // inside transaction() and goes on has written nothing and uses no sequence number.
@@ -253,12 +258,27 @@ export class LocalWriter {
         tokens[i] = formatToken(book.peerId, seq);
       }
       t.flush();
+      this.settle(t);
     } catch (err) {
       t.discard();
       throw this.explain(err, t);
     }
     this.touched.add(t);
     return tokens;
+  }
+
+  /**
+   * Shows the rows just written to a table with constraints (visibility.ts). A write that would
+   * leave a row parked fails with the constraint error instead, and what the check wrote is undone.
+   */
+  private settle(t: ReplicatedTable): void {
+    const v = this.r.catalog.visibility;
+    if (!v.pendingRows) return;
+    t.log.flush();
+    this.r.tx.savepoint(
+      () => v.settle(true),
+      () => {},
+    );
   }
 
   /** Stamps a patch and queues it (patch row and merge) for batched writing; returns its timestamp. */
