@@ -60,6 +60,8 @@ class TableRules {
   readonly holders: SqliteStatement[];
   readonly parents: (SqliteStatement | undefined)[];
   readonly keyNames: string[];
+  /** Per origin, the first sequence among a row's patches. */
+  readonly firstSeqs: SqliteStatement;
 
   constructor(
     driver: SqliteDriver,
@@ -79,6 +81,7 @@ class TableRules {
        WHERE ${pk.map((n) => `p.${n} = ?`).join(" AND ")} ORDER BY p."_patchedAt", p."_peerId", p."_sequenceId"`,
     );
     this.row = driver.prepare(`SELECT ${cols.join(", ")} FROM ${quoteId(s.name)} WHERE ${pkWhere}`);
+    this.firstSeqs = driver.prepare(`SELECT "_peerId", min("_sequenceId") FROM ${quoteId(s.patchesName)} WHERE ${pkWhere} GROUP BY "_peerId"`);
     this.check = c.checks.length > 0 ? driver.prepare(checkSql(s, c.checks)) : undefined;
     this.holders = c.unique.map((u) =>
       driver.prepare(`SELECT ${pk.join(", ")} FROM ${quoteId(s.name)} WHERE ${u.cols.map((i) => `${cols[i]} = ?`).join(" AND ")}`),
@@ -198,8 +201,23 @@ export class Visibility {
     for (const c of changes) this.pending.push(c);
   }
 
-  rulesOf(table: string): TableRules | undefined {
-    return this.rules.get(table);
+  /**
+   * Per origin, the first sequence of a patch of a parked row: collection stops below it, so a
+   * parked row's values stay in `T_patches` until it is shown.
+   */
+  parkedFloors(): Map<number, number> {
+    const floors = new Map<number, number>();
+    for (const r of this.rules.values()) {
+      for (const reason of ["incomplete", "check", "unique", "parent-missing"] as const) {
+        for (const k of this.parked.keys(r.name, reason)) {
+          for (const [peer, seq] of r.firstSeqs.all(keyFromText(k))) {
+            const p = Number(peer);
+            floors.set(p, Math.min(floors.get(p) ?? Infinity, Number(seq)));
+          }
+        }
+      }
+    }
+    return floors;
   }
 }
 

@@ -309,6 +309,27 @@ describe("status, metrics, durability", () => {
     expect(d.db.prepare("SELECT id FROM books").pluck().all()).toEqual(["b1"]);
   });
 
+  it("collection keeps a parked row's patches until it is shown", () => {
+    const d = testDriver();
+    d.exec(LIBRARY_DDL);
+    d.exec(patchesDdl(d, "authors"));
+    d.exec(patchesDdl(d, "books"));
+    let now = T0 + 100;
+    const r = createReplica(d, { peerId: 1, heartbeatMs: 0, retentionMs: 1000, now: () => now });
+    open.push(r);
+    deliver(r, book(1, 10, { id: "b1", pages: 5 }), book(2, 20, { id: "b2", title: "x" }));
+    now = T0 + 100_000;
+    expect(r.gc()).toBe(0);
+    expect(d.db.prepare("SELECT count(*) FROM books_patches").pluck().get()).toBe(2);
+    deliver(r, book(3, 30, { id: "b1", title: "T" }));
+    expect(d.db.prepare("SELECT * FROM books WHERE id = 'b1'").raw(true).all()).toEqual([["b1", "T", null, 5, "book", null]]);
+    expect(r.gc()).toBe(3);
+    // Shown rows keep their values once their patches are collected; a later patch merges onto them.
+    deliver(r, book(4, 100_000, { id: "b1", pages: 6 }));
+    expect(d.db.prepare("SELECT * FROM books WHERE id = 'b1'").raw(true).all()).toEqual([["b1", "T", null, 6, "book", null]]);
+    expect(r.parked()).toEqual([]);
+  });
+
   it("tables without constraints are merged as before: nothing parked, nothing checked", () => {
     const d = testDriver();
     d.exec("CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT)");
