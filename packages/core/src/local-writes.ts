@@ -21,6 +21,7 @@ import type { ResolvedOptions } from "./options.js";
 import { PatchBatcher } from "./patch-batcher.js";
 import { DuplicateInBatchError } from "./patch-log.js";
 import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
+import { keyText } from "./parked-rows.js";
 import { encodedSizeBound, RowValidator } from "./row-validator.js";
 import { formatToken } from "./token.js";
 import type { Publisher } from "./publisher.js";
@@ -93,7 +94,11 @@ export class LocalWriter {
         const first = book.seq + 1;
         const stamps: number[] = new Array(rows.length);
         try {
-          for (let i = 0; i < rows.length; i++) stamps[i] = this.stage(t, first + i, cols[i]!, values[i]!);
+          const seen = this.repeats(t);
+          for (let i = 0; i < rows.length; i++) {
+            seen?.(cols[i]!, values[i]!);
+            stamps[i] = this.stage(t, first + i, cols[i]!, values[i]!);
+          }
           t.flush();
           this.settle(t);
         } catch (err) {
@@ -113,7 +118,10 @@ export class LocalWriter {
       () => {
         book.restoreHighest(highestBefore);
         // The merge event names only rows written.
-        if (this.keys?.[t.name]) this.keys[t.name]!.length = keysBefore;
+        if (this.keys?.[t.name]) {
+          if (keysBefore === 0) delete this.keys[t.name];
+          else this.keys[t.name]!.length = keysBefore;
+        }
       },
     );
   }
@@ -246,11 +254,13 @@ export class LocalWriter {
   private writeMany(t: ReplicatedTable, rows: readonly Record<string, unknown>[]): string[] {
     const { book } = this.r;
     const tokens: string[] = new Array(rows.length);
+    const seen = this.repeats(t);
     try {
       for (let i = 0; i < rows.length; i++) {
         const values: SqlValue[] = [];
         const seq = book.seq + 1;
         const cols = this.check(t, rows[i]!, values, seq);
+        seen?.(cols, values);
         const patchedAt = this.stage(t, seq, cols, values);
         book.seq = seq;
         this.count++;
@@ -265,6 +275,25 @@ export class LocalWriter {
     }
     this.touched.add(t);
     return tokens;
+  }
+
+  /**
+   * For a table with constraints: a function to call before staging each row of a batch, which
+   * settles the rows staged so far when this row's key repeats one of them, so every write is
+   * checked as SQLite would check it, statement by statement (a batch is settled once otherwise).
+   */
+  private repeats(t: ReplicatedTable): ((cols: number[], values: SqlValue[]) => void) | undefined {
+    if (!t.rows.guard) return undefined;
+    const seen = new Set<string>();
+    return (cols, values) => {
+      const k = keyText(t.keyOf(cols, values));
+      if (seen.has(k)) {
+        t.flush();
+        this.settle(t);
+        seen.clear();
+      }
+      seen.add(k);
+    };
   }
 
   /**

@@ -58,6 +58,8 @@ export class ParkedRows {
   private readonly removeStmt: SqliteStatement;
   private readonly byReasonStmt: SqliteStatement;
   private readonly anyStmt: SqliteStatement;
+  /** False when the table is known to be empty (read again at each settle): lookups are skipped. */
+  private maybeAny = true;
 
   constructor(private readonly driver: SqliteDriver) {
     driver.exec(
@@ -71,11 +73,13 @@ export class ParkedRows {
   }
 
   get(table: string, key: string): { reason: ParkReason; detail: string } | undefined {
+    if (!this.maybeAny) return undefined;
     const r = this.getStmt.get([table, key]);
     return r ? { reason: String(r[0]) as ParkReason, detail: String(r[1]) } : undefined;
   }
 
   put(table: string, key: string, reason: ParkReason, detail: string): void {
+    this.maybeAny = true;
     this.putStmt.run([table, key, reason, detail]);
   }
 
@@ -85,11 +89,14 @@ export class ParkedRows {
 
   /** Keys (as text) of one table's rows parked for one reason. */
   keys(table: string, reason: ParkReason): string[] {
+    if (!this.maybeAny) return [];
     return this.byReasonStmt.all([table, reason]).map((r) => String(r[0]));
   }
 
+  /** Whether any row is parked, read from the table (and remembered until the next put). */
   any(): boolean {
-    return this.anyStmt.get([]) !== undefined;
+    this.maybeAny = this.anyStmt.get([]) !== undefined;
+    return this.maybeAny;
   }
 
   /** Every parked row (of one table), in table then key order; `keyNames` names a table's key columns. */

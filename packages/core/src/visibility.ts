@@ -189,6 +189,7 @@ export class Visibility {
   settle(local = false): void {
     if (this.dirty.size === 0) return;
     for (const r of this.dirty.keys()) r.t.log.flush(); // candidates read every stored patch
+    this.parked.any(); // with none parked, the lookups of parked rows are skipped
     const run = new Settle(this, this.driver, this.horizon());
     const dirty = this.dirty;
     this.dirty = new Map();
