@@ -202,6 +202,11 @@ export class Visibility {
     for (const c of changes) this.pending.push(c);
   }
 
+  /** The rules of a table with constraints (or referenced by one), by name. */
+  rulesOf(table: string): TableRules | undefined {
+    return this.rules.get(table);
+  }
+
   /**
    * Per origin, the first sequence of a patch of a parked row: collection stops below it, so a
    * parked row's values stay in `T_patches` until it is shown.

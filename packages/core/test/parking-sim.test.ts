@@ -1,7 +1,7 @@
 // Parking, simulated (test/parking-sim.ts): concurrent writes to a schema with NOT NULL without
 // DEFAULT, a foreign key, UNIQUE and CHECK over a lossy network with crash-restarts. Every
 // replica ends with the same rows and the same parked rows, and both are what a plain model of
-// the rule derives from its patches. The room tests are test/parking.test.ts.
+// the rule derives from its patches. The room tests are test/rooms/visibility.test.ts.
 import { describe, expect, it } from "vitest";
 import { betterSqliteSim } from "./helpers.js";
 import { simulateParking } from "./parking-sim.js";

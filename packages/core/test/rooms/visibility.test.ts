@@ -1,12 +1,12 @@
-// Rows become visible when they are valid (src/visibility.ts): received rows that break NOT NULL,
-// CHECK, UNIQUE or a foreign key are parked, durably, and shown as soon as they are valid; local
-// writes that would break one fail as before.
+// The visibility room (src/visibility.ts, with row-constraints.ts and parked-rows.ts) through a
+// replica: received rows that break NOT NULL, CHECK, UNIQUE or a foreign key are parked, durably,
+// and shown as soon as they are valid; local writes that would break one fail as before.
 import { afterEach, describe, expect, it } from "vitest";
-import { createReplica, patchesDdl, type ParkedEvent, type Replica } from "../src/index.js";
-import { timestampFromMs } from "../src/clock.js";
-import { PatchesEncoder } from "../src/wire/encoder.js";
-import type { SqlValue } from "../src/driver.js";
-import { testDriver } from "./helpers.js";
+import { createReplica, patchesDdl, type ParkedEvent, type Replica } from "../../src/index.js";
+import { timestampFromMs } from "../../src/clock.js";
+import { PatchesEncoder } from "../../src/wire/encoder.js";
+import type { SqlValue } from "../../src/driver.js";
+import { testDriver } from "../helpers.js";
 
 export const LIBRARY_DDL = `
 CREATE TABLE authors (id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT UNIQUE CHECK (email IS NULL OR instr(email, '@') > 0), deletedAt INTEGER);
@@ -338,5 +338,124 @@ describe("status, metrics, durability", () => {
     open.push(r);
     expect(r.parked("notes")).toEqual([]);
     expect(() => r.parked("nope")).toThrow(expect.objectContaining({ code: "UNKNOWN_TABLE" }));
+  });
+});
+
+describe("the merger hands rows of tables with constraints over", () => {
+  it("queue, merge and rebuild give the key to the guard and leave T alone; writeRow and deleteRow write T", async () => {
+    const { Catalog } = await import("../../src/catalog.js");
+    const { enginePatch } = await import("../helpers.js");
+    const d = testDriver();
+    d.exec(LIBRARY_DDL);
+    d.exec(patchesDdl(d, "authors"));
+    d.exec(patchesDdl(d, "books"));
+    d.exec("CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT)");
+    d.exec(patchesDdl(d, "notes"));
+    const catalog = new Catalog(d);
+    const books = catalog.get("books");
+    const notes = catalog.get("notes");
+    expect(notes.rows.guard).toBeUndefined(); // no constraint, not referenced: merged as before
+    expect(catalog.get("authors").rows.guard).toBeDefined(); // referenced by books
+    const keys: SqlValue[][] = [];
+    books.rows.guard = (k) => keys.push(k);
+    const p = enginePatch(books, 7, 1, 100, { id: "b1", pages: 2 });
+    books.rows.queue(p, true);
+    books.rows.merge(p, false);
+    books.rows.rebuild(["b2"], true);
+    books.rows.flush();
+    expect(keys).toEqual([["b1"], ["b1"], ["b2"]]);
+    expect(d.db.prepare("SELECT count(*) FROM books").pluck().get()).toBe(0);
+    books.rows.writeRow([0, 1], ["b1", "Dune"]);
+    expect(d.db.prepare("SELECT id, title, kind FROM books").raw(true).all()).toEqual([["b1", "Dune", "book"]]);
+    books.rows.deleteRow(["b1"]);
+    expect(d.db.prepare("SELECT count(*) FROM books").pluck().get()).toBe(0);
+    notes.rows.merge(enginePatch(notes, 7, 2, 100, { id: "n1", body: "x" }), true);
+    expect(d.db.prepare("SELECT id, body FROM notes").raw(true).all()).toEqual([["n1", "x"]]);
+  });
+});
+
+describe("received batches", () => {
+  it("count rows parked and released once per row, net of a row parked and released in one batch", () => {
+    const { r } = library(1);
+    // Parked and released within one message: no change counted.
+    deliver(r, book(1, 10, { id: "b1", title: "T", authorId: "a1" }), author(2, 5, { id: "a1", name: "A" }));
+    expect(r.parked()).toEqual([]);
+    deliver(r, book(3, 20, { id: "b2", pages: 1 }));
+    deliver(r, book(4, 30, { id: "b2", title: "U" }));
+    const text = r.metrics();
+    expect(text).toMatch(/^replic_rows_parked_total 1$/m);
+    expect(text).toMatch(/^replic_rows_released_total 1$/m);
+  });
+
+  it("a rolled-back transaction leaves no row to settle behind (discard)", async () => {
+    const { Catalog } = await import("../../src/catalog.js");
+    const d = testDriver();
+    d.exec(LIBRARY_DDL);
+    d.exec(patchesDdl(d, "authors"));
+    d.exec(patchesDdl(d, "books"));
+    const v = new Catalog(d).visibility;
+    expect(v.pendingRows).toBe(false);
+    d.exec(`INSERT INTO books_patches (id, pages, _patchedAt, _sequenceId, _peerId) VALUES ('b1', 2, 100, 1, 7)`);
+    v.note(v.rulesOf("books")!, ["b1"]);
+    expect(v.pendingRows).toBe(true);
+    v.discard();
+    expect(v.pendingRows).toBe(false);
+    v.settle();
+    expect(v.take()).toEqual([]);
+    v.note(v.rulesOf("books")!, ["b1"]);
+    v.settle();
+    expect(v.take()).toEqual([{ table: "books", key: { id: "b1" }, reason: "incomplete", detail: "title", released: false }]);
+    expect(v.take()).toEqual([]);
+  });
+});
+
+describe("local batches", () => {
+  it("a key written twice in one upsertMany is checked write by write, as SQLite checks statements", () => {
+    const { r, rows } = library(1);
+    expect(() =>
+      r.upsertMany("books", [
+        { id: "b1", title: "T", pages: -1 },
+        { id: "b1", pages: 3 },
+      ]),
+    ).toThrow(expect.objectContaining({ code: "CONSTRAINT" }));
+    expect(rows("books")).toEqual([]);
+    r.transaction(() => {
+      expect(() =>
+        r.upsertMany("books", [
+          { id: "b2", title: "T", pages: -1 },
+          { id: "b2", pages: 3 },
+        ]),
+      ).toThrow(expect.objectContaining({ code: "CONSTRAINT" }));
+    });
+    expect(rows("books")).toEqual([]);
+  });
+
+  it("rows of one batch are checked together: two rows swap their unique values in one upsertMany", () => {
+    const { r, rows } = library(1);
+    r.upsertMany("authors", [
+      { id: "a1", name: "A", email: "x@" },
+      { id: "a2", name: "B", email: "y@" },
+    ]);
+    r.upsertMany("authors", [
+      { id: "a1", email: "y@" },
+      { id: "a2", email: "x@" },
+    ]);
+    expect(rows("authors")).toEqual([
+      ["a1", "A", "y@", null],
+      ["a2", "B", "x@", null],
+    ]);
+    // A child written before its parent is refused: each call is checked when it is made.
+    expect(() => r.upsert("books", { id: "b1", title: "T", authorId: "a3" })).toThrow(expect.objectContaining({ code: "CONSTRAINT" }));
+  });
+
+  it("a failed batch inside a transaction names no row of its table in the merge event", () => {
+    const { r } = library(1);
+    const merges: string[][] = [];
+    r.on("merge", (e) => merges.push(Object.keys(e.keys)));
+    r.transaction(() => {
+      r.upsert("authors", { id: "a1", name: "A" });
+      expect(() => r.upsertMany("books", [{ id: "b1", pages: 2 }])).toThrow(expect.objectContaining({ code: "CONSTRAINT" }));
+    });
+    expect(merges).toEqual([["authors"]]);
   });
 });
