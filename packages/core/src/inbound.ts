@@ -219,12 +219,9 @@ export class Inbound {
     for (const t of touched) t.flush();
     // Rows of tables with constraints: shown when valid, parked otherwise (visibility.ts).
     const visibility = this.r.catalog.visibility;
-    if (visibility.pendingRows) {
-      visibility.settle();
-      e.rows = visibility.take();
-      count(e, "rows_parked_total", e.rows.filter((c) => !c.released).length);
-      count(e, "rows_released_total", e.rows.filter((c) => c.released).length);
-    }
+    visibility.settle(); // nothing to do unless a table with constraints was merged into
+    e.rows = visibility.take();
+    for (const c of e.rows) count(e, c.released ? "rows_released_total" : "rows_parked_total");
     // Held whole: an alien patch as received (after the others), any other as the patch it is.
     const holdOne = (peerId: number, seq: number, store: () => boolean) => {
       if (held.count >= opts.maxHeldPatches) count(e, "patches_held_refused_total");

@@ -276,6 +276,24 @@ describe("local writes", () => {
       ["a1", true],
       ["b1", true],
     ]);
+    expect(r.metrics()).toMatch(/^replic_rows_released_total 2$/m);
+  });
+
+  it("a transaction that throws after releasing a row releases nothing and reports nothing", () => {
+    const { r, rows, events } = library(1);
+    deliver(r, book(1, 10, { id: "b1", pages: 2 }));
+    expect(events.length).toBe(1);
+    expect(() =>
+      r.transaction(() => {
+        r.upsert("books", { id: "b1", title: "T" });
+        expect(rows("books")).toEqual([["b1", "T", null, 2, "book", null]]);
+        throw new Error("changed my mind");
+      }),
+    ).toThrow("changed my mind");
+    expect(rows("books")).toEqual([]);
+    r.upsert("authors", { id: "a1", name: "A" });
+    expect(events.length).toBe(1);
+    expect(r.parked()).toEqual([{ table: "books", key: { id: "b1" }, reason: "incomplete", detail: "title" }]);
   });
 });
 
