@@ -20,9 +20,10 @@ import { ReplicError, ValidationError } from "./errors.js";
 import { NAME_SEPARATOR, NULLS_TABLE } from "./null-store.js";
 import { keyFromText, keyText, ParkedRows, type ParkReason } from "./parked-rows.js";
 import type { ParkedEvent } from "./events.js";
+import type { SchemaPatch } from "./local-patch.js";
 import type { ReplicatedTable } from "./replicated-table.js";
 import { checkSql, guarded, readConstraints, type ForeignKey, type RowConstraints } from "./row-constraints.js";
-import { quoteId } from "./schema.js";
+import { INTERNAL_PREFIX, quoteId, type TableSchema } from "./schema.js";
 
 /** A row parked or released by one commit (net: a row parked and released again in it is not one). */
 export type ParkChange = ParkedEvent;
@@ -55,11 +56,15 @@ class TableRules {
   readonly children: Child[] = [];
   readonly patches: SqliteStatement;
   readonly row: SqliteStatement;
-  readonly check: SqliteStatement | undefined;
+  readonly check: ((values: SqlValue[]) => SqlValue[]) | undefined;
   private defaultsStmt: SqliteStatement | undefined;
   readonly holders: SqliteStatement[];
   readonly parents: (SqliteStatement | undefined)[];
   readonly keyNames: string[];
+  /** SQLite enforces this table's constraints on an upsert exactly as the rule would (see Visibility.fast). */
+  readonly plainUpsert: boolean;
+  /** Longest chain of foreign keys above this table: parents are replayed before children. */
+  depth = 0;
   /** Per origin, the first sequence among a row's patches. */
   readonly firstSeqs: SqliteStatement;
 
@@ -82,7 +87,7 @@ class TableRules {
     );
     this.row = driver.prepare(`SELECT ${cols.join(", ")} FROM ${quoteId(s.name)} WHERE ${pkWhere}`);
     this.firstSeqs = driver.prepare(`SELECT "_peerId", min("_sequenceId") FROM ${quoteId(s.patchesName)} WHERE ${pkWhere} GROUP BY "_peerId"`);
-    this.check = c.checks.length > 0 ? driver.prepare(checkSql(s, c.checks)) : undefined;
+    this.check = c.checks.length > 0 ? checker(driver, s, c.checks) : undefined;
     this.holders = c.unique.map((u) =>
       driver.prepare(`SELECT ${pk.join(", ")} FROM ${quoteId(s.name)} WHERE ${u.cols.map((i) => `${cols[i]} = ?`).join(" AND ")}`),
     );
@@ -93,6 +98,9 @@ class TableRules {
         return undefined; // the parent table does not exist (yet): no parent is ever there
       }
     });
+    // An ON CONFLICT clause of a constraint (REPLACE, IGNORE, ...) would resolve a conflict itself;
+    // a deferred foreign key is checked only at COMMIT.
+    this.plainUpsert = !/\bON\s+CONFLICT\b|\bDEFERRED\b/i.test(String(driver.prepare(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`).get([s.name])?.[0] ?? ""));
     this.defaultSql = `SELECT ${c.defaults.map((d) => (d === null ? "NULL" : `(${d})`)).join(", ")}`;
   }
 
@@ -112,6 +120,9 @@ export class Visibility {
   private readonly rules = new Map<string, TableRules>();
   /** Keys handed over by the mergers since the last settle, per table. */
   private dirty = new Map<TableRules, Map<string, SqlValue[]>>();
+  /** The patches behind them, in merge order, while every one is replayable (null: one was not). */
+  private patches = new Map<TableRules, Array<readonly [SchemaPatch, boolean]> | null>();
+  private readonly fkOn: SqliteStatement;
   /** Changes of settles in the open transaction, for its effects. */
   private pending: ParkChange[] = [];
   readonly parked: ParkedRows;
@@ -123,6 +134,7 @@ export class Visibility {
     private readonly horizon: () => number,
   ) {
     this.parked = new ParkedRows(driver);
+    this.fkOn = driver.prepare("SELECT foreign_keys, defer_foreign_keys FROM pragma_foreign_keys, pragma_defer_foreign_keys");
     const all = [...tables];
     const constraints = new Map(all.map((t) => [t.name, readConstraints(driver, t.schema)]));
     const referenced = new Set<string>();
@@ -132,7 +144,7 @@ export class Visibility {
       if (!guarded(c) && !referenced.has(t.name)) continue;
       const r = new TableRules(driver, t, c);
       this.rules.set(t.name, r);
-      t.rows.guard = (key) => this.note(r, key);
+      t.rows.guard = (key, p, newest) => this.note(r, key, p, newest);
     }
     for (const r of this.rules.values()) {
       for (const fk of r.c.foreignKeys) {
@@ -147,6 +159,18 @@ export class Visibility {
         parent.children.push({ rules: r, fk, lookup });
       }
     }
+    const depthOf = (r: TableRules, seen: Set<TableRules>): number => {
+      if (seen.has(r)) return 0; // a cycle of tables: any order (a failure falls back)
+      seen.add(r);
+      let d = 0;
+      for (const fk of r.c.foreignKeys) {
+        const parent = this.rules.get(fk.parent);
+        if (parent && parent !== r) d = Math.max(d, 1 + depthOf(parent, seen));
+      }
+      seen.delete(r);
+      return d;
+    };
+    for (const r of this.rules.values()) r.depth = depthOf(r, new Set());
   }
 
   /** Names of a table's primary-key columns, when it replicates. */
@@ -157,10 +181,18 @@ export class Visibility {
   }
 
   /** A row of a guarded table whose patches changed: evaluated at the next settle. */
-  note(r: TableRules, key: SqlValue[]): void {
+  note(r: TableRules, key: SqlValue[], p?: SchemaPatch, newest?: boolean): void {
     let m = this.dirty.get(r);
-    if (!m) this.dirty.set(r, (m = new Map()));
+    if (!m) {
+      this.dirty.set(r, (m = new Map()));
+      this.patches.set(r, []);
+    }
     m.set(keyText(key), key);
+    const list = this.patches.get(r);
+    if (list) {
+      if (p) list.push([p, newest === true] as const);
+      else this.patches.set(r, null); // a rebuild: only the row-by-row check knows
+    }
   }
 
   /** True when rows wait to be settled. */
@@ -171,6 +203,7 @@ export class Visibility {
   /** The transaction was rolled back: nothing noted or settled in it counts. */
   discard(): void {
     this.dirty.clear();
+    this.patches.clear();
     this.pending = [];
   }
 
@@ -189,10 +222,13 @@ export class Visibility {
   settle(local = false): void {
     if (this.dirty.size === 0) return;
     for (const r of this.dirty.keys()) r.t.log.flush(); // candidates read every stored patch
-    this.parked.any(); // with none parked, the lookups of parked rows are skipped
-    const run = new Settle(this, this.driver, this.horizon());
     const dirty = this.dirty;
+    const patches = this.patches;
     this.dirty = new Map();
+    this.patches = new Map();
+    // With none parked, the lookups of parked rows are skipped, and a received batch may take the fast path.
+    if (!this.parked.any() && !local && this.fast(patches)) return;
+    const run = new Settle(this, this.driver, this.horizon());
     for (const [r, keys] of dirty) for (const [k, key] of keys) run.push(r, k, key);
     const changes = run.drain();
     if (local) {
@@ -200,6 +236,42 @@ export class Visibility {
       if (parked) throw constraintError(this.rules.get(parked.table)!, parked);
     }
     for (const c of changes) this.pending.push(c);
+  }
+
+  /**
+   * The fast path of a received batch when nothing is parked: merge its patches as if the tables
+   * had no constraints, under a savepoint, and let SQLite check them. When SQLite accepts every
+   * row, each row is valid and no other row claims its unique values (none is parked), which is
+   * what the rule would decide row by row; a constraint error undoes the savepoint and the
+   * caller checks row by row. Not taken where SQLite's check differs from the rule: foreign keys
+   * not enforced, a constraint with its own ON CONFLICT clause, a rebuilt row, or a binding that
+   * brackets transactions itself (no SAVEPOINT statements).
+   */
+  private fast(patches: Map<TableRules, Array<readonly [SchemaPatch, boolean]> | null>): boolean {
+    if (this.driver.transaction) return false;
+    let fkOn: boolean | undefined;
+    for (const [r, list] of patches) {
+      if (!list || !r.plainUpsert) return false;
+      if (r.c.foreignKeys.length > 0 || r.children.length > 0) {
+        if (fkOn === undefined) {
+          const f = this.fkOn.get([]);
+          fkOn = Number(f?.[0]) === 1 && Number(f?.[1]) === 0; // enforced, statement by statement
+        }
+        if (!fkOn) return false;
+      }
+    }
+    const order = [...patches.keys()].sort((a, b) => a.depth - b.depth);
+    this.driver.exec("SAVEPOINT replic_fast");
+    try {
+      for (const r of order) r.t.rows.replay(patches.get(r)!);
+    } catch (err) {
+      this.driver.exec("ROLLBACK TO replic_fast");
+      this.driver.exec("RELEASE replic_fast");
+      if (/constraint/i.test(String((err as Error)?.message ?? err))) return false;
+      throw err;
+    }
+    this.driver.exec("RELEASE replic_fast");
+    return true;
   }
 
   /** The rules of a table with constraints (or referenced by one), by name. */
@@ -224,6 +296,34 @@ export class Visibility {
       }
     }
     return floors;
+  }
+}
+
+/**
+ * Evaluates a table's CHECKs over a candidate: on a row of a temporary table with the same
+ * declared column types, so the values are converted by column affinity first, as SQLite does
+ * before it checks; or, where temporary tables are refused, over the values as they are.
+ */
+function checker(driver: SqliteDriver, s: TableSchema, checks: readonly string[]): (values: SqlValue[]) => SqlValue[] {
+  const temp = quoteId(`${INTERNAL_PREFIX}check_${s.name}`);
+  try {
+    driver.exec(`DROP TABLE IF EXISTS temp.${temp}`);
+    driver.exec(`CREATE TEMP TABLE ${temp} (${s.columns.map((c) => `${quoteId(c.name)} ${c.type}`).join(", ")})`);
+    const insert = driver.prepare(`INSERT INTO temp.${temp} VALUES (${s.columns.map(() => "?").join(", ")})`);
+    const tests = checks.map((x) => `coalesce(CAST((${x}) AS REAL) <> 0, 1)`).join(", ");
+    const select = driver.prepare(`SELECT ${tests} FROM temp.${temp} AS ${quoteId(s.name)}`);
+    const clear = driver.prepare(`DELETE FROM temp.${temp}`);
+    return (values) => {
+      insert.run(values);
+      try {
+        return select.get([])!;
+      } finally {
+        clear.run([]);
+      }
+    };
+  } catch {
+    const stmt = driver.prepare(checkSql(s, checks));
+    return (values) => stmt.get(values)!;
   }
 }
 
@@ -429,7 +529,7 @@ class Settle {
       if (cand.values[c] === null) return { reason: "incomplete", detail: r.t.schema.columns[c]!.name };
     }
     if (r.check) {
-      const res = r.check.get(cand.values)!;
+      const res = r.check(cand.values);
       for (let i = 0; i < res.length; i++) if (Number(res[i]) === 0) return { reason: "check", detail: r.c.checks[i]! };
     }
     return undefined;

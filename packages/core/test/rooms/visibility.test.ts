@@ -427,6 +427,57 @@ describe("received batches", () => {
   });
 });
 
+describe("the fast path of a received batch", () => {
+  function spied(foreignKeys: boolean) {
+    const d = testDriver();
+    const execs: string[] = [];
+    const exec = d.exec;
+    d.exec = (sql) => (execs.push(sql), exec(sql));
+    d.exec(`PRAGMA foreign_keys = ${foreignKeys ? "ON" : "OFF"}`);
+    d.exec(LIBRARY_DDL);
+    d.exec(patchesDdl(d, "authors"));
+    d.exec(patchesDdl(d, "books"));
+    const r = createReplica(d, { peerId: 1, heartbeatMs: 0 });
+    open.push(r);
+    const fast = () => execs.filter((x) => x.includes("replic_fast"));
+    return { d, r, fast, execs };
+  }
+
+  it("valid rows with foreign keys enforced and nothing parked: SQLite checks the batch, under a savepoint", () => {
+    const { d, r, fast } = spied(true);
+    deliver(r, author(1, 5, { id: "a1", name: "A", email: "x@" }), book(2, 6, { id: "b1", title: "T", authorId: "a1", pages: 2 }));
+    expect(fast()).toEqual(["SAVEPOINT replic_fast", "RELEASE replic_fast"]);
+    expect(d.db.prepare("SELECT id FROM books").pluck().all()).toEqual(["b1"]);
+    // A conflict: SQLite refuses, the savepoint is undone, the rows are checked one by one.
+    deliver(r, author(3, 7, { id: "a2", name: "B", email: "x@" }));
+    expect(fast().slice(2)).toEqual(["SAVEPOINT replic_fast", "ROLLBACK TO replic_fast", "RELEASE replic_fast"]);
+    expect(r.parked()).toEqual([{ table: "authors", key: { id: "a2" }, reason: "unique", detail: "authors.email" }]);
+    // With a row parked, every batch is checked row by row (a parked row may claim a value).
+    deliver(r, author(4, 8, { id: "a3", name: "C", email: "z@" }));
+    expect(fast().length).toBe(5);
+    expect(d.db.prepare("SELECT id FROM authors ORDER BY id").pluck().all()).toEqual(["a1", "a3"]);
+  });
+
+  it("foreign keys not enforced: rows are checked one by one (SQLite would not check the parent)", () => {
+    const { d, r, fast } = spied(false);
+    deliver(r, book(1, 6, { id: "b1", title: "T", authorId: "a1" }));
+    expect(fast()).toEqual([]);
+    expect(d.db.prepare("SELECT count(*) FROM books").pluck().get()).toBe(0);
+    expect(r.parked().map((p) => p.reason)).toEqual(["parent-missing"]);
+  });
+
+  it("a CHECK is evaluated on a row of the table's declared column types (affinity applied first, as SQLite does)", () => {
+    const d = testDriver();
+    d.exec("CREATE TABLE m (id TEXT PRIMARY KEY, n NUMERIC CHECK (n < 10))");
+    d.exec(patchesDdl(d, "m"));
+    const r = createReplica(d, { peerId: 1, heartbeatMs: 0 });
+    open.push(r);
+    r.upsert("m", { id: "a", n: 5 });
+    expect(() => r.upsert("m", { id: "b", n: 12 })).toThrow(expect.objectContaining({ code: "CONSTRAINT", message: expect.stringContaining("CHECK constraint failed: n < 10") }));
+    expect(d.db.prepare("SELECT id, n FROM m").raw(true).all()).toEqual([["a", 5]]);
+  });
+});
+
 describe("local batches", () => {
   it("a key written twice in one upsertMany is checked write by write, as SQLite checks statements", () => {
     const { r, rows } = library(1);
