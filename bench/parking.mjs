@@ -5,7 +5,10 @@
 //                  (--base-core FILE: an ESM bundle of that core; the variant is skipped without it)
 //   plain          the same on the current core (no constraint: the check is skipped)
 //   constrained    the same rows into a table with NOT NULL without DEFAULT, UNIQUE, a CHECK and
-//                  a foreign key to a referenced table, every row valid (each is checked and shown)
+//                  a foreign key to a referenced table, every row valid, foreign keys enforced
+//                  (PRAGMA foreign_keys = ON): the fast path, SQLite checks each batch
+//   row-by-row     the same with foreign keys not enforced: every row is merged from its patches
+//                  and checked one by one (the path taken whenever a row is parked, too)
 // Reports patches per second, medians (min–max), and the per-round ratios plain / plain-before and
 // constrained / plain. Writes results/parking-<date>.{md,json}.
 //
@@ -92,9 +95,10 @@ function history(core, withTeams) {
   return messages;
 }
 
-async function receiveAll(binding, tmp, build, ddl, tables, messages, count) {
+async function receiveAll(binding, tmp, build, ddl, tables, messages, count, foreignKeys = true) {
   const db = await openDb(binding, tmp, "parking");
   try {
+    db.exec(`PRAGMA foreign_keys = ${foreignKeys ? "ON" : "OFF"}`);
     db.exec(ddl);
     for (const t of tables) db.exec(build.patchesDdl(db.native, t));
     const replica = build.openReplica(db.native, { peerId: RECEIVER, heartbeatMs: 0 });
@@ -131,6 +135,7 @@ for (const binding of opt.bindings) {
     const variants = {
       plain: () => receiveAll(binding, tmp, build, PLAIN_DDL, ["members"], plainHistory, opt.patches),
       constrained: () => receiveAll(binding, tmp, build, CONSTRAINED_DDL, ["teams", "members"], constrainedHistory, opt.patches + TEAMS),
+      "row-by-row": () => receiveAll(binding, tmp, build, CONSTRAINED_DDL, ["teams", "members"], constrainedHistory, opt.patches + TEAMS, false),
     };
     if (opt.baseCore) {
       const before = await bundledBuild(binding, opt.baseCore);
@@ -141,6 +146,7 @@ for (const binding of opt.bindings) {
     for (const [k, v] of Object.entries(out)) res[k] = v.error ? { error: v.error } : summarize(v.samples);
     if (out["plain-before"]?.samples && out.plain.samples) res["plain / plain-before"] = summarize(pairedRatios(out.plain.samples, out["plain-before"].samples));
     if (out.constrained.samples && out.plain.samples) res["constrained / plain"] = summarize(pairedRatios(out.constrained.samples, out.plain.samples));
+    if (out["row-by-row"].samples && out.plain.samples) res["row-by-row / plain"] = summarize(pairedRatios(out["row-by-row"].samples, out.plain.samples));
     doc.results[binding] = res;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -159,9 +165,9 @@ L.push(
   `${opt.patches.toLocaleString("en-US")} patches in messages of ${opt.batch.toLocaleString("en-US")}, received by a fresh replica on a file database, ${opt.runs} rounds (+${opt.warmup} warm-up), variants interleaved. Patches per second, medians (min–max); ratios are per round. "plain-before": the core built before the check${opt.baseCore ? ` (${opt.baseCore.split("/").pop()})` : " (not run: no --base-core)"}; the current core: ${opt.nowCore ? opt.nowCore.split("/").pop() : "the workspace package"}.`,
   "",
 );
-L.push("| binding | plain-before | plain | constrained | **plain / plain-before** | **constrained / plain** |", "|---|---:|---:|---:|---:|---:|");
+L.push("| binding | plain-before | plain | constrained | row-by-row | **plain / plain-before** | **constrained / plain** | **row-by-row / plain** |", "|---|---:|---:|---:|---:|---:|---:|---:|");
 for (const [b, r] of Object.entries(doc.results)) {
-  L.push(`| ${BINDING_LABEL[b] ?? b} | ${cell(r["plain-before"])} | ${cell(r.plain)} | ${cell(r.constrained)} | ${cell(r["plain / plain-before"])} | ${cell(r["constrained / plain"])} |`);
+  L.push(`| ${BINDING_LABEL[b] ?? b} | ${cell(r["plain-before"])} | ${cell(r.plain)} | ${cell(r.constrained)} | ${cell(r["row-by-row"])} | ${cell(r["plain / plain-before"])} | ${cell(r["constrained / plain"])} | ${cell(r["row-by-row / plain"])} |`);
 }
 L.push("");
 mkdirSync(opt.out, { recursive: true });
