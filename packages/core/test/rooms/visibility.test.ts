@@ -458,6 +458,14 @@ describe("the fast path of a received batch", () => {
     expect(d.db.prepare("SELECT id FROM authors ORDER BY id").pluck().all()).toEqual(["a1", "a3"]);
   });
 
+  it("parents are merged before their children, whatever the order in the message", () => {
+    const { d, r, fast } = spied(true);
+    deliver(r, book(1, 6, { id: "b1", title: "T", authorId: "a1" }), author(2, 5, { id: "a1", name: "A" }));
+    expect(fast()).toEqual(["SAVEPOINT replic_fast", "RELEASE replic_fast"]);
+    expect(d.db.prepare("SELECT id FROM books").pluck().all()).toEqual(["b1"]);
+    expect(r.parked()).toEqual([]);
+  });
+
   it("foreign keys not enforced: rows are checked one by one (SQLite would not check the parent)", () => {
     const { d, r, fast } = spied(false);
     deliver(r, book(1, 6, { id: "b1", title: "T", authorId: "a1" }));
