@@ -34,8 +34,10 @@ export function coreBugsSuite<Db>(b: ConformanceBinding<Db>): void {
       const msgs = kit.messages();
       const w = kit.world(msgs);
       await expectOwnHead(w, 3, "before");
+      // (A CHECK violation no longer refuses a message: the row is parked. A trigger still does.)
+      b.exec(w.db, `CREATE TRIGGER refuse_guarded BEFORE INSERT ON guarded_patches BEGIN SELECT RAISE(ABORT, 'constraint failed: refused'); END;`);
       expect(() => w.r.receive(20, msgs.violatesCheck)).toThrow();
-      await expectOwnHead(w, 3, "after a receive refused by a CHECK");
+      await expectOwnHead(w, 3, "after a receive refused by a trigger");
     });
 
     it("replica.ts gc catch → loadOrigins(): a failed gc drops the replica's own head", async () => {

@@ -113,16 +113,29 @@ export function faultsSuite<Db>(b: ConformanceBinding<Db>): void {
       expectUsable(w, `[${b.name}] after caught violations inside transaction()`);
     });
 
-    it("receive: a message whose 2nd patch violates CHECK or UNIQUE is refused whole; the next message applies", () => {
+    it("receive: a message whose 2nd patch violates CHECK or UNIQUE is applied with that row parked, in any order; a write SQLite refuses refuses the message whole", () => {
       const msgs = messages();
       const w = world(msgs);
-      expectConstraint(w, () => w.r.receive(B, msgs.violatesCheck), "receive, 2nd patch violating CHECK");
-      expectConstraint(w, () => w.r.receive(B, msgs.violatesUnique), "receive, 2nd patch violating UNIQUE");
+      const parked = (x: World<Db>) => (x.r as unknown as { parked(t?: string): { key: Record<string, unknown>; reason: string }[] }).parked("guarded");
+      w.r.receive(B, msgs.violatesCheck);
+      w.r.receive(B, msgs.violatesUnique);
+      // The later claim of "same" (B's next sequence in one transaction) waits; so does the row its CHECK refuses.
+      expect(parked(w).map((p) => [p.key.id, p.reason])).toEqual([
+        [4, "check"],
+        [6, "unique"],
+      ]);
+      expect(b.all(w.db, "SELECT id FROM guarded WHERE id BETWEEN 3 AND 6 ORDER BY id").map((r) => Number(r.id))).toEqual([3, 5]);
       const ref = world(msgs);
+      ref.r.receive(B, msgs.violatesUnique);
+      ref.r.receive(B, msgs.violatesCheck);
       w.r.receive(B, msgs.second);
       ref.r.receive(B, msgs.second);
       expect(JSON.stringify(dumpDatabase(b, w.db))).toBe(JSON.stringify(dumpDatabase(b, ref.db)));
-      expectUsable(w, `[${b.name}] after refused messages`);
+      // A write SQLite itself refuses (here a trigger) still refuses the message whole.
+      const t = world(msgs);
+      b.exec(t.db, `CREATE TRIGGER refuse_guarded BEFORE INSERT ON guarded_patches BEGIN SELECT RAISE(ABORT, 'constraint failed: refused'); END;`);
+      expectConstraint(t, () => t.r.receive(B, msgs.violatesCheck), "receive, a patch row refused by a trigger");
+      expectUsable(w, `[${b.name}] after messages with parked rows`);
     });
 
     it("migrate: a migration whose 2nd statement violates a CHECK is rolled back whole", () => {

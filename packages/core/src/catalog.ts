@@ -7,12 +7,19 @@ import { ValidationError } from "./errors.js";
 import { NullStore } from "./null-store.js";
 import { ReplicatedTable } from "./replicated-table.js";
 import { discoverTables, ensurePatchIndexes } from "./schema.js";
+import { Visibility } from "./visibility.js";
 
 export class Catalog {
   tables = new Map<string, ReplicatedTable>();
   private nulls!: NullStore;
+  /** Which merged rows of tables with constraints are shown, and the parked ones. */
+  visibility!: Visibility;
 
-  constructor(private readonly driver: SqliteDriver) {
+  /** `horizon`: the collection horizon (bookkeeping.ts), above 0 once patches were collected. */
+  constructor(
+    private readonly driver: SqliteDriver,
+    private readonly horizon: () => number = () => 0,
+  ) {
     this.reload();
   }
 
@@ -24,6 +31,7 @@ export class Catalog {
     const next = new Map<string, ReplicatedTable>();
     for (const s of schemas) next.set(s.name, new ReplicatedTable(this.driver, s, this.nulls));
     this.tables = next;
+    this.visibility = new Visibility(this.driver, next.values(), this.horizon);
   }
 
   get(name: string): ReplicatedTable {

@@ -8,6 +8,7 @@ import type { SqlValue } from "./driver.js";
 import type { MetricName } from "./metric-names.js";
 import type { Link } from "./neighbours.js";
 import type { LocalPatch } from "./replicated-table.js";
+import type { ParkChange } from "./visibility.js";
 
 export interface Effects {
   /** This replica's own transaction (true), or patches received from `from` or released from a hold. */
@@ -25,6 +26,8 @@ export interface Effects {
   replayed: LocalPatch[];
   /** Our version won against the sender's: sent back to it. */
   sendBack: LocalPatch[];
+  /** Rows parked (not valid under T's constraints) or released by this commit (visibility.ts). */
+  rows: ParkChange[];
   /** Parts of incomplete groups stored to wait for the rest (progress for gap repair, nothing visible). */
   parked: number;
   /** Origins whose heads moved. */
@@ -52,6 +55,7 @@ export function noEffects(local: boolean, from: Link | undefined): Effects {
     replaced: [],
     replayed: [],
     sendBack: [],
+    rows: [],
     parked: 0,
     advanced: new Set(),
     written: 0,

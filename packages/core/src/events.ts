@@ -5,6 +5,7 @@
 import type { SqlValue } from "./driver.js";
 import type { IdentityConflictError, StaleReplicaError } from "./errors.js";
 import type { Logger } from "./options.js";
+import type { ParkReason } from "./parked-rows.js";
 
 /** A merge; on a typed replica (`openReplica<DB>`) `Table` is the union of its table names. */
 export interface MergeEvent<Table extends string = string> {
@@ -30,7 +31,23 @@ export interface IncompleteGroupEvent {
   patchedAt: number;
 }
 
+/**
+ * A merged row parked (it breaks a constraint of its table, so `T` does not show it) or released
+ * (shown now). Emitted after COMMIT, once per row and commit.
+ */
+export interface ParkedEvent {
+  table: string;
+  /** Its primary key, column name to value. */
+  key: Record<string, SqlValue>;
+  reason: ParkReason;
+  /** The column, CHECK expression, unique index columns or parent table concerned. */
+  detail: string;
+  /** False: parked now. True: released (shown in `T` now); `reason` is the one it was parked for. */
+  released: boolean;
+}
+
 export interface ReplicaEvents {
+  parked: ParkedEvent;
   merge: MergeEvent;
   incomplete_group: IncompleteGroupEvent;
   stale: StaleReplicaError;

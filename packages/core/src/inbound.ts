@@ -127,6 +127,7 @@ export class Inbound {
         () => this.storeAndMerge(m, from, batched, releasing, touched),
         () => {
           for (const t of touched) t.discard();
+          this.r.catalog.visibility.discard();
           book.restoreHighest(highestBefore);
           held.count = heldBefore;
           restoreIncomplete();
@@ -216,6 +217,11 @@ export class Inbound {
       if (a) alien.keep(a, unknownColumns(a, p.table.schema.columnIndex));
     }
     for (const t of touched) t.flush();
+    // Rows of tables with constraints: shown when valid, parked otherwise (visibility.ts).
+    const visibility = this.r.catalog.visibility;
+    visibility.settle(); // nothing to do unless a table with constraints was merged into
+    e.rows = visibility.take();
+    for (const c of e.rows) count(e, c.released ? "rows_released_total" : "rows_parked_total");
     // Held whole: an alien patch as received (after the others), any other as the patch it is.
     const holdOne = (peerId: number, seq: number, store: () => boolean) => {
       if (held.count >= opts.maxHeldPatches) count(e, "patches_held_refused_total");

@@ -54,8 +54,9 @@ export { assignNewPeerId } from "./bookkeeping.js";
 export { parseToken, formatToken } from "./token.js";
 export type { ReplicaOptions, Logger } from "./options.js";
 export type { ReplicaStatus, OriginStatus, PeerStatus } from "./status.js";
-export type { MergeEvent, ReplicaEvent, ReplicaEvents } from "./events.js";
+export type { MergeEvent, ParkedEvent, ReplicaEvent, ReplicaEvents } from "./events.js";
 export type { AnyTables, TableName, ColumnName, KeyColumns, UpsertRow } from "./typed-rows.js";
+export type { ParkedRow, ParkedCount, ParkReason } from "./parked-rows.js";
 export { watch, tablesRead, sameRows, type Watch, type WatchOptions, type WatchSource, type WatchableReplica, type Row } from "./watch.js";
 
 import type { SqliteDriver } from "./driver.js";

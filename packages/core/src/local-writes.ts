@@ -22,6 +22,7 @@ import type { ResolvedOptions } from "./options.js";
 import { PatchBatcher } from "./patch-batcher.js";
 import { DuplicateInBatchError } from "./patch-log.js";
 import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
+import { keyText } from "./parked-rows.js";
 import { encodedSizeBound, RowValidator } from "./row-validator.js";
 import { formatToken } from "./token.js";
 import type { Publisher } from "./publisher.js";
@@ -103,8 +104,13 @@ export class LocalWriter {
         const cap = this.r.capture;
         cap?.pause();
         try {
-          for (let i = 0; i < rows.length; i++) stamps[i] = this.stage(t, first + i, cols[i]!, values[i]!);
+          const seen = this.repeats(t);
+          for (let i = 0; i < rows.length; i++) {
+            seen?.(cols[i]!, values[i]!);
+            stamps[i] = this.stage(t, first + i, cols[i]!, values[i]!);
+          }
           t.flush();
+          this.settle(t);
         } catch (err) {
           t.discard();
           throw this.explain(err, t);
@@ -124,7 +130,10 @@ export class LocalWriter {
       () => {
         book.restoreHighest(highestBefore);
         // The merge event names only rows written.
-        if (this.keys?.[t.name]) this.keys[t.name]!.length = keysBefore;
+        if (this.keys?.[t.name]) {
+          if (keysBefore === 0) delete this.keys[t.name];
+          else this.keys[t.name]!.length = keysBefore;
+        }
       },
     );
   }
@@ -178,6 +187,7 @@ export class LocalWriter {
         () => {
           for (const t of this.queued) t.discard();
           this.queued.clear();
+          this.r.catalog.visibility.discard();
           book.seq = seqBefore;
           book.restoreHighest(highestBefore);
           this.out = undefined;
@@ -197,6 +207,8 @@ export class LocalWriter {
     this.out = undefined;
     e.written = this.count;
     count(e, "patches_local_total", this.count);
+    e.rows = this.r.catalog.visibility.take();
+    count(e, "rows_released_total", e.rows.length); // a local write parks nothing: it fails instead
     e.tables = [...this.touched].map((t) => t.name);
     e.keys = this.keys;
     this.keys = undefined;
@@ -239,6 +251,7 @@ export class LocalWriter {
       cap?.pause();
       // Our clock is above every timestamp merged so far unless a far-ahead remote clock was refused.
       t.rows.merge(p, book.isNewest(patchedAt, p.peerId, seq));
+      this.settle(t);
     } catch (err) {
       // SQLite undid the failed statement; undo the patch too, so a caller that catches this
       // inside transaction() and goes on has written nothing and uses no sequence number.
@@ -323,11 +336,13 @@ export class LocalWriter {
   private writeMany(t: ReplicatedTable, rows: readonly Record<string, unknown>[]): string[] {
     const { book } = this.r;
     const tokens: string[] = new Array(rows.length);
+    const seen = this.repeats(t);
     try {
       for (let i = 0; i < rows.length; i++) {
         const values: SqlValue[] = [];
         const seq = book.seq + 1;
         const cols = this.check(t, rows[i]!, values, seq);
+        seen?.(cols, values);
         const patchedAt = this.stage(t, seq, cols, values);
         book.seq = seq;
         this.count++;
@@ -335,12 +350,46 @@ export class LocalWriter {
         tokens[i] = formatToken(book.peerId, seq);
       }
       t.flush();
+      this.settle(t);
     } catch (err) {
       t.discard();
       throw this.explain(err, t);
     }
     this.touched.add(t);
     return tokens;
+  }
+
+  /**
+   * For a table with constraints: a function to call before staging each row of a batch, which
+   * settles the rows staged so far when this row's key repeats one of them, so every write is
+   * checked as SQLite would check it, statement by statement (a batch is settled once otherwise).
+   */
+  private repeats(t: ReplicatedTable): ((cols: number[], values: SqlValue[]) => void) | undefined {
+    if (!t.rows.guard) return undefined;
+    const seen = new Set<string>();
+    return (cols, values) => {
+      const k = keyText(t.keyOf(cols, values));
+      if (seen.has(k)) {
+        t.flush();
+        this.settle(t);
+        seen.clear();
+      }
+      seen.add(k);
+    };
+  }
+
+  /**
+   * Shows the rows just written to a table with constraints (visibility.ts). A write that would
+   * leave a row parked fails with the constraint error instead, and what the check wrote is undone.
+   */
+  private settle(t: ReplicatedTable): void {
+    const v = this.r.catalog.visibility;
+    if (!v.pendingRows) return;
+    t.log.flush();
+    this.r.tx.savepoint(
+      () => v.settle(true),
+      () => {},
+    );
   }
 
   /** Stamps a patch and queues it (patch row and merge) for batched writing; returns its timestamp. */

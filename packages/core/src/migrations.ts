@@ -93,6 +93,8 @@ function step(r: MigrationRooms, what: string, sql: string, record: () => void, 
         record();
         r.catalog.reload(); // a step that breaks the table contract is rolled back
         replayAliens(r, mine);
+        r.catalog.visibility.settle();
+        r.catalog.visibility.take();
         // The sequence and clock stay in _replic_state whatever the step dropped.
         r.book.persist(r.clock.current, r.catalog.tables.keys());
       },

@@ -38,6 +38,7 @@ export class Publisher {
     const { metrics, identity, waiters, events, outbox, origins, gaps, neighbours } = this.r;
     for (const name in e.counts) metrics.inc(name as MetricName, e.counts[name as MetricName]!);
     if (e.ownConflict) identity.raise(e.ownConflict);
+    if (e.rows.length > 0 && events.has("parked")) for (const c of e.rows) events.emit("parked", c);
     for (const [origin, n] of e.conflicting) {
       identity.raise(`${n} patch(es) differ from the stored ones under the same sequence: two writers use this id`, origin);
     }

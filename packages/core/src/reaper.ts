@@ -59,11 +59,14 @@ export class Reaper {
         () => {
           let n = 0;
           let kept = false;
+          const parked = this.catalog.visibility.parkedFloors();
           for (const o of this.origins.all.values()) {
             if (o.contiguous < o.retainedFrom) continue;
             let young = Infinity;
             for (const t of this.catalog.tables.values()) young = Math.min(young, t.log.firstStampedFrom(o.peerId, o.retainedFrom, cutoff) ?? Infinity);
             young = Math.min(young, this.alien.firstStampedFrom(o.peerId, o.retainedFrom, cutoff) ?? Infinity);
+            // A parked row's patches stay until it is shown (README, "Rows become visible when they are valid").
+            young = Math.min(young, parked.get(o.peerId) ?? Infinity);
             const last = Math.min(young - 1, o.contiguous);
             if (last < o.retainedFrom) continue;
             for (const t of this.catalog.tables.values()) n += t.log.deleteThrough(o.peerId, last);

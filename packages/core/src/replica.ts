@@ -13,7 +13,7 @@ import { Catalog } from "./catalog.js";
 import { HybridLogicalClock, timestampFromMs } from "./clock.js";
 import type { SqliteDriver } from "./driver.js";
 import { ReplicError, type IdentityConflictError, type StaleReplicaError } from "./errors.js";
-import { Events, type IncompleteGroupEvent, type MergeEvent, type ReplicaEvent, type ReplicaEvents } from "./events.js";
+import { Events, type IncompleteGroupEvent, type MergeEvent, type ParkedEvent, type ReplicaEvent, type ReplicaEvents } from "./events.js";
 import { GapRepair } from "./gap-repair.js";
 import { HeldPatches } from "./held-patches.js";
 import { isUint32 } from "./ids.js";
@@ -29,6 +29,7 @@ import { Neighbours, versionFor, type Link } from "./neighbours.js";
 import { resolveOptions, type ReplicaOptions, type ResolvedOptions } from "./options.js";
 import { Origins } from "./origins.js";
 import { Outbox } from "./outbox.js";
+import type { ParkedRow } from "./parked-rows.js";
 import { noEffects } from "./effects.js";
 import { Publisher } from "./publisher.js";
 import { Reaper } from "./reaper.js";
@@ -100,7 +101,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
     this.tx.run(
       () => {
         book = new Bookkeeping(driver, options.peerId);
-        catalog = new Catalog(driver);
+        catalog = new Catalog(driver, () => book.gcHorizon);
         held = new HeldPatches(driver);
         alien = new AlienStore(driver);
         dropped = new DroppedValues(driver);
@@ -473,6 +474,17 @@ export class Replica<DB = AnyTables, Keys = {}> {
     return this.waiters.wait(origin, seq, ms, () => `write ${token} not merged by replica ${this.peerId}`);
   }
 
+  /**
+   * Rows merged but not shown in their table because they break one of its constraints (NOT NULL
+   * without a value, CHECK, UNIQUE, a parent not here), of every table or of one.
+   */
+  parked(table?: string): ParkedRow[] {
+    this.assertOpen();
+    if (table !== undefined) this.catalog.get(table);
+    const v = this.catalog.visibility;
+    return v.parked.list((t) => v.keyNames(t), table);
+  }
+
   status(): ReplicaStatus {
     return buildStatus({
       peerId: this.peerId,
@@ -488,6 +500,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
       incompleteGroups: this.incomplete.status(this.opts.now()),
       schema: this.schema,
       alienPatches: this.alien.counts(),
+      parkedRows: this.catalog.visibility.parked.counts(),
       broken: this.tx.broken?.message ?? null,
       closed: this.closed,
     });
@@ -503,6 +516,8 @@ export class Replica<DB = AnyTables, Keys = {}> {
     this.metricsRegistry.set("schema_version", this.schema.version);
     this.metricsRegistry.clear("alien_patches");
     for (const c of this.alien.counts()) this.metricsRegistry.set("alien_patches", c.patches, { table: c.table });
+    this.metricsRegistry.clear("parked_rows");
+    for (const c of this.catalog.visibility.parked.counts()) this.metricsRegistry.set("parked_rows", c.rows, { table: c.table, reason: c.reason });
     return this.metricsRegistry.text();
   }
 
@@ -517,8 +532,9 @@ export class Replica<DB = AnyTables, Keys = {}> {
   on(event: "merge", listener: (e: MergeEvent<TableName<DB>>) => void): () => void;
   on(event: "identity_conflict", listener: (err: IdentityConflictError) => void): () => void;
   on(event: "incomplete_group", listener: (e: IncompleteGroupEvent) => void): () => void;
+  on(event: "parked", listener: (e: ParkedEvent) => void): () => void;
   on<E extends ReplicaEvent>(event: E, listener: (e: ReplicaEvents[E]) => void): () => void {
-    if (!["stale", "merge", "identity_conflict", "incomplete_group"].includes(event)) throw new ReplicError("INVALID_OPTION", `unknown event "${String(event)}"`);
+    if (!["stale", "merge", "identity_conflict", "incomplete_group", "parked"].includes(event)) throw new ReplicError("INVALID_OPTION", `unknown event "${String(event)}"`);
     return this.events.on(event, listener);
   }
 

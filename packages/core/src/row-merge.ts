@@ -26,6 +26,11 @@ export class RowMerger {
   private pending: SqlValue[] = [];
   private readonly buffers: SqlValue[][] = [];
   private pendingCount = 0;
+  /**
+   * Set (by visibility.ts) for a table with constraints: its rows are not written here but
+   * handed over by key, and shown once valid.
+   */
+  guard: ((key: SqlValue[], p?: SchemaPatch, newest?: boolean) => void) | undefined;
 
   constructor(
     private readonly driver: SqliteDriver,
@@ -61,6 +66,7 @@ export class RowMerger {
    * queue, since it must read the later patches of its row.
    */
   queue(p: SchemaPatch, newest: boolean): void {
+    if (this.guard) return this.guard(this.keyOf(p), p, newest);
     if (!newest) {
       this.log.flush();
       this.flush();
@@ -102,6 +108,7 @@ export class RowMerger {
    * after it (its timestamp is above every one seen), which skips the probe.
    */
   merge(p: SchemaPatch, newest: boolean): void {
+    if (this.guard) return this.guard(this.keyOf(p), p, newest);
     if (newest) {
       this.upsertFor(p.cols).run(p.values);
       return;
@@ -144,6 +151,7 @@ export class RowMerger {
    * retained patches do not set keep their value (they may come from collected patches).
    */
   rebuild(key: SqlValue[], exact: boolean): void {
+    if (this.guard) return this.guard(key);
     this.log.flush();
     this.flush();
     const w = this.width;
@@ -174,6 +182,36 @@ export class RowMerger {
       }
     }
     this.upsertFor(cols).run(vals);
+  }
+
+  /**
+   * Merges patches handed over to the guard as if there were none (visibility.ts's fast path:
+   * SQLite checks the constraints; a failure there sends the batch down the row-by-row check).
+   */
+  replay(patches: ReadonlyArray<readonly [SchemaPatch, boolean]>): void {
+    const guard = this.guard;
+    this.guard = undefined;
+    try {
+      for (const [p, newest] of patches) this.queue(p, newest);
+      this.flush();
+    } finally {
+      this.discard();
+      this.guard = guard;
+    }
+  }
+
+  /** Shows a row (visibility.ts): upserts exactly these columns. */
+  writeRow(cols: number[], values: SqlValue[]): void {
+    this.upsertFor(cols).run(values);
+  }
+
+  /** Takes a row out of `T` (visibility.ts parks it). */
+  deleteRow(key: SqlValue[]): void {
+    this.deleteRowStmt.run(key);
+  }
+
+  private keyOf(p: SchemaPatch): SqlValue[] {
+    return this.schema.pkIndexes.map((i) => p.values[p.cols.indexOf(i)]!);
   }
 
   private batchRows(cols: number[]): number {

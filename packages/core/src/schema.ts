@@ -123,8 +123,8 @@ export function discoverTables(driver: SqliteDriver): TableSchema[] {
 }
 
 /**
- * The rules of the contract that concern `T` alone: a primary key, no reserved column name, no
- * `NOT NULL` column without `DEFAULT` outside the key. Checked by openReplica (through checkTable)
+ * The rules of the contract that concern `T` alone: a primary key and no reserved column name.
+ * Checked by openReplica (through checkTable)
  * and by patchesDdl before `T_patches` exists, so both refuse exactly the same tables.
  * Returns the column indexes of the primary key, in key order.
  */
@@ -143,16 +143,8 @@ export function checkBaseTable(name: string, columns: ColumnInfo[]): number[] {
       throw new SchemaError(name, reserved, `table "${name}" uses the reserved column name "${reserved}"`);
     }
   }
-  for (const c of columns) {
-    if (c.pk === 0 && c.notNull && !c.hasDefault) {
-      // A row may first be created by a patch that does not set this column.
-      throw new SchemaError(
-        name,
-        c.name,
-        `column "${name}"."${c.name}" is NOT NULL without a DEFAULT; partial patches could not create the row`,
-      );
-    }
-  }
+  // NOT NULL without DEFAULT is fine: a row a patch creates without the column waits, parked,
+  // until a patch sets it (visibility.ts).
   return pkIndexes;
 }
 

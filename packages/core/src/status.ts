@@ -3,6 +3,7 @@
  */
 import type { AlienCount } from "./alien-store.js";
 import type { IdentityGuard } from "./identity.js";
+import type { ParkedCount } from "./parked-rows.js";
 import type { Neighbours } from "./neighbours.js";
 import type { Origins } from "./origins.js";
 import type { Staleness } from "./staleness.js";
@@ -54,6 +55,8 @@ export interface ReplicaStatus {
   schema: SchemaVersion;
   /** Patches kept whole because they name a table or column unknown here, per table and column. */
   alienPatches: AlienCount[];
+  /** Rows not shown because they break a constraint of their table, per table and reason (see parked()). */
+  parkedRows: ParkedCount[];
   /** Signs of a second writer under this peer id (see docs/design.md), with the last message. */
   identityConflicts: { count: number; last: string | null };
   /** Set when this replica stopped writing (another replica opened its database, or a ROLLBACK failed). */
@@ -84,6 +87,7 @@ export interface StatusRooms {
   incompleteGroups: IncompleteGroupsStatus;
   schema: SchemaVersion;
   alienPatches: AlienCount[];
+  parkedRows: ParkedCount[];
   broken: string | null;
   closed: boolean;
 }
@@ -123,6 +127,7 @@ export function buildStatus(r: StatusRooms): ReplicaStatus {
     incompleteGroups: { ...r.incompleteGroups },
     schema: { ...r.schema },
     alienPatches: r.alienPatches,
+    parkedRows: r.parkedRows,
     identityConflicts: { count: r.identity.count, last: r.identity.last?.message ?? null },
     broken: r.broken,
     closed: r.closed,

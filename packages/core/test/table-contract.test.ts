@@ -39,7 +39,6 @@ const REFUSED: [string, string, string | undefined][] = [
   ["no primary key (rowid only)", `CREATE TABLE t (a TEXT UNIQUE NOT NULL)`, undefined],
   ["a reserved column name", `CREATE TABLE t (id TEXT PRIMARY KEY, "_peerId" INTEGER)`, "_peerId"],
   ["the _nulls column name", `CREATE TABLE t (id TEXT PRIMARY KEY, "_nulls" TEXT)`, "_nulls"],
-  ["NOT NULL without DEFAULT", `CREATE TABLE t (id TEXT PRIMARY KEY, title TEXT NOT NULL, n INTEGER)`, "title"],
 ];
 
 describe("the contract of T, before and after T_patches exists", () => {
@@ -64,6 +63,17 @@ describe("the contract of T, before and after T_patches exists", () => {
     const r = createReplica(d, { peerId: 1, heartbeatMs: 0 });
     open.push(r);
     expect(r.status().tables).toEqual(["t"]);
+  });
+
+  it("NOT NULL without DEFAULT, foreign keys, UNIQUE and CHECK: patchesDdl prints, openReplica opens", () => {
+    const d = testDriver();
+    d.exec(`CREATE TABLE p (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE)`);
+    d.exec(`CREATE TABLE t (id TEXT PRIMARY KEY, title TEXT NOT NULL, p TEXT REFERENCES p(id), n INTEGER CHECK (n > 0))`);
+    d.exec(patchesDdl(d, "p"));
+    d.exec(patchesDdl(d, "t"));
+    const r = createReplica(d, { peerId: 1, heartbeatMs: 0 });
+    open.push(r);
+    expect(r.status().tables).toEqual(["p", "t"]);
   });
 
   it("patchesDdl refuses a table that does not exist and replic's own tables", () => {
