@@ -26,7 +26,18 @@ export interface HeartbeatRooms {
 }
 
 export class Heartbeats {
+  /**
+   * This round's full heartbeat, while the heads have not changed since: answers to heads
+   * requests within a round share its bytes (over NATS, identical bytes are published once).
+   */
+  private full: { version: number; bytes: Uint8Array } | undefined;
+
   constructor(private readonly r: HeartbeatRooms) {}
+
+  /** A new round: heartbeats from now on carry the clock of now. */
+  newRound(): void {
+    this.full = undefined;
+  }
 
   /** One heartbeat to each of `links`. */
   send(links: readonly Link[]): void {
@@ -37,7 +48,6 @@ export class Heartbeats {
     const digest = log.digest.hex;
     const old = new Map<number, Uint8Array>(); // full heartbeats of older versions
     const deltas = new Map<number, Uint8Array>(); // by the version last sent
-    let full: Uint8Array | undefined;
     for (const link of links) {
       const v = heartbeatVersionFor(link);
       if (v < WIRE_VERSION) {
@@ -48,8 +58,11 @@ export class Heartbeats {
       }
       link.beats++;
       if (link.sentVersion < 0 || link.fullDue || link.beats % fullEvery === 0) {
-        full ??= encodeWire({ kind: "heartbeat", clock, heads: log.heads(), schema, form: "full", digest }, WIRE_VERSION);
-        this.sent(link, full, true);
+        if (this.full?.version !== log.version) {
+          const bytes = encodeWire({ kind: "heartbeat", clock, heads: log.heads(), schema, form: "full", digest }, WIRE_VERSION);
+          this.full = { version: log.version, bytes };
+        }
+        this.sent(link, this.full.bytes, true);
         continue;
       }
       let bytes = deltas.get(link.sentVersion);

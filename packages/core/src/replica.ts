@@ -327,6 +327,7 @@ export class Replica {
     this.neighbours.newRound(undefined, this.opts.now());
     this.inbound.releaseHeld();
     this.reportOverdueGroups();
+    this.heartbeats.newRound();
     this.sendHeartbeats([...this.neighbours.links.values()]);
     this.gaps.run(this.opts.now());
     if (this.opts.retentionMs > 0 && this.ticks % GC_EVERY_TICKS === 1) {

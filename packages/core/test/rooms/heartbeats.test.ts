@@ -154,3 +154,32 @@ describe("Heartbeats", () => {
     expect(x.metrics.get("heads_requests_in_total")).toBe(2);
   });
 });
+
+describe("Heartbeats: one full heartbeat per round while the heads stand still", () => {
+  it("answers to heads requests in one round share the round's full heartbeat; a change or a new round encodes anew", () => {
+    const x = setup(100);
+    const [a, b, c] = [2, 3, 4].map((id) => x.neighbours.add(id, () => {}));
+    x.set(5, 1);
+    x.round(a!, b!, c!);
+    x.round(a!, b!, c!);
+    x.sent.length = 0;
+    x.hb.headsRequested(a!);
+    x.hb.headsRequested(b!);
+    const [ga, gb] = x.got();
+    expect(ga!.msg.form).toBe("full");
+    expect(gb!.bytes).toBe(ga!.bytes);
+    x.set(5, 2);
+    x.sent.length = 0;
+    x.hb.headsRequested(c!);
+    const [gc] = x.got();
+    expect(gc!.bytes).not.toBe(ga!.bytes);
+    expect(gc!.msg.heads).toEqual([{ peerId: 5, contiguous: 2, highest: 2, retainedFrom: 1 }]);
+    // A new round: the full heartbeat carries the new clock even with the same heads.
+    x.hb.newRound();
+    a!.fullDue = true;
+    x.sent.length = 0;
+    x.neighbours.newRound(undefined, 0);
+    x.hb.send([a!]);
+    expect(x.got()[0]!.bytes).not.toBe(gc!.bytes);
+  });
+});
