@@ -39,7 +39,7 @@ export interface ReplicaOptions {
   /**
    * Heartbeats to a neighbour carry only the heads changed since the previous one; every this
    * many is a full one instead (a safety net: lost ones are caught by the digest). 1 = always
-   * full. Default 60.
+   * full. Default 3600 (an hour at 1 s heartbeats: the digest already catches a lost heartbeat; a full one costs the receiver one step per origin).
    */
   fullHeartbeatEvery?: number;
   /** Most far-future patches held at once (more are refused and counted). Default 100 000. */
@@ -173,7 +173,7 @@ export function resolveOptions(options: ReplicaOptions): ResolvedOptions {
     requestTimeoutMs: options.requestTimeoutMs ?? Math.max(200, 2 * heartbeatMs),
     maxServeBytes: options.maxServeBytes ?? 32 * 1024 * 1024,
     maxOrigins: options.maxOrigins ?? 10_000,
-    fullHeartbeatEvery: options.fullHeartbeatEvery ?? 60,
+    fullHeartbeatEvery: options.fullHeartbeatEvery ?? 3600,
     maxHeldPatches: options.maxHeldPatches ?? 100_000,
     maxIncompletePatches: options.maxIncompletePatches ?? 2_000_000,
     waitTimeoutMs: options.waitTimeoutMs ?? 30_000,

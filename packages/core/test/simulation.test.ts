@@ -32,7 +32,7 @@ describe("network simulation", () => {
   }, 120_000);
 });
 
-// Heartbeats carry only changed heads by default (every 60th is full). The same runs with full
+// Heartbeats carry only changed heads by default (every 3,600th is full). The same runs with full
 // heartbeats only (as before heads deltas), and with deltas and no periodic full heartbeat at all,
 // so the digest and heads requests alone must repair every lost, duplicated or reordered delta.
 describe("network simulation: heartbeat forms", () => {
