@@ -401,7 +401,9 @@ export class Inbound {
       this.advertisedConflict.set(link.peerId, mine.highest);
       identity.raise(`neighbour ${link.peerId} holds patches of this id up to ${mine.highest}, beyond this replica's own sequence ${book.seq}`);
     }
-    gaps.run(opts.now());
+    // Repair at once when there may be something to ask for (a claim rose) or to re-ask; an idle
+    // heartbeat leaves it to the round (a hub gets one heartbeat per spoke per round).
+    if (!gaps.idle || neighbours.advertised.maybeBehind.size > 0) gaps.run(opts.now());
   }
 
   /** A neighbour's digest of our heads did not match: it gets a full heartbeat (heartbeats.ts). */
