@@ -104,21 +104,27 @@ async function child(cfg) {
     const link = ws.connectWebSocket(replica, cfg.url, { logger: { warn: () => {} } });
     spokes.push({ db, replica, link });
   }
-  const count = (db) => db.prepare("SELECT count(*) AS n FROM notes").get().n;
-  /** Resolves with the wall time at which `done(spoke)` held for every spoke of this process. */
-  const until = (done) =>
+  // Remote patches merged per spoke, counted from merge events (cheap: no query, no status()).
+  const merged = new Map(spokes.map((s) => [s, 0]));
+  let base = new Map(merged);
+  const watchers = new Set();
+  for (const s of spokes) {
+    s.replica.on("merge", (e) => {
+      if (e.local) return;
+      merged.set(s, merged.get(s) + e.patches);
+      for (const w of watchers) w();
+    });
+  }
+  /** Resolves with the wall time at which every spoke of this process merged `n` remote patches. */
+  const untilMerged = (n) =>
     new Promise((resolve) => {
-      let left = spokes.filter((s) => !done(s)).length;
-      if (left === 0) return resolve(wallMs());
-      const pending = new Set(spokes.filter((s) => !done(s)));
-      for (const s of pending) {
-        const off = s.replica.on("merge", () => {
-          if (!pending.has(s) || !done(s)) return;
-          pending.delete(s);
-          off();
-          if (--left === 0) resolve(wallMs());
-        });
-      }
+      const check = () => {
+        for (const [s, v] of merged) if (v - base.get(s) < n) return;
+        watchers.delete(check);
+        resolve(wallMs());
+      };
+      watchers.add(check);
+      check();
     });
   say({ ready: true });
   commands(async (c) => {
@@ -128,16 +134,16 @@ async function child(cfg) {
       const token = s.replica.upsert("notes", { id: `one-${c.tag}`, body: "x" });
       say({ token, at });
     } else if (c.cmd === "await-token") {
-      const [origin, seq] = c.token.split(".").map(Number);
-      const at = await until((s) => s.replica.peerId === origin || (s.replica.status().origins.find((o) => o.peerId === origin)?.contiguous ?? 0) >= seq);
-      say({ at });
+      const [origin] = c.token.split(".").map(Number);
+      const times = await Promise.all(spokes.map((s) => (s.replica.peerId === origin ? 0 : s.replica.waitFor(c.token, 600_000).then(wallMs))));
+      say({ at: Math.max(...times) });
     } else if (c.cmd === "write-all") {
+      base = new Map(merged);
       const at = wallMs();
       for (const s of spokes) s.replica.upsert("notes", { id: `all-${s.replica.peerId}`, body: "y" });
       say({ at });
-    } else if (c.cmd === "await-rows") {
-      const at = await until((s) => count(s.db) >= c.rows);
-      say({ at });
+    } else if (c.cmd === "await-merged") {
+      say({ at: await untilMerged(c.patches) });
     } else if (c.cmd === "stop") {
       for (const s of spokes) await s.link.close();
       say({ stopped: true });
@@ -219,7 +225,8 @@ async function runOne(n, perProcess, idleSeconds, convergeLimit) {
     const wrote = [];
     for (const s of spokes) s.send({ cmd: "write-all" });
     for (const s of spokes) wrote.push((await s.next()).at);
-    for (const s of spokes) s.send({ cmd: "await-rows", rows: n + 3 });
+    // Every spoke merges the N − 1 others' rows.
+    for (const s of spokes) s.send({ cmd: "await-merged", patches: n - 1 });
     let convergeSeconds = null;
     try {
       const done = await Promise.all(spokes.map((s) => s.next(convergeLimit * 1000)));
