@@ -30,7 +30,7 @@ interface Status {
 interface WireCore {
   encodeMessage(m: unknown): Uint8Array;
   encodeWire(m: unknown, version?: number): Uint8Array;
-  decodeWire(b: Uint8Array): { kind: string; ranges?: { peerId: number; from: number; to: number }[]; heads?: unknown[] };
+  decodeWire(b: Uint8Array): { kind: string; ranges?: { peerId: number; from: number; to: number }[]; heads?: unknown[]; digest?: string; form?: string };
   timestampFromMs(ms: number): number;
   isReplicError(e: unknown): boolean;
 }
@@ -401,7 +401,7 @@ export function hostileNeighboursSuite<Db>(b: ConformanceBinding<Db>): void {
       const truth = [head(833, 2)];
       v.r.receive(832, core.encodeWire({ kind: "heartbeat", clock: 1, form: "full", heads: truth }, 3));
       expect(metric(v.r, "heads_digest_mismatches_total")).toBe(0);
-      const digestOfTruth = (core.decodeWire(core.encodeWire({ kind: "heartbeat", clock: 1, form: "full", heads: truth }, 3)) as { digest: string }).digest;
+      const digestOfTruth = core.decodeWire(core.encodeWire({ kind: "heartbeat", clock: 1, form: "full", heads: truth }, 3)).digest!;
       // The lie: origin 833 up to 1,000,000 and a new origin, under the digest of the truth.
       v.r.receive(832, core.encodeWire({ kind: "heartbeat", clock: 2, form: "delta", digest: digestOfTruth, heads: [head(833, 1_000_000), head(834, 5)] }, 3));
       expect(metric(v.r, "heads_digest_mismatches_total")).toBe(1);
