@@ -110,4 +110,20 @@ describe("Advertised", () => {
     claim(4, 121, 5);
     expect(adv.work).toBe(work + 2);
   });
+
+  it("a fallback scan counts every link at the new best, so the next one going down needs no scan", () => {
+    const { adv, claim } = setup();
+    claim(1, 7, 9);
+    claim(2, 7, 4);
+    claim(3, 7, 4);
+    claim(4, 7, 2);
+    claim(1, 7, 0); // scan: best 4, held by links 2 and 3
+    expect(adv.highest(7)).toBe(4);
+    const work = adv.work;
+    claim(2, 7, 1); // link 3 still holds 4: one step, no scan
+    expect(adv.highest(7)).toBe(4);
+    expect(adv.work).toBe(work + 1);
+    claim(3, 7, 0); // the last holder of 4: scan, next best 2
+    expect(adv.highest(7)).toBe(2);
+  });
 });
