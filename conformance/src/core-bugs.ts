@@ -15,12 +15,14 @@ export function coreBugsSuite<Db>(b: ConformanceBinding<Db>): void {
   afterEach(() => h.closeAll());
   const kit = faultKit(b, h);
 
+  /** A fresh link each time: its first heartbeat is a full one (later ones carry only changes). */
+  let listener = 4_000_000_002;
   /** The own head as status(), a heartbeat and waitFor see it. */
   async function expectOwnHead(w: World<Db>, contiguous: number, what: string): Promise<void> {
     const s = w.r.status() as { origins: { peerId: number; contiguous: number; highest: number }[] };
     const own = s.origins.find((o) => o.peerId === A);
     expect(own ? `${own.contiguous}/${own.highest}` : "absent", `${what}: status() own head`).toBe(`${contiguous}/${contiguous}`);
-    const sent = capture(w.r, 4_000_000_002);
+    const sent = capture(w.r, listener++);
     w.r.tick();
     const hb = sent.map((m) => b.adapter.decodeMessage(m) as { kind: string; heads?: { peerId: number; contiguous: number }[] }).find((m) => m.kind === "heartbeat");
     expect(hb?.heads?.find((x) => x.peerId === A)?.contiguous, `${what}: own head in the heartbeat`).toBe(contiguous);

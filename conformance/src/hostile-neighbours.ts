@@ -2,7 +2,9 @@
  * The hostile neighbour and the careless operator: forged own-origin patches and heads, two
  * writers under one peer id, far-future and far-past timestamps, oversized and repeated range
  * requests, heartbeats naming 100,000 origins, a write too large to send, a database opened
- * twice, a patches table dropped. Each asserts the typed outcome and that honest replicas
+ * twice, a patches table dropped; with heads deltas, a neighbour that never answers, one that
+ * never asks for our full heads, one back with a fresh database under its id, one that lies in
+ * its deltas. Each asserts the typed outcome and that honest replicas
  * still converge (docs/design.md, "faults").
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -27,8 +29,8 @@ interface Status {
 }
 interface WireCore {
   encodeMessage(m: unknown): Uint8Array;
-  encodeWire(m: unknown): Uint8Array;
-  decodeWire(b: Uint8Array): { kind: string; ranges?: { peerId: number; from: number; to: number }[]; heads?: unknown[] };
+  encodeWire(m: unknown, version?: number): Uint8Array;
+  decodeWire(b: Uint8Array): { kind: string; ranges?: { peerId: number; from: number; to: number }[]; heads?: unknown[]; digest?: string; form?: string };
   timestampFromMs(ms: number): number;
   isReplicError(e: unknown): boolean;
 }
@@ -310,6 +312,106 @@ export function hostileNeighboursSuite<Db>(b: ConformanceBinding<Db>): void {
       expect(next.peerId).toBe(fresh);
       next.migrate([...ITEMS, tags, { up: "DROP TABLE tags_patches;", down: "" }]);
       expect(status(next).sequence).toBe(0);
+    });
+  });
+
+  describe("heads deltas: hostile and broken neighbours (wire version 3)", () => {
+    const head = (peerId: number, contiguous: number, highest = contiguous) => ({ peerId, contiguous, highest, retainedFrom: 1 });
+    const heartbeats = (sent: Uint8Array[]) =>
+      sent.map((m) => core.decodeWire(m) as { kind: string; form?: string; heads?: unknown[] }).filter((m) => m.kind === "heartbeat");
+    const headsRequests = (sent: Uint8Array[]) => sent.map((m) => core.decodeWire(m)).filter((m) => m.kind === "heads-request").length;
+
+    it("a neighbour that never answers our heads requests and whose digest never matches: asked at most once a round, its deltas still taken, repair converges through an honest one", () => {
+      const clock = new FakeClock(T0);
+      const v = h.open(ITEMS, { peerId: 801, now: clock.now });
+      const honest = h.open(ITEMS, { peerId: 802, now: clock.now });
+      const q: Array<() => void> = [];
+      pair(v.r, honest.r, q);
+      const sent: Uint8Array[] = [];
+      v.r.addPeer(803, (m) => sent.push(new Uint8Array(m)));
+      for (let i = 1; i <= 3; i++) honest.r.upsert("items", { id: i, name: `h${i}` });
+      q.length = 0; // the pushes are lost: only repair can bring them
+      const rounds = 8;
+      for (let round = 1; round <= rounds; round++) {
+        clock.t += 300;
+        // The liar claims the honest origin (it never serves it) and sends a digest that never matches.
+        v.r.receive(803, core.encodeWire({ kind: "heartbeat", clock: 1, form: "delta", digest: "00000000000000ff", heads: [head(802, 3)] }, 3));
+        drain(q, v.r, honest.r);
+      }
+      expect(headsRequests(sent)).toBeGreaterThan(0);
+      expect(headsRequests(sent)).toBeLessThanOrEqual(rounds * 6);
+      expect(metric(v.r, "heads_digest_mismatches_total")).toBe(rounds);
+      expect(metric(v.r, "heads_taken_total")).toBeGreaterThanOrEqual(rounds);
+      expect(items(v)).toEqual(items(honest));
+      for (const name of ["h1", "h2", "h3"]) expect(items(v)).toContain(name);
+      expect(status(v.r).staleOrigins).toEqual([]);
+    });
+
+    it("a neighbour that never sends anything back still gets idle deltas of constant size, a full heartbeat only every fullHeartbeatEvery", () => {
+      const clock = new FakeClock(T0);
+      const v = h.open(ITEMS, { peerId: 811, fullHeartbeatEvery: 5, now: clock.now } as never);
+      for (let i = 0; i < 50; i++) v.r.receive(812 + i, patch(900 + i, 1, core.timestampFromMs(T0 - 1000), { id: 100 + i, name: "o" }));
+      const sent: Uint8Array[] = [];
+      v.r.addPeer(812, (m) => sent.push(new Uint8Array(m)));
+      for (let round = 0; round < 10; round++) v.r.tick();
+      const hb = heartbeats(sent);
+      expect(hb.map((m) => m.form)).toEqual(["full", "delta", "delta", "delta", "full", "delta", "delta", "delta", "delta", "full"]);
+      const sizes = sent.filter((_, i) => hb[i]!.form === "delta").map((m) => m.length);
+      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1); // the clock's varint at most
+      expect(Math.max(...sizes)).toBeLessThan(40);
+      // Every origin held here (our own wrote nothing: a head with highest 0 says nothing).
+      for (const m of hb.filter((x) => x.form === "full")) expect(m.heads).toHaveLength(50);
+    });
+
+    it("a neighbour back with a fresh database under the same id: it asks for our full heads, gets every other origin, and its old claims are replaced", () => {
+      const clock = new FakeClock(T0);
+      const hub = h.open(ITEMS, { peerId: 821, now: clock.now });
+      const other = h.open(ITEMS, { peerId: 822, now: clock.now });
+      const spoke = h.open(ITEMS, { peerId: 823, now: clock.now });
+      const q: Array<() => void> = [];
+      pair(hub.r, other.r, q);
+      pair(hub.r, spoke.r, q);
+      other.r.upsert("items", { id: 1, name: "other" });
+      spoke.r.upsert("items", { id: 2, name: "spoke" });
+      drain(q, hub.r, other.r, spoke.r);
+      expect(items(spoke)).toContain("other");
+      // The spoke comes back empty under its old id, on the same link of the hub.
+      spoke.r.close();
+      const fresh = h.open(ITEMS, { peerId: 823, now: clock.now });
+      fresh.r.addPeer(821, (m) => q.push(() => hub.r.receive(823, m)));
+      hub.r.addPeer(823, (m) => q.push(() => fresh.r.receive(821, m)));
+      const before = metric(hub.r, "heads_requests_in_total");
+      clock.t += 1000;
+      drain(q, hub.r, other.r, fresh.r);
+      expect(metric(hub.r, "heads_requests_in_total")).toBeGreaterThan(before);
+      // Everything of the other origin arrives; its own old write is a second writer's to it.
+      expect(items(fresh)).toContain("other");
+      expect(status(fresh.r).identityConflicts.count).toBeGreaterThan(0);
+      // The hub took the fresh full heads: it no longer believes the link holds what it lost.
+      const link = status(hub.r).peers.find((p) => p.peerId === 823)!;
+      expect((link.heads as { peerId: number; highest: number }[]).find((x) => x.peerId === 822)?.highest ?? 0).toBeLessThanOrEqual(1);
+      expect(items(hub)).toEqual(items(other));
+    });
+
+    it("a neighbour that lies in a delta (claims it cannot back up, a digest of other heads) is asked for its full heads; its truthful answer replaces the lie", () => {
+      const clock = new FakeClock(T0);
+      const v = h.open(ITEMS, { peerId: 831, now: clock.now });
+      const sent: Uint8Array[] = [];
+      v.r.addPeer(832, (m) => sent.push(new Uint8Array(m)));
+      const truth = [head(833, 2)];
+      v.r.receive(832, core.encodeWire({ kind: "heartbeat", clock: 1, form: "full", heads: truth }, 3));
+      expect(metric(v.r, "heads_digest_mismatches_total")).toBe(0);
+      const digestOfTruth = core.decodeWire(core.encodeWire({ kind: "heartbeat", clock: 1, form: "full", heads: truth }, 3)).digest!;
+      // The lie: origin 833 up to 1,000,000 and a new origin, under the digest of the truth.
+      v.r.receive(832, core.encodeWire({ kind: "heartbeat", clock: 2, form: "delta", digest: digestOfTruth, heads: [head(833, 1_000_000), head(834, 5)] }, 3));
+      expect(metric(v.r, "heads_digest_mismatches_total")).toBe(1);
+      expect(headsRequests(sent)).toBe(1);
+      // Requests stay bounded by the in-flight window whatever it claims.
+      const asked = sent.map((m) => core.decodeWire(m)).flatMap((m) => (m.kind === "request" ? m.ranges! : []));
+      expect(asked.reduce((n, r) => n + r.to - r.from + 1, 0)).toBeLessThanOrEqual(50_000 + 5);
+      v.r.receive(832, core.encodeWire({ kind: "heartbeat", clock: 3, form: "full", heads: truth }, 3));
+      expect(status(v.r).peers[0]!.heads).toEqual(truth);
+      expect(metric(v.r, "heads_digest_mismatches_total")).toBe(1);
     });
   });
 }

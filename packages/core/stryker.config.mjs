@@ -19,6 +19,9 @@ const ROOMS = [
   "src/gap-repair.ts",
   "src/staleness.ts",
   "src/neighbours.ts",
+  "src/advertised.ts",
+  "src/heads-log.ts",
+  "src/heartbeats.ts",
 ];
 
 export default {

@@ -75,24 +75,32 @@ export class GapRepair {
    */
   run(now: number): void {
     this.settle(now);
-    const wanted = new Map<number, number>(); // origin → highest anyone advertises
-    for (const link of this.neighbours.links.values()) {
-      for (const h of link.heads.values()) {
-        // Our own origin is never asked for: we wrote all of it (see identity.ts).
-        if (h.peerId !== this.selfId && h.highest > (wanted.get(h.peerId) ?? 0)) wanted.set(h.peerId, h.highest);
-      }
-    }
-    for (const origin of [...this.pending.keys()]) if (!wanted.has(origin)) this.pending.delete(origin);
-    for (const origin of [...this.retries.keys()]) if (!wanted.has(origin)) this.retries.delete(origin);
+    // Origins nobody advertises any more are forgotten; only origins where some neighbour may be
+    // ahead are looked at (advertised.ts keeps them as heads change): an idle round costs nothing
+    // per origin or per link.
+    const advertised = this.neighbours.advertised;
+    for (const origin of [...this.pending.keys()]) if (!advertised.has(origin)) this.pending.delete(origin);
+    for (const origin of [...this.retries.keys()]) if (!advertised.has(origin)) this.retries.delete(origin);
     const requests = new Map<Link, SeqRange[]>();
     const stale = new Map<number, string>();
-    for (const [originId, upTo] of wanted) {
+    for (const originId of advertised.maybeBehind) {
+      this.metrics.inc("repair_origins_examined_total");
+      const upTo = advertised.highest(originId);
+      // Our own origin is never asked for: we wrote all of it (see identity.ts).
+      if (originId === this.selfId || upTo === 0) {
+        advertised.maybeBehind.delete(originId);
+        continue;
+      }
       const origin = this.origins.find(originId);
       const contiguous = origin?.contiguous ?? 0;
       // Asked before the skip: it drops a too-old mark filled since, which would otherwise hide a
       // later one (staleness keeps only the lowest mark).
       const tooOld = this.staleness.tooOldAbove(originId, contiguous);
-      if (contiguous >= upTo) continue;
+      if (contiguous >= upTo) {
+        // Holds all anyone advertises: looked at again when a neighbour advertises more.
+        advertised.maybeBehind.delete(originId);
+        continue;
+      }
       // What the origin itself advertises of itself is authoritative: nobody can hold more.
       const ownClaim = this.neighbours.get(originId)?.heads.get(originId)?.highest ?? Number.MAX_SAFE_INTEGER;
       if (tooOld !== undefined && tooOld <= Math.min(upTo, ownClaim)) {

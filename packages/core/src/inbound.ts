@@ -19,6 +19,7 @@ import { count, noEffects, type Effects } from "./effects.js";
 import { fromSqlite, isReplicError, ReplicError } from "./errors.js";
 import type { GapRepair } from "./gap-repair.js";
 import type { GroupBounds } from "./group-bounds.js";
+import type { Heartbeats } from "./heartbeats.js";
 import type { HeldPatches } from "./held-patches.js";
 import type { IdentityGuard } from "./identity.js";
 import type { IncompleteGroups } from "./incomplete-groups.js";
@@ -33,8 +34,8 @@ import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
 import type { Staleness } from "./staleness.js";
 import type { TxBracket } from "./transaction.js";
 import { decodeWire, wireVersionOf } from "./wire/decoder.js";
-import { PatchesEncoder } from "./wire/encoder.js";
-import type { HeartbeatMessage, WireGroup, WireMessage } from "./wire/types.js";
+import { encodeWire, PatchesEncoder } from "./wire/encoder.js";
+import { WIRE_VERSION, type HeartbeatMessage, type WireGroup, type WireMessage } from "./wire/types.js";
 import type { MappedPatches } from "./patch-mapping.js";
 import { mapPatches } from "./wire-mapping.js";
 
@@ -55,6 +56,7 @@ export interface InboundRooms {
   incomplete: IncompleteGroups;
   bounds: GroupBounds;
   publisher: Publisher;
+  heartbeats: Heartbeats;
   opts: ResolvedOptions;
 }
 
@@ -85,6 +87,7 @@ export class Inbound {
     try {
       if (msg.kind === "patches") this.apply(mapPatches(this.r.catalog, msg), link, false);
       else if (msg.kind === "heartbeat") this.onHeartbeat(msg, link);
+      else if (msg.kind === "heads-request") this.onHeadsRequest(link);
       else if (link) this.r.outbox.serve(link, msg.ranges);
     } catch (err) {
       metrics.inc("receive_errors_total");
@@ -385,14 +388,33 @@ export class Inbound {
     link.schema = msg.schema ?? null;
     metrics.set("peer_clock_drift_seconds", link.clockDriftMs / 1000, { peer: link.peerId });
     this.observeClock(msg.clock, link);
-    const ignored = neighbours.takeHeads(link, msg.heads, opts.maxOrigins);
+    // A delta replaces the heads it carries; anything else replaces them all.
+    const delta = msg.form === "delta";
+    const ignored = delta ? neighbours.takeDelta(link, msg.heads, opts.maxOrigins) : neighbours.takeHeads(link, msg.heads, opts.maxOrigins);
+    metrics.inc("heads_taken_total", msg.heads.length - ignored);
     if (ignored > 0) metrics.inc("heads_ignored_total", ignored);
+    // A digest that differs: a heartbeat was lost or reordered, the sender restarted, or it lies.
+    // Its full heads are asked for, once a round (never when they cannot all be kept anyway).
+    if (msg.digest !== undefined && !neighbours.digestMatches(link, msg.digest)) {
+      metrics.inc("heads_digest_mismatches_total");
+      if (!link.truncated && !link.askedFull) {
+        link.askedFull = true;
+        this.r.outbox.send(link, encodeWire({ kind: "heads-request" }, WIRE_VERSION), "heads-request");
+      }
+    }
     const mine = link.heads.get(book.peerId);
     if (mine && mine.highest > book.seq && mine.highest > (this.advertisedConflict.get(link.peerId) ?? 0)) {
       this.advertisedConflict.set(link.peerId, mine.highest);
       identity.raise(`neighbour ${link.peerId} holds patches of this id up to ${mine.highest}, beyond this replica's own sequence ${book.seq}`);
     }
-    gaps.run(opts.now());
+    // Repair at once when there may be something to ask for (a claim rose) or to re-ask; an idle
+    // heartbeat leaves it to the round (a hub gets one heartbeat per spoke per round).
+    if (!gaps.idle || neighbours.advertised.maybeBehind.size > 0) gaps.run(opts.now());
+  }
+
+  /** A neighbour's digest of our heads did not match: it gets a full heartbeat (heartbeats.ts). */
+  private onHeadsRequest(link: Link | undefined): void {
+    if (link) this.r.heartbeats.headsRequested(link);
   }
 
   /** Merges held patches whose time has come (called every round). */

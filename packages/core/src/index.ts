@@ -46,6 +46,7 @@ export {
   type HeartbeatMessage,
   type SchemaVersion,
   type RequestMessage,
+  type HeadsRequestMessage,
 } from "./wire/types.js";
 export { patchesDdl, patchesDdlFromColumns, type ColumnInfo, type TableSchema } from "./schema.js";
 export { Replica } from "./replica.js";

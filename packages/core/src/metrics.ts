@@ -66,6 +66,8 @@ function labelKey(labels: Labels | undefined): string {
   if (!labels) return "";
   const keys = Object.keys(labels);
   if (keys.length === 0) return "";
+  // One label (a peer, a kind) is the common case, set on every message: no JSON for it.
+  if (keys.length === 1) return `${keys[0]!}\u0000${String(labels[keys[0]!])}`;
   return JSON.stringify(keys.sort().map((k) => [k, String(labels[k])]));
 }
 

@@ -36,6 +36,12 @@ export interface ReplicaOptions {
   maxServeBytes?: number;
   /** Most origins taken from one neighbour's heartbeat (the rest is ignored and counted). Default 10 000. */
   maxOrigins?: number;
+  /**
+   * Heartbeats to a neighbour carry only the heads changed since the previous one; every this
+   * many is a full one instead (a safety net: lost ones are caught by the digest). 1 = always
+   * full. Default 3600 (an hour at 1 s heartbeats: the digest already catches a lost heartbeat; a full one costs the receiver one step per origin).
+   */
+  fullHeartbeatEvery?: number;
   /** Most far-future patches held at once (more are refused and counted). Default 100 000. */
   maxHeldPatches?: number;
   /**
@@ -84,6 +90,7 @@ export const KNOWN_OPTIONS = {
   requestTimeoutMs: "supported",
   maxServeBytes: "supported",
   maxOrigins: "supported",
+  fullHeartbeatEvery: "supported",
   maxHeldPatches: "supported",
   maxIncompletePatches: "supported",
   limits: "supported",
@@ -147,6 +154,7 @@ export interface ResolvedOptions {
   requestTimeoutMs: number;
   maxServeBytes: number;
   maxOrigins: number;
+  fullHeartbeatEvery: number;
   maxHeldPatches: number;
   maxIncompletePatches: number;
   waitTimeoutMs: number;
@@ -170,6 +178,7 @@ export function resolveOptions(options: ReplicaOptions): ResolvedOptions {
     requestTimeoutMs: options.requestTimeoutMs ?? Math.max(200, 2 * heartbeatMs),
     maxServeBytes: options.maxServeBytes ?? 32 * 1024 * 1024,
     maxOrigins: options.maxOrigins ?? 10_000,
+    fullHeartbeatEvery: options.fullHeartbeatEvery ?? 3600,
     maxHeldPatches: options.maxHeldPatches ?? 100_000,
     maxIncompletePatches: options.maxIncompletePatches ?? 2_000_000,
     waitTimeoutMs: options.waitTimeoutMs ?? 30_000,
@@ -179,7 +188,7 @@ export function resolveOptions(options: ReplicaOptions): ResolvedOptions {
       throw new ReplicError("INVALID_OPTION", `option ${k} must be a non-negative number, got ${String(v)}`);
     }
   }
-  for (const k of ["maxBatchPatches", "maxOrigins"] as const) {
+  for (const k of ["maxBatchPatches", "maxOrigins", "fullHeartbeatEvery"] as const) {
     if (numbers[k] < 1) throw new ReplicError("INVALID_OPTION", `option ${k} must be at least 1`);
   }
   if (options.peerId !== undefined && !isUint32(options.peerId)) {

@@ -78,25 +78,41 @@ export class Outbox {
    * A patch naming something unknown here goes on whole, as received (`alienOf`, `kept`).
    */
   relay(patches: readonly LocalPatch[], from: Link | undefined, alienOf?: Map<LocalPatch, AlienPatch>, kept: readonly AlienPatch[] = []): void {
+    // Links that get the same patches at the same wire version share one encoding: a hub relaying
+    // a spoke's batch to every other spoke encodes it once, not once per link.
+    const shared = new Map<string, Uint8Array[]>();
+    const total = patches.length + kept.length;
     for (const link of this.neighbours.links.values()) {
       if (link === from) continue;
-      const batcher = new PatchBatcher(this.opts.maxBatchPatches, this.opts.limits.maxMessageBytes);
-      let any = false;
-      for (const p of patches) {
-        const h = link.heads.get(p.peerId);
-        if (h && h.contiguous >= p.seq) continue;
-        const a = alienOf?.get(p);
-        if (a) batcher.addAlien(a, p.group);
-        else batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values, p.group);
-        any = true;
+      const chosen: number[] = [];
+      for (let i = 0; i < patches.length; i++) {
+        const h = link.heads.get(patches[i]!.peerId);
+        if (!(h && h.contiguous >= patches[i]!.seq)) chosen.push(i);
       }
-      for (const a of kept) {
-        const h = link.heads.get(a.peerId);
-        if (h && h.contiguous >= a.seq) continue;
-        batcher.addAlien(a, a.group);
-        any = true;
+      for (let i = 0; i < kept.length; i++) {
+        const h = link.heads.get(kept[i]!.peerId);
+        if (!(h && h.contiguous >= kept[i]!.seq)) chosen.push(patches.length + i);
       }
-      if (any) for (const m of batcher.finish(versionFor(link))) this.send(link, m, "patches");
+      if (chosen.length === 0) continue;
+      const version = versionFor(link);
+      const key = `${version}:${chosen.length === total ? "all" : chosen.join(",")}`;
+      let messages = shared.get(key);
+      if (!messages) {
+        const batcher = new PatchBatcher(this.opts.maxBatchPatches, this.opts.limits.maxMessageBytes);
+        for (const i of chosen) {
+          if (i >= patches.length) {
+            const a = kept[i - patches.length]!;
+            batcher.addAlien(a, a.group);
+            continue;
+          }
+          const p = patches[i]!;
+          const a = alienOf?.get(p);
+          if (a) batcher.addAlien(a, p.group);
+          else batcher.add(p.table, p.peerId, p.seq, p.patchedAt, p.cols, p.values, p.group);
+        }
+        shared.set(key, (messages = batcher.finish(version)));
+      }
+      for (const m of messages) this.send(link, m, "patches");
     }
   }
 

@@ -13,7 +13,7 @@ import type { SqlValue } from "./driver.js";
 import type { ReplicatedTable } from "./replicated-table.js";
 import { encodedSizeBound } from "./row-validator.js";
 import { PatchesEncoder } from "./wire/encoder.js";
-import { WIRE_VERSION, type WireGroup } from "./wire/types.js";
+import { WIRE_VERSION_2, type WireGroup } from "./wire/types.js";
 
 /** Bytes a group adds to a message at most: peer id, first sequence, span. */
 const GROUP_BYTES = 24;
@@ -109,7 +109,7 @@ export class PatchBatcher {
    * The messages, the last one cut; the batcher is empty afterwards. `version` 1 leaves the
    * groups out (a neighbour on a build before group patches); a group of one patch is no group.
    */
-  finish(version: number = WIRE_VERSION): Uint8Array[] {
+  finish(version: number = WIRE_VERSION_2): Uint8Array[] {
     const out = this.messagesFor(version);
     this.cutMessages.length = 0;
     return out;
@@ -121,7 +121,7 @@ export class PatchBatcher {
     const out: Uint8Array[] = new Array(this.cutMessages.length);
     for (let i = 0; i < out.length; i++) {
       const { encoder, groups } = this.cutMessages[i]!;
-      const real = version === WIRE_VERSION ? wireGroups(groups) : undefined;
+      const real = version >= WIRE_VERSION_2 ? wireGroups(groups) : undefined;
       const m = encoder.finish(real);
       this.bytes += m.length;
       out[i] = m;

@@ -15,6 +15,8 @@ import type { SqliteDriver } from "./driver.js";
 import { ReplicError, type IdentityConflictError, type StaleReplicaError } from "./errors.js";
 import { Events, type IncompleteGroupEvent, type MergeEvent, type ParkedEvent, type ReplicaEvent, type ReplicaEvents } from "./events.js";
 import { GapRepair } from "./gap-repair.js";
+import { HeadsLog } from "./heads-log.js";
+import { Heartbeats } from "./heartbeats.js";
 import { HeldPatches } from "./held-patches.js";
 import { isUint32 } from "./ids.js";
 import { IdentityGuard } from "./identity.js";
@@ -73,6 +75,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
   /** Applied migrations and their hash, advertised in heartbeats. */
   private schema: SchemaVersion;
   private readonly outbox: Outbox;
+  private readonly heartbeats: Heartbeats;
   private readonly gaps: GapRepair;
   private readonly inbound: Inbound;
   private readonly local: LocalWriter;
@@ -158,6 +161,14 @@ export class Replica<DB = AnyTables, Keys = {}> {
       now: opts.now,
     });
     this.publisher = publisher;
+    this.heartbeats = new Heartbeats({
+      origins: this.origins,
+      log: new HeadsLog(),
+      outbox: this.outbox,
+      metrics: this.metricsRegistry,
+      fullEvery: opts.fullHeartbeatEvery,
+      stamp: () => ({ clock: Math.max(this.clock.current, timestampFromMs(this.opts.now())), schema: this.schema }),
+    });
     this.inbound = new Inbound({
       book,
       catalog,
@@ -175,6 +186,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
       incomplete,
       bounds,
       publisher,
+      heartbeats: this.heartbeats,
       opts,
     });
     if (opts.capture !== undefined || hasCaptureQueues(driver)) {
@@ -414,6 +426,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
     this.neighbours.newRound(undefined, this.opts.now());
     this.inbound.releaseHeld();
     this.reportOverdueGroups();
+    this.heartbeats.newRound();
     this.sendHeartbeats([...this.neighbours.links.values()]);
     this.gaps.run(this.opts.now());
     if (this.opts.retentionMs > 0 && this.ticks % GC_EVERY_TICKS === 1) {
@@ -426,22 +439,12 @@ export class Replica<DB = AnyTables, Keys = {}> {
         this.tx.assertUsable();
       }
     }
-    this.updateLagMetrics();
     this.outbox.flush();
   }
 
-  /** One heartbeat each, encoded once per wire version in use. */
+  /** One heartbeat each: deltas where the neighbour reads them, each distinct one encoded once (heartbeats.ts). */
   private sendHeartbeats(links: readonly Link[]): void {
-    if (links.length === 0) return;
-    const clock = Math.max(this.clock.current, timestampFromMs(this.opts.now()));
-    const msg = { kind: "heartbeat" as const, clock, heads: this.origins.heads(), schema: this.schema };
-    const byVersion = new Map<number, Uint8Array>();
-    for (const link of links) {
-      const v = versionFor(link);
-      let bytes = byVersion.get(v);
-      if (!bytes) byVersion.set(v, (bytes = encodeWire(msg, v)));
-      this.outbox.send(link, bytes, "heartbeat");
-    }
+    this.heartbeats.send(links);
   }
 
   /** Groups still incomplete once older than the retention window: reported once each, never half-applied. */
@@ -521,6 +524,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
     return this.metricsRegistry.text();
   }
 
+  /** Per-neighbour lag, on scrape only: O(links × origins), too much for every round of a hub. */
   private updateLagMetrics(): void {
     this.metricsRegistry.clear("peer_lag_patches");
     for (const l of this.neighbours.links.values()) {

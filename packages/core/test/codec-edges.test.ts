@@ -253,7 +253,7 @@ describe("wire version 2: the group section", () => {
       }
       return "written";
     };
-    expect(code(() => encodeWire(grouped, 3))).toBe("INVALID_MESSAGE: cannot encode wire version 3: not an integer in range");
+    expect(code(() => encodeWire(grouped, 4))).toBe("INVALID_MESSAGE: cannot encode wire version 4: not an integer in range");
     expect(code(() => encodeWire(grouped, 0))).toMatch(/^INVALID_MESSAGE: cannot encode wire version 0/);
     expect(code(() => encodeWire({ ...grouped, groups: [{ peerId: 1, first: 3, last: 3 }] }, 2))).toMatch(/^INVALID_MESSAGE: cannot encode sequence 3/);
     expect(code(() => encodeWire({ ...grouped, groups: [{ peerId: 1, first: 0, last: 3 }] }, 2))).toMatch(/^INVALID_MESSAGE: cannot encode sequence 0/);

@@ -50,7 +50,11 @@ const exact = (v: unknown): string =>
 
 const MESSAGES: Record<string, RegExp> = {
   "wrong magic byte": /^not a replic message \(at byte 0\)/,
-  "unsupported version 3": /^unsupported wire version 3 \(at byte 1\)/,
+  "unsupported version 4": /^unsupported wire version 4 \(at byte 1\)/,
+  "heartbeat form 2 (version 3)": /^unknown heartbeat form 2 \(at byte 4\)/,
+  "heartbeat digest cut short (version 3)": /^truncated message \(at byte 5\)/,
+  "heads request in a version 2 message": /^unknown message kind 4 \(at byte 2\)/,
+  "heads request with a body": /^trailing bytes after message \(at byte 3\)/,
   "group section in a version 1 message": /^trailing bytes after message \(at byte 24\)/,
   "version 2 patches message without groups": /^version 2 patches message without groups \(at byte 25\)/,
   "group of a single sequence": /^group range out of range \(at byte 25\)/,

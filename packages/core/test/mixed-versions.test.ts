@@ -78,13 +78,81 @@ describe("mixed versions: a build before group patches in the cluster", () => {
         drain();
       }
     }
-    // The old build refused only version 2 messages, and only before it was recognised.
+    // The old build refused only newer messages (version 2 patches and requests, version 3
+    // heartbeats), and only before it was recognised.
     expect(refused.length).toBeGreaterThan(0);
-    for (const r of refused) expect(r).toMatch(/^2: unsupported wire version 2/);
+    for (const r of refused) expect(r).toMatch(/^2: unsupported wire version [23] /);
     const dumps = drivers.map((d) => dumpOrders(d));
     expect(dumps[1]).toBe(dumps[0]);
     expect(dumps[2]).toBe(dumps[0]);
     expect(JSON.parse(dumps[0]!)[0]).toHaveLength(3);
+    for (const d of drivers) expect(orderViolation(d)).toBeUndefined();
+  });
+});
+
+// A build before heads deltas (packages/core at e0b4d50, kept as test/fixtures/core-e0b4d50.js):
+// it reads groups (version 2) but refuses version 3 heartbeats and heads requests whole. It is
+// recognised by its version 2 heartbeats and then gets full version 2 heartbeats; in a line
+// through it, the two new replicas still exchange deltas with nobody but each other's relay.
+const fixtureV2 = "./fixtures/core-e0b4d50.js";
+const v2 = (await import(fixtureV2)) as OldCore;
+
+describe("mixed versions: a build before heads deltas in the cluster", () => {
+  it("a line new – older – new converges with writes on all three; the older build refuses only version 3 heartbeats, and only at first", () => {
+    const wall = { t: 1_800_000_000_000 };
+    const drivers = [testDriver(), testDriver(), testDriver()];
+    const make = [createReplica, v2.createReplica, createReplica];
+    const rs = drivers.map((d, i) => {
+      const r = make[i]!(d, { peerId: i + 1, heartbeatMs: 0, now: () => wall.t, maxBatchPatches: 2, logger: { warn() {} } });
+      r.migrate(ORDERS_MIGRATIONS);
+      closers.push(() => r.close());
+      return r;
+    });
+    const q: Array<{ to: number; from: number; bytes: Uint8Array }> = [];
+    const link = (x: number, y: number) => {
+      rs[x]!.addPeer(y + 1, (bytes) => void q.push({ to: y, from: x + 1, bytes }));
+      rs[y]!.addPeer(x + 1, (bytes) => void q.push({ to: x, from: y + 1, bytes }));
+    };
+    link(0, 1);
+    link(1, 2);
+    const refused: Array<{ round: number; what: string }> = [];
+    let round = 0;
+    const drain = () => {
+      while (q.length > 0) {
+        const m = q.shift()!;
+        try {
+          rs[m.to]!.receive(m.from, m.bytes);
+        } catch (e) {
+          refused.push({ round, what: `${m.to + 1}: ${(e as Error).message}` });
+        }
+      }
+    };
+    const order = (r: Replica, id: string, epoch: number) =>
+      r.transaction(() => {
+        r.upsert("orders", { id, total: 10, epoch });
+        for (let n = 1; n <= 4; n++) r.upsert("order_lines", { orderId: id, n, qty: n === 1 ? 7 : 1, epoch });
+      });
+    order(rs[0]!, "o1", 1);
+    drain();
+    for (round = 1; round <= 10; round++) {
+      wall.t += 1000;
+      for (const r of rs) r.tick();
+      drain();
+      if (round === 4) {
+        order(rs[0]!, "o2", 2);
+        order(rs[1]!, "o3", 3);
+        order(rs[2]!, "o4", 4);
+        drain();
+      }
+    }
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) expect(r.what).toMatch(/^2: unsupported wire version 3 /);
+    // Recognised after OLD_BUILD_HEARTBEATS rounds: nothing refused after that.
+    expect(Math.max(...refused.map((r) => r.round))).toBeLessThanOrEqual(3);
+    const dumps = drivers.map((d) => dumpOrders(d));
+    expect(dumps[1]).toBe(dumps[0]);
+    expect(dumps[2]).toBe(dumps[0]);
+    expect(JSON.parse(dumps[0]!)[0]).toHaveLength(4);
     for (const d of drivers) expect(orderViolation(d)).toBeUndefined();
   });
 });

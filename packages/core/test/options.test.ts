@@ -60,6 +60,7 @@ describe("option names", () => {
       requestTimeoutMs: 300,
       maxServeBytes: 1 << 20,
       maxOrigins: 5,
+      fullHeartbeatEvery: 10,
       maxHeldPatches: 5,
       maxIncompletePatches: 5,
       limits: { maxPatches: 100 },

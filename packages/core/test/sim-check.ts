@@ -12,10 +12,10 @@ export function expectConverged(res: ReturnType<typeof simulate>, label: string)
 }
 
 /** Runs seeds first..first+seeds-1 on a binding; returns how many crash-restarts happened. */
-export function simulationRuns(binding: SimBinding, first: number, seeds: number): number {
+export function simulationRuns(binding: SimBinding, first: number, seeds: number, replicaOptions?: Record<string, unknown>): number {
   let crashes = 0;
   for (let seed = first; seed < first + seeds; seed++) {
-    const res = simulate({ seed, binding });
+    const res = simulate({ seed, binding, ...(replicaOptions ? { replicaOptions } : {}) });
     crashes += res.crashes;
     expectConverged(res, `[${binding.name}] seed ${seed} (${res.n} peers, ${res.topology}, ${res.writes} writes, ${res.crashes} crashes, ${res.rounds} heal rounds)`);
   }

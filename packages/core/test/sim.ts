@@ -235,6 +235,8 @@ export interface SimOptions {
   maxSkewMs?: number;
   /** Peers start on random schema versions and migrate (forward and back) at random times. */
   schemas?: boolean;
+  /** Replica options on top of the simulator's own (e.g. fullHeartbeatEvery). */
+  replicaOptions?: Record<string, unknown>;
 }
 
 /** Exact text of a value (bigint, blob and float distinguished). */
@@ -303,6 +305,7 @@ export function simulate(o: SimOptions) {
       requestTimeoutMs: 250,
       maxBatchPatches: 50, // small batches exercise windowed catch-up
       maxInflightPatches: 200,
+      ...o.replicaOptions,
     });
     // Odd seeds keep explicit NULLs in the side table, even seeds in T_patches._nulls.
     p.replica.migrate(

@@ -32,6 +32,23 @@ describe("network simulation", () => {
   }, 120_000);
 });
 
+// Heartbeats carry only changed heads by default (every 3,600th is full). The same runs with full
+// heartbeats only (as before heads deltas), and with deltas and no periodic full heartbeat at all,
+// so the digest and heads requests alone must repair every lost, duplicated or reordered delta.
+describe("network simulation: heartbeat forms", () => {
+  const seeds = Number(process.env.REPLIC_SIM_FORM_SEEDS ?? 20);
+  for (const [name, options] of [
+    ["full heartbeats only", { fullHeartbeatEvery: 1 }],
+    ["deltas without the periodic full heartbeat", { fullHeartbeatEvery: 1_000_000 }],
+  ] as const) {
+    for (const [first, count] of chunks(seeds)) {
+      it(`converges to the model with ${name}: seeds ${first}..${first + count - 1}`, () => {
+        simulationRuns(betterSqliteSim, first, count, options);
+      }, 600_000);
+    }
+  }
+});
+
 describe("network simulation across schema versions", () => {
   const seeds = Number(process.env.REPLIC_SIM_SCHEMA_SEEDS ?? 100);
   let migrated = 0;

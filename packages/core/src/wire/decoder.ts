@@ -9,6 +9,9 @@ import { crc32, Reader } from "./bytes.js";
 import {
   ALL_FLAGS,
   DEFAULT_LIMITS,
+  FORM_DELTA,
+  FORM_FULL,
+  KIND_HEADS_REQUEST,
   KIND_HEARTBEAT,
   KIND_PATCHES,
   KIND_REQUEST,
@@ -25,6 +28,7 @@ import {
   WIRE_MAGIC,
   WIRE_VERSION,
   WIRE_VERSION_1,
+  WIRE_VERSION_2,
   type DecodeLimits,
   type HeartbeatMessage,
   type PatchesMessage,
@@ -49,17 +53,25 @@ export function decodeWire(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIM
   const r = new Reader(body);
   if (r.byte() !== WIRE_MAGIC) r.fail("not a replic message", 0);
   const version = r.byte();
-  if (version !== WIRE_VERSION && version !== WIRE_VERSION_1) r.fail(`unsupported wire version ${version}`, 1);
+  if (version !== WIRE_VERSION && version !== WIRE_VERSION_2 && version !== WIRE_VERSION_1) r.fail(`unsupported wire version ${version}`, 1);
   const kind = r.byte();
   let msg: WireMessage;
   switch (kind) {
     case KIND_PATCHES:
       msg = decodePatches(r, limits);
-      // Version 2: the group section follows the patches (version 1 has none: trailing bytes).
-      if (version === WIRE_VERSION) msg.groups = decodeGroups(r, msg.patches, limits.maxGroupPatches ?? DEFAULT_MAX_GROUP_PATCHES);
+      // Version 2 on: the group section follows the patches (version 1 has none: trailing bytes).
+      if (version >= WIRE_VERSION_2) msg.groups = decodeGroups(r, msg.patches, limits.maxGroupPatches ?? DEFAULT_MAX_GROUP_PATCHES);
       break;
     case KIND_HEARTBEAT: {
       const clock = r.varint();
+      let form: HeartbeatMessage["form"];
+      let digest: string | undefined;
+      if (version === WIRE_VERSION) {
+        const f = r.byte();
+        if (f !== FORM_FULL && f !== FORM_DELTA) r.fail(`unknown heartbeat form ${f}`, r.pos - 1);
+        form = f === FORM_DELTA ? "delta" : "full";
+        digest = readDigest(r);
+      }
       const n = r.count(MAX_HEADS, 4, "heads");
       const heads: PeerHead[] = new Array(n);
       for (let i = 0; i < n; i++) {
@@ -72,6 +84,10 @@ export function decodeWire(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIM
         heads[i] = { peerId, contiguous, highest, retainedFrom };
       }
       const hb: HeartbeatMessage = { kind: "heartbeat", clock, heads };
+      if (form) {
+        hb.form = form;
+        hb.digest = digest!;
+      }
       // The optional schema section (a heartbeat without it comes from an older build).
       if (r.pos < body.length) {
         const version = r.varint();
@@ -97,6 +113,11 @@ export function decodeWire(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIM
       msg = { kind: "request", ranges };
       break;
     }
+    case KIND_HEADS_REQUEST:
+      // Version 3 only; before it, kind 4 was unknown.
+      if (version !== WIRE_VERSION) r.fail(`unknown message kind ${kind}`, 2);
+      msg = { kind: "heads-request" };
+      break;
     default:
       return r.fail(`unknown message kind ${kind}`, 2);
   }
@@ -104,7 +125,16 @@ export function decodeWire(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIM
   return msg;
 }
 
-/** The version byte of a message that decoded (1 or 2). */
+/** Eight bytes, little-endian, as 16 hex digits. */
+function readDigest(r: Reader): string {
+  const at = r.pos;
+  r.skip(8);
+  let hex = "";
+  for (let i = 7; i >= 0; i--) hex += r.buf[at + i]!.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/** The version byte of a message that decoded (1, 2 or 3). */
 export function wireVersionOf(bytes: Uint8Array): number {
   return bytes[1]!;
 }

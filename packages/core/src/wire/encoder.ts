@@ -6,7 +6,11 @@
 import type { SqlValue } from "../driver.js";
 import { ReplicError } from "../errors.js";
 import { Writer } from "./bytes.js";
+import { digestOf } from "./heads-digest.js";
 import {
+  FORM_DELTA,
+  FORM_FULL,
+  KIND_HEADS_REQUEST,
   KIND_HEARTBEAT,
   KIND_PATCHES,
   KIND_REQUEST,
@@ -18,6 +22,7 @@ import {
   WIRE_MAGIC,
   WIRE_VERSION,
   WIRE_VERSION_1,
+  WIRE_VERSION_2,
   type PatchesMessage,
   type WireGroup,
   type WireMessage,
@@ -45,15 +50,21 @@ function checkSeq(what: string, v: number, min: number): void {
  * message with no group is written as version 1 either way: byte for byte what older builds wrote.
  */
 export function encodeWire(msg: WireMessage, version: number = WIRE_VERSION_1): Uint8Array {
-  if (version !== WIRE_VERSION_1 && version !== WIRE_VERSION) invalid("wire version", version);
+  if (version !== WIRE_VERSION_1 && version !== WIRE_VERSION_2 && version !== WIRE_VERSION) invalid("wire version", version);
   switch (msg.kind) {
     case "patches":
       return encodePatches(msg, version);
     case "heartbeat": {
-      const w = new Writer(16 + msg.heads.length * 16);
+      const w = new Writer(32 + msg.heads.length * 16);
       header(w, KIND_HEARTBEAT, version);
       checkSeq("clock", msg.clock, 0);
       w.varint(msg.clock);
+      if (version === WIRE_VERSION) {
+        // Version 3: the form, then the digest of all the sender's heads (a full one's own by default).
+        if (msg.form === "delta" && msg.digest === undefined) invalid("delta heartbeat without digest", msg.digest);
+        w.byte(msg.form === "delta" ? FORM_DELTA : FORM_FULL);
+        writeDigest(w, msg.digest ?? digestOf(msg.heads));
+      }
       w.varint(msg.heads.length);
       for (const h of msg.heads) {
         checkUint32("peer id", h.peerId);
@@ -72,6 +83,12 @@ export function encodeWire(msg: WireMessage, version: number = WIRE_VERSION_1): 
         w.varint(msg.schema.version);
         w.varint(msg.schema.hash);
       }
+      return w.finish();
+    }
+    case "heads-request": {
+      if (version !== WIRE_VERSION) invalid("heads request at wire version", version);
+      const w = new Writer(8);
+      header(w, KIND_HEADS_REQUEST, version);
       return w.finish();
     }
     case "request": {
@@ -95,7 +112,7 @@ function encodePatches(msg: PatchesMessage, version: number): Uint8Array {
   const e = new PatchesEncoder(msg.patches.length * 48);
   for (const t of msg.tables) e.addTable(t.name, t.columns);
   for (const p of msg.patches) e.add(p.table, p.peerId, p.seq, p.patchedAt, p.columns, p.values);
-  return e.finish(version === WIRE_VERSION ? msg.groups : undefined);
+  return e.finish(version >= WIRE_VERSION_2 ? msg.groups : undefined);
 }
 
 /**
@@ -177,7 +194,7 @@ export class PatchesEncoder {
   finish(groups?: readonly WireGroup[]): Uint8Array {
     const grouped = groups !== undefined && groups.length > 0;
     const head = new Writer(this.tables.pos + 32 + (grouped ? groups.length * 16 : 0));
-    header(head, KIND_PATCHES, grouped ? WIRE_VERSION : WIRE_VERSION_1);
+    header(head, KIND_PATCHES, grouped ? WIRE_VERSION_2 : WIRE_VERSION_1);
     head.varint(this.tableCount);
     head.reserve(this.tables.pos);
     head.buf.set(this.tables.buf.subarray(0, this.tables.pos), head.pos);
@@ -199,6 +216,12 @@ export class PatchesEncoder {
     }
     return head.finish();
   }
+}
+
+/** A digest of 16 hex digits as 8 bytes, little-endian. */
+function writeDigest(w: Writer, digest: string): void {
+  if (!/^[0-9a-f]{16}$/.test(digest)) invalid("heads digest", digest);
+  for (let i = 7; i >= 0; i--) w.byte(parseInt(digest.slice(i * 2, i * 2 + 2), 16));
 }
 
 /** Same numbers in the same order (identity first: column lists are usually shared arrays). */

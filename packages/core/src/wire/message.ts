@@ -5,7 +5,7 @@
 import type { SqlValue } from "../driver.js";
 import { decodeWire } from "./decoder.js";
 import { encodeWire } from "./encoder.js";
-import { WIRE_VERSION, WIRE_VERSION_1, type DecodeLimits, type HeartbeatMessage, type RequestMessage, type WireGroup, type WirePatch, type WireTable } from "./types.js";
+import { WIRE_VERSION, WIRE_VERSION_2, WIRE_VERSION_1, type DecodeLimits, type HeadsRequestMessage, type HeartbeatMessage, type RequestMessage, type WireGroup, type WirePatch, type WireTable } from "./types.js";
 
 export interface Patch {
   table: string;
@@ -19,7 +19,8 @@ export interface Patch {
 export type Message =
   | { kind: "patches"; patches: Patch[]; groups?: WireGroup[] }
   | HeartbeatMessage
-  | RequestMessage;
+  | RequestMessage
+  | HeadsRequestMessage;
 
 export function decodeMessage(bytes: Uint8Array, limits?: DecodeLimits): Message {
   const msg = decodeWire(bytes, limits);
@@ -37,6 +38,8 @@ export function decodeMessage(bytes: Uint8Array, limits?: DecodeLimits): Message
 }
 
 export function encodeMessage(msg: Message): Uint8Array {
+  // Version 3 forms (a heartbeat with a form, a heads request) exist only in version 3.
+  if (msg.kind === "heads-request" || (msg.kind === "heartbeat" && msg.form !== undefined)) return encodeWire(msg, WIRE_VERSION);
   if (msg.kind !== "patches") return encodeWire(msg);
   const tables: WireTable[] = [];
   const tableIndex = new Map<string, { index: number; columns: Map<string, number> }>();
@@ -68,6 +71,6 @@ export function encodeMessage(msg: Message): Uint8Array {
     };
   });
   const groups = msg.groups !== undefined && msg.groups.length > 0 ? msg.groups : undefined;
-  return encodeWire({ kind: "patches", tables, patches, ...(groups ? { groups } : {}) }, groups ? WIRE_VERSION : WIRE_VERSION_1);
+  return encodeWire({ kind: "patches", tables, patches, ...(groups ? { groups } : {}) }, groups ? WIRE_VERSION_2 : WIRE_VERSION_1);
 }
 

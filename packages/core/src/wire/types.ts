@@ -1,12 +1,14 @@
 /**
- * Wire format v2 (v1 is a subset), the shapes: what a decoded message holds (see docs/protocol.md).
+ * Wire format v3 (v2 and v1 are subsets), the shapes: what a decoded message holds (see docs/protocol.md).
  * Names in it come from the wire: match them against the local schema, never splice them into SQL.
  */
 import type { SqlValue } from "../driver.js";
 
 export const WIRE_MAGIC = 0x72; // "r"
-/** The newest version this build writes and reads. */
-export const WIRE_VERSION = 2;
+/** The newest version this build writes and reads: heartbeats as deltas, heads requests. */
+export const WIRE_VERSION = 3;
+/** The version of group patches (and of builds before heads deltas). */
+export const WIRE_VERSION_2 = 2;
 /** The version of builds before group patches: no group section, read by every build. */
 export const WIRE_VERSION_1 = 1;
 
@@ -14,6 +16,12 @@ export const WIRE_VERSION_1 = 1;
 export const KIND_PATCHES = 1;
 export const KIND_HEARTBEAT = 2;
 export const KIND_REQUEST = 3;
+/** Version 3 only: "send me your full heads" (the answer is a full heartbeat). */
+export const KIND_HEADS_REQUEST = 4;
+
+// Heartbeat forms (version 3).
+export const FORM_FULL = 0;
+export const FORM_DELTA = 1;
 
 // Value tags.
 export const TAG_NULL = 0;
@@ -89,6 +97,18 @@ export interface HeartbeatMessage {
   heads: PeerHead[];
   /** Sender's schema version (absent from heartbeats of builds before it was added). */
   schema?: SchemaVersion;
+  /**
+   * Version 3: "full" (heads are all the sender's heads) or "delta" (only heads changed since
+   * the sender's previous heartbeat to this receiver; a head with highest 0 removes that origin).
+   */
+  form?: "full" | "delta";
+  /** Version 3: the digest of all the sender's heads (heads-digest.ts), 16 hex digits. */
+  digest?: string;
+}
+
+/** Version 3: asks the receiver for a full heartbeat (its delta did not match). */
+export interface HeadsRequestMessage {
+  kind: "heads-request";
 }
 
 export interface SeqRange {
@@ -102,7 +122,7 @@ export interface RequestMessage {
   ranges: SeqRange[];
 }
 
-export type WireMessage = PatchesMessage | HeartbeatMessage | RequestMessage;
+export type WireMessage = PatchesMessage | HeartbeatMessage | RequestMessage | HeadsRequestMessage;
 
 export interface DecodeLimits {
   /** Largest message accepted, in bytes. */

@@ -899,3 +899,73 @@ describe("receive: gap repair after a merge", () => {
     expect(x.merges).toEqual([]);
   });
 });
+
+describe("receive: heads deltas (version 3)", () => {
+  const h = (peerId: number, contiguous: number, highest = contiguous) => ({ peerId, contiguous, highest, retainedFrom: 1 });
+  const v3 = (form: "full" | "delta", heads: ReturnType<typeof h>[], digest?: string) =>
+    encodeWire({ kind: "heartbeat", clock: ts(T0), form, heads, ...(digest ? { digest } : {}) }, 3);
+  const digest = (heads: ReturnType<typeof h>[]) => (decodeMessage(v3("full", heads)) as { digest: string }).digest;
+  const asks = (m: Message[]) => m.filter((x) => x.kind === "heads-request").length;
+
+  it("a delta patches the heads kept for its sender; a matching digest asks nothing, counted heads are the ones carried", () => {
+    const x = open(1);
+    const two = x.link(2);
+    x.r.receive(2, v3("full", [h(7, 0), h(8, 0)]));
+    expect(x.metric("heads_taken_total")).toBe(2);
+    x.r.receive(2, v3("delta", [h(8, 0, 0)], digest([h(7, 0)])));
+    expect(x.metric("heads_taken_total")).toBe(3);
+    x.r.receive(2, v3("delta", [h(9, 0, 0)], digest([h(7, 0)])));
+    expect(x.r.status().peers[0]!.heads.map((x) => x.peerId)).toEqual([7, 8, 9]);
+    expect(x.metric("heads_digest_mismatches_total")).toBe(0);
+    expect(asks(two)).toBe(0);
+  });
+
+  it("a digest that does not match asks the sender for its full heads, once a round; a full heartbeat that matches ends it", () => {
+    const x = open(1);
+    const two = x.link(2);
+    x.r.receive(2, v3("delta", [], "00000000000000ff"));
+    x.r.receive(2, v3("delta", [], "00000000000000ff"));
+    expect(x.metric("heads_digest_mismatches_total")).toBe(2);
+    expect(asks(two)).toBe(1);
+    x.r.tick();
+    x.r.receive(2, v3("delta", [], "00000000000000ff"));
+    expect(asks(two)).toBe(2);
+    x.r.receive(2, v3("full", [h(7, 0, 0)]));
+    expect(x.metric("heads_digest_mismatches_total")).toBe(3);
+    // A version 2 heartbeat carries no digest: nothing to compare.
+    x.r.tick();
+    x.r.receive(2, heartbeat(T0, [h(7, 0, 0)]));
+    expect(x.metric("heads_digest_mismatches_total")).toBe(3);
+    expect(asks(two)).toBe(2);
+  });
+
+  it("a sender whose heads were cut at maxOrigins is not asked for them again and again", () => {
+    const x = open(1, { maxOrigins: 1 });
+    const two = x.link(2);
+    x.r.receive(2, v3("full", [h(7, 1), h(8, 1)]));
+    expect(x.metric("heads_ignored_total")).toBe(1);
+    x.r.receive(2, v3("delta", [], "00000000000000ff"));
+    expect(x.metric("heads_digest_mismatches_total")).toBe(2);
+    expect(asks(two)).toBe(0);
+  });
+
+  it("a heads request from a linked neighbour is answered with a full heartbeat; from an unlinked one, ignored", () => {
+    const x = open(1);
+    const two = x.link(2);
+    x.r.upsert("items", { id: 1, name: "a" });
+    two.length = 0;
+    x.r.receive(2, encodeWire({ kind: "heads-request" }, 3));
+    expect(two.map((m) => (m.kind === "heartbeat" ? m.form : m.kind))).toEqual(["full"]);
+    expect((two[0] as { heads: unknown[] }).heads).toEqual([h(1, 1)]);
+    x.r.receive(3, encodeWire({ kind: "heads-request" }, 3));
+    expect(x.metric("heads_requests_in_total")).toBe(1);
+  });
+
+  it("a delta naming our own origin beyond our sequence raises IDENTITY_CONFLICT", () => {
+    const x = open(1);
+    x.link(2);
+    x.r.receive(2, v3("full", []));
+    x.r.receive(2, v3("delta", [h(1, 5)], digest([h(1, 5)])));
+    expect(x.conflicts).toHaveLength(1);
+  });
+});

@@ -102,3 +102,33 @@ describe("Outbox: serving gap requests", () => {
     expect(above.calls).toBeLessThan(20);
   });
 });
+
+describe("relay: one encoding per distinct message", () => {
+  it("a batch relayed to many links is encoded once and its bytes shared; a link that holds part of it gets its own", () => {
+    const T = 1_800_000_000_000;
+    const r = createReplica(testDriver(), { peerId: 1, heartbeatMs: 0, now: () => T });
+    opened.push(r);
+    r.migrate(MIGRATIONS);
+    const got = new Map<number, Uint8Array[]>();
+    for (const id of [2, 3, 4, 5]) {
+      got.set(id, []);
+      r.addPeer(id, (b) => void got.get(id)!.push(b));
+    }
+    // Link 5 advertises it holds 7.1 already; link 2 is where the batch comes from.
+    r.receive(5, encodeWire({ kind: "heartbeat", clock: 1, heads: [{ peerId: 7, contiguous: 1, highest: 1, retainedFrom: 1 }] }));
+    for (const l of got.values()) l.length = 0;
+    const batch = encodeWire({
+      kind: "patches",
+      tables: [{ name: "items", columns: ["id", "name"] }],
+      patches: [1, 2].map((seq) => ({ table: 0, peerId: 7, seq, patchedAt: 1_000 + seq, columns: [0, 1], values: [seq, `n${seq}`] })),
+    });
+    r.receive(2, batch);
+    expect(got.get(2)).toEqual([]);
+    const [three, four, five] = [got.get(3)!, got.get(4)!, got.get(5)!];
+    expect(three).toHaveLength(1);
+    expect(four[0]).toBe(three[0]);
+    expect(served(three)).toEqual([[7, 1], [7, 2]]);
+    expect(five[0]).not.toBe(three[0]);
+    expect(served(five)).toEqual([[7, 2]]);
+  });
+});
