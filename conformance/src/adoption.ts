@@ -1,7 +1,8 @@
 /**
  * An existing application database replicated as it is: a populated music store (the app's own
  * DDL, foreign keys, NVARCHAR, NUMERIC(10,2), text dates in DATETIME) adopted on one peer, two
- * empty peers catching up; and values of every storage class in NUMERIC, DATETIME and untyped
+ * empty peers catching up; concurrent multi-table transactions on two peers over a lossy network,
+ * a third replica, rows parked on the way and none left; and values of every storage class in NUMERIC, DATETIME and untyped
  * columns, stored byte-identically by a writer, its receivers and every other binding.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
