@@ -6,8 +6,8 @@
  * self-referencing one (an employee reports to an employee), a composite key — with seeded,
  * deterministic rows. The DDL and the data are this project's (MIT, like the rest of it).
  *
- * `NOT NULL` columns carry a `DEFAULT`: the table contract still refuses `NOT NULL` without one
- * (a partial patch could create such a row). The defaults are never used by the data below.
+ * `NOT NULL` columns have no `DEFAULT`, as in the schemas this stands for: a replicated row that
+ * lacks one of them is parked until it has a value, never shown half-written.
  */
 import { prng, randInt } from "./util.js";
 import type { SqlValue } from "./types.js";
@@ -37,8 +37,8 @@ CREATE TABLE artist (
 );
 CREATE TABLE album (
   album_id INTEGER PRIMARY KEY,
-  title NVARCHAR(160) NOT NULL DEFAULT '',
-  artist_id INTEGER NOT NULL DEFAULT 0 REFERENCES artist (artist_id)
+  title NVARCHAR(160) NOT NULL,
+  artist_id INTEGER NOT NULL REFERENCES artist (artist_id)
 );
 CREATE TABLE media_type (
   media_type_id INTEGER PRIMARY KEY,
@@ -50,14 +50,14 @@ CREATE TABLE genre (
 );
 CREATE TABLE track (
   track_id INTEGER PRIMARY KEY,
-  name NVARCHAR(200) NOT NULL DEFAULT '',
+  name NVARCHAR(200) NOT NULL,
   album_id INTEGER REFERENCES album (album_id),
-  media_type_id INTEGER NOT NULL DEFAULT 1 REFERENCES media_type (media_type_id),
+  media_type_id INTEGER NOT NULL REFERENCES media_type (media_type_id),
   genre_id INTEGER REFERENCES genre (genre_id),
   composer NVARCHAR(220),
-  milliseconds INTEGER NOT NULL DEFAULT 0,
+  milliseconds INTEGER NOT NULL,
   bytes INTEGER,
-  unit_price NUMERIC(10,2) NOT NULL DEFAULT 0
+  unit_price NUMERIC(10,2) NOT NULL
 );
 CREATE INDEX track_album ON track (album_id);
 CREATE TABLE playlist (
@@ -71,8 +71,8 @@ CREATE TABLE playlist_track (
 );
 CREATE TABLE employee (
   employee_id INTEGER PRIMARY KEY,
-  last_name NVARCHAR(20) NOT NULL DEFAULT '',
-  first_name NVARCHAR(20) NOT NULL DEFAULT '',
+  last_name NVARCHAR(20) NOT NULL,
+  first_name NVARCHAR(20) NOT NULL,
   title NVARCHAR(30),
   reports_to INTEGER REFERENCES employee (employee_id),
   birth_date DATETIME,
@@ -84,29 +84,29 @@ CREATE TABLE employee (
 );
 CREATE TABLE customer (
   customer_id INTEGER PRIMARY KEY,
-  first_name NVARCHAR(40) NOT NULL DEFAULT '',
-  last_name NVARCHAR(20) NOT NULL DEFAULT '',
+  first_name NVARCHAR(40) NOT NULL,
+  last_name NVARCHAR(20) NOT NULL,
   company NVARCHAR(80),
   city NVARCHAR(40),
   country NVARCHAR(40),
-  email NVARCHAR(60) NOT NULL DEFAULT '',
+  email NVARCHAR(60) NOT NULL,
   support_rep_id INTEGER REFERENCES employee (employee_id)
 );
 CREATE TABLE invoice (
   invoice_id INTEGER PRIMARY KEY,
-  customer_id INTEGER NOT NULL DEFAULT 0 REFERENCES customer (customer_id),
-  invoice_date DATETIME NOT NULL DEFAULT '1970-01-01 00:00:00',
+  customer_id INTEGER NOT NULL REFERENCES customer (customer_id),
+  invoice_date DATETIME NOT NULL,
   billing_city NVARCHAR(40),
   billing_country NVARCHAR(40),
-  total NUMERIC(10,2) NOT NULL DEFAULT 0
+  total NUMERIC(10,2) NOT NULL
 );
 CREATE INDEX invoice_customer ON invoice (customer_id);
 CREATE TABLE invoice_line (
   invoice_line_id INTEGER PRIMARY KEY,
-  invoice_id INTEGER NOT NULL DEFAULT 0 REFERENCES invoice (invoice_id),
-  track_id INTEGER NOT NULL DEFAULT 0 REFERENCES track (track_id),
-  unit_price NUMERIC(10,2) NOT NULL DEFAULT 0,
-  quantity INTEGER NOT NULL DEFAULT 1
+  invoice_id INTEGER NOT NULL REFERENCES invoice (invoice_id),
+  track_id INTEGER NOT NULL REFERENCES track (track_id),
+  unit_price NUMERIC(10,2) NOT NULL,
+  quantity INTEGER NOT NULL
 );
 `;
 

@@ -35,6 +35,7 @@ export interface ReplicaLike {
   metrics(): string;
   close(): void;
   on(event: "merge", listener: (e: { tables: string[] }) => void): () => void;
+  parked(table?: string): { table: string; key: Record<string, unknown>; reason: string; detail: string | null }[];
   adopt(table: string, options?: { batchSize?: number; onProgress?: (p: { table: string; adopted: number; total: number }) => void }): number;
 }
 

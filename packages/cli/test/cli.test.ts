@@ -126,9 +126,9 @@ describe("init-table --all and adopt", () => {
     b.exec(`CREATE TABLE people (id INTEGER PRIMARY KEY, name NVARCHAR(40));
       CREATE TABLE orders (id INTEGER PRIMARY KEY, person INTEGER REFERENCES people (id), placed DATETIME, total NUMERIC(10,2));`);
     b.exec(plan.tables.map((t) => t.ddl).join("\n"));
-    // Catch-up serves table by table, so an order may arrive before its person: the empty peer
-    // checks its foreign keys once caught up (below) instead of on every statement.
-    b.pragma("foreign_keys = OFF");
+    // Foreign keys enforced (better-sqlite3's default): catch-up serves table by table, so an
+    // order may arrive before its person; it is parked until the person is shown.
+    expect(b.pragma("foreign_keys", { simple: true })).toBe(1);
     const rb = openReplica(b, { heartbeatMs: 0 });
     const toB: Uint8Array[] = [];
     const toA: Uint8Array[] = [];
@@ -145,6 +145,7 @@ describe("init-table --all and adopt", () => {
     expect(rows(b).length).toBe(75);
     expect(rows(b)[0]).toEqual([1, "text", "2024-03-02 12:00:00", "real", 1.25, "person 2"]);
     expect(b.prepare("PRAGMA foreign_key_check").all()).toEqual([]);
+    expect(rb.parked()).toEqual([]);
     ra.close();
     rb.close();
     a.close();
