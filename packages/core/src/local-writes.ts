@@ -277,17 +277,16 @@ export class LocalWriter {
 
   /**
    * Stamps and drains what plain SQL wrote to captured tables and committed (or wrote earlier in
-   * the open transaction), as one group in a transaction of its own. Whether there was any.
+   * the open transaction), as one group in a transaction of its own.
    */
-  flushCaptured(): boolean {
+  flushCaptured(): void {
     const cap = this.r.capture;
-    if (!cap || !cap.pending()) return false;
+    if (!cap || !cap.pending()) return;
     // A backlog beyond the group limit drains as several groups.
     for (let seq = -1; seq !== this.r.book.seq && cap.pending(); ) {
       seq = this.r.book.seq;
       this.transaction(() => undefined);
     }
-    return true;
   }
 
   /** Inside the open transaction: every queued capture entry becomes a patch of its group. */
