@@ -38,8 +38,10 @@ const schema = { todos, members, todosRelations };
 
 function database(): Database.Database {
   const db = new Database(":memory:");
-  db.exec("CREATE TABLE todos (id TEXT PRIMARY KEY, title TEXT, done INTEGER NOT NULL DEFAULT 0, created_at INTEGER)");
-  db.exec("CREATE TABLE members (team TEXT NOT NULL, user TEXT NOT NULL, role TEXT, PRIMARY KEY (team, user))");
+  // STRICT, so that SQLite refuses at run time what the types refuse (a plain table stores any
+  // value by its column's affinity, as SQLite does).
+  db.exec("CREATE TABLE todos (id TEXT PRIMARY KEY, title TEXT, done INTEGER NOT NULL DEFAULT 0, created_at INTEGER) STRICT");
+  db.exec("CREATE TABLE members (team TEXT NOT NULL, user TEXT NOT NULL, role TEXT, PRIMARY KEY (team, user)) STRICT");
   db.exec(patchesDdl(db, "todos"));
   db.exec(patchesDdl(db, "members"));
   return db;
