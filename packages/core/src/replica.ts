@@ -85,6 +85,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
   private readonly capture: CaptureQueue | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
+  private countsAtClose: Pick<ReplicaStatus, "alienPatches" | "parkedRows"> | null = null;
   private ticks = 0;
 
   constructor(private readonly driver: SqliteDriver, options: ReplicaOptions = {}) {
@@ -502,8 +503,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
       heldPatches: this.held.count,
       incompleteGroups: this.incomplete.status(this.opts.now()),
       schema: this.schema,
-      alienPatches: this.alien.counts(),
-      parkedRows: this.catalog.visibility.parked.counts(),
+      ...this.storedCounts(),
       broken: this.tx.broken?.message ?? null,
       closed: this.closed,
     });
@@ -517,11 +517,21 @@ export class Replica<DB = AnyTables, Keys = {}> {
     this.metricsRegistry.set("incomplete_groups", incomplete.count);
     this.metricsRegistry.set("incomplete_group_patches", incomplete.patches);
     this.metricsRegistry.set("schema_version", this.schema.version);
+    const { alienPatches, parkedRows } = this.storedCounts();
     this.metricsRegistry.clear("alien_patches");
-    for (const c of this.alien.counts()) this.metricsRegistry.set("alien_patches", c.patches, { table: c.table });
+    for (const c of alienPatches) this.metricsRegistry.set("alien_patches", c.patches, { table: c.table });
     this.metricsRegistry.clear("parked_rows");
-    for (const c of this.catalog.visibility.parked.counts()) this.metricsRegistry.set("parked_rows", c.rows, { table: c.table, reason: c.reason });
+    for (const c of parkedRows) this.metricsRegistry.set("parked_rows", c.rows, { table: c.table, reason: c.reason });
     return this.metricsRegistry.text();
+  }
+
+  /**
+   * Counts read from the database. A closed replica answers with those read at close: the
+   * application may have closed the database since, and status() must still answer.
+   */
+  private storedCounts(): Pick<ReplicaStatus, "alienPatches" | "parkedRows"> {
+    if (this.countsAtClose) return this.countsAtClose;
+    return { alienPatches: this.alien.counts(), parkedRows: this.catalog.visibility.parked.counts() };
   }
 
   /** Per-neighbour lag, on scrape only: O(links × origins), too much for every round of a hub. */
@@ -553,6 +563,12 @@ export class Replica<DB = AnyTables, Keys = {}> {
       } catch (err) {
         this.opts.logger?.debug?.("replic: recording the high-water marks at close failed", err);
       }
+    }
+    try {
+      this.countsAtClose = this.storedCounts();
+    } catch (err) {
+      this.countsAtClose = { alienPatches: [], parkedRows: [] };
+      this.opts.logger?.debug?.("replic: reading the stored counts at close failed", err);
     }
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
