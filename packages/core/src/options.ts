@@ -45,8 +45,9 @@ export interface ReplicaOptions {
   /**
    * A neighbour that has been sent the same heads in the last heartbeats (nothing changed: the
    * change, then two more carrying the digest that confirms it) gets one every this many rounds
-   * only, until something changes. 1 = one every round. Default 10: an idle hub sends and
-   * receives a tenth of the frames, and a lost change is still caught by the next digest.
+   * only, until something changes. 1 = one every round. Default 5: an idle hub sends and
+   * receives a fifth of the frames, a lost change is still caught by the next digest, and a
+   * transport that takes any message as a sign of life (NATS: 15 s) still hears one in time.
    */
   idleHeartbeatEvery?: number;
   /** Most far-future patches held at once (more are refused and counted). Default 100 000. */
@@ -188,7 +189,7 @@ export function resolveOptions(options: ReplicaOptions): ResolvedOptions {
     maxServeBytes: options.maxServeBytes ?? 32 * 1024 * 1024,
     maxOrigins: options.maxOrigins ?? 10_000,
     fullHeartbeatEvery: options.fullHeartbeatEvery ?? 3600,
-    idleHeartbeatEvery: options.idleHeartbeatEvery ?? 10,
+    idleHeartbeatEvery: options.idleHeartbeatEvery ?? 5,
     maxHeldPatches: options.maxHeldPatches ?? 100_000,
     maxIncompletePatches: options.maxIncompletePatches ?? 2_000_000,
     waitTimeoutMs: options.waitTimeoutMs ?? 30_000,
