@@ -8,10 +8,13 @@
 //   - time for one write on one spoke to reach every other spoke,
 //   - time to converge after every spoke writes one row at once,
 //   - time until every spoke is linked after the hub process starts accepting (this includes the
-//     spoke processes opening their databases one after the other).
+//     spoke processes opening their databases one after the other),
+//   - a hub restart: the hub process killed (SIGKILL) and started again on the same database and
+//     port while every spoke is linked: time until all are linked again (each spoke re-dials with
+//     its jittered back-off) and the new hub's CPU over that time.
 // Results go to bench/results/hubs-<date>.md and .json.
 //   node bench/hubs.mjs [--spokes 100,200,400,1000] [--per-process 250] [--idle-seconds 10]
-//                       [--converge-limit 120] [--label after]
+//                       [--converge-limit 120] [--label after] [--out DIR]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -64,10 +67,14 @@ async function child(cfg) {
     global.gc?.();
     const heapBefore = process.memoryUsage().heapUsed;
     const { replica } = await open(Database, cfg.file, HUB);
-    const server = await ws.serveWebSocket(replica, { port: 0, logger: { warn: () => {} } });
-    say({ ready: true, url: `ws://127.0.0.1:${server.port}/replic`, startedAt: wallMs() });
+    const cpuStart = process.cpuUsage();
+    const server = await ws.serveWebSocket(replica, { port: cfg.port ?? 0, logger: { warn: () => {} } });
+    say({ ready: true, url: `ws://127.0.0.1:${server.port}/replic`, port: server.port, startedAt: wallMs() });
     commands(async (c) => {
-      if (c.cmd === "peers") say({ peers: replica.status().peers.length, at: wallMs() });
+      if (c.cmd === "peers") {
+        const cpu = process.cpuUsage(cpuStart);
+        say({ peers: replica.status().peers.length, at: wallMs(), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+      }
       else if (c.cmd === "idle") {
         global.gc?.();
         const m0 = replica.metrics();
@@ -152,6 +159,16 @@ async function child(cfg) {
   });
 }
 
+/** Asks the hub for its linked peers until there are `n`; returns the last answer. */
+async function untilLinked(hub, n) {
+  for (;;) {
+    hub.send({ cmd: "peers" });
+    const answer = await hub.next();
+    if (answer.peers >= n) return answer;
+    await sleep(200);
+  }
+}
+
 function start(cfg) {
   const p = spawn(process.execPath, ["--expose-gc", self, JSON.stringify(cfg)], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = [];
@@ -186,25 +203,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function runOne(n, perProcess, idleSeconds, convergeLimit) {
   const dir = mkdtempSync(join(tmpdir(), "replic-hubs-"));
-  const hub = start({ role: "hub", file: join(dir, "hub.db") });
+  let hub = start({ role: "hub", file: join(dir, "hub.db") });
   const spokes = [];
   try {
-    const { url, startedAt } = await hub.next();
+    const { url, port, startedAt } = await hub.next();
     for (let first = 100; first < 100 + n; first += perProcess) {
       spokes.push(start({ role: "spoke", url, first, count: Math.min(perProcess, 100 + n - first) }));
     }
     for (const s of spokes) await s.next();
     // Linked: the hub has every spoke as a neighbour.
-    let linkedAt;
-    for (;;) {
-      hub.send({ cmd: "peers" });
-      const { peers, at } = await hub.next();
-      if (peers >= n) {
-        linkedAt = at;
-        break;
-      }
-      await sleep(200);
-    }
+    const linkedAt = (await untilLinked(hub, n)).at;
     // Idle: let the first exchange of heads settle, then measure.
     await sleep(5000);
     hub.send({ cmd: "idle", seconds: idleSeconds });
@@ -234,8 +242,17 @@ async function runOne(n, perProcess, idleSeconds, convergeLimit) {
     } catch {
       convergeSeconds = null; // not within the limit
     }
+    // Hub restart: killed, started again on the same file and port; every spoke re-dials.
+    await sleep(3000);
+    hub.p.kill("SIGKILL");
+    await new Promise((r) => (hub.p.exitCode !== null || hub.p.signalCode !== null ? r() : hub.p.once("exit", r)));
+    hub = start({ role: "hub", file: join(dir, "hub.db"), port });
+    const restarted = await hub.next();
+    const relinked = await untilLinked(hub, n);
     return {
       spokes: n,
+      relinkSeconds: (relinked.at - restarted.startedAt) / 1000,
+      relinkHubCpuSeconds: relinked.cpuSeconds,
       linkSeconds: (linkedAt - startedAt) / 1000,
       idleCpuPercent: idle.cpuPercent,
       idleBytesPerSecond: idle.bytesPerSecond,
@@ -278,7 +295,7 @@ async function main() {
     results.push(r);
   }
   const date = new Date().toISOString().slice(0, 10);
-  const base = join(dirname(self), "results", `hubs-${date}${label ? `-${label}` : ""}`);
+  const base = join(arg("out", join(dirname(self), "results")), `hubs-${date}${label ? `-${label}` : ""}`);
   const goals = (r) =>
     r.spokes === 1000
       ? `idle CPU ${r.idleCpuPercent <= 5 ? "≤" : ">"} 5 %, one write ${r.oneWriteSeconds <= 1 ? "≤" : ">"} 1 s`
@@ -289,11 +306,11 @@ async function main() {
     "One hub process (Node, better-sqlite3 file in WAL, @replic/transport-ws on loopback) and N spokes",
     `(in-memory better-sqlite3 each, ${perProcess} per process), heartbeats every 1 s. \`node bench/hubs.mjs\`.`,
     "",
-    "| spokes | hub idle CPU (% of a core) | idle bytes/s (hub, in+out) | idle bytes/s per spoke | heads taken/s idle | hub heap per link | one write to every spoke | converge after every spoke writes | all linked after start | goals (1,000) |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| spokes | hub idle CPU (% of a core) | idle bytes/s (hub, in+out) | idle bytes/s per spoke | heads taken/s idle | hub heap per link | one write to every spoke | converge after every spoke writes | all linked after start | hub restart: all linked again (hub CPU) | goals (1,000) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
     ...results.map(
       (r) =>
-        `| ${r.spokes} | ${r.idleCpuPercent.toFixed(1)} % | ${Math.round(r.idleBytesPerSecond)} | ${r.idleBytesPerSecondPerSpoke.toFixed(1)} | ${Math.round(r.idleHeadsPerSecond)} | ${r.heapPerLinkKB.toFixed(1)} kB | ${r.oneWriteSeconds.toFixed(3)} s | ${r.convergeSeconds === null ? `> ${r.convergeLimit} s` : `${r.convergeSeconds.toFixed(2)} s`} | ${r.linkSeconds.toFixed(1)} s | ${goals(r)} |`,
+        `| ${r.spokes} | ${r.idleCpuPercent.toFixed(1)} % | ${Math.round(r.idleBytesPerSecond)} | ${r.idleBytesPerSecondPerSpoke.toFixed(1)} | ${Math.round(r.idleHeadsPerSecond)} | ${r.heapPerLinkKB.toFixed(1)} kB | ${r.oneWriteSeconds.toFixed(3)} s | ${r.convergeSeconds === null ? `> ${r.convergeLimit} s` : `${r.convergeSeconds.toFixed(2)} s`} | ${r.linkSeconds.toFixed(1)} s | ${r.relinkSeconds.toFixed(1)} s (${r.relinkHubCpuSeconds.toFixed(1)} CPU s) | ${goals(r)} |`,
     ),
     "",
   ].join("\n");
