@@ -12,9 +12,13 @@
 //   - a hub restart: the hub process killed (SIGKILL) and started again on the same database and
 //     port while every spoke is linked: time until all are linked again (each spoke re-dials with
 //     its jittered back-off) and the new hub's CPU over that time.
+// With --transport nats, the same over a nats-server on loopback (Debian's, found as the tests find
+// it): the "hub" is one member of a cluster every spoke also joins; every member hears every other
+// member's heartbeats, and no member relays (each heard the original), so the measured member's
+// idle cost grows with N by design — docs in packages/transport-nats/README.md, "Scaling".
 // Results go to bench/results/hubs-<date>.md and .json.
 //   node bench/hubs.mjs [--spokes 100,200,400,1000] [--per-process 250] [--idle-seconds 10]
-//                       [--converge-limit 120] [--label after] [--out DIR]
+//                       [--converge-limit 120] [--label after] [--out DIR] [--transport ws|nats]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -63,13 +67,17 @@ const metricOf = (text, name) => Number(new RegExp(`^replic_${name} (\\S+)$`, "m
 async function child(cfg) {
   const { default: Database } = await import("better-sqlite3");
   const ws = await import("@replic/transport-ws");
+  const nats = cfg.nats ? await import("@replic/transport-nats") : undefined;
+  const quiet = { warn: () => {} };
+  /** The spoke's (or, over NATS, any member's) link: something with close(). */
+  const join = (replica) => (nats ? nats.joinNats(replica, { servers: cfg.nats, cluster: "bench", logger: quiet }) : ws.connectWebSocket(replica, cfg.url, { logger: quiet }));
   if (cfg.role === "hub") {
     global.gc?.();
     const heapBefore = process.memoryUsage().heapUsed;
     const { replica } = await open(Database, cfg.file, HUB);
     const cpuStart = process.cpuUsage();
-    const server = await ws.serveWebSocket(replica, { port: cfg.port ?? 0, logger: { warn: () => {} } });
-    say({ ready: true, url: `ws://127.0.0.1:${server.port}/replic`, port: server.port, startedAt: wallMs() });
+    const server = nats ? await join(replica) : await ws.serveWebSocket(replica, { port: cfg.port ?? 0, logger: quiet });
+    say({ ready: true, url: nats ? cfg.nats : `ws://127.0.0.1:${server.port}/replic`, port: server.port, startedAt: wallMs() });
     commands(async (c) => {
       if (c.cmd === "peers") {
         const cpu = process.cpuUsage(cpuStart);
@@ -108,7 +116,7 @@ async function child(cfg) {
     const { db, replica } = await open(Database, ":memory:", cfg.first + i);
     // Spread the links over a second, as devices reconnecting with jitter would.
     await new Promise((r) => setTimeout(r, 1000 / cfg.count));
-    const link = ws.connectWebSocket(replica, cfg.url, { logger: { warn: () => {} } });
+    const link = await join(replica);
     spokes.push({ db, replica, link });
   }
   // Remote patches merged per spoke, counted from merge events (cheap: no query, no status()).
@@ -201,14 +209,41 @@ function start(cfg) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function runOne(n, perProcess, idleSeconds, convergeLimit) {
+/** Debian's nats-server on a free loopback port (found as the NATS tests find it). */
+async function startNats() {
+  const { findTool } = await import("../scripts/system-tools.mjs");
+  const binary = findTool("nats-server");
+  if (!binary) throw new Error("nats-server is not installed (apt-get install nats-server; npm test installs it when run as root)");
+  const { connect, createServer } = await import("node:net");
+  const port = await new Promise((resolve, reject) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.once("error", reject);
+  });
+  const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+  for (const end = Date.now() + 10_000; ; ) {
+    const up = await new Promise((r) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => (s.destroy(), r(true)));
+      s.once("error", () => r(false));
+    });
+    if (up) break;
+    if (Date.now() > end) throw new Error("nats-server did not start");
+    await sleep(50);
+  }
+  return { child, url: `nats://127.0.0.1:${port}` };
+}
+
+async function runOne(n, perProcess, idleSeconds, convergeLimit, natsUrl) {
   const dir = mkdtempSync(join(tmpdir(), "replic-hubs-"));
-  let hub = start({ role: "hub", file: join(dir, "hub.db") });
+  let hub = start({ role: "hub", file: join(dir, "hub.db"), nats: natsUrl });
   const spokes = [];
   try {
     const { url, port, startedAt } = await hub.next();
     for (let first = 100; first < 100 + n; first += perProcess) {
-      spokes.push(start({ role: "spoke", url, first, count: Math.min(perProcess, 100 + n - first) }));
+      spokes.push(start({ role: "spoke", url, nats: natsUrl, first, count: Math.min(perProcess, 100 + n - first) }));
     }
     for (const s of spokes) await s.next();
     // Linked: the hub has every spoke as a neighbour.
@@ -246,7 +281,7 @@ async function runOne(n, perProcess, idleSeconds, convergeLimit) {
     await sleep(3000);
     hub.p.kill("SIGKILL");
     await new Promise((r) => (hub.p.exitCode !== null || hub.p.signalCode !== null ? r() : hub.p.once("exit", r)));
-    hub = start({ role: "hub", file: join(dir, "hub.db"), port });
+    hub = start({ role: "hub", file: join(dir, "hub.db"), port, nats: natsUrl });
     const restarted = await hub.next();
     const relinked = await untilLinked(hub, n);
     return {
@@ -288,14 +323,21 @@ async function main() {
   const idleSeconds = Number(arg("idle-seconds", "10"));
   const label = arg("label", "");
   const convergeLimit = Number(arg("converge-limit", "120"));
+  const transport = arg("transport", "ws");
+  if (transport !== "ws" && transport !== "nats") throw new Error(`--transport ws or nats, not ${transport}`);
+  const natsServer = transport === "nats" ? await startNats() : undefined;
   const results = [];
-  for (const n of sizes) {
-    const r = await runOne(n, perProcess, idleSeconds, convergeLimit);
-    console.log(JSON.stringify(r));
-    results.push(r);
+  try {
+    for (const n of sizes) {
+      const r = await runOne(n, perProcess, idleSeconds, convergeLimit, natsServer?.url);
+      console.log(JSON.stringify(r));
+      results.push(r);
+    }
+  } finally {
+    natsServer?.child.kill("SIGKILL");
   }
   const date = new Date().toISOString().slice(0, 10);
-  const base = join(arg("out", join(dirname(self), "results")), `hubs-${date}${label ? `-${label}` : ""}`);
+  const base = join(arg("out", join(dirname(self), "results")), `hubs-${transport === "nats" ? "nats-" : ""}${date}${label ? `-${label}` : ""}`);
   const goals = (r) =>
     r.spokes === 1000
       ? `idle CPU ${r.idleCpuPercent <= 5 ? "≤" : ">"} 5 %, one write ${r.oneWriteSeconds <= 1 ? "≤" : ">"} 1 s`
@@ -303,8 +345,12 @@ async function main() {
   const md = [
     `# Hub and spokes (${date}${label ? `, ${label}` : ""})`,
     "",
-    "One hub process (Node, better-sqlite3 file in WAL, @replic/transport-ws on loopback) and N spokes",
-    `(in-memory better-sqlite3 each, ${perProcess} per process), heartbeats every 1 s. \`node bench/hubs.mjs\`.`,
+    transport === "nats"
+      ? "One measured member (Node, better-sqlite3 file in WAL) and N members (in-memory better-sqlite3 each,"
+      : "One hub process (Node, better-sqlite3 file in WAL, @replic/transport-ws on loopback) and N spokes",
+    transport === "nats"
+      ? `${perProcess} per process), one @replic/transport-nats cluster on a local nats-server, heartbeats every 1 s. \`node bench/hubs.mjs --transport nats\`.`
+      : `(in-memory better-sqlite3 each, ${perProcess} per process), heartbeats every 1 s. \`node bench/hubs.mjs\`.`,
     "",
     "| spokes | hub idle CPU (% of a core) | idle bytes/s (hub, in+out) | idle bytes/s per spoke | heads taken/s idle | hub heap per link | one write to every spoke | converge after every spoke writes | all linked after start | hub restart: all linked again (hub CPU) | goals (1,000) |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
