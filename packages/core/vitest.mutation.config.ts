@@ -8,5 +8,7 @@ export default defineConfig({
   test: {
     include: ["test/clock.test.ts", "test/codec.test.ts", "test/codec-edges.test.ts", "test/golden.test.ts", "test/rooms/*.test.ts"],
     env: { REPLIC_FUZZ_RUNS: "2000" },
+    // The initial run must pass on a loaded machine too (the fuzzers take seconds there).
+    testTimeout: 60_000,
   },
 });
