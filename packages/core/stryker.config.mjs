@@ -38,4 +38,6 @@ export default {
   tempDirName: ".stryker-tmp",
   cleanTempDir: "always",
   thresholds: { high: 90, low: 85, break: null },
+  // The initial run of the mutation tests can take minutes on a loaded 2-core machine.
+  dryRunTimeoutMinutes: 20,
 };
