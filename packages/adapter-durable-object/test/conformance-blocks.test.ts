@@ -1,0 +1,30 @@
+// The shared conformance suite's single-database blocks (conformance/src: basic, golden vectors,
+// patchesDdl, migrations, watch), the same definitions the Node, Bun and WASM bindings run, on
+// replicas that each live in their own Durable Object inside workerd, on its own SQLite storage
+// (test/do-world.ts, test/fixtures/world-db.ts).
+import { afterAll, beforeAll, describe } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "@replic/conformance/peer-process";
+import { basicBlock } from "../../../conformance/src/basic";
+import { doWorld } from "./do-world";
+import { bundleWorker, Workerd } from "./workerd";
+
+const dir = mkdtempSync(join(tmpdir(), "replic-do-blocks-"));
+let w: Workerd | undefined;
+
+beforeAll(async () => {
+  const script = await bundleWorker(join(dir, "build"));
+  w = await Workerd.start({ script, persist: join(dir, "persist"), port: await freePort() });
+}, 60_000);
+
+afterAll(async () => {
+  await w?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("replic conformance: durable-object (workerd)", () => {
+  const world = doWorld(() => w!.url);
+  basicBlock(world);
+});
