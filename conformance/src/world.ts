@@ -49,6 +49,12 @@ export interface TxWrite {
   row: Record<string, unknown>;
 }
 
+/** A call of `sameTurn`. */
+export type TurnCall =
+  | { op: "upsert"; table: string; row: Record<string, unknown> }
+  | { op: "receive"; from: number; message: Uint8Array }
+  | { op: "close" };
+
 export interface WorldReplica {
   readonly peerId: number;
   migrate(migrations: Migrations): Promise<void>;
@@ -69,6 +75,18 @@ export interface WorldReplica {
   status(): Promise<unknown>;
   metrics(): Promise<string>;
   close(): Promise<void>;
+  /**
+   * Runs the calls one after the other in one turn of the replica's runtime: nothing scheduled
+   * by one (a watch's re-run) runs before the last has returned. Resolves to their results.
+   */
+  sameTurn(calls: TurnCall[]): Promise<unknown[]>;
+}
+
+/** Runs a `sameTurn` call on a synchronous replica. */
+export function runTurnCall(r: ReplicaLike, c: TurnCall): unknown {
+  if (c.op === "upsert") return r.upsert(c.table, c.row);
+  if (c.op === "receive") return r.receive(c.from, c.message);
+  return r.close();
 }
 
 export interface WorldOpened {
@@ -150,6 +168,7 @@ export function syncWorld<Db>(b: ConformanceBinding<Db>): World {
     status: () => now(() => r.status()),
     metrics: () => now(() => r.metrics()),
     close: () => now(() => r.close()),
+    sameTurn: (calls) => now(() => calls.map((c) => runTurnCall(r, c))),
   });
   const native = (db: WorldDb): Db => {
     const n = (db as Partial<SyncDb<Db>>)[NATIVE];

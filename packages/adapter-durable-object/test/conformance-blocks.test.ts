@@ -8,6 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@replic/conformance/peer-process";
 import { basicBlock } from "../../../conformance/src/basic";
+import { ddlBlock } from "../../../conformance/src/ddl";
+import { goldenBlock } from "../../../conformance/src/golden";
+import { migrationsBlock } from "../../../conformance/src/migrations";
+import { watchBlock } from "../../../conformance/src/watch";
 import { doWorld } from "./do-world";
 import { bundleWorker, Workerd } from "./workerd";
 
@@ -27,4 +31,8 @@ afterAll(async () => {
 describe("replic conformance: durable-object (workerd)", () => {
   const world = doWorld(() => w!.url);
   basicBlock(world);
+  goldenBlock(world);
+  ddlBlock(world);
+  migrationsBlock(world);
+  watchBlock(world);
 });

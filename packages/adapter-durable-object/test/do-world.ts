@@ -106,6 +106,7 @@ export function doWorld(base: () => string): World {
         await call("close");
         db.replicas.delete(id);
       },
+      sameTurn: (calls) => call("sameTurn", { calls }),
     };
     handles.set(r, { db, id });
     return r;
