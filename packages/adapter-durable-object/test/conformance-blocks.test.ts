@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@replic/conformance/peer-process";
+import { badInputBlock } from "../../../conformance/src/badinput";
 import { basicBlock } from "../../../conformance/src/basic";
 import { ddlBlock } from "../../../conformance/src/ddl";
 import { goldenBlock } from "../../../conformance/src/golden";
@@ -33,6 +34,7 @@ describe("replic conformance: durable-object (workerd)", () => {
   basicBlock(world);
   goldenBlock(world);
   ddlBlock(world);
+  badInputBlock(world);
   migrationsBlock(world);
   watchBlock(world);
 });
