@@ -141,9 +141,16 @@ export function badInputBlock(w: World): void {
 
     /** receive(from, bytes) must throw DecodeError/ValidationError and change nothing. */
     async function expectRejected(o: WorldOpened, from: number, bytes: Uint8Array, what: string) {
-      const before = await o.db.dumpDatabase();
-      await expectTypedAsync(w, () => o.r.receive(from, bytes), ["DecodeError", "ValidationError"], `receive ${what}`);
-      expect(diffTables(before, await o.db.dumpDatabase()), `tables changed by receive ${what}`).toEqual([]);
+      const { error, before, after } = await w.receiveDumped(o, from, bytes);
+      await expectTypedAsync(
+        w,
+        async () => {
+          if (error !== undefined) throw error;
+        },
+        ["DecodeError", "ValidationError"],
+        `receive ${what}`,
+      );
+      expect(diffTables(before, after), `tables changed by receive ${what}`).toEqual([]);
     }
 
     /**
@@ -161,14 +168,12 @@ export function badInputBlock(w: World): void {
         decodeOk = false;
         if (!(e instanceof w.adapter.DecodeError)) fail(`decodeMessage(${what}) threw a non-DecodeError: ${String(e)}`);
       }
-      const before = await o.db.dumpDatabase();
-      try {
-        await o.r.receive(2, bytes);
-      } catch (e) {
+      const { error: e, before, after } = await w.receiveDumped(o, 2, bytes);
+      if (e !== undefined) {
         if (!(e instanceof w.adapter.DecodeError || e instanceof w.adapter.ValidationError)) {
           fail(`receive(${what}) threw an untyped error: ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`);
         }
-        expect(diffTables(before, await o.db.dumpDatabase()), `tables changed by rejected ${what}`).toEqual([]);
+        expect(diffTables(before, after), `tables changed by rejected ${what}`).toEqual([]);
         return false;
       }
       if (!decodeOk) fail(`receive accepted ${what}, which decodeMessage rejects`);

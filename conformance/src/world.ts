@@ -15,7 +15,7 @@ import { columnsOf, dumpDatabase, dumpTable, typedRows, type Cell, type ColumnSp
 /** The adapter's pure parts the blocks use on the test's side (crafting and reading messages, error classes). */
 export type WorldAdapter = Pick<
   AdapterModule<unknown>,
-  "encodeMessage" | "decodeMessage" | "encodeWire" | "decodeWire" | "ReplicError" | "SchemaError" | "ValidationError" | "DecodeError" | "TimeoutError"
+  "encodeMessage" | "decodeMessage" | "encodeWire" | "decodeWire" | "crc32" | "ReplicError" | "SchemaError" | "ValidationError" | "DecodeError" | "TimeoutError"
 >;
 
 /** The codec as it runs in the world's runtime. */
@@ -117,6 +117,12 @@ export interface World {
   open(migrations?: Migrations, options?: ReplicaOptionsLike): Promise<WorldOpened>;
   watch<R = Record<string, unknown>>(r: WorldReplica, sql: string, params: readonly unknown[], onRows: (rows: R[]) => void, options?: WatchOptions): Promise<WorldWatch>;
   watch<R = Record<string, unknown>>(r: WorldReplica, sql: string, onRows: (rows: R[]) => void): Promise<WorldWatch>;
+  /**
+   * `o.db.dumpDatabase()`, `o.r.receive(from, message)`, `o.db.dumpDatabase()` in one go (one
+   * request where calls are requests): the error receive threw (undefined when it returned) and
+   * the dumps around it.
+   */
+  receiveDumped(o: WorldOpened, from: number, message: Uint8Array): Promise<{ error: unknown; before: Record<string, string>; after: Record<string, string> }>;
   /** Lets the re-runs scheduled by the last calls (microtasks, one timer turn) happen and be heard. */
   settle(): Promise<void>;
   /** Closes every replica and database opened since the last call. */
@@ -214,6 +220,20 @@ export function syncWorld<Db>(b: ConformanceBinding<Db>): World {
         const tables = "tables" in w ? (w.tables as Promise<readonly string[] | null>) : Promise.resolve(null);
         return { close: () => now(() => w.close()), tables };
       })) as World["watch"],
+    receiveDumped: (o, from, message) =>
+      now(() => {
+        const db = native(o.db);
+        const rep = replicas.get(o.r);
+        if (!rep) throw new Error("conformance: a replica of another world");
+        const before = dumpDatabase(b, db);
+        let error: unknown;
+        try {
+          rep.receive(from, message);
+        } catch (e) {
+          error = e;
+        }
+        return { error, before, after: dumpDatabase(b, db) };
+      }),
     settle: () => new Promise((r) => setTimeout(r, 0)),
     closeAll: () =>
       now(() => {

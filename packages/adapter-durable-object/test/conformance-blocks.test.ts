@@ -11,6 +11,7 @@ import { badInputBlock } from "../../../conformance/src/badinput";
 import { basicBlock } from "../../../conformance/src/basic";
 import { ddlBlock } from "../../../conformance/src/ddl";
 import { goldenBlock } from "../../../conformance/src/golden";
+import { hostileBlock } from "../../../conformance/src/hostile";
 import { migrationsBlock } from "../../../conformance/src/migrations";
 import { watchBlock } from "../../../conformance/src/watch";
 import { doWorld } from "./do-world";
@@ -21,7 +22,7 @@ let w: Workerd | undefined;
 
 beforeAll(async () => {
   const script = await bundleWorker(join(dir, "build"));
-  w = await Workerd.start({ script, persist: join(dir, "persist"), port: await freePort() });
+  w = await Workerd.start({ script, persist: false as never, port: await freePort() });
 }, 60_000);
 
 afterAll(async () => {
@@ -35,6 +36,7 @@ describe("replic conformance: durable-object (workerd)", () => {
   goldenBlock(world);
   ddlBlock(world);
   badInputBlock(world);
+  hostileBlock(world);
   migrationsBlock(world);
   watchBlock(world);
 });

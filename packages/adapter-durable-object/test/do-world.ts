@@ -7,7 +7,7 @@
 // instead of inside it).
 import * as core from "@replic/core";
 import { fromTaggedJson, toTaggedJson } from "../../../conformance/src/tagged-json";
-import { ITEMS } from "../../../conformance/src/harness";
+import { ITEMS, type Migrations } from "../../../conformance/src/harness";
 import type { ReplicaOptionsLike } from "../../../conformance/src/types";
 import type { Cell, ColumnSpec } from "../../../conformance/src/util";
 import type { WatchOptions, World, WorldDb, WorldReplica, WorldWatch } from "../../../conformance/src/world";
@@ -47,8 +47,16 @@ export function doWorld(base: () => string): World {
 
     constructor(readonly name: string) {}
 
+    /** Calls without a result (addPeer), sent ahead of the next call to this object: one request fewer each. */
+    private deferred: Record<string, unknown>[] = [];
+
+    defer(op: string, args: Record<string, unknown>): void {
+      this.deferred.push({ op, ...args });
+    }
+
     async call<T>(op: string, args: Record<string, unknown> = {}): Promise<T> {
-      const res = await fetch(`${base()}/world/${this.name}`, { method: "POST", body: toTaggedJson({ op, ...args }) });
+      const before = this.deferred.splice(0);
+      const res = await fetch(`${base()}/world/${this.name}`, { method: "POST", body: toTaggedJson({ op, ...args, before }) });
       const text = await res.text();
       if (!res.ok) throw new Error(`world call ${op}: HTTP ${res.status}: ${text}`);
       const a = fromTaggedJson(text) as Answer;
@@ -74,12 +82,13 @@ export function doWorld(base: () => string): World {
     dumpDatabase = () => this.call<Record<string, string>>("dumpDatabase");
   }
 
-  const handles = new WeakMap<WorldReplica, { db: Db; id: number }>();
+  const handles = new WeakMap<WorldReplica, { db: Db; id: number; now?: () => number }>();
 
-  async function replica(db: Db, options: ReplicaOptionsLike = {}): Promise<WorldReplica> {
+  /** Opens a replica on `db`, and migrates it in the same request when given `migrations`. */
+  async function replica(db: Db, options: ReplicaOptionsLike = {}, migrations?: Migrations): Promise<WorldReplica> {
     const { now: nowFn, ...rest } = options;
     const at = () => (nowFn ? { now: nowFn() } : {});
-    const { id, peerId } = await db.call<{ id: number; peerId: number }>("open", { options: rest, ...at() });
+    const { id, peerId } = await db.call<{ id: number; peerId: number }>("open", { options: rest, migrations, ...at() });
     db.replicas.add(id);
     const call = <T>(op: string, args: Record<string, unknown> = {}) => db.call<T>(op, { replica: id, ...at(), ...args });
     const r: WorldReplica = {
@@ -90,7 +99,7 @@ export function doWorld(base: () => string): World {
       transaction: (writes, failWith) => call("transaction", { writes, failWith }),
       async addPeer(peer, send) {
         db.sends.set(`${id}/${peer}`, send);
-        await call("addPeer", { peer });
+        db.defer("addPeer", { replica: id, peer });
       },
       async removePeer(peer) {
         await call("removePeer", { peer });
@@ -108,7 +117,7 @@ export function doWorld(base: () => string): World {
       },
       sameTurn: (calls) => call("sameTurn", { calls }),
     };
-    handles.set(r, { db, id });
+    handles.set(r, { db, id, now: nowFn });
     return r;
   }
 
@@ -140,9 +149,7 @@ export function doWorld(base: () => string): World {
     replica: (db, options) => replica(db as Db, options),
     async open(migrations = ITEMS, options = {}) {
       const db = (await world.db()) as Db;
-      const r = await replica(db, options);
-      await r.migrate(migrations);
-      return { db, r };
+      return { db, r: await replica(db, options, migrations) };
     },
     watch: (async <R>(r: WorldReplica, sql: string, a: readonly unknown[] | ((rows: R[]) => void), onRows?: (rows: R[]) => void, options?: WatchOptions): Promise<WorldWatch> => {
       const h = handles.get(r);
@@ -158,6 +165,12 @@ export function doWorld(base: () => string): World {
       tables.catch(() => undefined);
       return { close: () => h.db.call<void>("watchClose", { watch: id }), tables };
     }) as World["watch"],
+    async receiveDumped(o, from, message) {
+      const h = handles.get(o.r);
+      if (!h) throw new Error("conformance: a replica of another world");
+      const x = await h.db.call<{ error?: SerializedError; before: Record<string, string>; after: Record<string, string> }>("receiveDumped", { replica: h.id, from, message, ...(h.now ? { now: h.now() } : {}) });
+      return { error: x.error === undefined ? undefined : rebuild(x.error), before: x.before, after: x.after };
+    },
     async settle() {
       for (const db of dbs) await db.call("settle");
     },
