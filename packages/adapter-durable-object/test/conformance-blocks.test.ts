@@ -13,6 +13,7 @@ import { ddlBlock } from "../../../conformance/src/ddl";
 import { goldenBlock } from "../../../conformance/src/golden";
 import { hostileBlock } from "../../../conformance/src/hostile";
 import { migrationsBlock } from "../../../conformance/src/migrations";
+import { upgradesBlock } from "../../../conformance/src/upgrades";
 import { watchBlock } from "../../../conformance/src/watch";
 import { doWorld } from "./do-world";
 import { bundleWorker, Workerd } from "./workerd";
@@ -38,5 +39,6 @@ describe("replic conformance: durable-object (workerd)", () => {
   badInputBlock(world);
   hostileBlock(world);
   migrationsBlock(world);
+  upgradesBlock(world);
   watchBlock(world);
 });
