@@ -1,7 +1,8 @@
 // The shared conformance suite's single-database blocks (conformance/src: basic, golden vectors,
-// patchesDdl, migrations, watch), the same definitions the Node, Bun and WASM bindings run, on
-// replicas that each live in their own Durable Object inside workerd, on its own SQLite storage
-// (test/do-world.ts, test/fixtures/world-db.ts).
+// patchesDdl, bad input, hostile input, migrations, rolling upgrades, watch), the same definitions
+// the Node, Bun and WASM bindings run, here with every database a Durable Object inside workerd:
+// each replica on its object's own SQLite storage (test/do-world.ts, test/fixtures/world-db.ts).
+// REPLIC_PROPERTY_RUNS and REPLIC_HOSTILE_RUNS / REPLIC_HOSTILE_SEED apply as on the other bindings.
 import { afterAll, beforeAll, describe } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,7 +24,7 @@ let w: Workerd | undefined;
 
 beforeAll(async () => {
   const script = await bundleWorker(join(dir, "build"));
-  w = await Workerd.start({ script, persist: false as never, port: await freePort() });
+  w = await Workerd.start({ script, persist: join(dir, "persist"), port: await freePort() });
 }, 60_000);
 
 afterAll(async () => {
