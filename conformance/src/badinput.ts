@@ -1,21 +1,10 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { fail } from "./fail.js";
-import { expectTyped, Harness, ITEMS, type Migrations, type Opened } from "./harness.js";
+import { ITEMS, type Migrations } from "./harness.js";
 import type { ConformanceBinding } from "./types.js";
-import {
-  capture,
-  columnsOf,
-  dumpDatabase,
-  dumpTable,
-  envInt,
-  modelDump,
-  parseToken,
-  patchesOf,
-  patchKey,
-  SINK,
-  type Patch,
-} from "./util.js";
+import { envInt, modelDump, parseToken, patchesOf, patchKey, SINK, type Patch } from "./util.js";
+import { captureAsync as capture, expectTypedAsync, syncWorld, type World, type WorldOpened, type WorldReplica } from "./world.js";
 
 const ITEMS_PLUS_EXTRAS: Migrations = [
   ...ITEMS,
@@ -46,8 +35,12 @@ const ITEMS_SWAPPED_TYPES: Migrations = [
 ];
 
 export function badInputSuite<Db>(b: ConformanceBinding<Db>): void {
-  const h = new Harness(b);
-  afterEach(() => h.closeAll());
+  badInputBlock(syncWorld(b));
+}
+
+/** Bad input to upsert and receive, and bad schemas, on any world. */
+export function badInputBlock(w: World): void {
+  afterEach(() => w.closeAll());
   const runs = envInt("REPLIC_PROPERTY_RUNS", 200);
 
   const diffTables = (before: Record<string, string>, after: Record<string, string>): string[] =>
@@ -79,78 +72,85 @@ export function badInputSuite<Db>(b: ConformanceBinding<Db>): void {
     ];
 
     for (const [what, table, row] of cases) {
-      it(`${what}: ValidationError, nothing written, nothing sent, no sequence consumed`, () => {
-        const o = h.open(ITEMS, { peerId: 77 });
-        const sent = capture(o.r, SINK);
-        o.r.upsert("items", { id: 1, qty: 1, name: "a" });
-        o.r.upsert("items", { id: 2, price: 2.5 });
-        const before = dumpDatabase(b, o.db);
-        expectTyped(b, () => o.r.upsert(table, row as Record<string, unknown>), ["ValidationError"], `upsert ${what}`);
-        expect(diffTables(before, dumpDatabase(b, o.db)), "tables changed by the failed upsert").toEqual([]);
+      it(`${what}: ValidationError, nothing written, nothing sent, no sequence consumed`, async () => {
+        const o = await w.open(ITEMS, { peerId: 77 });
+        const sent = await capture(o.r, SINK);
+        await o.r.upsert("items", { id: 1, qty: 1, name: "a" });
+        await o.r.upsert("items", { id: 2, price: 2.5 });
+        const before = await o.db.dumpDatabase();
+        await expectTypedAsync(w, () => o.r.upsert(table, row as Record<string, unknown>), ["ValidationError"], `upsert ${what}`);
+        expect(diffTables(before, await o.db.dumpDatabase()), "tables changed by the failed upsert").toEqual([]);
         expect(sent.length, "messages sent by the failed upsert").toBe(2);
-        expect(o.r.upsert("items", { id: 3 })).toBe("77.3");
+        expect(await o.r.upsert("items", { id: 3 })).toBe("77.3");
       });
     }
 
-    it("a failed upsert inside transaction(): the error propagates and the whole transaction rolls back", () => {
-      const o = h.open(ITEMS, { peerId: 77 });
-      const sent = capture(o.r, SINK);
-      o.r.upsert("items", { id: 1 });
-      const before = dumpDatabase(b, o.db);
-      expectTyped(
-        b,
+    it("a failed upsert inside transaction(): the error propagates and the whole transaction rolls back", async () => {
+      const o = await w.open(ITEMS, { peerId: 77 });
+      const sent = await capture(o.r, SINK);
+      await o.r.upsert("items", { id: 1 });
+      const before = await o.db.dumpDatabase();
+      await expectTypedAsync(
+        w,
         () =>
-          o.r.transaction(() => {
-            o.r.upsert("items", { id: 2, qty: 2 });
-            o.r.upsert("items", { id: 3, name: 0.5 });
-          }),
+          o.r.transaction([
+            { table: "items", row: { id: 2, qty: 2 } },
+            { table: "items", row: { id: 3, name: 0.5 } },
+          ]),
         ["ValidationError"],
         "transaction with a bad upsert",
       );
-      expect(diffTables(before, dumpDatabase(b, o.db))).toEqual([]);
+      expect(diffTables(before, await o.db.dumpDatabase())).toEqual([]);
       expect(sent.length).toBe(1);
-      expect(o.r.upsert("items", { id: 4 })).toBe("77.2");
+      expect(await o.r.upsert("items", { id: 4 })).toBe("77.2");
     });
   });
 
   describe("bad input: receive", () => {
     /** A receiver with a few rows of its own, linked to the senders 2..6. */
-    function receiver(): { o: Opened<Db>; own: Patch[] } {
-      const o = h.open(ITEMS, { peerId: 1 });
-      const sent = capture(o.r, SINK);
-      for (const p of [2, 3, 4, 5, 6]) o.r.addPeer(p, () => {});
-      o.r.upsert("items", { id: 1, qty: 10, name: "mine" });
-      o.r.upsert("items", { id: 5, price: 0.25, data: new Uint8Array([5]) });
-      const own = sent.flatMap((m) => patchesOf(b.adapter.decodeMessage(m)).patches);
+    async function receiver(): Promise<{ o: WorldOpened; own: Patch[] }> {
+      const o = await w.open(ITEMS, { peerId: 1 });
+      const sent = await capture(o.r, SINK);
+      for (const p of [2, 3, 4, 5, 6]) await o.r.addPeer(p, () => {});
+      await o.r.upsert("items", { id: 1, qty: 10, name: "mine" });
+      await o.r.upsert("items", { id: 5, price: 0.25, data: new Uint8Array([5]) });
+      const own = sent.flatMap((m) => patchesOf(w.adapter.decodeMessage(m)).patches);
       return { o, own };
     }
 
     /** A valid message from peer 2: a transaction of three patches with every storage class. */
-    function validMessage(): Uint8Array {
-      const s = h.open(ITEMS, { peerId: 2 });
-      const sent = capture(s.r, SINK);
-      s.r.transaction(() => {
-        s.r.upsert("items", { id: 1, qty: 2n ** 62n, price: -1.5, name: "from 2", data: new Uint8Array([1, 2, 3]) });
-        s.r.upsert("items", { id: 2, name: "ünïcödé", deletedAt: null });
-        s.r.upsert("items", { id: 3, qty: -7, deletedAt: 1234 });
-      });
+    async function validMessage(): Promise<Uint8Array> {
+      const s = await w.open(ITEMS, { peerId: 2 });
+      const sent = await capture(s.r, SINK);
+      await s.r.transaction([
+        { table: "items", row: { id: 1, qty: 2n ** 62n, price: -1.5, name: "from 2", data: new Uint8Array([1, 2, 3]) } },
+        { table: "items", row: { id: 2, name: "ünïcödé", deletedAt: null } },
+        { table: "items", row: { id: 3, qty: -7, deletedAt: 1234 } },
+      ]);
       expect(sent.length).toBe(1);
       return sent[0]!;
     }
 
-    function messageFrom(peerId: number, migrations: Migrations, write: (o: Opened<Db>) => void): Uint8Array {
-      const s = h.open(migrations, { peerId });
-      const sent = capture(s.r, SINK);
-      write(s);
+    async function messageFrom(peerId: number, migrations: Migrations, write: (r: WorldReplica) => Promise<unknown>): Promise<Uint8Array> {
+      const s = await w.open(migrations, { peerId });
+      const sent = await capture(s.r, SINK);
+      await write(s.r);
       expect(sent.length).toBeGreaterThan(0);
       return sent[sent.length - 1]!;
     }
 
     /** receive(from, bytes) must throw DecodeError/ValidationError and change nothing. */
-    function expectRejected(o: Opened<Db>, from: number, bytes: Uint8Array, what: string) {
-      const before = dumpDatabase(b, o.db);
-      expectTyped(b, () => o.r.receive(from, bytes), ["DecodeError", "ValidationError"], `receive ${what}`);
-      expect(diffTables(before, dumpDatabase(b, o.db)), `tables changed by receive ${what}`).toEqual([]);
+    async function expectRejected(o: WorldOpened, from: number, bytes: Uint8Array, what: string) {
+      const { error, before, after } = await w.receiveDumped(o, from, bytes);
+      await expectTypedAsync(
+        w,
+        async () => {
+          if (error !== undefined) throw error;
+        },
+        ["DecodeError", "ValidationError"],
+        `receive ${what}`,
+      );
+      expect(diffTables(before, after), `tables changed by receive ${what}`).toEqual([]);
     }
 
     /**
@@ -159,81 +159,79 @@ export function badInputSuite<Db>(b: ConformanceBinding<Db>): void {
      * nothing changed; if receive accepts them, the tables equal the model of the receiver's
      * own patches plus the decoded ones. Returns whether the bytes were applied.
      */
-    function expectRejectedOrExact(o: Opened<Db>, own: Patch[], bytes: Uint8Array, what: string): boolean {
+    async function expectRejectedOrExact(o: WorldOpened, own: Patch[], bytes: Uint8Array, what: string): Promise<boolean> {
       let decoded: unknown;
       let decodeOk = true;
       try {
-        decoded = b.adapter.decodeMessage(bytes);
+        decoded = w.adapter.decodeMessage(bytes);
       } catch (e) {
         decodeOk = false;
-        if (!(e instanceof b.adapter.DecodeError)) fail(`decodeMessage(${what}) threw a non-DecodeError: ${String(e)}`);
+        if (!(e instanceof w.adapter.DecodeError)) fail(`decodeMessage(${what}) threw a non-DecodeError: ${String(e)}`);
       }
-      const before = dumpDatabase(b, o.db);
-      try {
-        o.r.receive(2, bytes);
-      } catch (e) {
-        if (!(e instanceof b.adapter.DecodeError || e instanceof b.adapter.ValidationError)) {
+      const { error: e, before, after } = await w.receiveDumped(o, 2, bytes);
+      if (e !== undefined) {
+        if (!(e instanceof w.adapter.DecodeError || e instanceof w.adapter.ValidationError)) {
           fail(`receive(${what}) threw an untyped error: ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`);
         }
-        expect(diffTables(before, dumpDatabase(b, o.db)), `tables changed by rejected ${what}`).toEqual([]);
+        expect(diffTables(before, after), `tables changed by rejected ${what}`).toEqual([]);
         return false;
       }
       if (!decodeOk) fail(`receive accepted ${what}, which decodeMessage rejects`);
       const known = new Set(own.map(patchKey));
       const incoming = patchesOf(decoded).patches.filter((p) => p.table === "items" && !known.has(patchKey(p)));
-      const cols = columnsOf(b, o.db, "items");
-      expect(dumpTable(b, o.db, "items"), `tables after accepting ${what}`).toBe(modelDump("items", cols, [...own, ...incoming]));
+      const cols = await o.db.columns("items");
+      expect(await o.db.dumpTable("items"), `tables after accepting ${what}`).toBe(modelDump("items", cols, [...own, ...incoming]));
       return true;
     }
 
-    it("an empty message: DecodeError", () => {
-      const { o } = receiver();
-      expectRejected(o, 2, new Uint8Array(0), "empty");
-      const e = expectTyped(b, () => o.r.receive(2, new Uint8Array(0)), ["DecodeError"], "empty");
+    it("an empty message: DecodeError", async () => {
+      const { o } = await receiver();
+      await expectRejected(o, 2, new Uint8Array(0), "empty");
+      const e = await expectTypedAsync(w, () => o.r.receive(2, new Uint8Array(0)), ["DecodeError"], "empty");
       expect(e.code).toBeTruthy();
     });
 
-    it("every truncation of a valid message (patches and heartbeat): typed error, nothing written", () => {
-      const { o } = receiver();
-      const m = validMessage();
-      const hb = messageFrom(2, ITEMS, (s) => {
-        s.r.upsert("items", { id: 9 });
-        s.r.tick();
+    it("every truncation of a valid message (patches and heartbeat): typed error, nothing written", async () => {
+      const { o } = await receiver();
+      const m = await validMessage();
+      const hb = await messageFrom(2, ITEMS, async (r) => {
+        await r.upsert("items", { id: 9 });
+        await r.tick();
       });
       for (const msg of [m, hb]) {
         for (let len = 0; len < msg.length; len++) {
           const cut = msg.slice(0, len);
-          expectTyped(b, () => b.adapter.decodeMessage(cut), ["DecodeError"], `decodeMessage of ${len}/${msg.length} bytes`);
-          expectRejected(o, 2, cut, `first ${len} of ${msg.length} bytes`);
+          await expectTypedAsync(w, () => w.codec.decodeMessage(cut), ["DecodeError"], `decodeMessage of ${len}/${msg.length} bytes`);
+          await expectRejected(o, 2, cut, `first ${len} of ${msg.length} bytes`);
         }
       }
       // After all that, the intact message still applies.
-      o.r.receive(2, m);
-      expect(b.all(o.db, `SELECT count(*) AS n FROM items`)[0]!.n).toBe(4);
-    }, 60_000);
+      await o.r.receive(2, m);
+      expect((await o.db.all(`SELECT count(*) AS n FROM items`))[0]!.n).toBe(4);
+    }, 120_000);
 
-    it("a valid message inside a larger buffer (byteOffset ≠ 0) is read correctly", () => {
-      const a = receiver();
-      const c = receiver();
-      const m = validMessage();
+    it("a valid message inside a larger buffer (byteOffset ≠ 0) is read correctly", async () => {
+      const a = await receiver();
+      const c = await receiver();
+      const m = await validMessage();
       const big = new Uint8Array(m.length + 11).fill(0xee);
       big.set(m, 5);
-      a.o.r.receive(2, m);
-      c.o.r.receive(2, big.subarray(5, 5 + m.length));
-      expect(dumpTable(b, c.o.db, "items")).toBe(dumpTable(b, a.o.db, "items"));
+      await a.o.r.receive(2, m);
+      await c.o.r.receive(2, big.subarray(5, 5 + m.length));
+      expect(await c.o.db.dumpTable("items")).toBe(await a.o.db.dumpTable("items"));
     });
 
     it("random garbage: typed error and nothing written, or (if it is a well-formed message) applied exactly", async () => {
-      let state = receiver();
-      const m = validMessage();
-      const check = (bytes: Uint8Array, what: string) => {
-        if (expectRejectedOrExact(state.o, state.own, bytes, what)) state = receiver();
+      let state = await receiver();
+      const m = await validMessage();
+      const check = async (bytes: Uint8Array, what: string) => {
+        if (await expectRejectedOrExact(state.o, state.own, bytes, what)) state = await receiver();
       };
       const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
       await fc.assert(
         fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), async (bytes) => {
           await tick();
-          check(bytes, `garbage ${Buffer.from(bytes).toString("hex")}`);
+          await check(bytes, `garbage ${Buffer.from(bytes).toString("hex")}`);
         }),
         { numRuns: runs },
       );
@@ -244,97 +242,96 @@ export function badInputSuite<Db>(b: ConformanceBinding<Db>): void {
           const bytes = new Uint8Array(keep + tail.length);
           bytes.set(m.subarray(0, keep));
           bytes.set(tail, keep);
-          check(bytes, `first ${keep} bytes of a valid message + ${Buffer.from(tail).toString("hex")}`);
+          await check(bytes, `first ${keep} bytes of a valid message + ${Buffer.from(tail).toString("hex")}`);
         }),
         { numRuns: runs },
       );
-    }, 60_000);
+    }, 120_000);
 
-    it("every single-byte flip of a valid message: rejected with a typed error, or applied exactly as decoded", () => {
-      let state = receiver();
-      const m = validMessage();
+    it("every single-byte flip of a valid message: rejected with a typed error, or applied exactly as decoded", async () => {
+      let state = await receiver();
+      const m = await validMessage();
       let applied = 0;
       let rejected = 0;
       for (let i = 0; i < m.length; i++) {
         for (const mask of [0x01, 0x80, 0xff]) {
           const bytes = m.slice();
           bytes[i] = bytes[i]! ^ mask;
-          if (expectRejectedOrExact(state.o, state.own, bytes, `byte ${i} ^ 0x${mask.toString(16)}`)) {
+          if (await expectRejectedOrExact(state.o, state.own, bytes, `byte ${i} ^ 0x${mask.toString(16)}`)) {
             applied++;
-            state = receiver();
+            state = await receiver();
           } else rejected++;
         }
       }
       // eslint-disable-next-line no-console
-      console.log(`[conformance ${b.name}] byte flips of a ${m.length}-byte message: ${rejected} rejected, ${applied} accepted as a different well-formed message`);
-    }, 60_000);
-
-    it("a patch for a table the receiver does not replicate is kept whole, not merged; a valid patch beside it merges", () => {
-      const { o } = receiver();
-      const only = messageFrom(3, ITEMS_PLUS_EXTRAS, (s) => s.r.upsert("extras", { id: 1, v: "x" }));
-      const before = dumpDatabase(b, o.db);
-      o.r.receive(3, only);
+      console.log(`[conformance ${w.name}] byte flips of a ${m.length}-byte message: ${rejected} rejected, ${applied} accepted as a different well-formed message`);
+    }, 120_000);
+    it("a patch for a table the receiver does not replicate is kept whole, not merged; a valid patch beside it merges", async () => {
+      const { o } = await receiver();
+      const only = await messageFrom(3, ITEMS_PLUS_EXTRAS, (r) => r.upsert("extras", { id: 1, v: "x" }));
+      const before = await o.db.dumpDatabase();
+      await o.r.receive(3, only);
       // Only bookkeeping changed: the patch is kept, no replicated table touched.
-      expect(diffTables(before, dumpDatabase(b, o.db)).filter((t) => !t.startsWith("_replic_"))).toEqual([]);
-      const mixed = messageFrom(5, ITEMS_PLUS_EXTRAS, (s) =>
-        s.r.transaction(() => {
-          s.r.upsert("items", { id: 42, name: "valid" });
-          s.r.upsert("extras", { id: 2, v: "y" });
-        }),
+      expect(diffTables(before, await o.db.dumpDatabase()).filter((t) => !t.startsWith("_replic_"))).toEqual([]);
+      const mixed = await messageFrom(5, ITEMS_PLUS_EXTRAS, (r) =>
+        r.transaction([
+          { table: "items", row: { id: 42, name: "valid" } },
+          { table: "extras", row: { id: 2, v: "y" } },
+        ]),
       );
-      o.r.receive(5, mixed);
-      expect(b.all(o.db, `SELECT name FROM items WHERE id = 42`)).toEqual([{ name: "valid" }]);
-      const st = o.r.status() as { alienPatches: { table: string; patches: number; columns: Record<string, number> }[] };
+      await o.r.receive(5, mixed);
+      expect(await o.db.all(`SELECT name FROM items WHERE id = 42`)).toEqual([{ name: "valid" }]);
+      const st = (await o.r.status()) as { alienPatches: { table: string; patches: number; columns: Record<string, number> }[] };
       expect(st.alienPatches).toEqual([{ table: "extras", patches: 2, columns: { id: 2, v: 2 } }]);
-      expect(o.r.metrics()).toMatch(/replic_alien_patches\{table="extras"\} 2/);
+      expect(await o.r.metrics()).toMatch(/replic_alien_patches\{table="extras"\} 2/);
     });
 
-    it("a patch setting a column the receiver does not have: its known columns merge, the whole patch is kept", () => {
-      const { o } = receiver();
-      const m = messageFrom(4, ITEMS_WITH_COLOR, (s) =>
-        s.r.transaction(() => {
-          s.r.upsert("items", { id: 43, qty: 1 });
-          s.r.upsert("items", { id: 44, name: "n", color: "red" });
-        }),
+    it("a patch setting a column the receiver does not have: its known columns merge, the whole patch is kept", async () => {
+      const { o } = await receiver();
+      const m = await messageFrom(4, ITEMS_WITH_COLOR, (r) =>
+        r.transaction([
+          { table: "items", row: { id: 43, qty: 1 } },
+          { table: "items", row: { id: 44, name: "n", color: "red" } },
+        ]),
       );
-      o.r.receive(4, m);
-      expect(b.all(o.db, `SELECT id, qty, name FROM items WHERE id IN (43, 44) ORDER BY id`)).toEqual([
+      await o.r.receive(4, m);
+      expect(await o.db.all(`SELECT id, qty, name FROM items WHERE id IN (43, 44) ORDER BY id`)).toEqual([
         { id: 43, qty: 1, name: null },
         { id: 44, qty: null, name: "n" },
       ]);
-      const st = o.r.status() as { alienPatches: unknown };
+      const st = (await o.r.status()) as { alienPatches: unknown };
       expect(st.alienPatches).toEqual([{ table: "items", patches: 1, columns: { color: 1 } }]);
     });
 
-    it("a patch with an unknown column and a malformed known value: the whole message is refused", () => {
-      const { o } = receiver();
-      const m = messageFrom(4, [{ ...ITEMS_WITH_COLOR[0]!, up: ITEMS_WITH_COLOR[0]!.up.replaceAll("name TEXT,", "name REAL,") }], (s) =>
-        s.r.transaction(() => {
-          s.r.upsert("items", { id: 45, qty: 1, color: "blue" });
-          s.r.upsert("items", { id: 46, name: 0.25, color: "red" });
-        }),
+    it("a patch with an unknown column and a malformed known value: the whole message is refused", async () => {
+      const { o } = await receiver();
+      const m = await messageFrom(4, [{ ...ITEMS_WITH_COLOR[0]!, up: ITEMS_WITH_COLOR[0]!.up.replaceAll("name TEXT,", "name REAL,") }], (r) =>
+        r.transaction([
+          { table: "items", row: { id: 45, qty: 1, color: "blue" } },
+          { table: "items", row: { id: 46, name: 0.25, color: "red" } },
+        ]),
       );
-      expectRejected(o, 4, m, "alien patch with a non-integer number for TEXT column name");
-      expect((o.r.status() as { alienPatches: unknown[] }).alienPatches).toEqual([]);
+      await expectRejected(o, 4, m, "alien patch with a non-integer number for TEXT column name");
+      expect(((await o.r.status()) as { alienPatches: unknown[] }).alienPatches).toEqual([]);
     });
 
-    it("values of the wrong type for the receiver's columns: typed error, nothing written", () => {
-      const { o } = receiver();
+    it("values of the wrong type for the receiver's columns: typed error, nothing written", async () => {
+      const { o } = await receiver();
       // A plain table takes text in an INTEGER column (SQLite stores it); a non-integer number in a
       // TEXT column is refused (its text differs between SQLite versions).
-      const realIntoText = messageFrom(6, ITEMS_SWAPPED_TYPES, (s) => s.r.upsert("items", { id: 1, name: 123.45 }));
-      expectRejected(o, 6, realIntoText, "non-integer number for TEXT column name");
+      const realIntoText = await messageFrom(6, ITEMS_SWAPPED_TYPES, (r) => r.upsert("items", { id: 1, name: 123.45 }));
+      await expectRejected(o, 6, realIntoText, "non-integer number for TEXT column name");
     });
 
-    it("after rejecting bad input the receiver still merges the valid message", () => {
-      const { o, own } = receiver();
-      const m = validMessage();
-      expectRejected(o, 2, m.slice(0, m.length - 1), "truncated");
-      o.r.receive(2, m);
-      o.r.receive(2, m); // duplicate
-      const incoming = patchesOf(b.adapter.decodeMessage(m)).patches;
-      expect(dumpTable(b, o.db, "items")).toBe(modelDump("items", columnsOf(b, o.db, "items"), [...own, ...incoming]));
-      expect(parseToken(o.r.upsert("items", { id: 100 })).seq).toBe(3);
+    it("after rejecting bad input the receiver still merges the valid message", async () => {
+      const { o, own } = await receiver();
+      const m = await validMessage();
+      await expectRejected(o, 2, m.slice(0, m.length - 1), "truncated");
+      await o.r.receive(2, m);
+      await o.r.receive(2, m); // duplicate
+      const incoming = patchesOf(w.adapter.decodeMessage(m)).patches;
+      expect(await o.db.dumpTable("items")).toBe(modelDump("items", await o.db.columns("items"), [...own, ...incoming]));
+      expect(parseToken(await o.r.upsert("items", { id: 100 })).seq).toBe(3);
     });
   });
 
@@ -371,16 +368,16 @@ export function badInputSuite<Db>(b: ConformanceBinding<Db>): void {
     ];
 
     /** Runs the steps in order: the first to throw must throw a SchemaError naming all `names`. */
-    function expectSchemaError(steps: [string, () => unknown][], names: string[]) {
+    async function expectSchemaError(steps: [string, () => Promise<unknown>][], names: string[]) {
       for (const [step, fn] of steps) {
         let thrown: unknown;
         try {
-          fn();
+          await fn();
           continue;
         } catch (e) {
           thrown = e;
         }
-        if (!(thrown instanceof b.adapter.SchemaError) || !(thrown instanceof b.adapter.ReplicError)) {
+        if (!(thrown instanceof w.adapter.SchemaError) || !(thrown instanceof w.adapter.ReplicError)) {
           fail(`${step} threw ${thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown)}, expected a SchemaError`);
         }
         const msg = (thrown as Error).message;
@@ -392,13 +389,13 @@ export function badInputSuite<Db>(b: ConformanceBinding<Db>): void {
     }
 
     for (const [what, ddl, names, row] of cases) {
-      it(`${what} (tables already there at openReplica): SchemaError naming ${names.join(" and ")}`, () => {
-        const db = h.db();
-        b.exec(db, ddl);
-        let r: ReturnType<typeof h.replica> | undefined;
-        expectSchemaError(
+      it(`${what} (tables already there at openReplica): SchemaError naming ${names.join(" and ")}`, async () => {
+        const db = await w.db();
+        await db.exec(ddl);
+        let r: WorldReplica | undefined;
+        await expectSchemaError(
           [
-            ["openReplica", () => (r = h.replica(db, { peerId: 1 }))],
+            ["openReplica", async () => (r = await w.replica(db, { peerId: 1 }))],
             ["migrate([])", () => r!.migrate([])],
             ["upsert", () => r!.upsert("gadgets", row)],
           ],
@@ -406,10 +403,10 @@ export function badInputSuite<Db>(b: ConformanceBinding<Db>): void {
         );
       });
 
-      it(`${what} (tables created by migrate): SchemaError naming ${names.join(" and ")}`, () => {
-        const db = h.db();
-        const r = h.replica(db, { peerId: 1 });
-        expectSchemaError(
+      it(`${what} (tables created by migrate): SchemaError naming ${names.join(" and ")}`, async () => {
+        const db = await w.db();
+        const r = await w.replica(db, { peerId: 1 });
+        await expectSchemaError(
           [
             ["migrate", () => r.migrate([{ up: ddl, down: `DROP TABLE gadgets_patches; DROP TABLE gadgets;` }])],
             ["upsert", () => r.upsert("gadgets", row)],

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Harness } from "./harness.js";
 import type { ConformanceBinding } from "./types.js";
-import { capture, columnsOf, dumpTable, q, SINK, typedRows } from "./util.js";
+import { q, SINK } from "./util.js";
+import { captureAsync as capture, syncWorld, type World } from "./world.js";
 
 const RESERVED = ["_patchedAt", "_sequenceId", "_peerId"];
 
@@ -27,29 +27,33 @@ const TABLES: { name: string; ddl: string; rows: Record<string, unknown>[] }[] =
 ];
 
 export function ddlSuite<Db>(b: ConformanceBinding<Db>): void {
-  const h = new Harness(b);
-  afterEach(() => h.closeAll());
+  ddlBlock(syncWorld(b));
+}
+
+/** patchesDdl on any world. */
+export function ddlBlock(w: World): void {
+  afterEach(() => w.closeAll());
 
   describe("patchesDdl", () => {
     for (const t of TABLES) {
-      it(`prints working ${t.name}_patches DDL for ${JSON.stringify(t.name)}`, () => {
-        const setup = () => {
-          const db = h.db();
-          b.exec(db, t.ddl);
-          const ddl = b.adapter.patchesDdl(db, t.name);
+      it(`prints working ${t.name}_patches DDL for ${JSON.stringify(t.name)}`, async () => {
+        const setup = async () => {
+          const db = await w.db();
+          await db.exec(t.ddl);
+          const ddl = await db.patchesDdl(t.name);
           expect(typeof ddl).toBe("string");
           expect(ddl).toMatch(/CREATE TABLE/i);
-          b.exec(db, ddl);
+          await db.exec(ddl);
           return { db, ddl };
         };
-        const { db, ddl } = setup();
+        const { db, ddl } = await setup();
         expect(ddl).toContain(`${t.name}_patches`);
 
         // Same columns with the same declared types (so values get the same affinity), plus the
         // reserved ones.
-        const tCols = columnsOf(b, db, t.name);
+        const tCols = await db.columns(t.name);
         const patchesLit = `'${`${t.name}_patches`.replace(/'/g, "''")}'`;
-        const pInfo = b.all(db, `SELECT name, type, "notnull" AS nn FROM pragma_table_info(${patchesLit})`);
+        const pInfo = await db.all(`SELECT name, type, "notnull" AS nn FROM pragma_table_info(${patchesLit})`);
         const byName = new Map(pInfo.map((r) => [String(r.name), r]));
         for (const c of tCols) {
           const p = byName.get(c.name);
@@ -61,20 +65,21 @@ export function ddlSuite<Db>(b: ConformanceBinding<Db>): void {
         }
         for (const r of RESERVED) expect(byName.has(r), `reserved column ${r}`).toBe(true);
         // "+ recommended indexes": at least one index on the patches table.
-        expect(b.all(db, `SELECT name FROM pragma_index_list(${patchesLit})`).length, `indexes on ${t.name}_patches`).toBeGreaterThan(0);
+        expect((await db.all(`SELECT name FROM pragma_index_list(${patchesLit})`)).length, `indexes on ${t.name}_patches`).toBeGreaterThan(0);
 
         // A replica opened on these tables works and replicates to another built the same way.
-        const r1 = h.replica(db, { peerId: 1 });
-        const sent = capture(r1, SINK);
-        const tokens = t.rows.map((row) => r1.upsert(t.name, row));
+        const r1 = await w.replica(db, { peerId: 1 });
+        const sent = await capture(r1, SINK);
+        const tokens: string[] = [];
+        for (const row of t.rows) tokens.push(await r1.upsert(t.name, row));
         expect(tokens).toEqual(["1.1", "1.2", "1.3"]);
-        const other = setup();
-        const r2 = h.replica(other.db, { peerId: 2 });
-        r2.addPeer(1, () => {});
-        for (const m of sent) r2.receive(1, m);
-        expect(dumpTable(b, other.db, t.name)).toBe(dumpTable(b, db, t.name));
-        expect(typedRows(b, db, t.name).length).toBe(2);
-        const seqs = b.all(db, `SELECT _sequenceId AS s FROM ${q(`${t.name}_patches`)} ORDER BY 1`).map((r) => Number(r.s));
+        const other = await setup();
+        const r2 = await w.replica(other.db, { peerId: 2 });
+        await r2.addPeer(1, () => {});
+        for (const m of sent) await r2.receive(1, m);
+        expect(await other.db.dumpTable(t.name)).toBe(await db.dumpTable(t.name));
+        expect((await db.typedRows(t.name)).length).toBe(2);
+        const seqs = (await db.all(`SELECT _sequenceId AS s FROM ${q(`${t.name}_patches`)} ORDER BY 1`)).map((r) => Number(r.s));
         expect(seqs).toEqual([1, 2, 3]);
       });
     }

@@ -8,9 +8,10 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { fail } from "./fail.js";
-import { Harness, ITEMS, type Opened } from "./harness.js";
+import { ITEMS } from "./harness.js";
 import type { ConformanceBinding, SqlValue } from "./types.js";
-import { capture, columnsOf, FakeClock, dumpDatabase, dumpTable, envInt, modelDump, patchesOf, patchKey, prng, randInt, SINK, type Patch } from "./util.js";
+import { FakeClock, envInt, modelDump, patchesOf, patchKey, prng, randInt, SINK, type Patch } from "./util.js";
+import { captureAsync as capture, syncWorld, type World, type WorldOpened } from "./world.js";
 
 const RECEIVER = 1;
 
@@ -196,8 +197,13 @@ function mutateStructure(rand: Rand, m: WireLike): { msg: WireLike; what: string
 }
 
 export function hostileSuite<Db>(b: ConformanceBinding<Db>): void {
-  const h = new Harness(b);
-  afterEach(() => h.closeAll());
+  hostileBlock(syncWorld(b));
+}
+
+/** Hostile input past the checksum, on any world. */
+export function hostileBlock(w: World): void {
+  const b = { adapter: w.adapter, name: w.name };
+  afterEach(() => w.closeAll());
   const runs = envInt("REPLIC_HOSTILE_RUNS", 1000);
   // A fixed clock: the seed messages, and so every mutant of a seed, are the same bytes each run.
   const clock = new FakeClock(1_700_000_000_000);
@@ -211,31 +217,31 @@ export function hostileSuite<Db>(b: ConformanceBinding<Db>): void {
   };
 
   /** A receiver with rows of its own, linked to peers 2 and 3 (so heartbeats and requests count). */
-  function receiver(): { o: Opened<Db>; own: Patch[] } {
+  async function receiver(): Promise<{ o: WorldOpened; own: Patch[] }> {
     // A drift bound beyond any stamp a mutant can carry: holding far-future patches has its own
     // tests (hostile-neighbours.ts); here every well-formed patch of another origin merges.
-    const o = h.open(ITEMS, { peerId: RECEIVER, now: clock.now, maxClockDriftMs: Number.MAX_SAFE_INTEGER });
-    const sent = capture(o.r, SINK);
-    o.r.addPeer(2, () => {});
-    o.r.addPeer(3, () => {});
-    o.r.upsert("items", { id: 1, qty: 10, name: "mine" });
-    o.r.upsert("items", { id: 5, price: 0.25, data: new Uint8Array([5]), deletedAt: null });
+    const o = await w.open(ITEMS, { peerId: RECEIVER, now: clock.now, maxClockDriftMs: Number.MAX_SAFE_INTEGER });
+    const sent = await capture(o.r, SINK);
+    await o.r.addPeer(2, () => {});
+    await o.r.addPeer(3, () => {});
+    await o.r.upsert("items", { id: 1, qty: 10, name: "mine" });
+    await o.r.upsert("items", { id: 5, price: 0.25, data: new Uint8Array([5]), deletedAt: null });
     return { o, own: sent.flatMap((m) => patchesOf(b.adapter.decodeMessage(m)).patches) };
   }
 
   /** Seed messages: patches with every storage class and explicit NULLs, a run, a heartbeat, a request. */
-  function seedMessages(): Uint8Array[] {
-    const s2 = h.open(ITEMS, { peerId: 2, now: clock.now });
-    const out2 = capture(s2.r, SINK);
-    s2.r.transaction(() => {
-      s2.r.upsert("items", { id: 1, qty: 2n ** 62n, price: -1.5, name: "from 2", data: new Uint8Array([1, 2, 3]) });
-      s2.r.upsert("items", { id: 2, name: "ünïcödé", deletedAt: null });
-      s2.r.upsert("items", { id: 3, qty: -7, deletedAt: 1234 });
-    });
-    s2.r.tick();
-    const s3 = h.open(ITEMS, { peerId: 3, now: clock.now });
-    const out3 = capture(s3.r, SINK);
-    s3.r.upsertMany(
+  async function seedMessages(): Promise<Uint8Array[]> {
+    const s2 = await w.open(ITEMS, { peerId: 2, now: clock.now });
+    const out2 = await capture(s2.r, SINK);
+    await s2.r.transaction([
+      { table: "items", row: { id: 1, qty: 2n ** 62n, price: -1.5, name: "from 2", data: new Uint8Array([1, 2, 3]) } },
+      { table: "items", row: { id: 2, name: "ünïcödé", deletedAt: null } },
+      { table: "items", row: { id: 3, qty: -7, deletedAt: 1234 } },
+    ]);
+    await s2.r.tick();
+    const s3 = await w.open(ITEMS, { peerId: 3, now: clock.now });
+    const out3 = await capture(s3.r, SINK);
+    await s3.r.upsertMany(
       "items",
       [1, 2, 3, 4].map((id) => ({ id, qty: id * 100, name: `run ${id}` })),
     );
@@ -248,10 +254,10 @@ export function hostileSuite<Db>(b: ConformanceBinding<Db>): void {
       // eslint-disable-next-line no-console
       console.log(`[conformance ${b.name}] hostile input: REPLIC_HOSTILE_SEED=${seed} REPLIC_HOSTILE_RUNS=${runs}`);
       const rand = prng(seed);
-      const seeds = seedMessages();
+      const seeds = await seedMessages();
       const kinds = new Set(seeds.map((m) => m[2]));
       expect([...kinds].sort(), "seed messages cover patches, heartbeat and request").toEqual([1, 2, 3]);
-      let state = receiver();
+      let state = await receiver();
       const stats = { decode: 0, validation: 0, accepted: 0, structural: 0 };
       for (let run = 0; run < runs; run++) {
         if (run % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 0)); // let the runner breathe
@@ -272,9 +278,9 @@ export function hostileSuite<Db>(b: ConformanceBinding<Db>): void {
           what = m2 ? `${m.what}, then ${m2.what}` : m.what;
         }
         const label = `[${b.name} seed ${seed} mutant ${run}: ${what}; hex ${Buffer.from(bytes).toString("hex")}]`;
-        const outcome = check(state, bytes, label);
+        const outcome = await check(state, bytes, label);
         stats[outcome]++;
-        if (outcome === "accepted") state = receiver();
+        if (outcome === "accepted") state = await receiver();
       }
       // eslint-disable-next-line no-console
       console.log(`[conformance ${b.name}] hostile input: ${JSON.stringify(stats)}`);
@@ -284,8 +290,8 @@ export function hostileSuite<Db>(b: ConformanceBinding<Db>): void {
       expect(stats.validation, "mutants refused by the schema validation").toBeGreaterThan(runs / 100);
       expect(stats.accepted, "mutants that were well-formed and applied").toBeGreaterThan(0);
       // Still usable: the original messages apply afterwards.
-      for (const m of seeds) state.o.r.receive(2, m);
-      expect(b.all(state.o.db, "SELECT count(*) AS n FROM items")[0]!.n).toBe(5);
+      for (const m of seeds) await state.o.r.receive(2, m);
+      expect((await state.o.db.all("SELECT count(*) AS n FROM items"))[0]!.n).toBe(5);
     }, 240_000);
   });
 
@@ -295,16 +301,12 @@ export function hostileSuite<Db>(b: ConformanceBinding<Db>): void {
    * patches plus the decoded ones it did not hold (first of a repeated (peer, seq) wins); a
    * patch under the receiver's own peer id is never merged (it did not write it).
    */
-  function check(state: { o: Opened<Db>; own: Patch[] }, bytes: Uint8Array, label: string): "decode" | "validation" | "accepted" {
+  async function check(state: { o: WorldOpened; own: Patch[] }, bytes: Uint8Array, label: string): Promise<"decode" | "validation" | "accepted"> {
     const { o, own } = state;
-    const before = dumpDatabase(b, o.db);
-    const changed = () => {
-      const after = dumpDatabase(b, o.db);
-      return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]);
-    };
-    try {
-      o.r.receive(2, bytes);
-    } catch (e) {
+    const { error, before, after } = await w.receiveDumped(o, 2, bytes);
+    const changed = () => [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]);
+    if (error !== undefined) {
+      const e = error;
       const typed = e instanceof b.adapter.DecodeError || e instanceof b.adapter.ValidationError;
       if (!typed || !(e instanceof b.adapter.ReplicError)) {
         fail(`${label} receive threw an untyped error: ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`);
@@ -339,8 +341,8 @@ export function hostileSuite<Db>(b: ConformanceBinding<Db>): void {
       if (whole(p)) incoming.push(p);
       else waiting++;
     }
-    const cols = columnsOf(b, o.db, "items");
-    expect(dumpTable(b, o.db, "items"), `${label} accepted: items equals the model`).toBe(modelDump("items", cols, [...own, ...incoming]));
+    const cols = await o.db.columns("items");
+    expect(await o.db.dumpTable("items"), `${label} accepted: items equals the model`).toBe(modelDump("items", cols, [...own, ...incoming]));
     const bookkeeping = ["_replic_peers", "_replic_state", ...(waiting > 0 ? ["_replic_incomplete"] : [])];
     if (incoming.length === 0) expect(changed().filter((t) => !bookkeeping.includes(t)), `${label} no new patch, no new rows`).toEqual([]);
     return "accepted";

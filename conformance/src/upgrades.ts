@@ -5,9 +5,9 @@
  * end state is compared with a peer that had the final schema from the start.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { Harness, type Migrations, type Opened } from "./harness.js";
-import type { ConformanceBinding, ReplicaLike } from "./types.js";
-import { dumpTable } from "./util.js";
+import type { Migrations } from "./harness.js";
+import type { ConformanceBinding } from "./types.js";
+import { syncWorld, type World, type WorldOpened, type WorldReplica } from "./world.js";
 
 const NOTES = {
   up: `CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); CREATE TABLE notes_patches (id INTEGER, body TEXT, _patchedAt INTEGER, _sequenceId INTEGER, _peerId INTEGER);`,
@@ -34,205 +34,209 @@ interface Status {
 
 /** Links whose messages wait in one queue until pumped, in order. */
 class Net {
-  private q: [ReplicaLike, number, Uint8Array][] = [];
-  link(a: ReplicaLike, b: ReplicaLike): void {
-    a.addPeer(b.peerId, (m) => this.q.push([b, a.peerId, m]));
-    b.addPeer(a.peerId, (m) => this.q.push([a, b.peerId, m]));
+  private q: [WorldReplica, number, Uint8Array][] = [];
+  async link(a: WorldReplica, b: WorldReplica): Promise<void> {
+    await a.addPeer(b.peerId, (m) => void this.q.push([b, a.peerId, m]));
+    await b.addPeer(a.peerId, (m) => void this.q.push([a, b.peerId, m]));
   }
-  pump(): void {
+  async pump(): Promise<void> {
     for (let n = 0; this.q.length > 0; n++) {
       if (n > 1_000_000) throw new Error("message storm");
       const [to, from, m] = this.q.shift()!;
-      to.receive(from, m);
+      await to.receive(from, m);
     }
   }
   /** Rounds of heartbeats, gap requests and answers. */
-  sync(rs: ReplicaLike[], rounds = 6): void {
-    this.pump();
+  async sync(rs: WorldReplica[], rounds = 6): Promise<void> {
+    await this.pump();
     for (let i = 0; i < rounds; i++) {
-      for (const r of rs) r.tick();
-      this.pump();
+      for (const r of rs) await r.tick();
+      await this.pump();
     }
   }
 }
 
 export function upgradesSuite<Db>(b: ConformanceBinding<Db>): void {
-  const h = new Harness(b);
-  afterEach(() => h.closeAll());
-  const status = (o: Opened<Db>) => o.r.status() as Status;
-  const notes = (o: Opened<Db>) => b.all(o.db, `SELECT id, body, tag FROM notes ORDER BY id`);
-  const labels = (o: Opened<Db>) => b.all(o.db, `SELECT id, color, n FROM labels ORDER BY id`);
-  const codeOf = (fn: () => unknown): string => {
+  upgradesBlock(syncWorld(b));
+}
+
+/** Rolling upgrades on any world. */
+export function upgradesBlock(w: World): void {
+  afterEach(() => w.closeAll());
+  const status = async (o: WorldOpened) => (await o.r.status()) as Status;
+  const notes = (o: WorldOpened) => o.db.all(`SELECT id, body, tag FROM notes ORDER BY id`);
+  const labels = (o: WorldOpened) => o.db.all(`SELECT id, color, n FROM labels ORDER BY id`);
+  const codeOf = async (fn: () => Promise<unknown>): Promise<string> => {
     try {
-      fn();
+      await fn();
     } catch (e) {
       return String((e as { code?: unknown }).code);
     }
     return "no error";
   };
   /** Every peer's table equals the reference's, cell for cell and type for type. */
-  const expectSame = (table: string, ref: Opened<Db>, others: Opened<Db>[]) => {
-    const want = dumpTable(b, ref.db, table);
-    for (const o of others) expect(dumpTable(b, o.db, table), `${table} on peer ${o.r.peerId}`).toBe(want);
+  const expectSame = async (table: string, ref: WorldOpened, others: WorldOpened[]) => {
+    const want = await ref.db.dumpTable(table);
+    for (const o of others) expect(await o.db.dumpTable(table), `${table} on peer ${o.r.peerId}`).toBe(want);
   };
 
   describe("rolling upgrades: mixed schema versions", () => {
-    it("a line A–B–C upgraded one peer at a time, writes everywhere: identical at the end, every new value present", () => {
+    it("a line A–B–C upgraded one peer at a time, writes everywhere: identical at the end, every new value present", async () => {
       const net = new Net();
-      const [A, B, C] = [1, 2, 3].map((peerId) => h.open(UPGRADE_V1, { peerId }));
-      net.link(A!.r, B!.r);
-      net.link(B!.r, C!.r);
+      const [A, B, C] = await Promise.all([1, 2, 3].map((peerId) => w.open(UPGRADE_V1, { peerId })));
+      await net.link(A!.r, B!.r);
+      await net.link(B!.r, C!.r);
       const all = [A!, B!, C!].map((o) => o.r);
-      A!.r.upsert("notes", { id: 1, body: "a1" });
-      B!.r.upsert("notes", { id: 2, body: "b2" });
-      C!.r.upsert("notes", { id: 3, body: "c3" });
-      net.sync(all);
+      await A!.r.upsert("notes", { id: 1, body: "a1" });
+      await B!.r.upsert("notes", { id: 2, body: "b2" });
+      await C!.r.upsert("notes", { id: 3, body: "c3" });
+      await net.sync(all);
 
-      A!.r.migrate(UPGRADE_V2);
-      A!.r.upsert("notes", { id: 1, tag: "t-a1" });
-      A!.r.upsert("notes", { id: 4, body: "a4", tag: "t-a4" });
-      B!.r.upsert("notes", { id: 2, body: "b2'" });
-      C!.r.upsert("notes", { id: 3, body: "c3'" });
-      net.sync(all);
+      await A!.r.migrate(UPGRADE_V2);
+      await A!.r.upsert("notes", { id: 1, tag: "t-a1" });
+      await A!.r.upsert("notes", { id: 4, body: "a4", tag: "t-a4" });
+      await B!.r.upsert("notes", { id: 2, body: "b2'" });
+      await C!.r.upsert("notes", { id: 3, body: "c3'" });
+      await net.sync(all);
       // B and C (v1) keep A's patches whole; their known columns merged already.
       for (const o of [B!, C!]) {
-        expect(status(o).alienPatches).toEqual([{ table: "notes", patches: 2, columns: { tag: 2 } }]);
-        expect(b.all(o.db, `SELECT body FROM notes WHERE id = 4`)).toEqual([{ body: "a4" }]);
+        expect((await status(o)).alienPatches).toEqual([{ table: "notes", patches: 2, columns: { tag: 2 } }]);
+        expect(await o.db.all(`SELECT body FROM notes WHERE id = 4`)).toEqual([{ body: "a4" }]);
       }
-      expect(status(A!).peers.find((p) => p.peerId === 2)!.schema!.version).toBe(1);
-      expect(status(B!).peers.find((p) => p.peerId === 1)!.schema).toEqual(status(A!).schema);
-      expect(status(A!).schema.version).toBe(2);
-      expect(B!.r.metrics()).toMatch(/replic_alien_patches\{table="notes"\} 2/);
-      expect(B!.r.metrics()).toMatch(/replic_schema_version 1/);
+      expect((await status(A!)).peers.find((p) => p.peerId === 2)!.schema!.version).toBe(1);
+      expect((await status(B!)).peers.find((p) => p.peerId === 1)!.schema).toEqual((await status(A!)).schema);
+      expect((await status(A!)).schema.version).toBe(2);
+      expect(await B!.r.metrics()).toMatch(/replic_alien_patches\{table="notes"\} 2/);
+      expect(await B!.r.metrics()).toMatch(/replic_schema_version 1/);
 
-      B!.r.migrate(UPGRADE_V2);
-      expect(status(B!).alienPatches).toEqual([]);
-      expect(notes(B!)).toEqual(notes(A!));
-      B!.r.upsert("notes", { id: 2, tag: "t-b2" });
-      A!.r.upsert("notes", { id: 3, tag: "t-a3" });
-      C!.r.upsert("notes", { id: 5, body: "c5" });
-      net.sync(all);
-      expect(status(C!).alienPatches).toEqual([{ table: "notes", patches: 4, columns: { tag: 4 } }]);
+      await B!.r.migrate(UPGRADE_V2);
+      expect((await status(B!)).alienPatches).toEqual([]);
+      expect((await notes(B!))).toEqual((await notes(A!)));
+      await B!.r.upsert("notes", { id: 2, tag: "t-b2" });
+      await A!.r.upsert("notes", { id: 3, tag: "t-a3" });
+      await C!.r.upsert("notes", { id: 5, body: "c5" });
+      await net.sync(all);
+      expect((await status(C!)).alienPatches).toEqual([{ table: "notes", patches: 4, columns: { tag: 4 } }]);
 
-      C!.r.migrate(UPGRADE_V2);
-      net.sync(all);
-      const D = h.open(UPGRADE_V2, { peerId: 9 }); // had the final schema from the start
-      net.link(C!.r, D.r);
-      net.sync([...all, D.r]);
-      expect(notes(D)).toEqual([
+      await C!.r.migrate(UPGRADE_V2);
+      await net.sync(all);
+      const D = await w.open(UPGRADE_V2, { peerId: 9 }); // had the final schema from the start
+      await net.link(C!.r, D.r);
+      await net.sync([...all, D.r]);
+      expect((await notes(D))).toEqual([
         { id: 1, body: "a1", tag: "t-a1" },
         { id: 2, body: "b2'", tag: "t-b2" },
         { id: 3, body: "c3'", tag: "t-a3" },
         { id: 4, body: "a4", tag: "t-a4" },
         { id: 5, body: "c5", tag: null },
       ]);
-      expectSame("notes", D, [A!, B!, C!]);
-      expectSame("notes_patches", D, [A!, B!, C!]);
-      for (const o of [A!, B!, C!]) expect(status(o).alienPatches).toEqual([]);
+      await expectSame("notes", D, [A!, B!, C!]);
+      await expectSame("notes_patches", D, [A!, B!, C!]);
+      for (const o of [A!, B!, C!]) expect((await status(o)).alienPatches).toEqual([]);
     });
 
-    it("a v1 peer between two v2 peers relays and serves the v2 columns unchanged", () => {
+    it("a v1 peer between two v2 peers relays and serves the v2 columns unchanged", async () => {
       const net = new Net();
-      const A = h.open(UPGRADE_V2, { peerId: 1 });
-      const B = h.open(UPGRADE_V1, { peerId: 2 });
-      const C = h.open(UPGRADE_V2, { peerId: 3 });
-      net.link(A.r, B.r);
-      net.link(B.r, C.r);
-      A.r.upsert("notes", { id: 1, body: "x", tag: "relayed" });
-      C.r.upsert("notes", { id: 2, tag: "back" });
-      net.sync([A.r, B.r, C.r]);
-      expect(notes(C)).toEqual([
+      const A = await w.open(UPGRADE_V2, { peerId: 1 });
+      const B = await w.open(UPGRADE_V1, { peerId: 2 });
+      const C = await w.open(UPGRADE_V2, { peerId: 3 });
+      await net.link(A.r, B.r);
+      await net.link(B.r, C.r);
+      await A.r.upsert("notes", { id: 1, body: "x", tag: "relayed" });
+      await C.r.upsert("notes", { id: 2, tag: "back" });
+      await net.sync([A.r, B.r, C.r]);
+      expect((await notes(C))).toEqual([
         { id: 1, body: "x", tag: "relayed" },
         { id: 2, body: null, tag: "back" },
       ]);
-      expect(notes(A)).toEqual(notes(C));
-      expect(b.all(B.db, `SELECT id, body FROM notes ORDER BY id`)).toEqual([
+      expect((await notes(A))).toEqual((await notes(C)));
+      expect(await B.db.all(`SELECT id, body FROM notes ORDER BY id`)).toEqual([
         { id: 1, body: "x" },
         { id: 2, body: null },
       ]);
       // A newcomer linked only to B gets them by gap repair, served whole from B's store.
-      const D = h.open(UPGRADE_V2, { peerId: 4 });
-      net.link(B.r, D.r);
-      net.sync([A.r, B.r, C.r, D.r]);
-      expect(notes(D)).toEqual(notes(A));
+      const D = await w.open(UPGRADE_V2, { peerId: 4 });
+      await net.link(B.r, D.r);
+      await net.sync([A.r, B.r, C.r, D.r]);
+      expect((await notes(D))).toEqual((await notes(A)));
     });
 
-    it("rollback round trip: A goes v3 → v1 → v3 while C keeps writing v3 values; nothing is lost", () => {
+    it("rollback round trip: A goes v3 → v1 → v3 while C keeps writing v3 values; nothing is lost", async () => {
       const net = new Net();
-      const [A, B, C] = [1, 2, 3].map((peerId) => h.open(UPGRADE_V3, { peerId }));
-      net.link(A!.r, B!.r);
-      net.link(B!.r, C!.r);
+      const [A, B, C] = await Promise.all([1, 2, 3].map((peerId) => w.open(UPGRADE_V3, { peerId })));
+      await net.link(A!.r, B!.r);
+      await net.link(B!.r, C!.r);
       const all = [A!, B!, C!].map((o) => o.r);
-      A!.r.upsert("notes", { id: 1, body: "a1", tag: "t1" });
-      A!.r.upsert("labels", { id: "x", color: "red", n: 1 });
-      C!.r.upsert("notes", { id: 2, tag: "t2" });
-      B!.r.upsert("notes", { id: 3, tag: null, body: "b3" });
-      net.sync(all);
-      const seq = status(A!).sequence;
+      await A!.r.upsert("notes", { id: 1, body: "a1", tag: "t1" });
+      await A!.r.upsert("labels", { id: "x", color: "red", n: 1 });
+      await C!.r.upsert("notes", { id: 2, tag: "t2" });
+      await B!.r.upsert("notes", { id: 3, tag: null, body: "b3" });
+      await net.sync(all);
+      const seq = (await status(A!)).sequence;
 
-      A!.r.migrate(UPGRADE_V1); // an older build: the stored downs drop tag and labels
-      expect(b.all(A!.db, `SELECT count(*) AS n FROM sqlite_master WHERE name = 'labels'`)).toEqual([{ n: 0 }]);
-      expect(status(A!).alienPatches).toEqual([
+      await A!.r.migrate(UPGRADE_V1); // an older build: the stored downs drop tag and labels
+      expect(await A!.db.all(`SELECT count(*) AS n FROM sqlite_master WHERE name = 'labels'`)).toEqual([{ n: 0 }]);
+      expect((await status(A!)).alienPatches).toEqual([
         { table: "labels", patches: 1, columns: { id: 1, color: 1, n: 1 } },
         { table: "notes", patches: 3, columns: { tag: 3 } },
       ]);
-      expect(status(A!).sequence).toBe(seq);
-      C!.r.upsert("notes", { id: 1, tag: "t1-c" });
-      C!.r.upsert("labels", { id: "y", color: "blue" });
-      B!.r.upsert("labels", { id: "x", n: 2 });
-      expect(A!.r.upsert("notes", { id: 3, body: "a3" })).toBe(`1.${seq + 1}`);
-      net.sync(all);
-      expect(status(A!).peers.find((p) => p.peerId === 2)!.schema!.version).toBe(3);
+      expect((await status(A!)).sequence).toBe(seq);
+      await C!.r.upsert("notes", { id: 1, tag: "t1-c" });
+      await C!.r.upsert("labels", { id: "y", color: "blue" });
+      await B!.r.upsert("labels", { id: "x", n: 2 });
+      expect(await A!.r.upsert("notes", { id: 3, body: "a3" })).toBe(`1.${seq + 1}`);
+      await net.sync(all);
+      expect((await status(A!)).peers.find((p) => p.peerId === 2)!.schema!.version).toBe(3);
 
-      A!.r.migrate(UPGRADE_V3);
-      expect(status(A!).alienPatches).toEqual([]);
-      expect(A!.r.upsert("notes", { id: 4, body: "a4" })).toBe(`1.${seq + 2}`);
-      net.sync(all);
-      const D = h.open(UPGRADE_V3, { peerId: 9 });
-      net.link(A!.r, D.r);
-      net.sync([...all, D.r]);
-      expect(notes(D)).toEqual([
+      await A!.r.migrate(UPGRADE_V3);
+      expect((await status(A!)).alienPatches).toEqual([]);
+      expect(await A!.r.upsert("notes", { id: 4, body: "a4" })).toBe(`1.${seq + 2}`);
+      await net.sync(all);
+      const D = await w.open(UPGRADE_V3, { peerId: 9 });
+      await net.link(A!.r, D.r);
+      await net.sync([...all, D.r]);
+      expect((await notes(D))).toEqual([
         { id: 1, body: "a1", tag: "t1-c" },
         { id: 2, body: null, tag: "t2" },
         { id: 3, body: "a3", tag: null },
         { id: 4, body: "a4", tag: null },
       ]);
-      expect(labels(D)).toEqual([
+      expect((await labels(D))).toEqual([
         { id: "x", color: "red", n: 2 },
         { id: "y", color: "blue", n: null },
       ]);
-      for (const t of ["notes", "labels", "notes_patches", "labels_patches"]) expectSame(t, D, [A!, B!, C!]);
+      for (const t of ["notes", "labels", "notes_patches", "labels_patches"]) await expectSame(t, D, [A!, B!, C!]);
     });
 
-    it("a table added on one peer first: its patches wait on the others and merge when they migrate", () => {
+    it("a table added on one peer first: its patches wait on the others and merge when they migrate", async () => {
       const net = new Net();
-      const [A, B, C] = [1, 2, 3].map((peerId) => h.open(UPGRADE_V2, { peerId }));
-      net.link(A!.r, B!.r);
-      net.link(B!.r, C!.r);
+      const [A, B, C] = await Promise.all([1, 2, 3].map((peerId) => w.open(UPGRADE_V2, { peerId })));
+      await net.link(A!.r, B!.r);
+      await net.link(B!.r, C!.r);
       const all = [A!, B!, C!].map((o) => o.r);
-      A!.r.migrate(UPGRADE_V3);
-      A!.r.upsert("labels", { id: "a", color: "red" });
-      A!.r.upsert("labels", { id: "b", n: 5 });
-      A!.r.upsert("notes", { id: 1, body: "known everywhere" });
-      net.sync(all);
+      await A!.r.migrate(UPGRADE_V3);
+      await A!.r.upsert("labels", { id: "a", color: "red" });
+      await A!.r.upsert("labels", { id: "b", n: 5 });
+      await A!.r.upsert("notes", { id: 1, body: "known everywhere" });
+      await net.sync(all);
       for (const o of [B!, C!]) {
-        expect(status(o).alienPatches).toEqual([{ table: "labels", patches: 2, columns: { id: 2, color: 1, n: 1 } }]);
-        expect(notes(o)).toEqual([{ id: 1, body: "known everywhere", tag: null }]);
-        expect(codeOf(() => o.r.upsert("labels", { id: "c" }))).toBe("UNKNOWN_TABLE");
+        expect((await status(o)).alienPatches).toEqual([{ table: "labels", patches: 2, columns: { id: 2, color: 1, n: 1 } }]);
+        expect((await notes(o))).toEqual([{ id: 1, body: "known everywhere", tag: null }]);
+        expect(await codeOf(() => o.r.upsert("labels", { id: "c" }))).toBe("UNKNOWN_TABLE");
       }
-      B!.r.migrate(UPGRADE_V3);
-      expect(labels(B!)).toEqual(labels(A!));
-      B!.r.upsert("labels", { id: "a", n: 7 });
-      net.sync(all);
-      expect(status(C!).alienPatches[0]!.patches).toBe(3);
-      C!.r.migrate(UPGRADE_V3);
-      net.sync(all);
-      expect(labels(C!)).toEqual([
+      await B!.r.migrate(UPGRADE_V3);
+      expect((await labels(B!))).toEqual((await labels(A!)));
+      await B!.r.upsert("labels", { id: "a", n: 7 });
+      await net.sync(all);
+      expect((await status(C!)).alienPatches[0]!.patches).toBe(3);
+      await C!.r.migrate(UPGRADE_V3);
+      await net.sync(all);
+      expect((await labels(C!))).toEqual([
         { id: "a", color: "red", n: 7 },
         { id: "b", color: null, n: 5 },
       ]);
-      expectSame("labels", A!, [B!, C!]);
-      expectSame("labels_patches", A!, [B!, C!]);
+      await expectSame("labels", A!, [B!, C!]);
+      await expectSame("labels_patches", A!, [B!, C!]);
     });
   });
 }

@@ -167,9 +167,14 @@ class DoStatement implements SqliteStatement {
     }
   }
 
+  /** The result column names of the last run (watch() reads rows as objects by them). */
+  private names: string[] = [];
+
   private exec(query: string, values: DoBindable[]) {
     try {
-      return this.sql.exec(query, ...values);
+      const cursor = this.sql.exec(query, ...values);
+      this.names = cursor.columnNames;
+      return cursor;
     } catch (err) {
       throw limitError(err, this.table);
     }
@@ -254,6 +259,11 @@ class DoStatement implements SqliteStatement {
       return this.exactRows(query, values, rows[0]!.length);
     }
     return rows.map((r) => r.map(toSqlValue));
+  }
+
+  /** Names of the result columns of the last run, in SELECT order ([] before a run, or for a statement without results). */
+  columns(): string[] {
+    return [...this.names];
   }
 
   private rereadable(): boolean {
