@@ -29,7 +29,7 @@ export function scopeDb(ddl = `${SCOPE_DDL}\n${TAGS_DDL}`) {
 export function openScoped(peerId: number, options: ReplicaOptions = {}, d = scopeDb()) {
   const warnings: string[] = [];
   const r: Replica = createReplica(d, { peerId, heartbeatMs: 0, retentionMs: 0, logger: { warn: (m) => void warnings.push(m) }, ...options });
-  const all = (sql: string) => d.db.prepare(sql).raw(true).all();
+  const all = (sql: string) => d.db.prepare(sql).raw(true).all() as unknown[][];
   const items = () => all("SELECT tenantId, id, name FROM items ORDER BY tenantId, id");
   const itemPatches = () => all("SELECT tenantId, id, name, _peerId, _sequenceId FROM items_patches ORDER BY _peerId, _sequenceId");
   const metric = (name: string) => {

@@ -159,10 +159,10 @@ describe("a spoke writing outside its allow", () => {
     }
     // What is sent is not filtered by the receiver's scope yet (docs/scopes.md): the tenant-2 spoke
     // receives tenant 1's honest rows too, and none of the refused ones.
-    const sorted = honest.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const sorted: unknown[][] = honest.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     expect(hub.items()).toEqual(sorted);
     expect(t2.items()).toEqual(sorted);
-    expect(t2.items().filter((r) => r[1] >= 400 && r[1] < 500)).toEqual([]);
+    expect(t2.items().filter((r) => (r[1] as number) >= 400 && (r[1] as number) < 500)).toEqual([]);
     expect(t2.itemPatches().filter((p) => p[0] === 2 && p[3] === 1)).toEqual([]);
     expect(hub.all("SELECT count(*) FROM notes")).toEqual([[6]]);
     expect(t2.all("SELECT count(*) FROM notes")).toEqual([[6]]);
