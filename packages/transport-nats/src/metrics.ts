@@ -14,6 +14,8 @@ export class NatsCounters {
   publishErrors = 0;
   /** Dials whose credentials the server refused. */
   authFailures = 0;
+  /** Members the authenticate hook refused (asked again after silenceMs). */
+  peersRefused = 0;
 }
 
 const SERIES: Array<[keyof NatsCounters, string, "gauge" | "counter", string]> = [
@@ -28,6 +30,7 @@ const SERIES: Array<[keyof NatsCounters, string, "gauge" | "counter", string]> =
   ["oversized", "oversized_total", "counter", "Messages over the server's max_payload, not sent"],
   ["publishErrors", "publish_errors_total", "counter", "Publishes that failed"],
   ["authFailures", "auth_failures_total", "counter", "Dials whose credentials the NATS server refused"],
+  ["peersRefused", "peers_refused_total", "counter", "Members the authenticate hook refused to link"],
 ];
 
 export function renderNatsMetrics(c: NatsCounters, labels: Record<string, string>): string {
