@@ -4,7 +4,7 @@
 // the spoke may not write, the other tenant's spoke never sees it, honest writes converge.
 import { afterEach, describe, expect, it } from "vitest";
 import { createReplica, isReplicError, sameScope, type Replica, type ReplicaOptions } from "../src/index.js";
-import { openScoped, scopeDb } from "./scope-fixtures.js";
+import { codeOf, openScoped, scopeDb } from "./scope-fixtures.js";
 import { testDriver } from "./helpers.js";
 
 const opened: Replica[] = [];
@@ -87,6 +87,25 @@ describe("a scope is checked at open", () => {
     const r = createReplica(d, { heartbeatMs: 0, scope: undefined });
     opened.push(r);
     expect(r.scope).toBeUndefined();
+  });
+});
+
+describe("a scope after a migration", () => {
+  it("a named column that is no longer a key holds no row of its table (checked by name, failing closed)", () => {
+    const x = openScoped(1, { scope: { notes: { id: [1] } } });
+    opened.push(x.r);
+    expect(x.r.upsert("notes", { id: 1, body: "before" })).toBe("1.1");
+    // notes is rebuilt keyed by `k`: `id` is an ordinary column now.
+    x.r.migrate([
+      {
+        up: `DROP TABLE notes_patches; DROP TABLE notes;
+CREATE TABLE notes (k TEXT PRIMARY KEY, id INTEGER, body TEXT);
+CREATE TABLE notes_patches (k TEXT, id INTEGER, body TEXT, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL);`,
+        down: "DROP TABLE notes_patches; DROP TABLE notes;",
+      },
+    ]);
+    expect(codeOf(() => x.r.upsert("notes", { k: "a", id: 1, body: "after" }))).toBe("OUT_OF_SCOPE");
+    expect(x.r.upsert("items", { id: 1, tenantId: 5 })).toBe("1.2"); // tables the scope does not name are unaffected
   });
 });
 
