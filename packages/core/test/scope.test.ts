@@ -109,6 +109,16 @@ CREATE TABLE notes_patches (k TEXT, id INTEGER, body TEXT, _patchedAt INTEGER NO
   });
 });
 
+describe("adopt() and the scope", () => {
+  it("a batch holding a row outside fails with OUT_OF_SCOPE; earlier batches stay adopted", () => {
+    const x = openScoped(1, { scope: { items: { tenantId: [1] } } });
+    opened.push(x.r);
+    x.db.exec("INSERT INTO items (id, tenantId, name) VALUES (1, 1, 'a'), (2, 2, 'b'), (3, 1, 'c')");
+    expect(codeOf(() => x.r.adopt("items", { batchSize: 1 }))).toBe("OUT_OF_SCOPE");
+    expect(x.itemPatches()).toEqual([[1, 1, "a", 1, 1]]);
+  });
+});
+
 describe("sameScope", () => {
   it("compares tables, columns and values in any order; types count", () => {
     expect(sameScope(undefined, undefined)).toBe(true);
