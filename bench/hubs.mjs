@@ -8,10 +8,17 @@
 //   - time for one write on one spoke to reach every other spoke,
 //   - time to converge after every spoke writes one row at once,
 //   - time until every spoke is linked after the hub process starts accepting (this includes the
-//     spoke processes opening their databases one after the other).
+//     spoke processes opening their databases one after the other),
+//   - a hub restart: the hub process killed (SIGKILL) and started again on the same database and
+//     port while every spoke is linked: time until all are linked again (each spoke re-dials with
+//     its jittered back-off) and the new hub's CPU over that time.
+// With --transport nats, the same over a nats-server on loopback (Debian's, found as the tests find
+// it): the "hub" is one member of a cluster every spoke also joins; every member hears every other
+// member's heartbeats, and no member relays (each heard the original), so the measured member's
+// idle cost grows with N by design — docs in packages/transport-nats/README.md, "Scaling".
 // Results go to bench/results/hubs-<date>.md and .json.
 //   node bench/hubs.mjs [--spokes 100,200,400,1000] [--per-process 250] [--idle-seconds 10]
-//                       [--converge-limit 120] [--label after]
+//                       [--converge-limit 120] [--label after] [--out DIR] [--transport ws|nats]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -60,14 +67,22 @@ const metricOf = (text, name) => Number(new RegExp(`^replic_${name} (\\S+)$`, "m
 async function child(cfg) {
   const { default: Database } = await import("better-sqlite3");
   const ws = await import("@replic/transport-ws");
+  const nats = cfg.nats ? await import("@replic/transport-nats") : undefined;
+  const quiet = { warn: () => {} };
+  /** The spoke's (or, over NATS, any member's) link: something with close(). */
+  const join = (replica) => (nats ? nats.joinNats(replica, { servers: cfg.nats, cluster: "bench", logger: quiet }) : ws.connectWebSocket(replica, cfg.url, { logger: quiet }));
   if (cfg.role === "hub") {
     global.gc?.();
     const heapBefore = process.memoryUsage().heapUsed;
     const { replica } = await open(Database, cfg.file, HUB);
-    const server = await ws.serveWebSocket(replica, { port: 0, logger: { warn: () => {} } });
-    say({ ready: true, url: `ws://127.0.0.1:${server.port}/replic`, startedAt: wallMs() });
+    const cpuStart = process.cpuUsage();
+    const server = nats ? await join(replica) : await ws.serveWebSocket(replica, { port: cfg.port ?? 0, logger: quiet });
+    say({ ready: true, url: nats ? cfg.nats : `ws://127.0.0.1:${server.port}/replic`, port: server.port, startedAt: wallMs() });
     commands(async (c) => {
-      if (c.cmd === "peers") say({ peers: replica.status().peers.length, at: wallMs() });
+      if (c.cmd === "peers") {
+        const cpu = process.cpuUsage(cpuStart);
+        say({ peers: replica.status().peers.length, at: wallMs(), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+      }
       else if (c.cmd === "idle") {
         global.gc?.();
         const m0 = replica.metrics();
@@ -101,7 +116,7 @@ async function child(cfg) {
     const { db, replica } = await open(Database, ":memory:", cfg.first + i);
     // Spread the links over a second, as devices reconnecting with jitter would.
     await new Promise((r) => setTimeout(r, 1000 / cfg.count));
-    const link = ws.connectWebSocket(replica, cfg.url, { logger: { warn: () => {} } });
+    const link = await join(replica);
     spokes.push({ db, replica, link });
   }
   // Remote patches merged per spoke, counted from merge events (cheap: no query, no status()).
@@ -152,6 +167,16 @@ async function child(cfg) {
   });
 }
 
+/** Asks the hub for its linked peers until there are `n`; returns the last answer. */
+async function untilLinked(hub, n) {
+  for (;;) {
+    hub.send({ cmd: "peers" });
+    const answer = await hub.next();
+    if (answer.peers >= n) return answer;
+    await sleep(200);
+  }
+}
+
 function start(cfg) {
   const p = spawn(process.execPath, ["--expose-gc", self, JSON.stringify(cfg)], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = [];
@@ -184,27 +209,45 @@ function start(cfg) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function runOne(n, perProcess, idleSeconds, convergeLimit) {
+/** Debian's nats-server on a free loopback port (found as the NATS tests find it). */
+async function startNats() {
+  const { findTool } = await import("../scripts/system-tools.mjs");
+  const binary = findTool("nats-server");
+  if (!binary) throw new Error("nats-server is not installed (apt-get install nats-server; npm test installs it when run as root)");
+  const { connect, createServer } = await import("node:net");
+  const port = await new Promise((resolve, reject) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.once("error", reject);
+  });
+  const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+  for (const end = Date.now() + 10_000; ; ) {
+    const up = await new Promise((r) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => (s.destroy(), r(true)));
+      s.once("error", () => r(false));
+    });
+    if (up) break;
+    if (Date.now() > end) throw new Error("nats-server did not start");
+    await sleep(50);
+  }
+  return { child, url: `nats://127.0.0.1:${port}` };
+}
+
+async function runOne(n, perProcess, idleSeconds, convergeLimit, natsUrl) {
   const dir = mkdtempSync(join(tmpdir(), "replic-hubs-"));
-  const hub = start({ role: "hub", file: join(dir, "hub.db") });
+  let hub = start({ role: "hub", file: join(dir, "hub.db"), nats: natsUrl });
   const spokes = [];
   try {
-    const { url, startedAt } = await hub.next();
+    const { url, port, startedAt } = await hub.next();
     for (let first = 100; first < 100 + n; first += perProcess) {
-      spokes.push(start({ role: "spoke", url, first, count: Math.min(perProcess, 100 + n - first) }));
+      spokes.push(start({ role: "spoke", url, nats: natsUrl, first, count: Math.min(perProcess, 100 + n - first) }));
     }
     for (const s of spokes) await s.next();
     // Linked: the hub has every spoke as a neighbour.
-    let linkedAt;
-    for (;;) {
-      hub.send({ cmd: "peers" });
-      const { peers, at } = await hub.next();
-      if (peers >= n) {
-        linkedAt = at;
-        break;
-      }
-      await sleep(200);
-    }
+    const linkedAt = (await untilLinked(hub, n)).at;
     // Idle: let the first exchange of heads settle, then measure.
     await sleep(5000);
     hub.send({ cmd: "idle", seconds: idleSeconds });
@@ -234,8 +277,17 @@ async function runOne(n, perProcess, idleSeconds, convergeLimit) {
     } catch {
       convergeSeconds = null; // not within the limit
     }
+    // Hub restart: killed, started again on the same file and port; every spoke re-dials.
+    await sleep(3000);
+    hub.p.kill("SIGKILL");
+    await new Promise((r) => (hub.p.exitCode !== null || hub.p.signalCode !== null ? r() : hub.p.once("exit", r)));
+    hub = start({ role: "hub", file: join(dir, "hub.db"), port, nats: natsUrl });
+    const restarted = await hub.next();
+    const relinked = await untilLinked(hub, n);
     return {
       spokes: n,
+      relinkSeconds: (relinked.at - restarted.startedAt) / 1000,
+      relinkHubCpuSeconds: relinked.cpuSeconds,
       linkSeconds: (linkedAt - startedAt) / 1000,
       idleCpuPercent: idle.cpuPercent,
       idleBytesPerSecond: idle.bytesPerSecond,
@@ -271,14 +323,21 @@ async function main() {
   const idleSeconds = Number(arg("idle-seconds", "10"));
   const label = arg("label", "");
   const convergeLimit = Number(arg("converge-limit", "120"));
+  const transport = arg("transport", "ws");
+  if (transport !== "ws" && transport !== "nats") throw new Error(`--transport ws or nats, not ${transport}`);
+  const natsServer = transport === "nats" ? await startNats() : undefined;
   const results = [];
-  for (const n of sizes) {
-    const r = await runOne(n, perProcess, idleSeconds, convergeLimit);
-    console.log(JSON.stringify(r));
-    results.push(r);
+  try {
+    for (const n of sizes) {
+      const r = await runOne(n, perProcess, idleSeconds, convergeLimit, natsServer?.url);
+      console.log(JSON.stringify(r));
+      results.push(r);
+    }
+  } finally {
+    natsServer?.child.kill("SIGKILL");
   }
   const date = new Date().toISOString().slice(0, 10);
-  const base = join(dirname(self), "results", `hubs-${date}${label ? `-${label}` : ""}`);
+  const base = join(arg("out", join(dirname(self), "results")), `hubs-${transport === "nats" ? "nats-" : ""}${date}${label ? `-${label}` : ""}`);
   const goals = (r) =>
     r.spokes === 1000
       ? `idle CPU ${r.idleCpuPercent <= 5 ? "≤" : ">"} 5 %, one write ${r.oneWriteSeconds <= 1 ? "≤" : ">"} 1 s`
@@ -286,14 +345,18 @@ async function main() {
   const md = [
     `# Hub and spokes (${date}${label ? `, ${label}` : ""})`,
     "",
-    "One hub process (Node, better-sqlite3 file in WAL, @replic/transport-ws on loopback) and N spokes",
-    `(in-memory better-sqlite3 each, ${perProcess} per process), heartbeats every 1 s. \`node bench/hubs.mjs\`.`,
+    transport === "nats"
+      ? "One measured member (Node, better-sqlite3 file in WAL) and N members (in-memory better-sqlite3 each,"
+      : "One hub process (Node, better-sqlite3 file in WAL, @replic/transport-ws on loopback) and N spokes",
+    transport === "nats"
+      ? `${perProcess} per process), one @replic/transport-nats cluster on a local nats-server, heartbeats every 1 s. \`node bench/hubs.mjs --transport nats\`.`
+      : `(in-memory better-sqlite3 each, ${perProcess} per process), heartbeats every 1 s. \`node bench/hubs.mjs\`.`,
     "",
-    "| spokes | hub idle CPU (% of a core) | idle bytes/s (hub, in+out) | idle bytes/s per spoke | heads taken/s idle | hub heap per link | one write to every spoke | converge after every spoke writes | all linked after start | goals (1,000) |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| spokes | hub idle CPU (% of a core) | idle bytes/s (hub, in+out) | idle bytes/s per spoke | heads taken/s idle | hub heap per link | one write to every spoke | converge after every spoke writes | all linked after start | hub restart: all linked again (hub CPU) | goals (1,000) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
     ...results.map(
       (r) =>
-        `| ${r.spokes} | ${r.idleCpuPercent.toFixed(1)} % | ${Math.round(r.idleBytesPerSecond)} | ${r.idleBytesPerSecondPerSpoke.toFixed(1)} | ${Math.round(r.idleHeadsPerSecond)} | ${r.heapPerLinkKB.toFixed(1)} kB | ${r.oneWriteSeconds.toFixed(3)} s | ${r.convergeSeconds === null ? `> ${r.convergeLimit} s` : `${r.convergeSeconds.toFixed(2)} s`} | ${r.linkSeconds.toFixed(1)} s | ${goals(r)} |`,
+        `| ${r.spokes} | ${r.idleCpuPercent.toFixed(1)} % | ${Math.round(r.idleBytesPerSecond)} | ${r.idleBytesPerSecondPerSpoke.toFixed(1)} | ${Math.round(r.idleHeadsPerSecond)} | ${r.heapPerLinkKB.toFixed(1)} kB | ${r.oneWriteSeconds.toFixed(3)} s | ${r.convergeSeconds === null ? `> ${r.convergeLimit} s` : `${r.convergeSeconds.toFixed(2)} s`} | ${r.linkSeconds.toFixed(1)} s | ${r.relinkSeconds.toFixed(1)} s (${r.relinkHubCpuSeconds.toFixed(1)} CPU s) | ${goals(r)} |`,
     ),
     "",
   ].join("\n");

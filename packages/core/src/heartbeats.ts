@@ -5,6 +5,9 @@
  * lost heartbeat, a restart), and every `fullHeartbeatEvery` heartbeats as a safety net. Older
  * builds get full heartbeats of their version. Each distinct message is encoded once per round
  * and its bytes shared: idle, every link was last sent the same version, so one delta serves all.
+ * A link that has had our unchanged heads `QUIET_AFTER` times in a row goes quiet: one heartbeat
+ * every `idleEvery` rounds until something changes. Its heads and digest already match ours (or it
+ * asks, or the next one it gets carries the digest), so the silence costs neither side anything.
  */
 import type { HeadsLog } from "./heads-log.js";
 import type { Metrics } from "./metrics.js";
@@ -21,9 +24,17 @@ export interface HeartbeatRooms {
   metrics: Metrics;
   /** Full heartbeats to a version 3 neighbour every this many (1: always full). */
   fullEvery: number;
+  /** A quiet link gets a heartbeat every this many rounds (1: every round). */
+  idleEvery: number;
   /** The clock and schema version to stamp heartbeats with now. */
   stamp: () => { clock: number; schema: SchemaVersion };
 }
+
+/**
+ * Heartbeats with unchanged heads sent before a link goes quiet: the change itself may be lost,
+ * and the two after it carry the digest that lets the neighbour notice and ask.
+ */
+export const QUIET_AFTER = 2;
 
 export class Heartbeats {
   /**
@@ -42,12 +53,13 @@ export class Heartbeats {
   /** One heartbeat to each of `links`. */
   send(links: readonly Link[]): void {
     if (links.length === 0) return;
-    const { origins, log, outbox, fullEvery } = this.r;
+    const { origins, log, outbox, fullEvery, idleEvery } = this.r;
     const { clock, schema } = this.r.stamp();
     log.refresh(origins);
     const digest = log.digest.hex;
     const old = new Map<number, Uint8Array>(); // full heartbeats of older versions
     const deltas = new Map<number, Uint8Array>(); // by the version last sent
+    let skipped = 0;
     for (const link of links) {
       const v = heartbeatVersionFor(link);
       if (v < WIRE_VERSION) {
@@ -65,6 +77,11 @@ export class Heartbeats {
         this.sent(link, this.full.bytes, true);
         continue;
       }
+      if (link.sentVersion !== log.version) link.unchangedSent = 0;
+      else if (link.unchangedSent >= QUIET_AFTER && link.beats - link.lastSentBeat < idleEvery) {
+        skipped++;
+        continue;
+      } else link.unchangedSent++;
       let bytes = deltas.get(link.sentVersion);
       if (!bytes) {
         bytes = encodeWire({ kind: "heartbeat", clock, heads: log.changedSince(link.sentVersion), schema, form: "delta", digest }, WIRE_VERSION);
@@ -72,6 +89,7 @@ export class Heartbeats {
       }
       this.sent(link, bytes, false);
     }
+    if (skipped > 0) this.r.metrics.inc("heartbeats_idle_skipped_total", skipped);
   }
 
   /**
@@ -92,9 +110,11 @@ export class Heartbeats {
   private sent(link: Link, bytes: Uint8Array, full: boolean): void {
     this.r.outbox.send(link, bytes, "heartbeat");
     link.sentVersion = this.r.log.version;
+    link.lastSentBeat = link.beats;
     if (full) {
       link.fullDue = false;
       link.fullSent = true;
+      link.unchangedSent = 0;
     }
   }
 }

@@ -424,6 +424,9 @@ export class Inbound {
     this.observeClock(msg.clock, link);
     // A delta replaces the heads it carries; anything else replaces them all.
     const delta = msg.form === "delta";
+    // A full heartbeat: the neighbour restarted, or its safety net. Ours to it resume, so it can
+    // check our heads against their digest and ask for what it lacks.
+    if (!delta) link.unchangedSent = 0;
     const ignored = delta ? neighbours.takeDelta(link, msg.heads, opts.maxOrigins) : neighbours.takeHeads(link, msg.heads, opts.maxOrigins);
     metrics.inc("heads_taken_total", msg.heads.length - ignored);
     if (ignored > 0) metrics.inc("heads_ignored_total", ignored);

@@ -41,6 +41,7 @@ export const METRICS = {
   heads_ignored_total: ["counter", "Origins in neighbours' heartbeats beyond the maxOrigins bound, ignored."],
   heads_taken_total: ["counter", "Heads taken from neighbours' heartbeats (all of a full one, the changed ones of a delta)."],
   heads_digest_mismatches_total: ["counter", "Heartbeats whose heads digest differed from the heads kept for their sender (its full heads are then asked for)."],
+  heartbeats_idle_skipped_total: ["counter", "Heartbeats not sent to a neighbour that already has our unchanged heads (idleHeartbeatEvery)."],
   heads_requests_in_total: ["counter", "Requests for this replica's full heads received from neighbours."],
   repair_origins_examined_total: ["counter", "Origins gap repair looked at: only those a neighbour may be ahead on."],
   decode_errors_total: ["counter", "Messages rejected by the decoder."],

@@ -49,8 +49,12 @@ export interface Link {
   askedFull: boolean;
   /** Sender side: the heads-log version last advertised to it, -1 before a full heartbeat. */
   sentVersion: number;
-  /** Sender side: heartbeats sent to it (a full one every `fullHeartbeatEvery`). */
+  /** Sender side: rounds of heartbeats to it (a full one every `fullHeartbeatEvery`). */
   beats: number;
+  /** Sender side: heartbeats sent in a row with heads it already had (idle once it reaches `QUIET_AFTER`). */
+  unchangedSent: number;
+  /** Sender side: the round (`beats`) of the last heartbeat sent to it. */
+  lastSentBeat: number;
   /** Sender side: it asked for our full heads (answered at once, or next round if already sent). */
   fullDue: boolean;
   /** Sender side: whether it got a full heartbeat this round. */
@@ -106,6 +110,8 @@ export class Neighbours {
       askedFull: false,
       sentVersion: -1,
       beats: 0,
+      unchangedSent: 0,
+      lastSentBeat: 0,
       fullDue: false,
       fullSent: false,
       allow,

@@ -175,6 +175,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
       outbox: this.outbox,
       metrics: this.metricsRegistry,
       fullEvery: opts.fullHeartbeatEvery,
+      idleEvery: opts.idleHeartbeatEvery,
       stamp: () => ({ clock: Math.max(this.clock.current, timestampFromMs(this.opts.now())), schema: this.schema }),
     });
     this.inbound = new Inbound({

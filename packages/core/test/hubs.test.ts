@@ -37,6 +37,8 @@ function star(spokes: number, options: Record<string, unknown> = {}) {
     hub.addPeer(id, (b) => void queue.push([s, HUB, b]));
     s.addPeer(HUB, (b) => void queue.push([hub, id, b]));
   }
+  /** The last message queued is lost. */
+  const dropLast = () => void queue.pop();
   const drain = () => {
     while (queue.length > 0) {
       const [to, from, bytes] = queue.shift()!;
@@ -51,12 +53,13 @@ function star(spokes: number, options: Record<string, unknown> = {}) {
     drain();
   };
   const metric = (r: Replica, name: string) => Number(/^replic_\S+ (\S+)$/m.exec(r.metrics().split("\n").find((l) => l.startsWith(`replic_${name} `)) ?? "")?.[1] ?? NaN);
-  return { hub, spoke, round, drain, metric, wall };
+  return { hub, spoke, round, drain, dropLast, metric, wall };
 }
 
 /** Operations on the hub in one idle round, per heartbeat it received. */
 function idleWorkPerHeartbeat(spokes: number) {
-  const x = star(spokes);
+  // Every link gets a heartbeat every round here (no quiet links): the cost of one is measured.
+  const x = star(spokes, { idleHeartbeatEvery: 1 });
   for (const [id, s] of x.spoke) s.upsert("notes", { id: `n${id}`, body: "x" });
   x.drain();
   for (let i = 0; i < 4; i++) x.round();
@@ -110,6 +113,63 @@ describe("a hub's idle work does not grow with the number of origins", () => {
       // Every spoke's next delta carries the one changed origin (the writer's own included).
       expect(x.metric(x.hub, "heads_taken_total") - before).toBe(spokes);
     }
+  }, 60_000);
+});
+
+describe("quiet links: an idle hub sends and receives one heartbeat per spoke every `idleHeartbeatEvery` rounds", () => {
+  it("after a write, the change and two more heartbeats each way, then one per spoke every 5 rounds", () => {
+    const x = star(16, { idleHeartbeatEvery: 5 });
+    for (const [id, s] of x.spoke) s.upsert("notes", { id: `n${id}`, body: "x" });
+    x.drain();
+    const heartbeats = () => {
+      const text = x.hub.metrics();
+      const n = (dir: string) => Number(new RegExp(`^replic_messages_${dir}_total\\{kind="heartbeat"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+      return n("in") + n("out");
+    };
+    const counts: number[] = [];
+    for (let i = 0; i < 14; i++) {
+      const before = heartbeats();
+      x.round();
+      counts.push(heartbeats() - before);
+    }
+    // Rounds 1-3 carry a heartbeat each way per spoke (the first ones full), then rounds 8 and 13.
+    expect(counts).toEqual([32, 32, 32, 0, 0, 0, 0, 32, 0, 0, 0, 0, 32, 0]);
+    expect(x.metric(x.hub, "heartbeats_idle_skipped_total")).toBe(16 * 9);
+  }, 60_000);
+
+  it("a write whose patch and next three heartbeats are all lost still reaches the hub, by the quiet link's next heartbeat", () => {
+    const x = star(4, { idleHeartbeatEvery: 6 });
+    for (const [id, s] of x.spoke) s.upsert("notes", { id: `n${id}`, body: "x" });
+    x.drain();
+    for (let i = 0; i < 4; i++) x.round();
+    const writer = x.spoke.get(101)!;
+    const token = writer.upsert("notes", { id: "late", body: "lost" });
+    const seq = Number(token.split(".")[1]);
+    const hubHolds = () => x.hub.status().origins.find((o) => o.peerId === 101)?.contiguous ?? 0;
+    // The patch and the writer's next three heartbeats to the hub are lost.
+    const dropFromWriter = (rounds: number) => {
+      for (let i = 0; i < rounds; i++) {
+        x.wall.t += 1000;
+        for (const [id, s] of x.spoke) {
+          s.tick();
+          if (id === 101) x.dropLast();
+        }
+        x.drain();
+        x.hub.tick();
+        x.drain();
+      }
+    };
+    x.dropLast();
+    dropFromWriter(3);
+    expect(hubHolds()).toBeLessThan(seq);
+    let rounds = 0;
+    while (hubHolds() < seq && rounds < 10) {
+      x.round();
+      rounds++;
+    }
+    expect(hubHolds()).toBe(seq);
+    expect(rounds).toBeLessThanOrEqual(6);
+    for (const s of x.spoke.values()) expect(s.status().origins.find((o) => o.peerId === 101)?.contiguous).toBe(seq);
   }, 60_000);
 });
 

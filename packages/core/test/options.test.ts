@@ -63,6 +63,7 @@ describe("option names", () => {
       maxServeBytes: 1 << 20,
       maxOrigins: 5,
       fullHeartbeatEvery: 10,
+      idleHeartbeatEvery: 3,
       maxHeldPatches: 5,
       maxIncompletePatches: 5,
       limits: { maxPatches: 100 },

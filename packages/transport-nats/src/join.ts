@@ -9,6 +9,10 @@
  *  - relays (patches a replica would forward after merging someone else's batch) are not sent: every
  *    member heard the original, and anti-entropy asks for whatever it missed.
  *
+ * Liveness: a member is heard through anything it publishes. An idle replica sends heartbeats only
+ * every few rounds (quiet links), so a member that has published nothing on the cluster subject for
+ * half of `silenceMs` says hello to each member directly (no answer is due), and is not unlinked.
+ *
  * Credentials the server refuses are an AuthFailedError: joinNats rejects with it, and later (a
  * server restarted or reloaded with other credentials) the membership counts it, logs it once per
  * back-off step and re-dials with a growing delay instead of the client's fixed 250 ms.
@@ -163,6 +167,7 @@ export async function joinNats(replica: LinkableReplica, options: NatsOptions): 
     emit("auth_failed", err);
   };
 
+  let lastClusterPublish = Date.now();
   const publish = (subject: string, frame: NatsFrame): boolean => {
     if (closed || nc.isClosed()) return false;
     const bytes = encodeFrame(frame);
@@ -175,6 +180,7 @@ export async function joinNats(replica: LinkableReplica, options: NatsOptions): 
     try {
       nc.publish(subject, bytes);
       c.bytesOut += bytes.length;
+      if (subject === subjects.all) lastClusterPublish = Date.now();
       return true;
     } catch (err) {
       c.publishErrors++;
@@ -334,6 +340,10 @@ export async function joinNats(replica: LinkableReplica, options: NatsOptions): 
     const now = Date.now();
     for (const [peer, seen] of lastSeen) if (now - seen > silenceMs) unlink(peer);
     for (const [peer, until] of refusedUntil) if (until <= now) refusedUntil.delete(peer);
+    if (now - lastClusterPublish > silenceMs / 2 && state === "connected") {
+      lastClusterPublish = now;
+      for (const peer of lastSeen.keys()) if (publish(subjects.peer(peer), { type: "hello", from: me })) c.keepAlives++;
+    }
   }, Math.max(100, Math.floor(silenceMs / 4)));
   (sweeper as { unref?: () => void }).unref?.();
 

@@ -12,6 +12,8 @@ export class NatsCounters {
   badFrames = 0;
   oversized = 0;
   publishErrors = 0;
+  /** Hellos sent directly to members while nothing else was published (liveness). */
+  keepAlives = 0;
   /** Dials whose credentials the server refused. */
   authFailures = 0;
   /** Members the authenticate hook refused (asked again after silenceMs). */
@@ -29,6 +31,7 @@ const SERIES: Array<[keyof NatsCounters, string, "gauge" | "counter", string]> =
   ["badFrames", "bad_frames_total", "counter", "Messages refused by a decoder or the replica"],
   ["oversized", "oversized_total", "counter", "Messages over the server's max_payload, not sent"],
   ["publishErrors", "publish_errors_total", "counter", "Publishes that failed"],
+  ["keepAlives", "keepalives_total", "counter", "Hellos sent to each member directly after half of silenceMs without publishing on the cluster subject"],
   ["authFailures", "auth_failures_total", "counter", "Dials whose credentials the NATS server refused"],
   ["peersRefused", "peers_refused_total", "counter", "Members the authenticate hook refused to link"],
 ];

@@ -23,9 +23,9 @@ const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
-function peer(peerId: number) {
+function peer(peerId: number, heartbeatMs = 100) {
   const db = new Database(":memory:");
-  const replica = openReplica(db, { peerId, heartbeatMs: 100 });
+  const replica = openReplica(db, { peerId, heartbeatMs });
   replica.migrate(MIGRATIONS);
   cleanup.push(() => {
     replica.close();
@@ -33,8 +33,8 @@ function peer(peerId: number) {
   });
   return { replica, rows: () => JSON.stringify(db.prepare("SELECT * FROM items ORDER BY id").all()) };
 }
-async function join(p: { replica: Parameters<typeof joinNats>[0] }, cluster: string): Promise<NatsMembership> {
-  const m = await joinNats(p.replica, { servers: nats.url, cluster, logger: { warn: () => {} } });
+async function join(p: { replica: Parameters<typeof joinNats>[0] }, cluster: string, silenceMs?: number): Promise<NatsMembership> {
+  const m = await joinNats(p.replica, { servers: nats.url, cluster, logger: { warn: () => {} }, ...(silenceMs ? { silenceMs } : {}) });
   cleanup.push(() => m.close());
   return m;
 }
@@ -80,6 +80,21 @@ describe("joinNats", () => {
     // Bye: the others unlink at once.
     await ms[2].close();
     await until(() => ms[0].members.length === 1 && ms[1].members.length === 1, 5000, "bye");
+  });
+
+  it("members that publish nothing (idle replicas send heartbeats only every few rounds) stay linked by direct hellos", async () => {
+    // No heartbeat timer at all: after the first exchange the replicas send nothing.
+    const a = peer(421, 0);
+    const b = peer(422, 0);
+    const ma = await join(a, "quiet", 800);
+    const mb = await join(b, "quiet", 800);
+    await until(() => ma.members.length === 1 && mb.members.length === 1, 10_000, "discovery");
+    await new Promise((r) => setTimeout(r, 3000));
+    expect([ma.members, mb.members]).toEqual([[422], [421]]);
+    for (const m of [ma, mb]) expect(metric(m.metrics(), "keepalives_total")).toBeGreaterThanOrEqual(2);
+    // A write still flows both ways over the links kept.
+    const t = a.replica.upsert("items", { id: "q", v: 1 });
+    await b.replica.waitFor(t, 5000);
   });
 
   it("garbage on the cluster subject is counted and changes nothing", async () => {

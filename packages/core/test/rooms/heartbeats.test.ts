@@ -1,9 +1,10 @@
 // Pins heartbeats.ts: what each neighbour gets each round — a full heartbeat first, deltas after,
 // a full one every `fullEvery`, on request (once a round at once, else next round), full
-// heartbeats of their own version for older builds — and that equal messages are encoded once.
+// heartbeats of their own version for older builds, quiet links (nothing changed: one every
+// `idleEvery` rounds) — and that equal messages are encoded once.
 import { describe, expect, it } from "vitest";
 import { HeadsLog } from "../../src/heads-log.js";
-import { Heartbeats } from "../../src/heartbeats.js";
+import { Heartbeats, QUIET_AFTER } from "../../src/heartbeats.js";
 import { declareAll } from "../../src/metric-names.js";
 import { Metrics } from "../../src/metrics.js";
 import { Neighbours, type Link } from "../../src/neighbours.js";
@@ -13,7 +14,7 @@ import { decodeWire, wireVersionOf } from "../../src/wire/decoder.js";
 import { digestOf } from "../../src/wire/heads-digest.js";
 import type { HeartbeatMessage } from "../../src/wire/types.js";
 
-function setup(fullEvery = 4) {
+function setup(fullEvery = 4, idleEvery = 1) {
   const metrics = new Metrics();
   declareAll(metrics);
   const origins = new Origins();
@@ -21,7 +22,7 @@ function setup(fullEvery = 4) {
   const sent: Array<{ to: number; bytes: Uint8Array }> = [];
   const outbox = { send: (link: Link, bytes: Uint8Array) => void sent.push({ to: link.peerId, bytes }) } as unknown as Outbox;
   const log = new HeadsLog();
-  const hb = new Heartbeats({ origins, log, outbox, metrics, fullEvery, stamp: () => ({ clock: 77, schema: { version: 2, hash: 9 } }) });
+  const hb = new Heartbeats({ origins, log, outbox, metrics, fullEvery, idleEvery, stamp: () => ({ clock: 77, schema: { version: 2, hash: 9 } }) });
   const set = (id: number, contiguous: number) => {
     const o = origins.get(id);
     o.contiguous = contiguous;
@@ -142,6 +143,7 @@ describe("Heartbeats", () => {
     x.round(a);
     x.round(a);
     x.sent.length = 0;
+    x.sent.length = 0;
     x.hb.headsRequested(a);
     expect(x.got().map((g) => g.msg.form)).toEqual(["full"]);
     expect(a.fullDue).toBe(false);
@@ -181,5 +183,57 @@ describe("Heartbeats: one full heartbeat per round while the heads stand still",
     x.neighbours.newRound(undefined, 0);
     x.hb.send([a!]);
     expect(x.got()[0]!.bytes).not.toBe(gc!.bytes);
+  });
+
+});
+
+describe("Heartbeats: quiet links, one heartbeat every `idleEvery` rounds while nothing changes", () => {
+  it("a link with our unchanged heads goes quiet after the change and two more: one heartbeat every `idleEvery` rounds, the rest counted as skipped", () => {
+    const x = setup(1000, 4);
+    const a = x.neighbours.add(2, () => {});
+    x.set(5, 1);
+    const forms = Array.from({ length: 12 }, () => x.round(a)[0]?.msg.form ?? "-");
+    // full, two unchanged deltas, then quiet: rounds 4-6 skipped, round 7 (4 after the last) sent.
+    expect(forms).toEqual(["full", "delta", "delta", "-", "-", "-", "delta", "-", "-", "-", "delta", "-"]);
+    expect(x.metrics.get("heartbeats_idle_skipped_total")).toBe(7);
+    expect(QUIET_AFTER).toBe(2);
+  });
+
+  it("a change ends the quiet at once, and is followed by two unchanged heartbeats before the next quiet", () => {
+    const x = setup(1000, 10);
+    const a = x.neighbours.add(2, () => {});
+    x.set(5, 1);
+    for (let i = 0; i < 5; i++) x.round(a);
+    expect(x.round(a)).toEqual([]);
+    x.set(5, 2);
+    const [change] = x.round(a);
+    expect(change!.msg).toMatchObject({ form: "delta", heads: [{ peerId: 5, contiguous: 2 }] });
+    const after = Array.from({ length: 3 }, () => x.round(a).map((g) => g.msg.heads.length));
+    expect(after).toEqual([[0], [0], []]);
+  });
+
+  it("quiet links still get the full heartbeats due to them: every `fullEvery`, and when they ask", () => {
+    const x = setup(6, 100);
+    const a = x.neighbours.add(2, () => {});
+    x.set(5, 1);
+    const forms = Array.from({ length: 7 }, () => x.round(a)[0]?.msg.form ?? "-");
+    // After every full heartbeat, two unchanged ones again before the quiet.
+    expect(forms).toEqual(["full", "delta", "delta", "-", "-", "full", "delta"]);
+    x.sent.length = 0;
+    x.hb.headsRequested(a);
+    expect(x.got().map((g) => g.msg.form)).toEqual(["full"]);
+    expect(Array.from({ length: 3 }, () => x.round(a)[0]?.msg.form ?? "-")).toEqual(["delta", "delta", "-"]);
+  });
+
+  it("links go quiet one by one: a link behind still gets its delta while the others are quiet", () => {
+    const x = setup(1000, 50);
+    const a = x.neighbours.add(2, () => {});
+    const b = x.neighbours.add(3, () => {});
+    x.set(5, 1);
+    for (let i = 0; i < 3; i++) x.round(a, b);
+    expect(x.round(a, b)).toEqual([]);
+    const c = x.neighbours.add(4, () => {});
+    expect(x.round(a, b, c).map((g) => [g.to, g.msg.form])).toEqual([[4, "full"]]);
+    expect(x.metrics.get("heartbeats_idle_skipped_total")).toBe(4);
   });
 });

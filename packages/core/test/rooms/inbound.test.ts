@@ -961,6 +961,21 @@ describe("receive: heads deltas (version 3)", () => {
     expect(x.metric("heads_requests_in_total")).toBe(1);
   });
 
+  it("a full heartbeat from a neighbour ends our quiet towards it: its next rounds get our heartbeats again, to check against their digest", () => {
+    const x = open(1, { idleHeartbeatEvery: 100 });
+    const two = x.link(2);
+    const beats = () => {
+      two.length = 0;
+      x.r.tick();
+      return two.filter((m) => m.kind === "heartbeat").length;
+    };
+    expect([beats(), beats(), beats(), beats(), beats()]).toEqual([1, 1, 1, 0, 0]);
+    x.r.receive(2, v3("delta", [h(7, 0)], digest([h(7, 0)])));
+    expect(beats()).toBe(0);
+    x.r.receive(2, v3("full", [h(7, 0)]));
+    expect([beats(), beats(), beats()]).toEqual([1, 1, 0]);
+  });
+
   it("a delta naming our own origin beyond our sequence raises IDENTITY_CONFLICT", () => {
     const x = open(1);
     x.link(2);

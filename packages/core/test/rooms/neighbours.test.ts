@@ -33,6 +33,8 @@ describe("Neighbours", () => {
       askedFull: false,
       sentVersion: -1,
       beats: 0,
+      unchangedSent: 0,
+      lastSentBeat: 0,
       fullDue: false,
       fullSent: false,
       allow: undefined,
