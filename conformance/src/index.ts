@@ -26,6 +26,7 @@ import { faultsSuite } from "./faults.js";
 import { goldenSuite } from "./golden.js";
 import { hostileSuite } from "./hostile.js";
 import { propertySuite } from "./property.js";
+import { scopesSuite } from "./scopes.js";
 import { selfCheckSuite } from "./selfcheck.js";
 import { tiesSuite } from "./ties.js";
 import { watchSuite } from "./watch.js";
@@ -49,6 +50,7 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     badInputSuite(binding);
     hostileSuite(binding);
     hostileNeighboursSuite(binding);
+    scopesSuite(binding);
     migrationsSuite(binding);
     openersSuite(binding);
     upgradesSuite(binding);

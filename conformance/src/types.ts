@@ -16,6 +16,7 @@ export interface ReplicaOptionsLike {
   requestTimeoutMs?: number;
   maxClockDriftMs?: number;
   capture?: true | string[];
+  scope?: { [table: string]: { [keyColumn: string]: SqlValue[] } };
 }
 
 export interface ReplicaLike {
@@ -25,7 +26,7 @@ export interface ReplicaLike {
   upsertMany(table: string, rows: Record<string, unknown>[]): string[];
   gc(): number;
   transaction<T>(fn: () => T): T;
-  addPeer(peerId: number, send: (message: Uint8Array) => void): void;
+  addPeer(peerId: number, send: (message: Uint8Array) => void, options?: { allow?: { [table: string]: { [keyColumn: string]: SqlValue[] } } }): void;
   removePeer(peerId: number): void;
   receive(fromPeerId: number, message: Uint8Array): void;
   tick(): void;

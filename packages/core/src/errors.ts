@@ -31,6 +31,9 @@ export type ReplicErrorCode =
   | "GROUP_TOO_LARGE"
   | "DATABASE_LOCKED"
   | "AUTH_FAILED"
+  // Scopes (docs/scopes.md): a scope or allow that does not fit the schema; a write outside one.
+  | "INVALID_SCOPE"
+  | "OUT_OF_SCOPE"
   | "INVALID_METRIC_NAME"
   // A storage's own limits (a Durable Object's SQLite: value, row, statement and database size).
   | "VALUE_TOO_LARGE"

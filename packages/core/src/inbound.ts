@@ -31,6 +31,7 @@ import type { Outbox } from "./outbox.js";
 import { DuplicateInBatchError } from "./patch-log.js";
 import type { Publisher } from "./publisher.js";
 import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
+import { describeKey, keyRecord, OutOfScopeError } from "./scope.js";
 import type { Staleness } from "./staleness.js";
 import type { TxBracket } from "./transaction.js";
 import { decodeWire, wireVersionOf } from "./wire/decoder.js";
@@ -85,17 +86,50 @@ export class Inbound {
       neighbours.sawVersion(link, wireVersionOf(bytes), msg.kind === "heartbeat");
     }
     try {
-      if (msg.kind === "patches") this.apply(mapPatches(this.r.catalog, msg), link, false);
+      if (msg.kind === "patches") this.apply(this.allowed(mapPatches(this.r.catalog, msg), link), link, false);
       else if (msg.kind === "heartbeat") this.onHeartbeat(msg, link);
       else if (msg.kind === "heads-request") this.onHeadsRequest(link);
       else if (link) this.r.outbox.serve(link, msg.ranges);
     } catch (err) {
       metrics.inc("receive_errors_total");
       if (isReplicError(err) && err.code === "GROUP_MISMATCH") metrics.inc("groups_refused_total");
+      if (isReplicError(err) && err.code === "OUT_OF_SCOPE") this.refusedOutOfScope(err, link!);
       throw err;
     } finally {
       this.r.outbox.flush();
     }
+  }
+
+  /**
+   * Authorization (scope.ts): a message from a neighbour with an `allow` is refused whole, before
+   * anything is written, when one of its patches is outside it (an alien patch of a table unknown
+   * here counts as outside when `allow` names that table: it cannot be checked).
+   */
+  private allowed(m: MappedPatches, link: Link | undefined): MappedPatches {
+    const allow = link?.allow;
+    if (allow === undefined) return m;
+    for (const p of m.patches) {
+      if (allow.covers(p.table, p.cols, p.values)) continue;
+      const key = keyRecord(p.table, p.cols, p.values);
+      throw new OutOfScopeError(
+        `patch ${p.peerId}.${p.seq} from peer ${link!.peerId} writes "${p.table.name}" ${describeKey(key)}, outside what that peer may write: message refused`,
+        p.table.name,
+        key,
+        link!.peerId,
+      );
+    }
+    for (const a of m.aliens ?? []) {
+      if (a.local !== undefined || !allow.names(a.table)) continue;
+      throw new OutOfScopeError(`patch ${a.peerId}.${a.seq} from peer ${link!.peerId} writes "${a.table}", a table unknown here that its allow names: message refused`, a.table, {}, link!.peerId);
+    }
+    return m;
+  }
+
+  /** A message refused by `allow`: counted (metric and the link's status) and logged. */
+  private refusedOutOfScope(err: Error, link: Link): void {
+    link.outOfScope++;
+    this.r.metrics.inc("messages_out_of_scope_total");
+    this.r.opts.logger?.warn(`replic: ${err.message}`);
   }
 
   /** Commits patches (one transaction), then publishes what the commit did. */

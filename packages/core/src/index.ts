@@ -52,6 +52,7 @@ export { patchesDdl, patchesDdlFromColumns, type ColumnInfo, type TableSchema } 
 export { Replica } from "./replica.js";
 export { DEFAULT_ADOPT_BATCH, type AdoptOptions, type AdoptProgress } from "./adoption.js";
 export { assignNewPeerId } from "./bookkeeping.js";
+export { OutOfScopeError, sameScope, type Scope } from "./scope.js";
 export { parseToken, formatToken } from "./token.js";
 export type { ReplicaOptions, Logger } from "./options.js";
 export type { ReplicaStatus, OriginStatus, PeerStatus } from "./status.js";

@@ -24,6 +24,7 @@ import { DuplicateInBatchError } from "./patch-log.js";
 import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
 import { keyText } from "./parked-rows.js";
 import { encodedSizeBound, RowValidator } from "./row-validator.js";
+import { describeKey, keyRecord, OutOfScopeError, type ResolvedScope } from "./scope.js";
 import { formatToken } from "./token.js";
 import type { Publisher } from "./publisher.js";
 import type { TxBracket } from "./transaction.js";
@@ -42,6 +43,8 @@ export interface LocalRooms {
   opts: ResolvedOptions;
   /** Captured tables (capture-queue.ts), when any: drained into the open transaction's group. */
   capture?: CaptureQueue;
+  /** The rows this replica holds (scope.ts); a write outside fails with OUT_OF_SCOPE. */
+  scope?: ResolvedScope;
 }
 
 export class LocalWriter {
@@ -217,11 +220,17 @@ export class LocalWriter {
   }
 
   /**
-   * Validates a row and refuses up front a patch no receiver would accept: alone in a message with
-   * its table's names, under sequence `seq`, stamped with the widest timestamp.
+   * Validates a row, refuses a row outside the replica's scope, and refuses up front a patch no
+   * receiver would accept: alone in a message with its table's names, under sequence `seq`,
+   * stamped with the widest timestamp.
    */
   private check(t: ReplicatedTable, row: Record<string, unknown>, values: SqlValue[], seq: number): number[] {
     const cols = this.validator.validate(t, row, values);
+    const scope = this.r.scope;
+    if (scope !== undefined && !scope.covers(t, cols, values)) {
+      const key = keyRecord(t, cols, values);
+      throw new OutOfScopeError(`"${t.name}" ${describeKey(key)} is outside this replica's scope: nothing was written`, t.name, key);
+    }
     const limit = this.r.opts.limits.maxMessageBytes;
     if (encodedSizeBound(values) + encodedSizeBound(t.columnNames) + 3 * t.name.length + 64 > limit) {
       const e = new PatchesEncoder(1024);

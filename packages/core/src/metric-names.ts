@@ -21,6 +21,7 @@ export const METRICS = {
   patches_held: ["gauge", "Patches held back now (stamped beyond the clock-drift bound)."],
   groups_completed_total: ["counter", "Groups (transactions of two or more patches) received whole and merged at once."],
   groups_refused_total: ["counter", "Messages refused whole because a group's parts disagree (bounds, stamps, overlaps)."],
+  messages_out_of_scope_total: ["counter", "Patches messages refused whole because a patch was outside what the sending neighbour may write (addPeer's allow)."],
   incomplete_parked_total: ["counter", "Received parts of groups stored until the rest of their group arrives."],
   incomplete_refused_total: ["counter", "Parts of incomplete groups refused because the store was full (asked again later)."],
   incomplete_groups: ["gauge", "Groups waiting for their missing parts now."],

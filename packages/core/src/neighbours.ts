@@ -8,6 +8,7 @@
  */
 import { Advertised } from "./advertised.js";
 import type { Origins } from "./origins.js";
+import type { ResolvedScope } from "./scope.js";
 import { HeadsDigest } from "./wire/heads-digest.js";
 import { WIRE_VERSION, WIRE_VERSION_1, WIRE_VERSION_2, type PeerHead, type SchemaVersion } from "./wire/types.js";
 
@@ -58,6 +59,10 @@ export interface Link {
   fullDue: boolean;
   /** Sender side: whether it got a full heartbeat this round. */
   fullSent: boolean;
+  /** The widest scope it may write here (addPeer's `allow`); undefined: anything (scope.ts). */
+  allow: ResolvedScope | undefined;
+  /** Its patches messages refused because a patch was outside `allow`. */
+  outOfScope: number;
 }
 
 /** The version of patches and requests to `link`: 2 unless it is known to be a build before group patches. */
@@ -78,10 +83,12 @@ export class Neighbours {
   /** Per origin, the best claim of any link (gap repair's index). */
   readonly advertised = new Advertised({ highestOf: (origin) => this.highestOf(origin) });
 
-  add(peerId: number, send: (message: Uint8Array) => void): Link {
+  /** Links a neighbour, or gives a linked one a new `send` and `allow` (each addPeer states its whole authorization). */
+  add(peerId: number, send: (message: Uint8Array) => void, allow?: ResolvedScope): Link {
     const existing = this.links.get(peerId);
     if (existing) {
       existing.send = send;
+      existing.allow = allow;
       return existing;
     }
     const link: Link = {
@@ -107,6 +114,8 @@ export class Neighbours {
       lastSentBeat: 0,
       fullDue: false,
       fullSent: false,
+      allow,
+      outOfScope: 0,
     };
     this.links.set(peerId, link);
     return link;

@@ -65,15 +65,19 @@ export interface ReplicaOptions {
   /** Default timeout of waitFor(), ms. Default 30 000. */
   waitTimeoutMs?: number;
   logger?: Logger;
-  // Named by the design contract, not implemented by this version: openReplica refuses them
-  // (INVALID_OPTION) rather than ignore them, so nobody believes they are in effect.
-  /** Not supported by this version (refused): the rows this replica holds. */
-  scope?: { [table: string]: { [keyColumn: string]: SqlValue[] } };
+  /**
+   * The rows this replica holds: per replicated table, allowed values of primary-key columns
+   * (docs/scopes.md). Tables not named are held whole; absent: every row. A local write outside
+   * fails with OUT_OF_SCOPE; a scope that does not fit the schema refuses the open (INVALID_SCOPE).
+   */
+  scope?: { readonly [table: string]: { readonly [keyColumn: string]: readonly SqlValue[] } };
   /**
    * Captured tables: plain INSERT / UPDATE (your SQL, Kysely, Drizzle) on these replicated tables,
    * issued on this connection, become patches (docs/capture.md). `true` = every replicated table.
    */
   capture?: true | readonly string[];
+  // Named by the design contract, not implemented by this version: openReplica refuses them
+  // (INVALID_OPTION) rather than ignore them, so nobody believes they are in effect.
   /** Not supported by this version (refused): sign this replica's patches. */
   signing?: { privateKey: unknown };
   /** Not supported by this version (refused): the keys of signed origins. */
@@ -105,7 +109,7 @@ export const KNOWN_OPTIONS = {
   limits: "supported",
   waitTimeoutMs: "supported",
   logger: "supported",
-  scope: "not-yet",
+  scope: "supported",
   capture: "supported",
   signing: "not-yet",
   trust: "not-yet",

@@ -35,6 +35,7 @@ import type { ParkedRow } from "./parked-rows.js";
 import { noEffects } from "./effects.js";
 import { Publisher } from "./publisher.js";
 import { Reaper } from "./reaper.js";
+import { resolveScope, type ResolvedScope, type Scope } from "./scope.js";
 import type { LocalPatch } from "./replicated-table.js";
 import { readSchemaVersion, schemaVersionOf } from "./schema-version.js";
 import { Staleness } from "./staleness.js";
@@ -83,6 +84,8 @@ export class Replica<DB = AnyTables, Keys = {}> {
   private readonly reaper: Reaper;
   /** Captured tables (capture-queue.ts): present when capture is on or a queue is left to drain. */
   private readonly capture: CaptureQueue | undefined;
+  /** The rows this replica holds (scope.ts); undefined: every row. */
+  private readonly heldScope: ResolvedScope | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private countsAtClose: Pick<ReplicaStatus, "alienPatches" | "parkedRows"> | null = null;
@@ -101,11 +104,14 @@ export class Replica<DB = AnyTables, Keys = {}> {
     let dropped!: DroppedValues;
     let bounds!: GroupBounds;
     let incomplete!: IncompleteGroups;
+    let scope: ResolvedScope | undefined;
     let startClock = 0;
     this.tx.run(
       () => {
         book = new Bookkeeping(driver, options.peerId);
         catalog = new Catalog(driver, () => book.gcHorizon);
+        // A scope that does not fit the schema refuses the open (nothing of it is kept).
+        scope = resolveScope(catalog, options.scope, "scope");
         held = new HeldPatches(driver);
         alien = new AlienStore(driver);
         dropped = new DroppedValues(driver);
@@ -138,6 +144,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
     this.dropped = dropped;
     this.bounds = bounds;
     this.incomplete = incomplete;
+    this.heldScope = scope;
     this.schema = readSchemaVersion(driver);
     this.peerId = book.peerId;
     // The clock never goes backwards across restarts.
@@ -206,6 +213,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
       publisher,
       opts,
       capture: this.capture,
+      scope,
     });
     this.reaper = new Reaper({ book, catalog, clock: this.clock, tx: this.tx, origins: this.origins, metrics: this.metricsRegistry, alien, bounds }, opts);
     this.loadOrigins();
@@ -370,13 +378,24 @@ export class Replica<DB = AnyTables, Keys = {}> {
     return adoptRows({ driver: this.driver, catalog: this.catalog, local: this.local, maxGroupPatches: this.opts.limits.maxGroupPatches }, table, options);
   }
 
-  /** Links a neighbour: `send` delivers bytes to it (the transport is yours). */
-  addPeer(peerId: number, send: (message: Uint8Array) => void): void {
+  /** The rows this replica holds, as checked at open (values as stored); undefined: every row. */
+  get scope(): Scope | undefined {
+    return this.heldScope?.scope;
+  }
+
+  /**
+   * Links a neighbour: `send` delivers bytes to it (the transport is yours). `allow`: the widest
+   * scope it may write here; a patches message from it with a patch outside is refused whole
+   * (OUT_OF_SCOPE). Linking it again replaces `send` and `allow` (absent: anything).
+   */
+  addPeer(peerId: number, send: (message: Uint8Array) => void, options?: { allow?: Scope }): void {
     this.assertOpen();
     if (!isUint32(peerId)) throw new ReplicError("INVALID_OPTION", `peerId must be a uint32, got ${String(peerId)}`);
     if (typeof send !== "function") throw new ReplicError("INVALID_OPTION", "addPeer needs a send function");
     if (peerId === this.peerId) throw new ReplicError("INVALID_OPTION", "a replica cannot link to itself");
-    const link = this.neighbours.add(peerId, send);
+    if (options !== undefined && (typeof options !== "object" || options === null)) throw new ReplicError("INVALID_OPTION", "addPeer's options must be an object { allow? }");
+    const allow = resolveScope(this.catalog, options?.allow, "allow");
+    const link = this.neighbours.add(peerId, send, allow);
     this.metricsRegistry.set("peers", this.neighbours.size);
     // Start exchanging at once rather than at the next round (with a timer; manual drivers tick).
     if (this.opts.heartbeatMs > 0) {
@@ -504,6 +523,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
       heldPatches: this.held.count,
       incompleteGroups: this.incomplete.status(this.opts.now()),
       schema: this.schema,
+      scope: this.scope ?? null,
       ...this.storedCounts(),
       broken: this.tx.broken?.message ?? null,
       closed: this.closed,

@@ -6,6 +6,7 @@ import type { IdentityGuard } from "./identity.js";
 import type { ParkedCount } from "./parked-rows.js";
 import type { Neighbours } from "./neighbours.js";
 import type { Origins } from "./origins.js";
+import type { Scope } from "./scope.js";
 import type { Staleness } from "./staleness.js";
 import type { PeerHead, SchemaVersion } from "./wire/types.js";
 
@@ -36,6 +37,10 @@ export interface PeerStatus {
   heads: PeerHead[];
   /** Its schema version from its last heartbeat (null before one, or from an older build). */
   schema: SchemaVersion | null;
+  /** The widest scope it may write here (addPeer's `allow`); null: anything. */
+  allow: Scope | null;
+  /** Its patches messages refused because a patch was outside `allow`. */
+  outOfScope: number;
 }
 
 export interface ReplicaStatus {
@@ -53,6 +58,8 @@ export interface ReplicaStatus {
   incompleteGroups: IncompleteGroupsStatus;
   /** This replica's schema version: applied migrations and a hash of their texts. */
   schema: SchemaVersion;
+  /** The rows this replica holds (the `scope` option, values as stored); null: every row. */
+  scope: Scope | null;
   /** Patches kept whole because they name a table or column unknown here, per table and column. */
   alienPatches: AlienCount[];
   /** Rows not shown because they break a constraint of their table, per table and reason (see parked()). */
@@ -86,6 +93,7 @@ export interface StatusRooms {
   heldPatches: number;
   incompleteGroups: IncompleteGroupsStatus;
   schema: SchemaVersion;
+  scope: Scope | null;
   alienPatches: AlienCount[];
   parkedRows: ParkedCount[];
   broken: string | null;
@@ -121,11 +129,14 @@ export function buildStatus(r: StatusRooms): ReplicaStatus {
       clockDriftMs: l.clockDriftMs,
       heads: [...l.heads.values()].map((h) => ({ ...h })),
       schema: l.schema ? { ...l.schema } : null,
+      allow: l.allow?.scope ?? null,
+      outOfScope: l.outOfScope,
     })),
     staleOrigins: r.staleness.origins(),
     heldPatches: r.heldPatches,
     incompleteGroups: { ...r.incompleteGroups },
     schema: { ...r.schema },
+    scope: r.scope,
     alienPatches: r.alienPatches,
     parkedRows: r.parkedRows,
     identityConflicts: { count: r.identity.count, last: r.identity.last?.message ?? null },

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { createReplica, isReplicError, type ReplicaOptions } from "../src/index.js";
 import { closestOption, KNOWN_OPTIONS } from "../src/options.js";
 import { testDriver } from "./helpers.js";
+import { ITEMS_DDL } from "./sim.js";
 
 /** The INVALID_OPTION message of an open with these options, on a fresh database left untouched. */
 function refusal(options: Record<string, unknown>): string {
@@ -37,18 +38,19 @@ describe("option names", () => {
   });
 
   it("refuses the contract's options this version does not implement, with its own message", () => {
-    for (const name of ["scope", "signing", "trust"]) {
+    for (const name of ["signing", "trust"]) {
       expect(KNOWN_OPTIONS[name as keyof typeof KNOWN_OPTIONS]).toBe("not-yet");
-      const value = { scope: { items: { id: [1] } }, signing: { privateKey: "k" }, trust: { keys: {} } }[name];
+      const value = { signing: { privateKey: "k" }, trust: { keys: {} } }[name];
       expect(refusal({ heartbeatMs: 0, [name]: value })).toBe(`option ${name} is not supported by this version of replic (it is refused, not ignored)`);
     }
     // Given as undefined, such an option is absent: the open goes ahead.
     const d = testDriver();
-    createReplica(d, { heartbeatMs: 0, scope: undefined, capture: undefined }).close();
+    createReplica(d, { heartbeatMs: 0, signing: undefined, capture: undefined }).close();
   });
 
   it("accepts every supported name", () => {
     const d = testDriver();
+    d.exec(ITEMS_DDL);
     const given: ReplicaOptions = {
       peerId: 7,
       heartbeatMs: 0,
@@ -68,6 +70,7 @@ describe("option names", () => {
       waitTimeoutMs: 100,
       logger: { warn: () => {} },
       capture: [],
+      scope: { items: { id: [1] } },
     };
     // A name added to KNOWN_OPTIONS needs a valid value above.
     const supported = Object.entries(KNOWN_OPTIONS).filter(([, v]) => v === "supported").map(([k]) => k);

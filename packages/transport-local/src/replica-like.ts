@@ -1,7 +1,10 @@
+import type { Scope } from "@replic/core";
+
 /** The part of a Replica a link drives. */
 export interface LinkableReplica {
   readonly peerId: number;
-  addPeer(peerId: number, send: (message: Uint8Array) => void): void;
+  /** `allow`: the widest scope that neighbour may write here (docs/scopes.md). */
+  addPeer(peerId: number, send: (message: Uint8Array) => void, options?: { allow?: Scope }): void;
   removePeer(peerId: number): void;
   receive(fromPeerId: number, message: Uint8Array): void;
   tick(): void;

@@ -18,7 +18,7 @@
  * back-off step and re-dials with a growing delay instead of the client's fixed 250 ms.
  */
 import { connect, Events, type NatsConnection, type Subscription } from "nats";
-import { ReplicError, type Logger } from "@replic/core";
+import { ReplicError, type Logger, type Scope } from "@replic/core";
 import { AuthFailedError, isNatsAuthError } from "./auth-error.js";
 import { backoffDelay } from "./backoff.js";
 import { decodeFrame, encodeFrame, type NatsFrame } from "./frame.js";
@@ -28,7 +28,8 @@ import { subjectsFor } from "./subjects.js";
 /** The part of a Replica this transport drives. */
 export interface LinkableReplica {
   readonly peerId: number;
-  addPeer(peerId: number, send: (message: Uint8Array) => void): void;
+  /** `allow`: the widest scope that neighbour may write here (docs/scopes.md). */
+  addPeer(peerId: number, send: (message: Uint8Array) => void, options?: { allow?: Scope }): void;
   removePeer(peerId: number): void;
   receive(fromPeerId: number, message: Uint8Array): void;
   tick(): void;
@@ -48,8 +49,18 @@ export interface NatsOptions {
   /** Re-dials after refused credentials back off from this delay to this ceiling (ms). Default 500 and 30 000. */
   authRetryBaseMs?: number;
   authRetryMaxMs?: number;
+  /**
+   * Asked when a member is first heard (and again after silenceMs when it refused it): true links
+   * it, `{ allow }` links it with that scope as the replica's addPeer allow (its messages with a
+   * patch outside are refused whole, OUT_OF_SCOPE), false or a throw does not link it (counted,
+   * logged; its messages are dropped). Default: every member of the cluster is linked.
+   */
+  authenticate?: (peerId: number) => AuthResult | Promise<AuthResult>;
   logger?: Logger;
 }
+
+/** What an authenticate hook answers: true (anything), `{ allow }` (at most that scope), or false (refused). */
+export type AuthResult = boolean | { allow?: Scope };
 
 /** Connected; lost and re-dialling; refused credentials at the last try (re-dialling); closed by close(). */
 export type MembershipState = "connected" | "reconnecting" | "auth_failed" | "closed";
@@ -89,6 +100,7 @@ export async function joinNats(replica: LinkableReplica, options: NatsOptions): 
   if (!options || (typeof options.servers !== "string" && !Array.isArray(options.servers))) {
     throw new ReplicError("INVALID_OPTION", "joinNats needs servers, e.g. \"nats://127.0.0.1:4222\"");
   }
+  if (options.authenticate !== undefined && typeof options.authenticate !== "function") throw new ReplicError("INVALID_OPTION", "authenticate must be a function");
   const subjects = subjectsFor(options.subjectPrefix ?? "replic", options.cluster);
   const silenceMs = options.silenceMs ?? 15_000;
   const logger = options.logger ?? console;
@@ -206,10 +218,47 @@ export async function joinNats(replica: LinkableReplica, options: NatsOptions): 
     if (publish(subjects.peer(peer), { type: "data", from: me, bytes })) c.publishedDirect++;
   };
 
+  // Admission by the authenticate hook: members being decided, and refused ones until they may ask again.
+  const admitting = new Set<number>();
+  const refusedUntil = new Map<number, number>();
+  const refusePeer = (peer: number, why: string): void => {
+    c.peersRefused++;
+    refusedUntil.set(peer, Date.now() + silenceMs);
+    logger.warn(`replic nats: member ${peer} refused by authenticate${why}; its messages are dropped`);
+  };
+  const settle = (peer: number, answer: AuthResult): void => {
+    if (closed || lastSeen.has(peer)) return;
+    if (answer === true) linkPeer(peer, undefined);
+    else if (typeof answer === "object" && answer !== null) linkPeer(peer, answer.allow);
+    else refusePeer(peer, "");
+  };
   const link = (peer: number): void => {
     if (lastSeen.has(peer) || closed) return;
+    const authenticate = options.authenticate;
+    if (!authenticate) return linkPeer(peer, undefined);
+    if (admitting.has(peer) || (refusedUntil.get(peer) ?? 0) > Date.now()) return;
+    let answer: AuthResult | Promise<AuthResult>;
     try {
-      replica.addPeer(peer, sender(peer));
+      answer = authenticate(peer);
+    } catch (err) {
+      return refusePeer(peer, ` (it threw: ${(err as Error)?.message ?? err})`);
+    }
+    if (!(answer instanceof Promise)) return settle(peer, answer);
+    admitting.add(peer);
+    answer.then(
+      (a) => {
+        admitting.delete(peer);
+        settle(peer, a);
+      },
+      (err: unknown) => {
+        admitting.delete(peer);
+        if (!closed) refusePeer(peer, ` (it threw: ${(err as Error)?.message ?? err})`);
+      },
+    );
+  };
+  const linkPeer = (peer: number, allow: Scope | undefined): void => {
+    try {
+      replica.addPeer(peer, sender(peer), allow === undefined ? undefined : { allow });
     } catch (err) {
       logger.warn(`replic nats: cannot link peer ${peer}: ${(err as Error)?.message ?? err}`);
       return;
@@ -243,12 +292,12 @@ export async function joinNats(replica: LinkableReplica, options: NatsOptions): 
     const known = lastSeen.has(f.from);
     if (!known) link(f.from);
     else lastSeen.set(f.from, Date.now());
+    if (!lastSeen.has(f.from)) return; // not linked (refused or being decided by authenticate, or a closed replica)
     if (f.type !== "data") {
       // A newcomer announced itself on the cluster subject: introduce ourselves to it directly.
       if (onClusterSubject) publish(subjects.peer(f.from), { type: "hello", from: me });
       return;
     }
-    if (!lastSeen.has(f.from)) return; // could not link (closed replica)
     receiving = f.bytes[2] ?? null;
     try {
       replica.receive(f.from, f.bytes);
@@ -290,6 +339,7 @@ export async function joinNats(replica: LinkableReplica, options: NatsOptions): 
   const sweeper = setInterval(() => {
     const now = Date.now();
     for (const [peer, seen] of lastSeen) if (now - seen > silenceMs) unlink(peer);
+    for (const [peer, until] of refusedUntil) if (until <= now) refusedUntil.delete(peer);
     if (now - lastClusterPublish > silenceMs / 2 && state === "connected") {
       lastClusterPublish = now;
       for (const peer of lastSeen.keys()) if (publish(subjects.peer(peer), { type: "hello", from: me })) c.keepAlives++;

@@ -16,6 +16,8 @@ export class NatsCounters {
   keepAlives = 0;
   /** Dials whose credentials the server refused. */
   authFailures = 0;
+  /** Members the authenticate hook refused (asked again after silenceMs). */
+  peersRefused = 0;
 }
 
 const SERIES: Array<[keyof NatsCounters, string, "gauge" | "counter", string]> = [
@@ -31,6 +33,7 @@ const SERIES: Array<[keyof NatsCounters, string, "gauge" | "counter", string]> =
   ["publishErrors", "publish_errors_total", "counter", "Publishes that failed"],
   ["keepAlives", "keepalives_total", "counter", "Hellos sent to each member directly after half of silenceMs without publishing on the cluster subject"],
   ["authFailures", "auth_failures_total", "counter", "Dials whose credentials the NATS server refused"],
+  ["peersRefused", "peers_refused_total", "counter", "Members the authenticate hook refused to link"],
 ];
 
 export function renderNatsMetrics(c: NatsCounters, labels: Record<string, string>): string {

@@ -6,10 +6,12 @@ import type { LinkableReplica } from "./options.js";
 import type { PeerLink } from "./peer-link.js";
 import { ServerCore, headersToRecord, type ServerOptions } from "./server-core.js";
 import { bunGlobal, type BunServer, type BunServerWebSocket, type BunWebSocketHandler } from "./bun-types.js";
-import { ReplicError } from "@replic/core";
+import { ReplicError, type Scope } from "@replic/core";
 
 interface SocketData {
   link?: PeerLink;
+  /** What the authenticate hook allows the peer behind this socket to write. */
+  allow?: Scope;
 }
 
 export interface BunHandler {
@@ -36,7 +38,7 @@ function handlerFor(core: ServerCore): BunHandler {
         bufferedAmount: () => ws.getBufferedAmount(),
         close: (code, reason) => ws.close(code, reason),
         terminate: () => ws.terminate(),
-      });
+      }, ws.data.allow);
     },
     message(ws, data) {
       ws.data.link?.onData(typeof data === "string" ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -53,8 +55,9 @@ function handlerFor(core: ServerCore): BunHandler {
         return new Response("replic WebSocket endpoint: upgrade required\n", { status: 426 });
       }
       const request = { url: req.url, headers: headersToRecord(req.headers.entries()), remoteAddress: server.requestIP(req)?.address, raw: req };
-      if (!(await core.allow(request))) return new Response("Unauthorized", { status: 401 });
-      if (server.upgrade<SocketData>(req, { data: {} })) return undefined;
+      const admission = await core.allow(request);
+      if (!admission) return new Response("Unauthorized", { status: 401 });
+      if (server.upgrade<SocketData>(req, { data: admission.allow === undefined ? {} : { allow: admission.allow } })) return undefined;
       return new Response("WebSocket upgrade failed", { status: 400 });
     },
     websocket: websocket as BunWebSocketHandler<unknown>,

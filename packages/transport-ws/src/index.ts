@@ -7,7 +7,7 @@ export { serveWebSocket, type ServeOptions, type WebSocketServer } from "./serve
 export { connectWebSocket, type ConnectOptions, type WebSocketLink, type LinkState, type LinkStateChange, type LinkEvents } from "./connect.js";
 export { AuthFailedError } from "./auth-error.js";
 export { createBunHandler, type BunHandler } from "./bun-server.js";
-export type { ServerOptions, UpgradeRequest } from "./server-core.js";
+export type { AuthResult, ServerOptions, UpgradeRequest } from "./server-core.js";
 export type { LinkOptions, LinkableReplica } from "./options.js";
 export { encodeControl, decodeControl, TRANSPORT_VERSION, type ControlFrame } from "./frames.js";
 export { backoffDelay } from "./backoff.js";

@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket as WsSocket } from "ws";
 import { CLOSE } from "./peer-link.js";
 import { ServerCore, headersToRecord } from "./server-core.js";
+import type { Scope } from "@replic/core";
 import { wsSocket } from "./node-socket.js";
 
 export interface NodeServerHandle {
@@ -29,9 +30,9 @@ export async function serveNode(core: ServerCore, opts: { port?: number; host?: 
     socket.on("error", () => socket.destroy());
     const request = { url: url.href, headers: headersToRecord(Object.entries(req.headers)), remoteAddress: req.socket.remoteAddress, raw: req };
     core.allow(request).then(
-      (ok) => {
-        if (!ok || socket.destroyed) return refuse(socket, 401, "Unauthorized");
-        wss.handleUpgrade(req, socket, head, (ws) => attach(core, ws));
+      (admission) => {
+        if (!admission || socket.destroyed) return refuse(socket, 401, "Unauthorized");
+        wss.handleUpgrade(req, socket, head, (ws) => attach(core, ws, admission.allow));
       },
       () => refuse(socket, 500, "Internal Server Error"),
     );
@@ -65,8 +66,8 @@ export async function serveNode(core: ServerCore, opts: { port?: number; host?: 
   };
 }
 
-function attach(core: ServerCore, ws: WsSocket): void {
-  const link = core.accept(wsSocket(ws));
+function attach(core: ServerCore, ws: WsSocket, allow: Scope | undefined): void {
+  const link = core.accept(wsSocket(ws), allow);
   ws.on("message", (data: Buffer, isBinary: boolean) => link.onData(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString()));
   ws.on("close", (code: number, reason: Buffer) => link.onSocketClosed(code, reason.toString()));
   ws.on("error", (err: Error) => {

@@ -1,5 +1,5 @@
 /** Options shared by the server and the client, and their defaults. */
-import { ReplicError, type Logger } from "@replic/core";
+import { ReplicError, type Logger, type Scope } from "@replic/core";
 
 export interface LinkOptions {
   /** Shared secret: both sides prove they know it by an HMAC challenge; it never crosses the wire. */
@@ -56,7 +56,8 @@ export function resolveLinkOptions(o: LinkOptions = {}): ResolvedLinkOptions {
 /** The part of a Replica a transport drives. */
 export interface LinkableReplica {
   readonly peerId: number;
-  addPeer(peerId: number, send: (message: Uint8Array) => void): void;
+  /** `allow`: the widest scope that neighbour may write here (docs/scopes.md). */
+  addPeer(peerId: number, send: (message: Uint8Array) => void, options?: { allow?: Scope }): void;
   removePeer(peerId: number): void;
   receive(fromPeerId: number, message: Uint8Array): void;
   tick(): void;

@@ -9,6 +9,7 @@
  * as soon as it checked our proof and sends its heads before that pong: a replic message after
  * both proofs counts as its acceptance too. Nothing new is on the wire, so 0.1 peers link as before.
  */
+import { isReplicError, type Scope } from "@replic/core";
 import type { AuthScheme } from "./auth-scheme.js";
 import { TRANSPORT_VERSION, decodeControl, encodeControl, isControlFrame, type ControlFrame } from "./frames.js";
 import type { LinkCounters } from "./metrics.js";
@@ -71,7 +72,7 @@ export class PeerLink {
   private pinger: ReturnType<typeof setInterval> | undefined;
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private c: LinkCounters;
-  private readonly registered = { remotePeerId: 0, send: (m: Uint8Array) => this.sendReplic(m) };
+  private readonly registered: { remotePeerId: number; send: (m: Uint8Array) => void; allow: Scope | undefined };
   /** Frames that arrived while an async proof was computed (WebCrypto), handled in order after it. */
   private backlog: Uint8Array[] = [];
   private waiting = false;
@@ -83,7 +84,10 @@ export class PeerLink {
     private readonly opts: ResolvedLinkOptions,
     private readonly hooks: PeerLinkHooks,
     private readonly auth: AuthScheme,
+    /** What the peer behind this socket may write here (the server's authenticate hook); undefined: anything. */
+    allow?: Scope,
   ) {
+    this.registered = { remotePeerId: 0, send: (m: Uint8Array) => this.sendReplic(m), allow };
     this.c = hooks.counters(undefined);
     this.nonce = auth.nonce();
   }
@@ -274,7 +278,13 @@ export class PeerLink {
     try {
       attachLink(this.replica, this.registered);
     } catch (err) {
-      // A closed replica cannot take links.
+      // Another live link of this peer id was admitted with another allow: refused, never widened.
+      if (isReplicError(err) && err.code === "AUTH_FAILED") {
+        this.c.authFailures++;
+        this.refusal = { reason: err.message, refusedBy: "local" };
+        return this.fail(CLOSE.auth, err.message, false);
+      }
+      // A closed replica cannot take links (or an allow that does not fit its schema).
       return this.fail(CLOSE.goingAway, `replica refused the link: ${(err as Error).message}`, false);
     }
     this.hooks.onLinked?.(this.remotePeerId!);

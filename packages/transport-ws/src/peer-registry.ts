@@ -4,11 +4,18 @@
  * both deliver; the newest sends. When it goes, the next one takes over, so no pair of peers ever
  * flaps by closing each other's duplicate links.
  */
+import { ReplicError, sameScope, type Scope } from "@replic/core";
 import type { LinkableReplica } from "./options.js";
 
 export interface RegisteredLink {
   readonly remotePeerId: number;
   send(message: Uint8Array): void;
+  /** What the peer may write here, from the authenticate hook (undefined: anything). */
+  readonly allow?: Scope;
+}
+
+function linkPeer(replica: LinkableReplica, l: RegisteredLink): void {
+  replica.addPeer(l.remotePeerId, (m) => l.send(m), l.allow === undefined ? undefined : { allow: l.allow });
 }
 
 const registries = new WeakMap<LinkableReplica, Map<number, RegisteredLink[]>>();
@@ -19,13 +26,20 @@ function linksOf(replica: LinkableReplica): Map<number, RegisteredLink[]> {
   return m;
 }
 
-/** Makes `link` the sender for its peer; a first link also starts an exchange at once. */
-export function attachLink(replica: LinkableReplica, link: RegisteredLink): void {
+/**
+ * Makes `l` the sender for its peer; a first link also starts an exchange at once. Every link of
+ * one peer carries the same allow: the replica keeps one per peer id, so a link admitted with
+ * another one (other credentials under the same peer id) is refused, AUTH_FAILED, never widened.
+ */
+export function attachLink(replica: LinkableReplica, l: RegisteredLink): void {
   const byPeer = linksOf(replica);
-  const list = byPeer.get(link.remotePeerId) ?? [];
-  list.push(link);
-  byPeer.set(link.remotePeerId, list);
-  replica.addPeer(link.remotePeerId, (m) => link.send(m));
+  const list = byPeer.get(l.remotePeerId) ?? [];
+  if (list.length > 0 && !sameScope(list[0]!.allow, l.allow)) {
+    throw new ReplicError("AUTH_FAILED", `peer ${l.remotePeerId} is already linked with another authorization (allow); this link is refused`);
+  }
+  linkPeer(replica, l);
+  list.push(l);
+  byPeer.set(l.remotePeerId, list);
   // Until addPeer starts the exchange itself: heads now, not at the next heartbeat.
   replica.tick();
 }
@@ -42,7 +56,6 @@ export function detachLink(replica: LinkableReplica, link: RegisteredLink): void
     byPeer.delete(link.remotePeerId);
     replica.removePeer(link.remotePeerId);
   } else if (wasSender) {
-    const next = list[list.length - 1];
-    replica.addPeer(next.remotePeerId, (m) => next.send(m));
+    linkPeer(replica, list[list.length - 1]!);
   }
 }

@@ -2,7 +2,7 @@
  * What every server flavour shares (Node `ws` on its own or a user's http.Server, Bun.serve, a
  * user's Bun handler): the links it accepted, the authenticate hook, per-peer metrics, close.
  */
-import { ReplicError } from "@replic/core";
+import { ReplicError, type Scope } from "@replic/core";
 import { nodeAuth } from "./auth.js";
 import { LinkCounters, renderMetrics, type MetricLabels } from "./metrics.js";
 import { resolveLinkOptions, type LinkOptions, type LinkableReplica, type ResolvedLinkOptions } from "./options.js";
@@ -18,11 +18,26 @@ export interface UpgradeRequest {
   raw: unknown;
 }
 
+/**
+ * What the authenticate hook answers: true (the peer may write anything), `{ allow }` (it may write
+ * at most that scope: the replica's addPeer allow, docs/scopes.md), or false (refused with 401).
+ */
+export type AuthResult = boolean | { allow?: Scope };
+
+/** An accepted upgrade: what the peer behind it may write (undefined: anything). */
+export interface Admission {
+  allow: Scope | undefined;
+}
+
 export interface ServerOptions extends LinkOptions {
   /** Only upgrades on this path are accepted. Default "/replic"; "*" accepts any path. */
   path?: string;
-  /** Checked before the upgrade; false (or a throw) refuses the connection with 401. */
-  authenticate?: (request: UpgradeRequest) => boolean | Promise<boolean>;
+  /**
+   * Checked before the upgrade: false (or a throw) refuses the connection with 401; true or
+   * `{ allow }` accepts it, `allow` bounding what that peer may write (its messages with a patch
+   * outside are refused whole, OUT_OF_SCOPE).
+   */
+  authenticate?: (request: UpgradeRequest) => AuthResult | Promise<AuthResult>;
 }
 
 export class ServerCore {
@@ -54,29 +69,31 @@ export class ServerCore {
     return this.path === "*" || pathname === this.path;
   }
 
-  /** Runs the user's hook; a refusal or a throw is counted and logged. */
-  async allow(req: UpgradeRequest): Promise<boolean> {
-    if (this.closing) return false;
-    if (!this.options.authenticate) return true;
-    let ok = false;
+  /** Runs the user's hook: the admission, or null when refused (a refusal or a throw is counted and logged). */
+  async allow(req: UpgradeRequest): Promise<Admission | null> {
+    if (this.closing) return null;
+    if (!this.options.authenticate) return { allow: undefined };
+    let admission: Admission | null = null;
     try {
-      ok = (await this.options.authenticate(req)) === true;
+      const answer = await this.options.authenticate(req);
+      if (answer === true) admission = { allow: undefined };
+      else if (typeof answer === "object" && answer !== null) admission = { allow: answer.allow };
     } catch (err) {
       this.opts.logger.warn(`replic ws: authenticate hook threw: ${(err as Error)?.message ?? err}`);
     }
-    if (!ok) {
+    if (!admission) {
       this.counters(undefined).authFailures++;
       this.opts.logger.warn(`replic ws: upgrade from ${req.remoteAddress ?? "?"} refused by authenticate`);
     }
-    return ok;
+    return admission;
   }
 
-  /** Wraps an accepted socket; the caller feeds it data and close events. */
-  accept(socket: WireSocket): PeerLink {
+  /** Wraps an accepted socket; the caller feeds it data and close events. `allow`: what its peer may write. */
+  accept(socket: WireSocket, allow?: Scope): PeerLink {
     const link = new PeerLink(this.replica, socket, this.opts, {
       counters: (peer) => this.counters(peer),
       onClosed: () => this.links.delete(link),
-    }, nodeAuth);
+    }, nodeAuth, allow);
     this.links.add(link);
     if (this.closing) link.close(CLOSE.goingAway, "server closing");
     else link.start();

@@ -186,3 +186,39 @@ describe("transport-ws under Bun", () => {
     expect(a.rows()).toBe(b.rows());
   });
 });
+
+describe("transport-ws under Bun: authenticate returns what a peer may write", () => {
+  const DDL = `CREATE TABLE items (id INTEGER NOT NULL, tenantId INTEGER NOT NULL, name TEXT, PRIMARY KEY (id, tenantId));
+CREATE TABLE items_patches (id INTEGER, tenantId INTEGER, name TEXT, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL);`;
+  function tenantPeer(peerId: number) {
+    const db = new Database(":memory:");
+    db.exec(DDL);
+    const replica = openReplica(db, { peerId, heartbeatMs: 50, logger: quiet });
+    cleanup.push(() => {
+      replica.close();
+      db.close();
+    });
+    return { replica, rows: () => JSON.stringify(db.query("SELECT tenantId, id FROM items ORDER BY tenantId, id").values()) };
+  }
+
+  it("Bun.serve: a client allowed tenant 1 writing tenant 2 is refused whole (OUT_OF_SCOPE), its tenant-1 writes merge", async () => {
+    const hub = tenantPeer(210);
+    const device = tenantPeer(211);
+    const server = await serveWebSocket(hub.replica, {
+      port: 0,
+      logger: quiet,
+      authenticate: (req) => (req.headers["x-tenant"] === "1" ? { allow: { items: { tenantId: [1] } } } : false),
+    });
+    cleanup.push(() => server.close());
+    const link = connectWebSocket(device.replica, `ws://127.0.0.1:${server.port}/replic`, { headers: { "x-tenant": "1" }, logger: quiet, reconnectBaseMs: 50 });
+    cleanup.push(() => link.close());
+    expect(await link.linked()).toBe(210);
+    await until(() => hub.replica.status().peers.length === 1);
+    expect(hub.replica.status().peers[0]!.allow).toEqual({ items: { tenantId: [1] } });
+    device.replica.upsert("items", { id: 1, tenantId: 2 });
+    device.replica.upsert("items", { id: 2, tenantId: 1 });
+    await until(() => hub.rows() === "[[1,2]]");
+    await until(() => hub.replica.status().peers[0]!.outOfScope >= 1);
+    expect(hub.replica.metrics()).toMatch(/^replic_messages_out_of_scope_total [1-9]/m);
+  });
+});

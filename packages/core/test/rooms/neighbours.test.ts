@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { heartbeatVersionFor, Neighbours, OLD_BUILD_HEARTBEATS, versionFor } from "../../src/neighbours.js";
 import { Origins } from "../../src/origins.js";
+import { ResolvedScope } from "../../src/scope.js";
 import { digestOf, HeadsDigest } from "../../src/wire/heads-digest.js";
 import type { PeerHead } from "../../src/wire/types.js";
 
@@ -36,6 +37,8 @@ describe("Neighbours", () => {
       lastSentBeat: 0,
       fullDue: false,
       fullSent: false,
+      allow: undefined,
+      outOfScope: 0,
     });
     expect(ns.get(4)).toBe(link);
     expect(ns.size).toBe(1);
@@ -54,6 +57,18 @@ describe("Neighbours", () => {
     expect(again.inflight).toBe(3);
     expect(again.heads.size).toBe(1);
     expect(ns.size).toBe(1);
+  });
+
+  it("add() states the link's whole authorization: the allow given, or none", () => {
+    const ns = new Neighbours();
+    const allow = new ResolvedScope({ items: { tenantId: [1] } });
+    const link = ns.add(4, () => {}, allow);
+    expect(link.allow).toBe(allow);
+    link.outOfScope = 2;
+    const wider = new ResolvedScope({ items: { tenantId: [1, 2] } });
+    expect(ns.add(4, () => {}, wider).allow).toBe(wider);
+    expect(ns.add(4, () => {}).allow).toBeUndefined();
+    expect(link.outOfScope).toBe(2); // the count of refusals stays with the link
   });
 
   it("remove(): true when it was linked", () => {
