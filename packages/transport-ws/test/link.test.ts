@@ -37,7 +37,10 @@ describe("serveWebSocket / connectWebSocket on Node", () => {
     intruder.replica.upsert("items", { id: "evil", v: 666 });
     const bad = connect(intruder, `ws://127.0.0.1:${server.port}/replic`, { secret: "wrong", reconnectBaseMs: 5000 });
     await until(() => metric(server.metrics(), "auth_failures_total") >= 1, 5000, "an auth failure");
-    expect(metric(bad.metrics(), "auth_failures_total")).toBe(1); // the server's proof fails for it too
+    // The server's proof fails for the client too; it counts that when the refusal reaches it,
+    // which may be a moment after the server counted its side.
+    await until(() => metric(bad.metrics(), "auth_failures_total") >= 1, 5000, "the client's auth failure");
+    expect(metric(bad.metrics(), "auth_failures_total")).toBe(1);
     expect(bad.connected).toBe(false);
     expect(intruder.count()).toBe(1);
     expect(a.rows()).toBe(before);
