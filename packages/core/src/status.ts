@@ -6,6 +6,7 @@ import type { IdentityGuard } from "./identity.js";
 import type { ParkedCount } from "./parked-rows.js";
 import type { Neighbours } from "./neighbours.js";
 import type { Origins } from "./origins.js";
+import type { DivergentCount } from "./scrub.js";
 import type { Staleness } from "./staleness.js";
 import type { PeerHead, SchemaVersion } from "./wire/types.js";
 
@@ -57,6 +58,8 @@ export interface ReplicaStatus {
   alienPatches: AlienCount[];
   /** Rows not shown because they break a constraint of their table, per table and reason (see parked()). */
   parkedRows: ParkedCount[];
+  /** Rows found differing from the merge of their patches and not repaired since, per table (the scrub, docs/trust.md). */
+  divergent: DivergentCount[];
   /** Signs of a second writer under this peer id (see docs/design.md), with the last message. */
   identityConflicts: { count: number; last: string | null };
   /** Set when this replica stopped writing (another replica opened its database, or a ROLLBACK failed). */
@@ -88,6 +91,7 @@ export interface StatusRooms {
   schema: SchemaVersion;
   alienPatches: AlienCount[];
   parkedRows: ParkedCount[];
+  divergent: DivergentCount[];
   broken: string | null;
   closed: boolean;
 }
@@ -128,6 +132,7 @@ export function buildStatus(r: StatusRooms): ReplicaStatus {
     schema: { ...r.schema },
     alienPatches: r.alienPatches,
     parkedRows: r.parkedRows,
+    divergent: r.divergent,
     identityConflicts: { count: r.identity.count, last: r.identity.last?.message ?? null },
     broken: r.broken,
     closed: r.closed,
