@@ -56,6 +56,8 @@ export class Scrubber {
   private readonly divergent = new Map<string, Map<string, SqlValue[]>>();
   /** Divergent rows beyond MAX_TRACKED_DIVERGENT per table (counted, not kept). */
   private readonly overflow = new Map<string, number>();
+  /** The catalog's tables when last walked (a migration replaces them). */
+  private catalogSeen: Map<string, ReplicatedTable> | undefined;
 
   constructor(private readonly r: ScrubRooms) {}
 
@@ -64,6 +66,13 @@ export class Scrubber {
     let budget = this.r.rowsPerRound;
     if (budget <= 0) return;
     const tables = this.r.catalog.tables;
+    if (tables !== this.catalogSeen) {
+      // A migration reloaded the catalog: keys kept may not fit the tables any more; start over.
+      this.catalogSeen = tables;
+      this.table = undefined;
+      this.divergent.clear();
+      this.overflow.clear();
+    }
     if (tables.size === 0) return;
     budget -= this.recheck(budget);
     // Each (table, walk) is visited at most once a round, so empty tables cost a query each at most.

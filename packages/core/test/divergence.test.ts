@@ -249,6 +249,38 @@ describe("the scrub", () => {
   });
 });
 
+describe("the scrub across migrations", () => {
+  it("a column added with a DEFAULT is not a divergence; a migration that rewrites rows in SQL is, and the scrub goes on after it", () => {
+    const d = testDriver();
+    const r = createReplica(d, { peerId: 1, heartbeatMs: 0, scrub: { rowsPerRound: 100 } });
+    open.push(r);
+    const events: DivergenceEvent[] = [];
+    r.on("divergence", (e) => events.push(e));
+    const m1 = { up: ITEMS + patchesDdl(scratch(), "items"), down: "DROP TABLE items_patches; DROP TABLE items;" };
+    r.migrate([m1]);
+    r.upsertMany(
+      "items",
+      Array.from({ length: 5 }, (_, i) => ({ id: i + 1, name: "x" })),
+    );
+    rounds(r, 3);
+    const m2 = { up: "ALTER TABLE items ADD COLUMN tag TEXT DEFAULT 'none'; ALTER TABLE items_patches ADD COLUMN tag TEXT;", down: "SELECT 1;" };
+    r.migrate([m1, m2]);
+    rounds(r, 3);
+    expect(events).toEqual([]);
+    const m3 = { up: "UPDATE items SET name = upper(name) WHERE id = 2;", down: "SELECT 1;" };
+    r.migrate([m1, m2, m3]);
+    rounds(r, 3);
+    expect(events.map((e) => [e.table, e.kind, e.keys])).toEqual([["items", "changed", [{ id: 2 }]]]);
+  });
+});
+
+/** A scratch database holding the items table, for printing its patches DDL. */
+function scratch() {
+  const s = testDriver();
+  s.exec(ITEMS);
+  return s;
+}
+
 describe("openRowRecompute", () => {
   it("refuses a table that does not replicate", () => {
     const d = testDriver();
