@@ -26,7 +26,7 @@ function items(options: ReplicaOptions = {}) {
   open.push(r);
   const events: DivergenceEvent[] = [];
   r.on("divergence", (e) => events.push(e));
-  const rows = (table = "items") => d.db.prepare(`SELECT * FROM ${table} ORDER BY 1, 2`).all();
+  const rows = (table = "items") => d.db.prepare(`SELECT * FROM ${table} ORDER BY 1, 2`).all() as Record<string, unknown>[];
   return { d, r, events, rows };
 }
 
