@@ -455,19 +455,9 @@ export class Replica<DB = AnyTables, Keys = {}> {
         this.tx.assertUsable();
       }
     }
-    this.scrub();
     this.outbox.flush();
-  }
-
-  /** This round's slice of the scrub; skipped while captured writes wait (T is ahead of the patches then). */
-  private scrub(): void {
-    if (this.capture?.pending()) return;
-    try {
-      this.scrubber.round();
-    } catch (err) {
-      this.opts.logger?.warn("replic: scrub failed", err);
-      this.tx.assertUsable();
-    }
+    // Last, so what the round sends is out first; skipped while captured writes wait (T is ahead of the patches then).
+    if (!this.capture?.pending()) this.scrubber.round();
   }
 
   /**

@@ -127,18 +127,14 @@ export class Scrubber {
     const known = this.divergent.get(t.name);
     const diffs = known ? all.filter((d) => !known.has(keyText(d.key))) : all;
     if (diffs.length === 0) return;
-    let repaired = false;
+    // A failed repair throws out of the round (as any failed statement of a round does); the rows are found again next time.
     if (this.r.repair === "rebuild") {
-      try {
-        this.r.rebuilder.rebuildKeys(
-          t,
-          diffs.map((d) => d.key),
-        );
-        repaired = true;
-      } catch (err) {
-        this.r.logger?.warn(`replic: rebuilding divergent rows of "${t.name}" failed`, err);
-      }
+      this.r.rebuilder.rebuildKeys(
+        t,
+        diffs.map((d) => d.key),
+      );
     }
+    const repaired = this.r.repair === "rebuild";
     this.r.metrics.inc("divergent_rows_found_total", diffs.length, { table: t.name });
     const check = this.r.rebuilder.recompute(t);
     const byKind = new Map<DivergenceKind, SqlValue[][]>();

@@ -67,6 +67,8 @@ describe("option names", () => {
       waitTimeoutMs: 100,
       logger: { warn: () => {} },
       capture: [],
+      scrub: { rowsPerRound: 10 },
+      repair: "rebuild",
     };
     // A name added to KNOWN_OPTIONS needs a valid value above.
     const supported = Object.entries(KNOWN_OPTIONS).filter(([, v]) => v === "supported").map(([k]) => k);
