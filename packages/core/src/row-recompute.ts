@@ -55,6 +55,9 @@ export class RowRecompute {
   private readonly patchedNext: SqliteStatement;
   private readonly patchedOne: SqliteStatement;
   private readonly parkedStmt: SqliteStatement | undefined;
+  private readonly anyParkedStmt: SqliteStatement | undefined;
+  /** Whether this table has parked rows, read once per page (most tables have none: no lookup per row then). */
+  private parkedHere = true;
 
   constructor(
     driver: SqliteDriver,
@@ -99,10 +102,12 @@ export class RowRecompute {
     this.patchedOne = driver.prepare(`${patched} WHERE ${pk.map((c) => `p.${c} = ?`).join(" AND ")} LIMIT 1`);
     const parkedExists = driver.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`).get([PARKED_TABLE]) !== undefined;
     this.parkedStmt = parkedExists ? driver.prepare(`SELECT 1 FROM ${PARKED_TABLE} WHERE tbl = ? AND "key" = ?`) : undefined;
+    this.anyParkedStmt = parkedExists ? driver.prepare(`SELECT 1 FROM ${PARKED_TABLE} WHERE tbl = ? LIMIT 1`) : undefined;
   }
 
   /** The rows of `T` after `after` (from the first when undefined), at most `limit` of them. */
   shownPage(after: readonly SqlValue[] | undefined, limit: number): RecomputePage {
+    this.readParked();
     const rows = after === undefined ? this.shownFirst.all([limit]) : this.shownNext.all([...after, limit]);
     const page: RecomputePage = { keys: rows.length, last: undefined, unpatched: 0, differences: [] };
     for (const row of rows) this.judgeShown(row, page);
@@ -114,6 +119,7 @@ export class RowRecompute {
   patchedPage(after: readonly SqlValue[] | undefined, limit: number): RecomputePage {
     const page: RecomputePage = { keys: 0, last: after === undefined ? undefined : [...after], unpatched: 0, differences: [] };
     const n = this.keyNames.length;
+    this.readParked();
     while (page.keys < limit) {
       const row = page.last === undefined ? this.patchedFirst.get([]) : this.patchedNext.get(page.last);
       if (!row) break;
@@ -128,6 +134,7 @@ export class RowRecompute {
   /** Checks the rows of these keys again, both ways; returns those that still differ. */
   check(keys: readonly (readonly SqlValue[])[]): RowDifference[] {
     const page: RecomputePage = { keys: 0, last: undefined, unpatched: 0, differences: [] };
+    this.readParked();
     for (const key of keys) {
       page.keys++;
       const shown = this.shownOne.get(key as SqlValue[]);
@@ -165,8 +172,12 @@ export class RowRecompute {
     if (!this.isParked(key)) page.differences.push({ key, kind: "missing" });
   }
 
+  private readParked(): void {
+    this.parkedHere = this.anyParkedStmt !== undefined && this.anyParkedStmt.get([this.schema.name]) !== undefined;
+  }
+
   private isParked(key: readonly SqlValue[]): boolean {
-    return this.parkedStmt !== undefined && this.parkedStmt.get([this.schema.name, keyText(key)]) !== undefined;
+    return this.parkedHere && this.parkedStmt!.get([this.schema.name, keyText(key)]) !== undefined;
   }
 }
 
