@@ -69,7 +69,7 @@ export interface ReplicaOptions {
   /**
    * The scrub of heartbeat rounds (docs/trust.md): each round checks this many keys of the
    * replicated tables against the merge of their patches, walking each table by primary key and
-   * wrapping around; a difference raises the `divergence` event. Default 100; 0 turns it off.
+   * wrapping around; a difference raises the `divergence` event. Default 25; 0 turns it off.
    */
   scrub?: { rowsPerRound?: number };
   /** What the scrub does with rows that differ: "report" (default: event, metric, status) or "rebuild" them from their patches too. */
@@ -179,7 +179,7 @@ export interface ResolvedOptions {
 }
 
 /** Keys the scrub checks per heartbeat round unless told otherwise. */
-export const DEFAULT_SCRUB_ROWS_PER_ROUND = 100;
+export const DEFAULT_SCRUB_ROWS_PER_ROUND = 25;
 
 export function resolveOptions(options: ReplicaOptions): ResolvedOptions {
   if (options === null || typeof options !== "object") throw new ReplicError("INVALID_OPTION", "options must be an object");

@@ -13,8 +13,7 @@
  *
  * Two walks, each in primary-key order and each bounded by the number of keys it returns: the
  * rows of `T` (changed values, rows shown while parked), and the distinct keys of `T_patches`
- * (rows missing from `T`), one index seek per key so a row with many patches costs no more to step
- * over than one with a single patch.
+ * (rows missing from `T`), read from its row index (a row's patches are stepped over there).
  */
 import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
 import { ValidationError } from "./errors.js";
@@ -95,11 +94,13 @@ export class RowRecompute {
     this.shownFirst = driver.prepare(`${shown} ${order("t")} LIMIT ?`);
     this.shownNext = driver.prepare(`${shown} WHERE ${tuple("t")} > ${params} ${order("t")} LIMIT ?`);
     this.shownOne = driver.prepare(`${shown} WHERE ${pk.map((c) => `t.${c} = ?`).join(" AND ")}`);
-    // The next distinct key of T_patches: one seek in its row index, however many patches a row has.
-    const patched = `SELECT ${pk.map((c) => `p.${c}`).join(", ")}, EXISTS (SELECT 1 FROM ${T} AS t WHERE ${rowOfPatch}) FROM ${P} AS p`;
-    this.patchedFirst = driver.prepare(`${patched} ${order("p")} LIMIT 1`);
-    this.patchedNext = driver.prepare(`${patched} WHERE ${tuple("p")} > ${params} ${order("p")} LIMIT 1`);
-    this.patchedOne = driver.prepare(`${patched} WHERE ${pk.map((c) => `p.${c} = ?`).join(" AND ")} LIMIT 1`);
+    // The next distinct keys of T_patches, in the order of its row index (one statement a page).
+    const distinct = (where: string) => `SELECT DISTINCT ${pk.map((c) => `p.${c}`).join(", ")} FROM ${P} AS p ${where} ${order("p")} LIMIT ?`;
+    const patched = (where: string) =>
+      `SELECT ${pk.map((c) => `p.${c}`).join(", ")}, EXISTS (SELECT 1 FROM ${T} AS t WHERE ${rowOfPatch}) FROM (${distinct(where)}) AS p ${order("p")}`;
+    this.patchedFirst = driver.prepare(patched(""));
+    this.patchedNext = driver.prepare(patched(`WHERE ${tuple("p")} > ${params}`));
+    this.patchedOne = driver.prepare(patched(`WHERE ${pk.map((c) => `p.${c} = ?`).join(" AND ")}`));
     const parkedExists = driver.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`).get([PARKED_TABLE]) !== undefined;
     this.parkedStmt = parkedExists ? driver.prepare(`SELECT 1 FROM ${PARKED_TABLE} WHERE tbl = ? AND "key" = ?`) : undefined;
     this.anyParkedStmt = parkedExists ? driver.prepare(`SELECT 1 FROM ${PARKED_TABLE} WHERE tbl = ? LIMIT 1`) : undefined;
@@ -117,17 +118,11 @@ export class RowRecompute {
 
   /** The distinct keys of `T_patches` after `after`, at most `limit` of them: rows missing from `T`. */
   patchedPage(after: readonly SqlValue[] | undefined, limit: number): RecomputePage {
-    const page: RecomputePage = { keys: 0, last: after === undefined ? undefined : [...after], unpatched: 0, differences: [] };
-    const n = this.keyNames.length;
     this.readParked();
-    while (page.keys < limit) {
-      const row = page.last === undefined ? this.patchedFirst.get([]) : this.patchedNext.get(page.last);
-      if (!row) break;
-      page.keys++;
-      page.last = row.slice(0, n);
-      this.judgePatched(row, page);
-    }
-    if (page.keys === 0) page.last = undefined;
+    const rows = after === undefined ? this.patchedFirst.all([limit]) : this.patchedNext.all([...after, limit]);
+    const page: RecomputePage = { keys: rows.length, last: undefined, unpatched: 0, differences: [] };
+    for (const row of rows) this.judgePatched(row, page);
+    if (rows.length > 0) page.last = rows[rows.length - 1]!.slice(0, this.keyNames.length);
     return page;
   }
 
@@ -140,7 +135,7 @@ export class RowRecompute {
       const shown = this.shownOne.get(key as SqlValue[]);
       if (shown) this.judgeShown(shown, page);
       else {
-        const patched = this.patchedOne.get(key as SqlValue[]);
+        const patched = this.patchedOne.get([...key, 1]);
         if (patched) this.judgePatched(patched, page);
       }
     }
