@@ -21,6 +21,7 @@ import { migrationsSuite } from "./migrations.js";
 import { openersSuite } from "./openers.js";
 import { upgradesSuite } from "./upgrades.js";
 import { determinismSuite } from "./determinism.js";
+import { divergenceSuite } from "./divergence.js";
 import { coreBugsSuite } from "./core-bugs.js";
 import { faultsSuite } from "./faults.js";
 import { goldenSuite } from "./golden.js";
@@ -32,7 +33,7 @@ import { tiesSuite } from "./ties.js";
 import { watchSuite } from "./watch.js";
 import type { ConformanceBinding } from "./types.js";
 
-export type { AdapterModule, ConformanceBinding, ReplicaLike, ReplicaOptionsLike, SqlValue } from "./types.js";
+export type { AdapterModule, ConformanceBinding, DivergenceEventLike, ReplicaLike, ReplicaOptionsLike, SqlValue } from "./types.js";
 export { defineDriverContract } from "./driver-contract.js";
 export type { DriverContractOptions, DriverFixture } from "./driver-contract.js";
 export { CRASH_CHILD_PATH, crashChildCommand } from "./crash.js";
@@ -61,6 +62,7 @@ export function defineConformanceSuite<Db>(binding: ConformanceBinding<Db>): voi
     tiesSuite(binding);
     watchSuite(binding);
     adoptionSuite(binding);
+    divergenceSuite(binding);
     crashSuite(binding);
     groupCrashSuite(binding);
     captureCrashSuite(binding);

@@ -17,6 +17,17 @@ export interface ReplicaOptionsLike {
   maxClockDriftMs?: number;
   capture?: true | string[];
   scope?: { [table: string]: { [keyColumn: string]: SqlValue[] } };
+  scrub?: { rowsPerRound?: number };
+  repair?: "report" | "rebuild";
+}
+
+/** The divergence event (rows of a table that differ from the merge of their patches). */
+export interface DivergenceEventLike {
+  table: string;
+  kind: "changed" | "missing" | "shown-parked";
+  keys: Record<string, unknown>[];
+  range: { from: Record<string, unknown>; to: Record<string, unknown> };
+  repaired: boolean;
 }
 
 export interface ReplicaLike {
@@ -36,6 +47,11 @@ export interface ReplicaLike {
   metrics(): string;
   close(): void;
   on(event: "merge", listener: (e: { tables: string[] }) => void): () => void;
+  on(event: "divergence", listener: (e: DivergenceEventLike) => void): () => void;
+  rebuild(
+    table?: string,
+    options?: { batchSize?: number; maxKeys?: number },
+  ): { table: string; changed: number; inserted: number; updated: number; removed: number; keys: Record<string, unknown>[] }[];
   parked(table?: string): { table: string; key: Record<string, unknown>; reason: string; detail: string | null }[];
   adopt(table: string, options?: { batchSize?: number; onProgress?: (p: { table: string; adopted: number; total: number }) => void }): number;
 }

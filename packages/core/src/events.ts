@@ -6,6 +6,7 @@ import type { SqlValue } from "./driver.js";
 import type { IdentityConflictError, StaleReplicaError } from "./errors.js";
 import type { Logger } from "./options.js";
 import type { ParkReason } from "./parked-rows.js";
+import type { DivergenceKind } from "./row-recompute.js";
 
 /** A merge; on a typed replica (`openReplica<DB>`) `Table` is the union of its table names. */
 export interface MergeEvent<Table extends string = string> {
@@ -46,8 +47,25 @@ export interface ParkedEvent {
   released: boolean;
 }
 
+/**
+ * Rows of a table that differ from the merge of their patches, found by the scrub of heartbeat
+ * rounds (scrub.ts): one event per table and kind of difference each round that finds some.
+ */
+export interface DivergenceEvent {
+  table: string;
+  /** `changed`: a value differs; `missing`: a row with patches is not in the table (nor parked); `shown-parked`: a parked row is in the table. */
+  kind: DivergenceKind;
+  /** Their primary keys, column name to value, in key order. */
+  keys: Record<string, SqlValue>[];
+  /** The first and last of those keys. */
+  range: { from: Record<string, SqlValue>; to: Record<string, SqlValue> };
+  /** True when they were rebuilt from their patches already (`repair: "rebuild"`). */
+  repaired: boolean;
+}
+
 export interface ReplicaEvents {
   parked: ParkedEvent;
+  divergence: DivergenceEvent;
   merge: MergeEvent;
   incomplete_group: IncompleteGroupEvent;
   stale: StaleReplicaError;

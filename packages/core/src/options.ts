@@ -76,6 +76,14 @@ export interface ReplicaOptions {
    * issued on this connection, become patches (docs/capture.md). `true` = every replicated table.
    */
   capture?: true | readonly string[];
+  /**
+   * The scrub of heartbeat rounds (docs/trust.md): each round checks this many keys of the
+   * replicated tables against the merge of their patches, walking each table by primary key and
+   * wrapping around; a difference raises the `divergence` event. Default 25; 0 turns it off.
+   */
+  scrub?: { rowsPerRound?: number };
+  /** What the scrub does with rows that differ: "report" (default: event, metric, status) or "rebuild" them from their patches too. */
+  repair?: "report" | "rebuild";
   // Named by the design contract, not implemented by this version: openReplica refuses them
   // (INVALID_OPTION) rather than ignore them, so nobody believes they are in effect.
   /** Not supported by this version (refused): sign this replica's patches. */
@@ -111,6 +119,8 @@ export const KNOWN_OPTIONS = {
   logger: "supported",
   scope: "supported",
   capture: "supported",
+  scrub: "supported",
+  repair: "supported",
   signing: "not-yet",
   trust: "not-yet",
 } as const satisfies Record<keyof ReplicaOptions, "supported" | "not-yet">;
@@ -177,7 +187,13 @@ export interface ResolvedOptions {
   logger: Logger | undefined;
   /** Captured tables: true = all, a list = those; undefined = none. */
   capture: true | readonly string[] | undefined;
+  /** Keys the scrub checks per round (0: off). */
+  scrubRowsPerRound: number;
+  repair: "report" | "rebuild";
 }
+
+/** Keys the scrub checks per heartbeat round unless told otherwise. */
+export const DEFAULT_SCRUB_ROWS_PER_ROUND = 25;
 
 export function resolveOptions(options: ReplicaOptions): ResolvedOptions {
   if (options === null || typeof options !== "object") throw new ReplicError("INVALID_OPTION", "options must be an object");
@@ -218,5 +234,23 @@ export function resolveOptions(options: ReplicaOptions): ResolvedOptions {
   if (capture !== undefined && capture !== true && !(Array.isArray(capture) && capture.every((t) => typeof t === "string" && t.length > 0))) {
     throw new ReplicError("INVALID_OPTION", "capture must be true or an array of table names");
   }
-  return { ...numbers, now: options.now ?? Date.now, limits, logger: options.logger, capture: capture === undefined ? undefined : capture === true ? true : [...capture] };
+  const scrub = options.scrub;
+  if (scrub !== undefined && (scrub === null || typeof scrub !== "object" || Object.keys(scrub).some((k) => k !== "rowsPerRound"))) {
+    throw new ReplicError("INVALID_OPTION", "scrub must be an object { rowsPerRound }");
+  }
+  const scrubRowsPerRound = scrub?.rowsPerRound ?? DEFAULT_SCRUB_ROWS_PER_ROUND;
+  if (!Number.isSafeInteger(scrubRowsPerRound) || scrubRowsPerRound < 0) {
+    throw new ReplicError("INVALID_OPTION", `scrub.rowsPerRound must be a non-negative integer, got ${String(scrubRowsPerRound)}`);
+  }
+  const repair = options.repair ?? "report";
+  if (repair !== "report" && repair !== "rebuild") throw new ReplicError("INVALID_OPTION", `repair must be "report" or "rebuild", got ${String(repair)}`);
+  return {
+    ...numbers,
+    now: options.now ?? Date.now,
+    limits,
+    logger: options.logger,
+    capture: capture === undefined ? undefined : capture === true ? true : [...capture],
+    scrubRowsPerRound,
+    repair,
+  };
 }

@@ -13,7 +13,7 @@ import { Catalog } from "./catalog.js";
 import { HybridLogicalClock, timestampFromMs } from "./clock.js";
 import type { SqliteDriver } from "./driver.js";
 import { ReplicError, type IdentityConflictError, type StaleReplicaError } from "./errors.js";
-import { Events, type IncompleteGroupEvent, type MergeEvent, type ParkedEvent, type ReplicaEvent, type ReplicaEvents } from "./events.js";
+import { Events, type DivergenceEvent, type IncompleteGroupEvent, type MergeEvent, type ParkedEvent, type ReplicaEvent, type ReplicaEvents } from "./events.js";
 import { GapRepair } from "./gap-repair.js";
 import { HeadsLog } from "./heads-log.js";
 import { Heartbeats } from "./heartbeats.js";
@@ -36,6 +36,8 @@ import { noEffects } from "./effects.js";
 import { Publisher } from "./publisher.js";
 import { Reaper } from "./reaper.js";
 import { resolveScope, type ResolvedScope, type Scope } from "./scope.js";
+import { Rebuilder, type RebuildOptions, type RebuildReport } from "./rebuild.js";
+import { Scrubber } from "./scrub.js";
 import type { LocalPatch } from "./replicated-table.js";
 import { readSchemaVersion, schemaVersionOf } from "./schema-version.js";
 import { Staleness } from "./staleness.js";
@@ -82,6 +84,9 @@ export class Replica<DB = AnyTables, Keys = {}> {
   private readonly local: LocalWriter;
   private readonly publisher: Publisher;
   private readonly reaper: Reaper;
+  /** rebuild() and the scrub of each round (docs/trust.md). */
+  private readonly rebuilder: Rebuilder;
+  private readonly scrubber: Scrubber;
   /** Captured tables (capture-queue.ts): present when capture is on or a queue is left to drain. */
   private readonly capture: CaptureQueue | undefined;
   /** The rows this replica holds (scope.ts); undefined: every row. */
@@ -216,6 +221,16 @@ export class Replica<DB = AnyTables, Keys = {}> {
       scope,
     });
     this.reaper = new Reaper({ book, catalog, clock: this.clock, tx: this.tx, origins: this.origins, metrics: this.metricsRegistry, alien, bounds }, opts);
+    this.rebuilder = new Rebuilder({ driver, catalog, tx: this.tx, book, events: this.events, metrics: this.metricsRegistry });
+    this.scrubber = new Scrubber({
+      catalog,
+      rebuilder: this.rebuilder,
+      events: this.events,
+      metrics: this.metricsRegistry,
+      logger: opts.logger,
+      rowsPerRound: opts.scrubRowsPerRound,
+      repair: opts.repair,
+    });
     this.loadOrigins();
     // Changes committed by plain SQL before a crash or a close drain now, exactly once.
     this.local.flushCaptured();
@@ -461,6 +476,23 @@ export class Replica<DB = AnyTables, Keys = {}> {
       }
     }
     this.outbox.flush();
+    // Last, so what the round sends is out first; skipped while captured writes wait (T is ahead of the patches then).
+    if (!this.capture?.pending()) this.scrubber.round();
+  }
+
+  /**
+   * Recomputes `table` (every replicated table when absent) from the patch log by the merge rule,
+   * in bounded batches, one transaction each; returns per table what changed (docs/trust.md).
+   */
+  rebuild(table?: string, options?: RebuildOptions): RebuildReport[] {
+    this.assertOpen();
+    if (this.tx.active) throw new ReplicError("TRANSACTION", "rebuild() cannot run inside transaction(): each batch is its own");
+    if (table !== undefined) this.catalog.get(table);
+    // Captured writes get their patches first: a rebuild must not undo them.
+    this.drainCaptured(false);
+    const reports = this.quiet(() => this.rebuilder.rebuild(table, options));
+    this.scrubber.forget(table);
+    return reports;
   }
 
   /** One heartbeat each: deltas where the neighbour reads them, each distinct one encoded once (heartbeats.ts). */
@@ -525,6 +557,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
       schema: this.schema,
       scope: this.scope ?? null,
       ...this.storedCounts(),
+      divergent: this.scrubber.counts(),
       broken: this.tx.broken?.message ?? null,
       closed: this.closed,
     });
@@ -568,8 +601,9 @@ export class Replica<DB = AnyTables, Keys = {}> {
   on(event: "identity_conflict", listener: (err: IdentityConflictError) => void): () => void;
   on(event: "incomplete_group", listener: (e: IncompleteGroupEvent) => void): () => void;
   on(event: "parked", listener: (e: ParkedEvent) => void): () => void;
+  on(event: "divergence", listener: (e: DivergenceEvent) => void): () => void;
   on<E extends ReplicaEvent>(event: E, listener: (e: ReplicaEvents[E]) => void): () => void {
-    if (!["stale", "merge", "identity_conflict", "incomplete_group", "parked"].includes(event)) throw new ReplicError("INVALID_OPTION", `unknown event "${String(event)}"`);
+    if (!["stale", "merge", "identity_conflict", "incomplete_group", "parked", "divergence"].includes(event)) throw new ReplicError("INVALID_OPTION", `unknown event "${String(event)}"`);
     return this.events.on(event, listener);
   }
 

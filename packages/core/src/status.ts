@@ -7,6 +7,7 @@ import type { ParkedCount } from "./parked-rows.js";
 import type { Neighbours } from "./neighbours.js";
 import type { Origins } from "./origins.js";
 import type { Scope } from "./scope.js";
+import type { DivergentCount } from "./scrub.js";
 import type { Staleness } from "./staleness.js";
 import type { PeerHead, SchemaVersion } from "./wire/types.js";
 
@@ -64,6 +65,8 @@ export interface ReplicaStatus {
   alienPatches: AlienCount[];
   /** Rows not shown because they break a constraint of their table, per table and reason (see parked()). */
   parkedRows: ParkedCount[];
+  /** Rows found differing from the merge of their patches and not repaired since, per table (the scrub, docs/trust.md). */
+  divergent: DivergentCount[];
   /** Signs of a second writer under this peer id (see docs/design.md), with the last message. */
   identityConflicts: { count: number; last: string | null };
   /** Set when this replica stopped writing (another replica opened its database, or a ROLLBACK failed). */
@@ -96,6 +99,7 @@ export interface StatusRooms {
   scope: Scope | null;
   alienPatches: AlienCount[];
   parkedRows: ParkedCount[];
+  divergent: DivergentCount[];
   broken: string | null;
   closed: boolean;
 }
@@ -139,6 +143,7 @@ export function buildStatus(r: StatusRooms): ReplicaStatus {
     scope: r.scope,
     alienPatches: r.alienPatches,
     parkedRows: r.parkedRows,
+    divergent: r.divergent,
     identityConflicts: { count: r.identity.count, last: r.identity.last?.message ?? null },
     broken: r.broken,
     closed: r.closed,

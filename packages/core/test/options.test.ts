@@ -71,6 +71,8 @@ describe("option names", () => {
       logger: { warn: () => {} },
       capture: [],
       scope: { items: { id: [1] } },
+      scrub: { rowsPerRound: 10 },
+      repair: "rebuild",
     };
     // A name added to KNOWN_OPTIONS needs a valid value above.
     const supported = Object.entries(KNOWN_OPTIONS).filter(([, v]) => v === "supported").map(([k]) => k);

@@ -114,6 +114,7 @@ export function simulateParking(binding: SimBinding, seed: number, steps = 300):
   const fail = (msg: string) => {
     throw new Error(`seed ${seed}: ${msg}`);
   };
+  const divergences: string[] = [];
   const agrees = (i: number, when: string) => {
     const d = peers[i]!.handle.driver;
     const model = JSON.stringify(modelOf(d));
@@ -134,6 +135,8 @@ export function simulateParking(binding: SimBinding, seed: number, steps = 300):
     const replica = binding.createReplica(driver, { peerId: i + 1, heartbeatMs: 0, now: () => wall.t + i * 2, requestTimeoutMs: 50, retentionMs: 0 });
     replica.migrate(PARKING_MIGRATIONS);
     for (let j = 0; j < n; j++) if (j !== i) replica.addPeer(j + 1, (bytes) => void queue.push({ from: i, to: j, bytes }));
+    // Rows parked and released all along: the scrub of each round must never find one shown against the rule.
+    replica.on("divergence", (e) => divergences.push(`replica ${i + 1}: the scrub found ${e.kind} rows of ${e.table}: ${JSON.stringify(e.keys)}`));
     return { handle, driver, replica };
   };
   const restart = (i: number) => {
@@ -226,6 +229,7 @@ export function simulateParking(binding: SimBinding, seed: number, steps = 300):
       if (dumps[i] !== dumps[0]) fail(`replica ${i + 1} differs from replica 1 after healing\n${dumps[i]}\n${dumps[0]}`);
       agrees(i, "after healing");
     }
+    if (divergences.length > 0) fail(divergences.join("\n"));
     return result;
   } finally {
     for (const p of peers) {

@@ -9,6 +9,7 @@ export function expectConverged(res: ReturnType<typeof simulate>, label: string)
   for (const d of res.patchDumps) expect(d, `${label}: patches`).toBe(res.patchDumps[0]);
   for (const h of res.heads) expect(h, `${label}: status() heads equal the model's`).toBe(res.expectedHeads);
   expect(res.writes, label).toBeGreaterThan(0);
+  expect(res.divergences, `${label}: no row found differing from its patches by the scrub`).toEqual([]);
 }
 
 /** Runs seeds first..first+seeds-1 on a binding; returns how many crash-restarts happened. */

@@ -34,6 +34,7 @@ export interface SimReplica {
   receive(from: number, bytes: Uint8Array): void;
   tick(): void;
   status(): { origins: { peerId: number; contiguous: number; highest: number; missing: number }[] };
+  on(event: "divergence", listener: (e: { table: string; kind: string; keys: unknown[] }) => void): () => void;
 }
 /** A SQLite binding for the simulator: opens a database file (in its recommended journal mode). */
 export interface SimBinding {
@@ -295,6 +296,7 @@ export function simulate(o: SimOptions) {
     if (!healed && r.chance(duplication)) flight.push({ at: now + 1 + r.int(150), order: order++, from, to, bytes });
   };
 
+  const divergences: string[] = [];
   const open = (p: Peer) => {
     p.db = o.binding.open(p.file);
     p.driver = new CrashingDriver(p.db.driver);
@@ -317,6 +319,8 @@ export function simulate(o: SimOptions) {
           ],
     );
     for (const q of neighbours[p.index]!) p.replica.addPeer(peers[q]!.id, (bytes) => send(p.index, q, bytes));
+    // Every write goes through replic: the scrub of each round must never find a row differing from its patches.
+    p.replica.on("divergence", (e) => divergences.push(`peer ${p.id}: ${e.kind} ${e.table} ${JSON.stringify(e.keys)}`));
   };
   /** The peer dies: no replica.close(), the handle is closed with its transaction uncommitted. */
   const die = (p: Peer) => {
@@ -471,5 +475,5 @@ export function simulate(o: SimOptions) {
   const statuses = peers.map((p) => p.replica!.status() as { alienPatches?: unknown[] });
   for (const p of peers) p.db!.close();
   tmp.remove();
-  return { n, topology, rounds, dumps, expected, patchDumps, heads, expectedHeads, writes, crashes, migrations, statuses };
+  return { n, topology, rounds, dumps, expected, patchDumps, heads, expectedHeads, writes, crashes, migrations, statuses, divergences };
 }
