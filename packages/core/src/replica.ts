@@ -8,7 +8,7 @@ import { adoptRows, type AdoptOptions } from "./adoption.js";
 import { AlienStore } from "./alien-store.js";
 import { DroppedValues } from "./dropped-values.js";
 import { Bookkeeping } from "./bookkeeping.js";
-import { CaptureQueue, hasCaptureQueues } from "./capture-queue.js";
+import { CapturedTables } from "./captured-tables.js";
 import { Catalog } from "./catalog.js";
 import { HybridLogicalClock, timestampFromMs } from "./clock.js";
 import type { SqliteDriver } from "./driver.js";
@@ -81,8 +81,8 @@ export class Replica<DB = AnyTables, Keys = {}> {
   private readonly local: LocalWriter;
   private readonly publisher: Publisher;
   private readonly reaper: Reaper;
-  /** Captured tables (capture-queue.ts): present when capture is on or a queue is left to drain. */
-  private readonly capture: CaptureQueue | undefined;
+  /** Captured tables (captured-tables.ts): present when capture is on or a queue is left to drain. */
+  private readonly capture: CapturedTables | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private countsAtClose: Pick<ReplicaStatus, "alienPatches" | "parkedRows"> | null = null;
@@ -190,10 +190,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
       heartbeats: this.heartbeats,
       opts,
     });
-    if (opts.capture !== undefined || hasCaptureQueues(driver)) {
-      this.capture = new CaptureQueue(driver, opts.capture);
-      this.installCapture();
-    }
+    this.capture = CapturedTables.open(driver, opts.capture, catalog, opts.logger);
     this.local = new LocalWriter({
       book,
       catalog,
@@ -204,8 +201,9 @@ export class Replica<DB = AnyTables, Keys = {}> {
       bounds,
       publisher,
       opts,
-      capture: this.capture,
+      capture: this.capture?.drain,
     });
+    this.capture?.attach(() => this.local.flushCaptured());
     this.reaper = new Reaper({ book, catalog, clock: this.clock, tx: this.tx, origins: this.origins, metrics: this.metricsRegistry, alien, bounds }, opts);
     this.loadOrigins();
     // Changes committed by plain SQL before a crash or a close drain now, exactly once.
@@ -223,26 +221,9 @@ export class Replica<DB = AnyTables, Keys = {}> {
     }
   }
 
-  /** (Re)installs the capture triggers for the replicated tables as they are now. */
-  private installCapture(): void {
-    const cap = this.capture;
-    if (!cap) return;
-    cap.install([...this.catalog.tables.values()].map((t) => t.schema));
-    if (cap.wanted !== undefined && cap.wanted !== true) {
-      const missing = cap.wanted.filter((name) => !this.catalog.tables.has(name));
-      if (missing.length > 0) this.opts.logger?.warn(`replic: capture names table(s) that do not replicate (yet): ${missing.join(", ")}`);
-    }
-  }
-
   /** Drains captured writes before replic merges, sends or changes the schema; a transaction the application holds open defers it. */
   private drainCaptured(deferrable: boolean): void {
-    if (!this.capture) return;
-    try {
-      this.local.flushCaptured();
-    } catch (err) {
-      if (deferrable && err instanceof ReplicError && err.code === "TRANSACTION") return;
-      throw err;
-    }
+    this.capture?.flush(deferrable);
   }
 
   /** `fn` with capture off: replic's own writes to the tables are never captured again. */
@@ -293,11 +274,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
     checkMigrations(migrations);
     if (this.tx.active) throw new ReplicError("TRANSACTION", "migrate() cannot run inside transaction()");
     const replayed: LocalPatch[] = [];
-    // Captured writes are stamped under the schema they were written in; the triggers follow the new one.
-    this.drainCaptured(false);
-    this.capture?.uninstall();
-    this.capture?.pause();
-    try {
+    const apply = () => {
       applyMigrations(
         {
           driver: this.driver,
@@ -314,6 +291,11 @@ export class Replica<DB = AnyTables, Keys = {}> {
         replayed,
       );
       this.schema = schemaVersionOf(migrations);
+    };
+    try {
+      // Captured writes are stamped under the schema they were written in; the triggers follow the new one.
+      if (this.capture) this.capture.migrating(apply);
+      else apply();
     } catch (err) {
       // Steps before a failing one stay applied.
       try {
@@ -323,10 +305,6 @@ export class Replica<DB = AnyTables, Keys = {}> {
       }
       throw err;
     } finally {
-      if (this.capture) {
-        this.capture.resume();
-        this.installCapture();
-      }
       // What the applied steps merged is announced.
       if (replayed.length > 0) {
         const e = noEffects(false, undefined);
