@@ -118,7 +118,6 @@ export class CaptureDrain {
     } catch (err) {
       throw h.explain(err, t);
     }
-    if (n === 0) return;
     book.seq = base + n;
     book.noteMerged(stamp, peer, book.seq);
     h.wrote(t, n);
