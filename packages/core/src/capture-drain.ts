@@ -71,9 +71,15 @@ export class CaptureDrain {
     if (!q.pending()) return;
     // Whole slices while the group stays under its limit (what is left drains in the next group).
     for (let room = h.room(); room > 0; room = h.room()) {
-      const slices = q.slices(Math.min(DRAIN_CHUNK, room));
-      if (slices.length === 0) break;
-      for (const s of slices) this.drainSlice(h, s);
+      const budget = Math.min(DRAIN_CHUNK, room);
+      const slices = q.slices(budget);
+      let taken = 0;
+      for (const s of slices) {
+        this.drainSlice(h, s);
+        taken += s.entries;
+      }
+      // Fewer entries than asked for: the queue is empty now.
+      if (taken < budget) break;
     }
   }
 

@@ -126,7 +126,7 @@ describe("captured writes: the drain", () => {
       )
       .raw()
       .all()
-      .map((r) => r.map((v) => (typeof v === "string" ? v.replace(/\u001f/g, "|") : v)));
+      .map((r) => (r as unknown[]).map((v) => (typeof v === "string" ? v.replace(/\u001f/g, "|") : v)));
 
   for (const nulls of ["inline", "side"] as const) {
     it(`one patch per row, one entry each: numbered by entry, explicit NULLs ${nulls === "inline" ? "in _nulls" : "in the side table"}`, () => {
