@@ -31,7 +31,7 @@ export interface DrainHost {
   /** Queues a patch row, written with the transaction's others before COMMIT. */
   queue(p: LocalPatch): void;
   /** Whether `note` wants every patch (a merge listener or a linked neighbour). */
-  readonly noting: boolean;
+  noting(): boolean;
   /** A patch of the transaction: its row named in the merge event, the patch sent. */
   note(t: ReplicatedTable, seq: number, patchedAt: number, cols: number[], values: SqlValue[]): void;
   /** `n` patches of `t` written: counted, the table touched. */
@@ -127,7 +127,7 @@ export class CaptureDrain {
     book.seq = base + n;
     book.noteMerged(stamp, peer, book.seq);
     h.wrote(t, n);
-    if (!h.noting) return;
+    if (!h.noting()) return;
     const written: LocalPatch[] = [];
     t.log.readRange(t, peer, base + 1, base + n, written);
     for (const p of written) h.note(t, p.seq, p.patchedAt, p.cols, p.values);

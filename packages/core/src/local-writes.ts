@@ -67,7 +67,6 @@ export class LocalWriter {
   private readonly host: DrainHost;
 
   constructor(private readonly r: LocalRooms) {
-    const w = this;
     this.host = {
       book: r.book,
       catalog: r.catalog,
@@ -77,9 +76,7 @@ export class LocalWriter {
         p.table.log.queue(p);
         this.queued.add(p.table);
       },
-      get noting() {
-        return w.keys !== undefined || w.out !== undefined;
-      },
+      noting: () => this.keys !== undefined || this.out !== undefined,
       note: (t, seq, patchedAt, cols, values) => {
         if (this.keys) (this.keys[t.name] ??= []).push(t.keyOf(cols, values));
         this.out?.add(t, r.book.peerId, seq, patchedAt, cols, values, this.group);
