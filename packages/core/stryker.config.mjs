@@ -11,6 +11,7 @@ const ROOMS = [
   "src/wire/decoder.ts",
   "src/row-merge.ts",
   "src/local-writes.ts",
+  "src/capture-drain.ts",
   "src/patch-log.ts",
   "src/inbound.ts",
   "src/held-patches.ts",

@@ -4,7 +4,7 @@
  * other connections are not captured) append what each statement set to a queue table in the
  * database, `_replic_captured_<T>`, inside the application's own transaction: a rolled-back write
  * leaves nothing, a committed one is on disk with it. The local writer drains the queue into
- * patches (capture-drain in local-writes.ts); a drain is one SQLite transaction that stores the
+ * patches (capture-drain.ts); a drain is one SQLite transaction that stores the
  * patches and deletes the entries, so a crash either keeps both or neither.
  *
  * Entries: an INSERT stores the whole new row (every column, defaults included) under column -1;
@@ -35,6 +35,20 @@ export interface CapturedTableShape {
   name: string;
   columns: { name: string; pk: number }[];
   pkIndexes: number[];
+}
+
+/** The entries one drain takes from one queue: every entry up to `last`. */
+export interface QueueSlice {
+  /** The queue's own statements (opaque outside this file). */
+  readonly queue: unknown;
+  readonly shape: CapturedTableShape;
+  /** Entries taken: no fewer than the patches they fold into. */
+  readonly entries: number;
+  /** The ids of the first and the last entry taken. */
+  readonly first: number;
+  readonly last: number;
+  /** Whether that is every entry (deleted without WHERE: SQLite drops the pages at once). */
+  readonly all: boolean;
 }
 
 /** One queued change: its table, the columns it set (sorted) and their values. */
@@ -118,6 +132,8 @@ interface Folded {
 interface InstalledTable {
   shape: CapturedTableShape;
   triggers: string[];
+  /** Over the oldest `?` entries: how many, the last one's id, how many name no valid column, the first one's id. */
+  span: SqliteStatement;
   read: SqliteStatement;
   clear: SqliteStatement;
   /** Without WHERE: SQLite's truncate optimization drops the pages at once. */
@@ -204,10 +220,14 @@ export class CaptureQueue {
     for (const c of t.columns) if (!have.has(c.name)) this.driver.exec(`ALTER TABLE ${q} ADD COLUMN ${quoteId(c.name)}`);
   }
 
-  private statements(t: CapturedTableShape): { read: SqliteStatement; clear: SqliteStatement; clearAll: SqliteStatement } {
+  private statements(t: CapturedTableShape): Omit<InstalledTable, "shape" | "triggers"> {
     const q = quoteId(queueName(t.name));
+    const valid = [WHOLE_ROW, ...t.columns.flatMap((c, i) => (c.pk > 0 ? [] : [i]))].join(", ");
     return {
-      read: this.driver.prepare(`SELECT ${ENTRY}, ${COLUMN}, ${t.columns.map((c) => quoteId(c.name)).join(", ")} FROM ${q} ORDER BY ${ENTRY} LIMIT ?`),
+      span: this.driver.prepare(
+        `SELECT count(*), max(${ENTRY}), sum(${COLUMN} NOT IN (${valid})), min(${ENTRY}) FROM (SELECT ${ENTRY}, ${COLUMN} FROM ${q} ORDER BY ${ENTRY} LIMIT ?)`,
+      ),
+      read: this.driver.prepare(`SELECT ${ENTRY}, ${COLUMN}, ${t.columns.map((c) => quoteId(c.name)).join(", ")} FROM ${q} WHERE ${ENTRY} <= ? ORDER BY ${ENTRY}`),
       clear: this.driver.prepare(`DELETE FROM ${q} WHERE ${ENTRY} <= ?`),
       clearAll: this.driver.prepare(`DELETE FROM ${q}`),
     };
@@ -221,73 +241,114 @@ export class CaptureQueue {
   }
 
   /**
-   * Reads up to `max` entries, folds the ones of one row into one change (the union of the
-   * columns set, the later value winning), deletes them, and returns the changes in the order
-   * their rows were first written. Runs inside the caller's transaction: its rollback keeps them.
+   * What one drain takes: from each queue in turn, its oldest entries, at most `max` in all
+   * (entries fold into no more patches than there are entries). An entry naming a column the
+   * table does not have, or a key column, is refused before anything is taken.
    */
-  take(max = DRAIN_CHUNK): CapturedChange[] {
-    const out: CapturedChange[] = [];
+  slices(max = DRAIN_CHUNK): QueueSlice[] {
+    const out: QueueSlice[] = [];
     let budget = max;
     for (const t of [...this.installed.values(), ...this.leftover.values()]) {
       if (budget <= 0) break;
-      const rows = t.read.all([budget]);
-      if (rows.length === 0) continue;
-      const all = rows.length < budget;
-      budget -= rows.length;
-      const { pkIndexes, columns } = t.shape;
-      const width = columns.length;
-      const allCols = columns.map((_, i) => i);
-      const single = pkIndexes.length === 1 ? pkIndexes[0]! + 2 : -1;
-      // Rows by key (a one-column key of a plain type is its own Map key); each whole or partial.
-      const byRow = new Map<SqlValue, Folded>();
-      for (const r of rows) {
-        const col = Number(r[1]);
-        const k = r[single];
-        const key = single >= 0 && (typeof k === "number" || typeof k === "string" || typeof k === "bigint") ? k : rowKey(pkIndexes.map((i) => r[i + 2]!));
-        const c = byRow.get(key);
-        if (col === WHOLE_ROW) {
-          // An INSERT sets the whole row: whatever came before for this row is overwritten.
-          if (c) {
-            c.set = undefined;
-            c.values = r.slice(2);
-          } else byRow.set(key, { set: undefined, values: r.slice(2) });
-        } else if (col >= 0 && col < width && columns[col]!.pk === 0) {
-          if (!c) {
-            const values = new Array<SqlValue>(width).fill(null);
-            const set = new Array<boolean>(width).fill(false);
-            for (const i of pkIndexes) {
-              set[i] = true;
-              values[i] = r[i + 2]!;
-            }
-            set[col] = true;
-            values[col] = r[col + 2]!;
-            byRow.set(key, { set, values });
-          } else {
-            if (c.set) c.set[col] = true;
-            c.values[col] = r[col + 2]!;
-          }
-        } else {
-          throw new ReplicError("SCHEMA_INVALID", `capture queue of "${t.shape.name}" names column ${col}, which the table does not have or is a key`);
-        }
+      const r = t.span.get([budget])!;
+      const entries = Number(r[0]);
+      if (entries === 0) continue;
+      if (Number(r[2]) > 0) {
+        throw new ReplicError("SCHEMA_INVALID", `capture queue of "${t.shape.name}" names a column the table does not have, or a key column`);
       }
-      if (all) t.clearAll.run([]);
-      else t.clear.run([rows[rows.length - 1]![0]!]);
-      for (const c of byRow.values()) {
-        if (!c.set) {
-          out.push({ table: t.shape.name, cols: allCols, values: c.values });
-          continue;
-        }
-        const cols: number[] = [];
-        const values: SqlValue[] = [];
-        for (let i = 0; i < width; i++) {
-          if (!c.set[i]) continue;
-          cols.push(i);
-          values.push(c.values[i]!);
-        }
-        out.push({ table: t.shape.name, cols, values });
-      }
+      out.push({ queue: t, shape: t.shape, entries, first: Number(r[3]), last: Number(r[1]), all: entries < budget });
+      budget -= entries;
     }
     return out;
+  }
+
+  /**
+   * The entries of `s` folded in JS, one change per row (the union of the columns set, the later
+   * value winning; an INSERT overwrites what came before), in the order their rows were first
+   * written. For the drains that write `T` too (capture-drain.ts).
+   */
+  fold(s: QueueSlice): CapturedChange[] {
+    const t = s.queue as InstalledTable;
+    const rows = t.read.all([s.last]);
+    const { pkIndexes, columns } = t.shape;
+    const width = columns.length;
+    const allCols = columns.map((_, i) => i);
+    const single = pkIndexes.length === 1 ? pkIndexes[0]! + 2 : -1;
+    // Rows by key (a one-column key of a plain type is its own Map key); each whole or partial.
+    const byRow = new Map<SqlValue, Folded>();
+    for (const r of rows) {
+      const col = Number(r[1]);
+      const k = r[single];
+      const key = single >= 0 && (typeof k === "number" || typeof k === "string" || typeof k === "bigint") ? k : rowKey(pkIndexes.map((i) => r[i + 2]!));
+      const c = byRow.get(key);
+      if (col === WHOLE_ROW) {
+        // An INSERT sets the whole row: whatever came before for this row is overwritten.
+        if (c) {
+          c.set = undefined;
+          c.values = r.slice(2);
+        } else byRow.set(key, { set: undefined, values: r.slice(2) });
+      } else if (!c) {
+        const values = new Array<SqlValue>(width).fill(null);
+        const set = new Array<boolean>(width).fill(false);
+        for (const i of pkIndexes) {
+          set[i] = true;
+          values[i] = r[i + 2]!;
+        }
+        set[col] = true;
+        values[col] = r[col + 2]!;
+        byRow.set(key, { set, values });
+      } else {
+        if (c.set) c.set[col] = true;
+        c.values[col] = r[col + 2]!;
+      }
+    }
+    const out: CapturedChange[] = [];
+    for (const c of byRow.values()) {
+      if (!c.set) {
+        out.push({ table: t.shape.name, cols: allCols, values: c.values });
+        continue;
+      }
+      const cols: number[] = [];
+      const values: SqlValue[] = [];
+      for (let i = 0; i < width; i++) {
+        if (!c.set[i]) continue;
+        cols.push(i);
+        values.push(c.values[i]!);
+      }
+      out.push({ table: t.shape.name, cols, values });
+    }
+    return out;
+  }
+
+  /**
+   * The same fold as one SELECT with one parameter, the slice's last entry: per row of `T`, in
+   * no order, `"f"` (its first entry: the order to number them in) and per column `"x<i>"`, its
+   * value (NULL when not set), and `"s<i>"`, whether it was set. A row with one entry (the usual case: one INSERT, or an UPDATE of one column)
+   * reads it in place; a row with several looks up, per column, the last entry that set it.
+   */
+  foldSql(shape: CapturedTableShape): string {
+    const q = quoteId(queueName(shape.name));
+    const cols = shape.columns.map((c) => quoteId(c.name));
+    const inner = [`min(${ENTRY}) AS "f"`, `count(*) AS "n"`];
+    const outer: string[] = [];
+    shape.columns.forEach((c, i) => {
+      inner.push(`${cols[i]} AS "v${i}"`);
+      if (c.pk > 0) {
+        outer.push(`"v${i}" AS "x${i}"`, `1 AS "s${i}"`);
+        return;
+      }
+      inner.push(`max(CASE WHEN ${COLUMN} IN (${WHOLE_ROW}, ${i}) THEN ${ENTRY} END) AS "l${i}"`);
+      outer.push(`CASE WHEN "n" = 1 THEN "v${i}" ELSE (SELECT ${cols[i]} FROM ${q} WHERE ${ENTRY} = "l${i}") END AS "x${i}"`, `"l${i}" IS NOT NULL AS "s${i}"`);
+    });
+    const keys = shape.pkIndexes.map((i) => cols[i]!).join(", ");
+    return `SELECT "f", ${outer.join(", ")} FROM (SELECT ${inner.join(", ")} FROM ${q} WHERE ${ENTRY} <= ? GROUP BY ${keys})`;
+  }
+
+  /** Deletes the entries of `s` (inside the drain's transaction: its rollback keeps them). */
+  clear(s: QueueSlice): void {
+    const t = s.queue as InstalledTable;
+    if (s.all) t.clearAll.run([]);
+    else t.clear.run([s.last]);
   }
 
   /** Switches capture off while replic writes `T` itself (nested calls count). */

@@ -9,7 +9,8 @@
  * nothing and uses no sequence number.
  */
 import type { Bookkeeping } from "./bookkeeping.js";
-import { DRAIN_CHUNK, type CaptureQueue } from "./capture-queue.js";
+import type { CaptureDrain, DrainHost } from "./capture-drain.js";
+import type { CaptureQueue } from "./capture-queue.js";
 import type { Catalog } from "./catalog.js";
 import { MAX_TIMESTAMP, type HybridLogicalClock } from "./clock.js";
 import type { SqlValue } from "./driver.js";
@@ -41,8 +42,8 @@ export interface LocalRooms {
   bounds: GroupBounds;
   publisher: Publisher;
   opts: ResolvedOptions;
-  /** Captured tables (capture-queue.ts), when any: drained into the open transaction's group. */
-  capture?: CaptureQueue;
+  /** Captured tables (capture-drain.ts), when any: drained into the open transaction's group. */
+  capture?: CaptureDrain;
   /** The rows this replica holds (scope.ts); a write outside fails with OUT_OF_SCOPE. */
   scope?: ResolvedScope;
 }
@@ -65,7 +66,36 @@ export class LocalWriter {
   /** Reused for every local write: the engine does not keep it past the call. */
   private readonly scratch: LocalPatch = { table: undefined as unknown as ReplicatedTable, peerId: 0, seq: 0, patchedAt: 0, cols: [], values: [] };
 
-  constructor(private readonly r: LocalRooms) {}
+  /** What the capture drain may do in the open transaction. */
+  private readonly host: DrainHost;
+
+  constructor(private readonly r: LocalRooms) {
+    this.host = {
+      book: r.book,
+      catalog: r.catalog,
+      room: () => r.opts.limits.maxGroupPatches - (r.book.seq - this.group.first + 1),
+      stamp: () => this.takeStamp(),
+      queue: (p) => {
+        p.table.log.queue(p);
+        this.queued.add(p.table);
+      },
+      noting: () => this.keys !== undefined || this.out !== undefined,
+      note: (t, seq, patchedAt, cols, values) => {
+        if (this.keys) (this.keys[t.name] ??= []).push(t.keyOf(cols, values));
+        this.out?.add(t, r.book.peerId, seq, patchedAt, cols, values, this.group);
+      },
+      wrote: (t, n) => {
+        this.count += n;
+        this.touched.add(t);
+      },
+      explain: (err, t) => this.explain(err, t),
+    };
+  }
+
+  /** The captured tables' queue, when any (paused while replic writes a table itself). */
+  private get cap(): CaptureQueue | undefined {
+    return this.r.capture?.queue;
+  }
 
   upsert(table: string, row: Record<string, unknown>): string {
     const t = this.r.catalog.get(table);
@@ -104,7 +134,7 @@ export class LocalWriter {
       () => {
         const first = book.seq + 1;
         const stamps: number[] = new Array(rows.length);
-        const cap = this.r.capture;
+        const cap = this.cap;
         cap?.pause();
         try {
           const seen = this.repeats(t);
@@ -253,7 +283,7 @@ export class LocalWriter {
     // The patch row is queued and written many per statement at commit (nothing reads T_patches
     // inside a local transaction but the merge probe, which flushes first); the row of T is
     // written now, so reads inside the transaction see it.
-    const cap = this.r.capture;
+    const cap = this.cap;
     try {
       t.log.queue(p);
       this.queued.add(t);
@@ -280,7 +310,7 @@ export class LocalWriter {
 
   /** `fn` with capture switched off (replic's own writes to `T` are never captured). */
   private quiet<T>(fn: () => T): T {
-    const cap = this.r.capture;
+    const cap = this.cap;
     return cap ? cap.quiet(fn) : fn();
   }
 
@@ -289,7 +319,7 @@ export class LocalWriter {
    * the open transaction), as one group in a transaction of its own.
    */
   flushCaptured(): void {
-    const cap = this.r.capture;
+    const cap = this.cap;
     if (!cap || !cap.pending()) return;
     // A backlog beyond the group limit drains as several groups.
     for (let seq = -1; seq !== this.r.book.seq && cap.pending(); ) {
@@ -300,44 +330,7 @@ export class LocalWriter {
 
   /** Inside the open transaction: every queued capture entry becomes a patch of its group. */
   private drainCaptured(): void {
-    const cap = this.r.capture;
-    if (!cap || !cap.pending()) return;
-    // Whole chunks while the group stays under its limit (what is left drains in the next group).
-    const limit = this.r.opts.limits.maxGroupPatches;
-    for (let room = limit - (this.r.book.seq - this.group.first + 1); room > 0; room = limit - (this.r.book.seq - this.group.first + 1)) {
-      const changes = cap.take(Math.min(DRAIN_CHUNK, room));
-      if (changes.length === 0) break;
-      for (const c of changes) this.logCaptured(this.r.catalog.get(c.table), c.cols, c.values);
-    }
-  }
-
-  /**
-   * A change plain SQL already made to `T`: it gets its sequence and the transaction's stamp and
-   * goes to the log. `T` already holds its values, unless the patch is not the newest of its row
-   * (a far-ahead remote clock was refused): then the row is recomputed from the log. Tables with
-   * untyped or BLOB columns are written again, so an integral REAL reads back as receivers store it.
-   */
-  private logCaptured(t: ReplicatedTable, cols: number[], values: SqlValue[]): void {
-    const { book } = this.r;
-    const cap = this.r.capture!;
-    const seq = book.seq + 1;
-    const p = this.stampPatch(t, seq, cols, values);
-    const patchedAt = p.patchedAt;
-    const newest = book.isNewest(patchedAt, p.peerId, seq);
-    try {
-      t.log.queue(p);
-      this.queued.add(t);
-      if (!newest) cap.quiet(() => t.rows.rebuild(t.keyOf(cols, values), false));
-      else if (rewritten(t)) cap.quiet(() => t.rows.merge(p, true));
-    } catch (err) {
-      throw this.explain(err, t);
-    }
-    book.seq = seq;
-    if (newest) book.noteMerged(patchedAt, book.peerId, seq);
-    this.count++;
-    this.touched.add(t);
-    if (this.keys) (this.keys[t.name] ??= []).push(t.keyOf(cols, values));
-    this.out?.add(t, book.peerId, seq, patchedAt, cols, values, this.group);
+    this.r.capture?.drain(this.host);
   }
 
   /** upsertMany in its own transaction: nothing is kept per row beyond its token. */
@@ -418,12 +411,16 @@ export class LocalWriter {
     p.table = t;
     p.peerId = this.r.book.peerId;
     p.seq = seq;
-    // One stamp per transaction: the first write takes it.
-    if (this.stamp === 0) this.stamp = this.r.clock.next();
-    p.patchedAt = this.stamp;
+    p.patchedAt = this.takeStamp();
     p.cols = cols;
     p.values = values;
     return p;
+  }
+
+  /** The transaction's one clock stamp: its first write takes it. */
+  private takeStamp(): number {
+    if (this.stamp === 0) this.stamp = this.r.clock.next();
+    return this.stamp;
   }
 
   /** A failed statement as the caller should see it. */
@@ -449,12 +446,4 @@ export class LocalWriter {
     }
     return err;
   }
-}
-
-const rewrite = new WeakMap<ReplicatedTable, boolean>();
-/** Whether a captured row is written back to `T` (it has a column that keeps values as given). */
-function rewritten(t: ReplicatedTable): boolean {
-  let r = rewrite.get(t);
-  if (r === undefined) rewrite.set(t, (r = t.schema.columns.some((c) => c.affinity === "ANY" || c.affinity === "BLOB")));
-  return r;
 }

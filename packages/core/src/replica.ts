@@ -8,7 +8,7 @@ import { adoptRows, type AdoptOptions } from "./adoption.js";
 import { AlienStore } from "./alien-store.js";
 import { DroppedValues } from "./dropped-values.js";
 import { Bookkeeping } from "./bookkeeping.js";
-import { CaptureQueue, hasCaptureQueues } from "./capture-queue.js";
+import { CapturedTables } from "./captured-tables.js";
 import { Catalog } from "./catalog.js";
 import { HybridLogicalClock, timestampFromMs } from "./clock.js";
 import type { SqliteDriver } from "./driver.js";
@@ -87,8 +87,8 @@ export class Replica<DB = AnyTables, Keys = {}> {
   /** rebuild() and the scrub of each round (docs/trust.md). */
   private readonly rebuilder: Rebuilder;
   private readonly scrubber: Scrubber;
-  /** Captured tables (capture-queue.ts): present when capture is on or a queue is left to drain. */
-  private readonly capture: CaptureQueue | undefined;
+  /** Captured tables (captured-tables.ts): present when capture is on or a queue is left to drain. */
+  private readonly capture: CapturedTables | undefined;
   /** The rows this replica holds (scope.ts); undefined: every row. */
   private readonly heldScope: ResolvedScope | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -203,10 +203,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
       heartbeats: this.heartbeats,
       opts,
     });
-    if (opts.capture !== undefined || hasCaptureQueues(driver)) {
-      this.capture = new CaptureQueue(driver, opts.capture);
-      this.installCapture();
-    }
+    this.capture = CapturedTables.open(driver, opts.capture, catalog, opts.logger);
     this.local = new LocalWriter({
       book,
       catalog,
@@ -217,9 +214,10 @@ export class Replica<DB = AnyTables, Keys = {}> {
       bounds,
       publisher,
       opts,
-      capture: this.capture,
+      capture: this.capture?.drain,
       scope,
     });
+    this.capture?.attach(() => this.local.flushCaptured());
     this.reaper = new Reaper({ book, catalog, clock: this.clock, tx: this.tx, origins: this.origins, metrics: this.metricsRegistry, alien, bounds }, opts);
     this.rebuilder = new Rebuilder({ driver, catalog, tx: this.tx, book, events: this.events, metrics: this.metricsRegistry });
     this.scrubber = new Scrubber({
@@ -247,26 +245,9 @@ export class Replica<DB = AnyTables, Keys = {}> {
     }
   }
 
-  /** (Re)installs the capture triggers for the replicated tables as they are now. */
-  private installCapture(): void {
-    const cap = this.capture;
-    if (!cap) return;
-    cap.install([...this.catalog.tables.values()].map((t) => t.schema));
-    if (cap.wanted !== undefined && cap.wanted !== true) {
-      const missing = cap.wanted.filter((name) => !this.catalog.tables.has(name));
-      if (missing.length > 0) this.opts.logger?.warn(`replic: capture names table(s) that do not replicate (yet): ${missing.join(", ")}`);
-    }
-  }
-
   /** Drains captured writes before replic merges, sends or changes the schema; a transaction the application holds open defers it. */
   private drainCaptured(deferrable: boolean): void {
-    if (!this.capture) return;
-    try {
-      this.local.flushCaptured();
-    } catch (err) {
-      if (deferrable && err instanceof ReplicError && err.code === "TRANSACTION") return;
-      throw err;
-    }
+    this.capture?.flush(deferrable);
   }
 
   /** `fn` with capture off: replic's own writes to the tables are never captured again. */
@@ -317,11 +298,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
     checkMigrations(migrations);
     if (this.tx.active) throw new ReplicError("TRANSACTION", "migrate() cannot run inside transaction()");
     const replayed: LocalPatch[] = [];
-    // Captured writes are stamped under the schema they were written in; the triggers follow the new one.
-    this.drainCaptured(false);
-    this.capture?.uninstall();
-    this.capture?.pause();
-    try {
+    const apply = () => {
       applyMigrations(
         {
           driver: this.driver,
@@ -338,6 +315,11 @@ export class Replica<DB = AnyTables, Keys = {}> {
         replayed,
       );
       this.schema = schemaVersionOf(migrations);
+    };
+    try {
+      // Captured writes are stamped under the schema they were written in; the triggers follow the new one.
+      if (this.capture) this.capture.migrating(apply);
+      else apply();
     } catch (err) {
       // Steps before a failing one stay applied.
       try {
@@ -347,10 +329,6 @@ export class Replica<DB = AnyTables, Keys = {}> {
       }
       throw err;
     } finally {
-      if (this.capture) {
-        this.capture.resume();
-        this.installCapture();
-      }
       // What the applied steps merged is announced.
       if (replayed.length > 0) {
         const e = noEffects(false, undefined);
@@ -477,7 +455,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
     }
     this.outbox.flush();
     // Last, so what the round sends is out first; skipped while captured writes wait (T is ahead of the patches then).
-    if (!this.capture?.pending()) this.scrubber.round();
+    if (!this.capture?.queue.pending()) this.scrubber.round();
   }
 
   /**

@@ -1,15 +1,18 @@
 /**
- * The drain of captured writes (src/local-writes.ts): a captured value is written back to `T`
- * where the table keeps values as given (an untyped or BLOB column), so the writer reads what
- * receivers store; a captured patch that is not the newest of its row recomputes the row by the
- * merge rule; the merge event names the drained rows.
+ * The drain of captured writes (src/capture-drain.ts, the fold in src/capture-queue.ts): SQL
+ * folds each row's entries into one patch, numbered in the order rows were first written, with
+ * its explicit NULLs (inline or in the side table); a captured value is written back to `T` where
+ * the table keeps values as given (an untyped or BLOB column), so the writer reads what receivers
+ * store; a captured patch that is not the newest of its row recomputes the row by the merge
+ * rule; the merge event names the drained rows; a broken queue or a sequence already stored
+ * under our id fails the drain and changes nothing.
  */
 import Database from "better-sqlite3";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createReplica, type MergeEvent, type ReplicaOptions } from "../../src/index.js";
+import { createReplica, isReplicError, type MergeEvent, type ReplicaOptions } from "../../src/index.js";
 import { timestampFromMs } from "../../src/clock.js";
 import { testDriver } from "../helpers.js";
 import { itemsDdl } from "../sim.js";
@@ -111,5 +114,143 @@ describe("captured writes: the drain", () => {
     a.flush();
     expect(merges.map((e) => [e.local, e.patches, [...e.tables].sort(), e.keys])).toEqual([[true, 3, ["items", "tags"], { items: [[1], [2]], tags: [["t"]] }]]);
     a.close();
+  });
+
+  /** Stored patches of peer 1 as [seq, id, name, qty, price, deletedAt, explicit NULLs]. */
+  const patchesOf = (db: Database.Database, nulls: "inline" | "side") =>
+    db
+      .prepare(
+        nulls === "inline"
+          ? "SELECT _sequenceId, id, name, qty, price, deletedAt, _nulls FROM items_patches WHERE _peerId = 1 ORDER BY _sequenceId"
+          : "SELECT p._sequenceId, id, name, qty, price, deletedAt, n.cols FROM items_patches AS p LEFT JOIN _replic_nulls AS n ON n.peerId = p._peerId AND n.seq = p._sequenceId WHERE p._peerId = 1 ORDER BY p._sequenceId",
+      )
+      .raw()
+      .all()
+      .map((r) => (r as unknown[]).map((v) => (typeof v === "string" ? v.replace(/\u001f/g, "|") : v)));
+
+  for (const nulls of ["inline", "side"] as const) {
+    it(`one patch per row, one entry each: numbered by entry, explicit NULLs ${nulls === "inline" ? "in _nulls" : "in the side table"}`, () => {
+      const db = new Database(":memory:");
+      db.exec(itemsDdl(nulls === "inline", "by-origin"));
+      const a = open(db);
+      const tx = db.transaction(() => {
+        db.prepare("INSERT INTO items (id, name, qty) VALUES (7, 'seven', NULL)").run();
+        db.prepare("INSERT INTO items (id, name, qty, price) VALUES (3, NULL, 1, 2.5)").run();
+      });
+      tx();
+      expect(a.flush()).toBe("1.2");
+      // A one-column UPDATE in a later drain: a partial patch, its NULL explicit.
+      db.prepare("UPDATE items SET price = NULL WHERE id = 3").run();
+      expect(a.flush()).toBe("1.3");
+      expect(patchesOf(db, nulls)).toEqual([
+        [1, 7, "seven", null, null, null, "qty|price|deletedAt"],
+        [2, 3, null, 1, 2.5, null, "name|deletedAt"],
+        [3, 3, null, null, null, null, "price"],
+      ]);
+      // Each drain is one group with one stamp; the queue is empty.
+      expect(db.prepare("SELECT count(DISTINCT _patchedAt) FROM items_patches WHERE _sequenceId <= 2").pluck().get()).toBe(1);
+      expect(db.prepare("SELECT count(*) FROM _replic_captured_items").pluck().get()).toBe(0);
+      a.close();
+    });
+
+    it(`rows with several entries fold into one patch each, numbered in the order rows were first written (${nulls} NULLs)`, () => {
+      const db = new Database(":memory:");
+      db.exec(itemsDdl(nulls === "inline", "by-origin"));
+      const a = open(db);
+      const merges: MergeEvent[] = [];
+      a.on("merge", (e) => merges.push(e));
+      db.transaction(() => {
+        db.prepare("INSERT INTO items (id, name, qty) VALUES (5, 'five', 1)").run();
+        db.prepare("UPDATE items SET qty = 9 WHERE id = 2").run(); // no row: nothing
+        db.prepare("INSERT INTO items (id, name) VALUES (2, 'two')").run();
+        db.prepare("UPDATE items SET name = NULL, price = 4.5 WHERE id = 5").run();
+        db.prepare("UPDATE items SET qty = 3 WHERE id = 2").run();
+        db.prepare("UPDATE items SET qty = 8 WHERE id = 2").run();
+        db.prepare("INSERT INTO items (id, qty) VALUES (9, 1)").run();
+      })();
+      // Row 4 first written after the others: two partial entries fold into one partial patch.
+      db.prepare("INSERT INTO items (id) VALUES (4)").run();
+      db.prepare("UPDATE items SET deletedAt = 1, qty = NULL WHERE id = 4").run();
+      db.prepare("UPDATE items SET price = 1.5 WHERE id = 4").run();
+      db.prepare("UPDATE items SET price = 2.5 WHERE id = 4").run();
+      expect(a.flush()).toBe("1.4");
+      expect(patchesOf(db, nulls)).toEqual([
+        [1, 5, null, 1, 4.5, null, "name|deletedAt"],
+        [2, 2, "two", 8, null, null, "price|deletedAt"],
+        [3, 9, null, 1, null, null, "name|price|deletedAt"],
+        [4, 4, null, null, 2.5, 1, "name|qty"],
+      ]);
+      expect(merges.map((e) => [e.patches, e.keys])).toEqual([[4, { items: [[5], [2], [9], [4]] }]]);
+      expect(a.status().sequence).toBe(4);
+      a.close();
+    });
+
+    it(`entries whose ids have a hole are numbered without one (${nulls} NULLs)`, () => {
+      const db = new Database(":memory:");
+      db.exec(itemsDdl(nulls === "inline", "by-origin"));
+      const a = open(db);
+      db.prepare("INSERT INTO items (id, name) VALUES (1, 'a'), (2, 'b'), (3, NULL), (4, 'd')").run();
+      db.prepare("DELETE FROM _replic_captured_items WHERE _replic_entry = 2").run();
+      expect(a.flush()).toBe("1.3");
+      expect(patchesOf(db, nulls).map((r) => [r[0], r[1], r[2], r[6]])).toEqual([
+        [1, 1, "a", "qty|price|deletedAt"],
+        [2, 3, null, "name|qty|price|deletedAt"],
+        [3, 4, "d", "qty|price|deletedAt"],
+      ]);
+      a.close();
+    });
+  }
+
+  it("what a linked neighbour receives from a drain is what was stored, explicit NULLs included", () => {
+    const db = fresh();
+    const { a, received } = linked(db);
+    db.prepare("INSERT INTO items (id, name, qty) VALUES (1, 'a', 2)").run();
+    db.prepare("UPDATE items SET qty = NULL, name = 'b' WHERE id = 1").run();
+    db.prepare("INSERT INTO items (id, name) VALUES (2, 'c')").run();
+    a.flush();
+    const sql = "SELECT id, name, qty, price FROM items ORDER BY id";
+    expect(received(sql)).toEqual(db.prepare(sql).raw().all());
+    expect(received(sql)).toEqual([
+      [1, "b", null, null],
+      [2, "c", null, null],
+    ]);
+    a.close();
+  });
+
+  it("a queue entry naming a key column, or no column of the table, fails the drain and changes nothing", () => {
+    for (const col of [0, 42]) {
+      const db = fresh();
+      const a = open(db);
+      db.prepare("INSERT INTO items (id, name) VALUES (1, 'a')").run();
+      db.prepare(`INSERT INTO _replic_captured_items (_replic_col, id, name) VALUES (${col}, 1, 'x')`).run();
+      let err: unknown;
+      try {
+        a.flush();
+      } catch (e) {
+        err = e;
+      }
+      expect(isReplicError(err) && err.code).toBe("SCHEMA_INVALID");
+      expect(db.prepare("SELECT count(*) FROM _replic_captured_items").pluck().get()).toBe(2);
+      expect(db.prepare("SELECT count(*) FROM items_patches").pluck().get()).toBe(0);
+      expect(a.status().sequence).toBe(0);
+      a.close();
+    }
+  });
+
+  it("a sequence of ours already stored (another writer under our id) fails the drain; nothing is drained", () => {
+    const db = fresh();
+    const a = open(db);
+    db.prepare("INSERT INTO items (id, name) VALUES (1, 'a')").run();
+    // Written around replic: a patch under our peer id and the next sequence.
+    db.prepare("INSERT INTO items_patches (id, name, _patchedAt, _sequenceId, _peerId) VALUES (9, 'z', 1, 1, 1)").run();
+    let err: unknown;
+    try {
+      a.flush();
+    } catch (e) {
+      err = e;
+    }
+    expect(isReplicError(err)).toBe(true);
+    expect(db.prepare("SELECT count(*) FROM _replic_captured_items").pluck().get()).toBe(1);
+    expect(db.prepare("SELECT _sequenceId, id FROM items_patches").raw().all()).toEqual([[1, 9]]);
   });
 });
