@@ -22,6 +22,13 @@ const ROOMS = [
   "src/advertised.ts",
   "src/heads-log.ts",
   "src/heartbeats.ts",
+  "src/visibility.ts",
+  "src/settle.ts",
+  "src/valid-together.ts",
+  "src/row-candidate.ts",
+  "src/table-rules.ts",
+  "src/row-constraints.ts",
+  "src/parked-rows.ts",
 ];
 
 export default {
