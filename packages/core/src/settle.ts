@@ -26,8 +26,11 @@ export class Settle {
   private readonly queued = new Set<string>();
   /** Tables whose rows changed: their dependents are evaluated again once the queue is empty. */
   private readonly flagged = new Set<TableRules>();
-  /** Rows being taken out of `T` (a cycle of references leads back to them). */
+  /** Rows being taken out of `T` (a cycle of references leads back to them), and how deep. */
   private readonly hiding = new Set<string>();
+  private hideDepth = 0;
+  /** Rows to delete from `T` once every row referencing them is parked, children first. */
+  private doomed: Array<[TableRules, SqlValue[]]> = [];
   private deferState: SqliteStatement | undefined;
   /** Per row touched: parked before the settle (reason), or undefined when it was not. */
   private readonly before = new Map<string, { r: TableRules; k: string; key: SqlValue[]; was: Verdict | undefined }>();
@@ -161,21 +164,26 @@ export class Settle {
   }
 
   /**
-   * Takes a visible row out of `T`, its referencing rows first (so no foreign key action fires).
-   * Rows referencing each other leave together: SQLite checks their foreign keys at the end of
-   * the transaction, when all of them are gone.
+   * Takes a visible row out of `T` with every row referencing it, directly or through others:
+   * all of them are parked first, then deleted children first, so no `ON DELETE` action reaches
+   * a row that stays. Rows referencing each other leave together: SQLite checks their foreign
+   * keys at the end of the transaction, when all of them are gone.
    */
   private hide(r: TableRules, key: SqlValue[], old: SqlValue[]): void {
     const id = `${r.name}\u0000${keyText(key)}`;
     if (this.hiding.has(id)) return; // a cycle led back here: the row is on its way out
-    const go = () => {
-      this.hiding.add(id);
-      this.orphanChildren(r, key, old, undefined);
-      r.t.rows.deleteRow(key);
-      this.hiding.delete(id);
-    };
-    if (this.hiding.size > 0) go();
-    else this.deferred(go);
+    this.hiding.add(id);
+    this.hideDepth++;
+    this.orphanChildren(r, key, old, undefined);
+    this.hideDepth--;
+    this.doomed.push([r, key]);
+    if (this.hideDepth > 0) return;
+    const doomed = this.doomed;
+    this.doomed = [];
+    this.hiding.clear();
+    this.deferred(() => {
+      for (const [dr, dkey] of doomed) dr.t.rows.deleteRow(dkey);
+    });
   }
 
   /**
