@@ -27,8 +27,6 @@ const ROOMS = [
   "src/valid-together.ts",
   "src/row-candidate.ts",
   "src/table-rules.ts",
-  "src/row-constraints.ts",
-  "src/parked-rows.ts",
 ];
 
 export default {

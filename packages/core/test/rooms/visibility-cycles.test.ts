@@ -12,19 +12,24 @@ import { testDriver } from "../helpers.js";
 const DDL = `
 CREATE TABLE depts (id TEXT PRIMARY KEY, name TEXT NOT NULL CHECK (name <> ''), headId TEXT REFERENCES staff(id));
 CREATE TABLE staff (id TEXT PRIMARY KEY, deptId TEXT REFERENCES depts(id), bossId TEXT REFERENCES staff(id), badge TEXT UNIQUE);`;
-const COLUMNS: Record<string, string[]> = { depts: ["id", "name", "headId"], staff: ["id", "deptId", "bossId", "badge"] };
+const COLUMNS: Record<string, string[]> = { depts: ["id", "name", "headId"], staff: ["id", "deptId", "bossId", "badge"], notes: ["id", "staffId"] };
+
+/** The same tables with ON DELETE actions, and notes about staff. */
+const CASCADING_DDL = `
+CREATE TABLE depts (id TEXT PRIMARY KEY, name TEXT NOT NULL CHECK (name <> ''), headId TEXT REFERENCES staff(id) ON DELETE SET NULL);
+CREATE TABLE staff (id TEXT PRIMARY KEY, deptId TEXT REFERENCES depts(id) ON DELETE CASCADE, bossId TEXT REFERENCES staff(id) ON DELETE CASCADE, badge TEXT UNIQUE);
+CREATE TABLE notes (id TEXT PRIMARY KEY, staffId TEXT REFERENCES staff(id) ON DELETE CASCADE);`;
 
 const open: Replica[] = [];
 afterEach(() => {
   for (const r of open.splice(0)) r.close();
 });
 
-function company(foreignKeys: boolean) {
+function company(foreignKeys: boolean, ddl = DDL) {
   const d = testDriver();
   d.exec(`PRAGMA foreign_keys = ${foreignKeys ? "ON" : "OFF"}`);
-  d.exec(DDL);
-  d.exec(patchesDdl(d, "depts"));
-  d.exec(patchesDdl(d, "staff"));
+  d.exec(ddl);
+  for (const t of ["depts", "staff", "notes"]) if (ddl.includes(`TABLE ${t} `)) d.exec(patchesDdl(d, t));
   const r = createReplica(d, { peerId: 1, heartbeatMs: 0 });
   open.push(r);
   const events: ParkedEvent[] = [];
@@ -60,6 +65,7 @@ function message(patches: P[]): Uint8Array {
 
 const dept = (seq: number, row: Record<string, SqlValue>): P => ({ table: "depts", seq, row });
 const staff = (seq: number, row: Record<string, SqlValue>): P => ({ table: "staff", seq, row });
+const note = (seq: number, row: Record<string, SqlValue>): P => ({ table: "notes", seq, row });
 
 function permutations<T>(xs: readonly T[]): T[][] {
   if (xs.length <= 1) return [[...xs]];
@@ -192,6 +198,44 @@ describe("foreign-key cycles in one batch", () => {
       expect(c.d.db.prepare("PRAGMA defer_foreign_keys").pluck().get()).toBe(0);
     });
   }
+
+  it("a cycle leaving T takes every row referencing it along, parked, not deleted by ON DELETE CASCADE or SET NULL", () => {
+    const c = company(true, CASCADING_DDL);
+    c.r.receive(
+      7,
+      message([
+        dept(1, { id: "d1", name: "Ops" }),
+        staff(2, { id: "s1", deptId: "d1", bossId: "s2" }),
+        staff(3, { id: "s2", bossId: "s1" }),
+        dept(4, { id: "d2", name: "HR", headId: "s2" }),
+        note(5, { id: "n1", staffId: "s1" }),
+        note(6, { id: "n2", staffId: "s2" }),
+      ]),
+    );
+    const shown = () => [c.rows("depts"), c.rows("staff"), c.rows("notes")];
+    const all = [
+      [
+        ["d1", "Ops", null],
+        ["d2", "HR", "s2"],
+      ],
+      [
+        ["s1", "d1", "s2", null],
+        ["s2", null, "s1", null],
+      ],
+      [
+        ["n1", "s1"],
+        ["n2", "s2"],
+      ],
+    ];
+    expect(shown()).toEqual(all);
+    c.r.receive(7, message([dept(7, { id: "d1", name: "" })]));
+    expect(shown()).toEqual([[], [], []]);
+    expect(c.r.parked().map((p) => `${p.key.id} ${p.reason}`)).toEqual(["d1 check", "d2 parent-missing", "n1 parent-missing", "n2 parent-missing", "s1 parent-missing", "s2 parent-missing"]);
+    expect(c.fkCheck()).toEqual([]);
+    c.r.receive(7, message([dept(8, { id: "d1", name: "Ops" })]));
+    expect(shown()).toEqual(all);
+    expect(c.r.parked()).toEqual([]);
+  });
 
   it("a cycle written locally in one batch is shown; one call at a time, its first row is refused as SQLite would", () => {
     const c = company(true);
