@@ -57,16 +57,14 @@ export function validTogether(
     const cand = candidate(r, key)!; // a parked row keeps its patches
     const node: Node = { r, k, key, cand, needs: [], dropped: false };
     nodes.set(id, node);
-    const s = r.t.schema;
     r.c.foreignKeys.forEach((fk, i) => {
       const vals = fk.from.map((c) => cand.values[c]!);
       if (vals.some((x) => x === null)) return; // references nothing
       if (r.parents[i]?.get(vals) !== undefined) return; // the parent is shown
       // Both sides are read by one driver from the patch tables, so equal values have equal text.
-      const at = keyText(vals);
-      if (fk.parent === r.name && keyText(fk.to.map((n) => cand.values[s.columnIndex.get(n)!]!)) === at) return; // itself
+      // A row referencing itself finds itself there.
       const pr = rulesOf(fk.parent);
-      const hit = pr && poolOf(pr, fk.to).get(at);
+      const hit = pr && poolOf(pr, fk.to).get(keyText(vals));
       if (!hit) {
         node.dropped = true;
         return;

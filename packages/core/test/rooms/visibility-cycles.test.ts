@@ -168,6 +168,37 @@ describe("foreign-key cycles in one batch", () => {
     ]);
   });
 
+  it("a row of a cycle also waiting for a parked row outside it that is not valid stays parked, with the cycle", () => {
+    // s6 needs s5 (the cycle) and d9; d9 is parked too, waiting for a head that never came.
+    const out = outcome([staff(1, { id: "s5", bossId: "s6" }), staff(2, { id: "s6", bossId: "s5", deptId: "d9" }), dept(3, { id: "d9", name: "R&D", headId: "s0" })]);
+    expect(out.parked.map((p) => `${p.key.id} ${p.reason}`)).toEqual(["d9 parent-missing", "s5 parent-missing", "s6 parent-missing"]);
+    expect(out.staff).toEqual([]);
+    // The missing head arrives: all four are shown.
+    const c = company(true);
+    c.r.receive(7, message([staff(1, { id: "s5", bossId: "s6" }), staff(2, { id: "s6", bossId: "s5", deptId: "d9" }), dept(3, { id: "d9", name: "R&D", headId: "s0" })]));
+    c.r.receive(7, message([staff(4, { id: "s0", deptId: "d9" })]));
+    expect(c.rows("staff").map((x) => x[0])).toEqual(["s0", "s5", "s6"]);
+    expect(c.rows("depts")).toEqual([["d9", "R&D", "s0"]]);
+    expect(c.r.parked()).toEqual([]);
+    expect(c.fkCheck()).toEqual([]);
+  });
+
+  it("a row referencing a table that does not replicate waits for it like any parent", () => {
+    const d = testDriver();
+    d.exec("PRAGMA foreign_keys = ON");
+    d.exec("CREATE TABLE sites (id TEXT PRIMARY KEY)"); // local only: no sites_patches
+    d.exec("CREATE TABLE staff (id TEXT PRIMARY KEY, deptId TEXT REFERENCES sites(id), bossId TEXT REFERENCES staff(id), badge TEXT)");
+    d.exec(patchesDdl(d, "staff"));
+    const r = createReplica(d, { peerId: 1, heartbeatMs: 0 });
+    open.push(r);
+    r.receive(7, message([staff(1, { id: "s1", bossId: "s2", deptId: "x" }), staff(2, { id: "s2", bossId: "s1" })]));
+    expect(r.parked().map((p) => `${p.key.id} ${p.reason} ${p.detail}`)).toEqual(["s1 parent-missing staff", "s2 parent-missing staff"]);
+    d.exec("INSERT INTO sites VALUES ('x')");
+    r.receive(7, message([staff(3, { id: "s1", badge: "b" })]));
+    expect(d.db.prepare("SELECT id FROM staff ORDER BY id").pluck().all()).toEqual(["s1", "s2"]);
+    expect(r.parked()).toEqual([]);
+  });
+
   for (const fk of [true, false]) {
     it(`a shown cycle leaves T together when its outside parent becomes invalid, and comes back with it (foreign_keys ${fk ? "ON" : "OFF"})`, () => {
       const c = company(fk);
