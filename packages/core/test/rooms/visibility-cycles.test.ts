@@ -34,7 +34,7 @@ function company(foreignKeys: boolean, ddl = DDL) {
   open.push(r);
   const events: ParkedEvent[] = [];
   r.on("parked", (e) => events.push(e));
-  const rows = (table: string) => d.db.prepare(`SELECT * FROM ${table} ORDER BY id`).raw(true).all();
+  const rows = (table: string) => d.db.prepare(`SELECT * FROM ${table} ORDER BY id`).raw(true).all() as SqlValue[][];
   const state = () => ({ depts: rows("depts"), staff: rows("staff"), parked: r.parked() });
   return { d, r, events, rows, state, fkCheck: () => d.db.prepare("PRAGMA foreign_key_check").all() };
 }
