@@ -31,7 +31,7 @@ export class Settle {
   private hideDepth = 0;
   /** Rows to delete from `T` once every row referencing them is parked, children first. */
   private doomed: Array<[TableRules, SqlValue[]]> = [];
-  private deferState: SqliteStatement | undefined;
+  private fkState: SqliteStatement | undefined;
   /** Per row touched: parked before the settle (reason), or undefined when it was not. */
   private readonly before = new Map<string, { r: TableRules; k: string; key: SqlValue[]; was: Verdict | undefined }>();
 
@@ -133,7 +133,7 @@ export class Settle {
    * else they need (valid-together.ts). Their foreign keys are checked by SQLite at the end of
    * the transaction instead of row by row (no order of a cycle's rows satisfies them one at a
    * time); the set is closed (every parent is shown or in it), so none is left broken then.
-   * Returns whether a row was shown.
+   * Returns whether rows were shown.
    */
   private showTogether(): boolean {
     const seeds: Array<[TableRules, string, SqlValue[]]> = [];
@@ -141,7 +141,8 @@ export class Settle {
     if (seeds.length === 0) return false;
     const members = validTogether(seeds, this.parked, this.rulesOf, (r, key) => this.candidate(r, key, undefined));
     if (members.length === 0) return false;
-    this.deferred(() => {
+    // Where foreign keys cannot be deferred, the rows stay parked (SQLite would refuse each).
+    return this.deferred(() => {
       for (const m of members) {
         this.remember(m.r, m.k, m.key);
         this.show(m.r, m.cand);
@@ -149,7 +150,6 @@ export class Settle {
         this.dependents(m.r);
       }
     });
-    return true;
   }
 
   /** Parks a row now and evaluates it again later (its reason may be another one then). */
@@ -181,24 +181,36 @@ export class Settle {
     const doomed = this.doomed;
     this.doomed = [];
     this.hiding.clear();
-    this.deferred(() => {
+    const remove = () => {
       for (const [dr, dkey] of doomed) dr.t.rows.deleteRow(dkey);
-    });
+    };
+    if (!this.deferred(remove)) remove(); // children first: only a cycle needs the deferral
   }
 
   /**
    * Runs `fn` with foreign keys checked at the end of the transaction instead of statement by
-   * statement, then switches back (later statements are checked at once again).
+   * statement, then switches back (later statements are checked at once again); nothing to
+   * switch when they are not enforced or already deferred. Returns false, without running `fn`,
+   * on a host that refuses the pragma.
    */
-  private deferred(fn: () => void): void {
-    this.deferState ??= this.driver.prepare("SELECT defer_foreign_keys FROM pragma_defer_foreign_keys");
-    if (Number(this.deferState.get([])![0]) === 1) return fn();
-    this.driver.exec("PRAGMA defer_foreign_keys = ON");
+  private deferred(fn: () => void): boolean {
+    this.fkState ??= this.driver.prepare("SELECT foreign_keys, defer_foreign_keys FROM pragma_foreign_keys, pragma_defer_foreign_keys");
+    const [on, deferred] = this.fkState.get([])!;
+    if (Number(on) !== 1 || Number(deferred) === 1) {
+      fn();
+      return true;
+    }
+    try {
+      this.driver.exec("PRAGMA defer_foreign_keys = ON");
+    } catch {
+      return false;
+    }
     try {
       fn();
     } finally {
       this.driver.exec("PRAGMA defer_foreign_keys = OFF");
     }
+    return true;
   }
 
   /** Parks the visible rows referencing `old` values of this row that `now` (undefined: gone) no longer has. */

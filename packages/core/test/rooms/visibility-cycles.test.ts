@@ -268,6 +268,29 @@ describe("foreign-key cycles in one batch", () => {
     expect(c.r.parked()).toEqual([]);
   });
 
+  it("where foreign keys cannot be deferred (a host refusing the pragma), a cycle stays parked and other rows go on", () => {
+    const d = testDriver();
+    const exec = d.exec;
+    d.exec = (sql) => {
+      if (/defer_foreign_keys\s*=/i.test(sql)) throw new Error("not authorized");
+      exec(sql);
+    };
+    d.exec("PRAGMA foreign_keys = ON");
+    d.exec(DDL);
+    d.exec(patchesDdl(d, "depts"));
+    d.exec(patchesDdl(d, "staff"));
+    const r = createReplica(d, { peerId: 1, heartbeatMs: 0 });
+    open.push(r);
+    r.receive(7, message([staff(1, { id: "s1", bossId: "s2" }), staff(2, { id: "s2", bossId: "s1" }), dept(3, { id: "d1", name: "Ops" }), staff(4, { id: "s3", deptId: "d1" })]));
+    expect(r.parked().map((p) => p.key.id)).toEqual(["s1", "s2"]);
+    expect(d.db.prepare("SELECT id FROM staff").pluck().all()).toEqual(["s3"]);
+    // A row leaving T without a cycle is deleted as before, children first.
+    r.receive(7, message([dept(5, { id: "d1", name: "" })]));
+    expect(d.db.prepare("SELECT count(*) FROM staff").pluck().get()).toBe(0);
+    expect(r.parked().map((p) => p.key.id)).toEqual(["d1", "s1", "s2", "s3"]);
+    expect(d.db.prepare("PRAGMA foreign_key_check").all()).toEqual([]);
+  });
+
   it("a cycle written locally in one batch is shown; one call at a time, its first row is refused as SQLite would", () => {
     const c = company(true);
     expect(() => c.r.upsert("staff", { id: "s1", bossId: "s2" })).toThrow(expect.objectContaining({ code: "CONSTRAINT" }));
