@@ -23,6 +23,11 @@ const ROOMS = [
   "src/advertised.ts",
   "src/heads-log.ts",
   "src/heartbeats.ts",
+  "src/visibility.ts",
+  "src/settle.ts",
+  "src/valid-together.ts",
+  "src/row-candidate.ts",
+  "src/table-rules.ts",
 ];
 
 export default {

@@ -1,7 +1,7 @@
 // Parking, simulated (test/parking-sim.ts): concurrent writes to a schema with NOT NULL without
-// DEFAULT, a foreign key, UNIQUE and CHECK over a lossy network with crash-restarts. Every
-// replica ends with the same rows and the same parked rows, and both are what a plain model of
-// the rule derives from its patches. The room tests are test/rooms/visibility.test.ts.
+// DEFAULT, foreign keys (one referencing its own table, so rows may form cycles), UNIQUE and
+// CHECK over a lossy network with crash-restarts. Every replica ends with the same rows and the
+// same parked rows, and both are what a plain model of the rule derives from its patches. The room tests are test/rooms/visibility.test.ts.
 import { describe, expect, it } from "vitest";
 import { betterSqliteSim } from "./helpers.js";
 import { simulateParking } from "./parking-sim.js";
@@ -17,9 +17,15 @@ describe("parking", () => {
       expect(res.refused).toBeGreaterThan(0);
     }, 120_000);
   }
-  it("the rule is exercised: across seeds, rows are parked along the way", () => {
+  it("the rule is exercised: across seeds, rows are parked along the way, and authors mentoring each other are shown", () => {
     let seen = 0;
-    for (let seed = 1; seed <= 3; seed++) seen += simulateParking(betterSqliteSim, seed, 200).parkedSeen;
+    let cycles = 0;
+    for (let seed = 1; seed <= 3; seed++) {
+      const res = simulateParking(betterSqliteSim, seed);
+      seen += res.parkedSeen;
+      cycles += res.cyclesSeen;
+    }
     expect(seen).toBeGreaterThan(0);
+    expect(cycles).toBeGreaterThan(0);
   }, 120_000);
 });

@@ -1,9 +1,11 @@
 // The simulator of parking, shared by every binding's tests: replicas write concurrently to a
-// schema with NOT NULL without DEFAULT, a foreign key, a UNIQUE column and CHECKs (writes their
+// schema with NOT NULL without DEFAULT, foreign keys (one of them from authors to authors, so
+// rows may reference each other in a cycle), a UNIQUE column and CHECKs (writes their
 // own replica refuses fail and are dropped, as an application would see them), over a network
 // that loses, duplicates and reorders, with crash-restarts. After every receive() the foreign
-// keys hold (PRAGMA foreign_key_check is empty); after every restart and at the end, `T` and the
-// parked rows are exactly what a plain model of the rule derives from the replica's patches;
+// keys hold (PRAGMA foreign_key_check is empty); after every receive, every restart and at the
+// end, `T` and the parked rows are exactly what a plain model of the rule derives from the
+// replica's patches;
 // after healing, all replicas hold the same rows and the same parked rows.
 import { join } from "node:path";
 import { CrashingDriver, rng, SimCrash, type SimBinding, type SimDriver } from "./sim.js";
@@ -13,20 +15,22 @@ const patchesOf = (t: string, cols: string) => `CREATE TABLE ${t}_patches (${col
   PRIMARY KEY (_peerId, _sequenceId)) WITHOUT ROWID;`;
 
 export const PARKING_DDL = `
-CREATE TABLE authors (id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT UNIQUE, score INTEGER CHECK (score >= 0));
-${patchesOf("authors", "id TEXT, name TEXT, email TEXT, score INTEGER")}
+CREATE TABLE authors (id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT UNIQUE, score INTEGER CHECK (score >= 0), mentorId TEXT REFERENCES authors(id));
+${patchesOf("authors", "id TEXT, name TEXT, email TEXT, score INTEGER, mentorId TEXT")}
 CREATE TABLE books (id TEXT PRIMARY KEY, title TEXT NOT NULL, authorId TEXT REFERENCES authors(id), pages INTEGER CHECK (pages > 0));
 ${patchesOf("books", "id TEXT, title TEXT, authorId TEXT, pages INTEGER")}`;
 export const PARKING_MIGRATIONS = [{ up: PARKING_DDL, down: "DROP TABLE books_patches; DROP TABLE books; DROP TABLE authors_patches; DROP TABLE authors;" }];
 
 type V = string | number | null;
 type Stamp = [number, number, number];
-const COLS = { authors: ["id", "name", "email", "score"], books: ["id", "title", "authorId", "pages"] } as const;
+const COLS = { authors: ["id", "name", "email", "score", "mentorId"], books: ["id", "title", "authorId", "pages"] } as const;
 
 /**
  * The rule, as plainly as it can be said, from a replica's patches: per key the merged row; a row
  * is incomplete without a title/name, fails its CHECK, loses its email to the valid row that
- * claimed it earliest, or waits for its author; the rest is shown.
+ * claimed it earliest, or waits for its author (or mentor); the rest is shown. Authors whose
+ * mentors form a cycle are shown together: of the authors left, those whose mentor is not among
+ * them are dropped until none is (the largest set in which every mentor is shown).
  */
 export function modelOf(driver: SimDriver): { authors: V[][]; books: V[][]; parked: string[][] } {
   const merged = (t: "authors" | "books") => {
@@ -37,10 +41,11 @@ export function modelOf(driver: SimDriver): { authors: V[][]; books: V[][]; park
     const out = new Map<string, { v: V[]; at: Stamp[] }>();
     for (const r of rows) {
       const id = String(r[0]);
-      const stamp: Stamp = [Number(r[5]), Number(r[6]), Number(r[7])];
+      const w = cols.length; // then _nulls and the stamp
+      const stamp: Stamp = [Number(r[w + 1]), Number(r[w + 2]), Number(r[w + 3])];
       let m = out.get(id);
       if (!m) out.set(id, (m = { v: cols.map(() => null), at: cols.map(() => stamp) }));
-      const nulls = r[4] === null ? [] : String(r[4]).split("\u001f");
+      const nulls = r[w] === null ? [] : String(r[w]).split("\u001f");
       cols.forEach((c, i) => {
         if (r[i] !== null || nulls.includes(c)) {
           m.v[i] = r[i] === null ? null : r[i]!;
@@ -66,12 +71,22 @@ export function modelOf(driver: SimDriver): { authors: V[][]; books: V[][]; park
       if (!c || before(a.at[2]!, id, c.at, c.id) < 0) claims.set(String(e), { id, at: a.at[2]! });
     }
   }
-  const shownAuthors: V[][] = [];
+  const mentored = new Map<string, V[]>();
   for (const [id, v] of valid) {
     if (v[2] !== null && claims.get(String(v[2]))!.id !== id) parked.push(["authors", id, "unique", "authors.email"]);
-    else shownAuthors.push(v);
+    else mentored.set(id, v);
   }
-  const shownIds = new Set(shownAuthors.map((v) => String(v[0])));
+  for (let dropped = true; dropped; ) {
+    dropped = false;
+    for (const [id, v] of mentored) {
+      if (v[4] === null || mentored.has(String(v[4]))) continue;
+      mentored.delete(id);
+      parked.push(["authors", id, "parent-missing", "authors"]);
+      dropped = true;
+    }
+  }
+  const shownAuthors = [...mentored.values()];
+  const shownIds = new Set(mentored.keys());
   const shownBooks: V[][] = [];
   for (const [id, b] of merged("books")) {
     if (b.v[1] === null) parked.push(["books", id, "incomplete", "title"]);
@@ -89,7 +104,7 @@ export function actualOf(driver: SimDriver): { authors: V[][]; books: V[][]; par
   const rows = (sql: string) => driver.prepare(sql).all([]) as V[][];
   const parked = rows(`SELECT tbl, "key", reason, detail FROM _replic_parked`).map((r) => [String(r[0]), String(JSON.parse(String(r[1]))[0]), String(r[2]), String(r[3])]);
   parked.sort((a, b) => (a.join("\u0000") < b.join("\u0000") ? -1 : 1));
-  return { authors: rows("SELECT id, name, email, score FROM authors ORDER BY id"), books: rows("SELECT id, title, authorId, pages FROM books ORDER BY id"), parked };
+  return { authors: rows("SELECT id, name, email, score, mentorId FROM authors ORDER BY id"), books: rows("SELECT id, title, authorId, pages FROM books ORDER BY id"), parked };
 }
 
 export interface ParkingSimResult {
@@ -99,7 +114,15 @@ export interface ParkingSimResult {
   restarts: number;
   /** Rows parked at some check during the run (the rule was exercised). */
   parkedSeen: number;
+  /** Authors shown on a receiving replica in a cycle of two or more mentors, at some check. */
+  cyclesSeen: number;
 }
+
+/** Authors whose chain of mentors leads back to them through another author. */
+const IN_CYCLES = `WITH RECURSIVE up(start, id, n) AS (
+  SELECT id, mentorId, 1 FROM authors WHERE mentorId IS NOT NULL AND mentorId <> id
+  UNION ALL SELECT up.start, a.mentorId, n + 1 FROM up JOIN authors a ON a.id = up.id WHERE a.mentorId IS NOT NULL AND n < 5)
+  SELECT count(DISTINCT start) FROM up WHERE id = start`;
 
 export function simulateParking(binding: SimBinding, seed: number, steps = 300): ParkingSimResult {
   const r = rng(seed);
@@ -110,7 +133,7 @@ export function simulateParking(binding: SimBinding, seed: number, steps = 300):
   const queue: Array<{ from: number; to: number; bytes: Uint8Array }> = [];
   type Peer = { handle: { driver: SimDriver; close(): void }; driver: CrashingDriver; replica: ReturnType<SimBinding["createReplica"]> };
   const peers: Peer[] = [];
-  const result: ParkingSimResult = { writes: 0, refused: 0, receives: 0, restarts: 0, parkedSeen: 0 };
+  const result: ParkingSimResult = { writes: 0, refused: 0, receives: 0, restarts: 0, parkedSeen: 0, cyclesSeen: 0 };
   const fail = (msg: string) => {
     throw new Error(`seed ${seed}: ${msg}`);
   };
@@ -122,6 +145,7 @@ export function simulateParking(binding: SimBinding, seed: number, steps = 300):
     if (model !== actual) fail(`replica ${i + 1} disagrees with the model ${when}\nmodel  ${model}\nactual ${actual}`);
   };
   const fkHold = (i: number, when: string) => {
+    result.cyclesSeen = Math.max(result.cyclesSeen, Number(peers[i]!.handle.driver.prepare(IN_CYCLES).get([])![0]));
     const d = peers[i]!.handle.driver;
     if (d.prepare("PRAGMA foreign_key_check").all([]).length > 0) fail(`replica ${i + 1}: foreign_key_check not empty ${when}`);
     const both = d.prepare(`SELECT count(*) FROM _replic_parked p JOIN books b ON p.tbl = 'books' AND p."key" = json_array(b.id)`).get([])!;
@@ -174,6 +198,8 @@ export function simulateParking(binding: SimBinding, seed: number, steps = 300):
       if (email !== undefined) row.email = email;
       const score = maybe(() => (r.chance(0.2) ? null : r.int(4) - 1));
       if (score !== undefined) row.score = score;
+      const mentor = maybe(() => (r.chance(0.3) ? null : `a${r.int(5)}`));
+      if (mentor !== undefined) row.mentorId = mentor;
       p.replica.upsert("authors", row);
     } else {
       row.id = `b${r.int(5)}`;
@@ -205,6 +231,7 @@ export function simulateParking(binding: SimBinding, seed: number, steps = 300):
         if (guarded(m.to, () => peers[m.to]!.replica.receive(m.from + 1, m.bytes))) {
           result.receives++;
           fkHold(m.to, "after a receive");
+          agrees(m.to, "after a receive");
         }
       } else if (roll < 0.98) {
         guarded(i, () => p.replica.tick());
