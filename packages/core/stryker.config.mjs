@@ -23,11 +23,10 @@ const ROOMS = [
   "src/advertised.ts",
   "src/heads-log.ts",
   "src/heartbeats.ts",
-  "src/visibility.ts",
-  "src/settle.ts",
   "src/valid-together.ts",
   "src/row-candidate.ts",
-  "src/table-rules.ts",
+  // Not yet: visibility.ts and table-rules.ts (never run), settle.ts (77.88 % at its one run):
+  // docs/mutation/README.md.
 ];
 
 export default {
