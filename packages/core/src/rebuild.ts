@@ -19,7 +19,7 @@ import { RowRecompute, type RecomputePage, type RowDifference } from "./row-reco
 import { quoteId } from "./schema.js";
 import type { TxBracket } from "./transaction.js";
 import type { ParkChange } from "./visibility.js";
-import { sameValue } from "./visibility.js";
+import { sameValue } from "./row-candidate.js";
 
 /** What a rebuild changed in one table. */
 export interface RebuildReport {

@@ -24,6 +24,8 @@ export class Settle {
   private queue: Array<[TableRules, string, SqlValue[]]> = [];
   private head = 0;
   private readonly queued = new Set<string>();
+  /** Rows whose patches changed in this batch, not evaluated yet (patched()). */
+  private readonly changedByPatches = new Set<string>();
   /** Tables whose rows changed: their dependents are evaluated again once the queue is empty. */
   private readonly flagged = new Set<TableRules>();
   /** Rows being taken out of `T` (a cycle of references leads back to them), and how deep. */
@@ -42,6 +44,15 @@ export class Settle {
     private readonly horizon: number,
     private readonly rulesOf: (table: string) => TableRules | undefined,
   ) {}
+
+  /**
+   * A row whose patches changed in this batch. Parked, its claims may have changed too (parked
+   * rows claim unique values), so the rows that depend on its table are evaluated again.
+   */
+  patched(r: TableRules, k: string, key: SqlValue[]): void {
+    this.changedByPatches.add(`${r.name}\u0000${k}`);
+    this.push(r, k, key);
+  }
 
   push(r: TableRules, k: string, key: SqlValue[]): void {
     const id = `${r.name}\u0000${k}`;
@@ -93,15 +104,18 @@ export class Settle {
       return;
     }
     const losers: Array<[string, SqlValue[], string]> = [];
-    const verdict = this.intrinsic(r, cand) ?? this.unique(r, k, cand, losers) ?? this.parent(r, cand);
-    // Rows holding a value this candidate claims earlier lose it, whatever becomes of this one.
+    const claimed = this.intrinsic(r, cand) ?? this.unique(r, k, cand, losers);
+    // Rows holding a value this candidate claims earlier lose it, whatever becomes of this one;
+    // they leave T before its parents are looked up (a loser may be one of them).
     for (const [hk, hkey, detail] of losers) this.park(r, hk, hkey, { reason: "unique", detail });
+    const verdict = claimed ?? this.parent(r, cand);
     if (verdict) {
       if (old) this.hide(r, key, old);
       if (!wasParked || wasParked.reason !== verdict.reason || wasParked.detail !== verdict.detail) {
         this.parked.put(r.name, k, verdict.reason, verdict.detail);
       }
-      if (old || !wasParked || wasParked.reason !== verdict.reason) this.dependents(r);
+      const repatched = this.changedByPatches.delete(`${r.name}\u0000${k}`);
+      if (old || !wasParked || wasParked.reason !== verdict.reason || repatched) this.dependents(r);
       return;
     }
     let changed = !old;

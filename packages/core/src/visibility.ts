@@ -144,7 +144,7 @@ export class Visibility {
     // With none parked, the lookups of parked rows are skipped, and a received batch may take the fast path.
     if (!this.parked.any() && !local && this.fast(patches)) return;
     const run = new Settle(this.parked, this.driver, this.horizon(), (t) => this.rules.get(t));
-    for (const [r, keys] of dirty) for (const [k, key] of keys) run.push(r, k, key);
+    for (const [r, keys] of dirty) for (const [k, key] of keys) run.patched(r, k, key);
     const changes = run.drain();
     if (local) {
       const parked = changes.find((c) => !c.released);

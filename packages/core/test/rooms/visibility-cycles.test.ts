@@ -1,4 +1,4 @@
-// Foreign-key cycles (src/parked-cycles.ts, through a replica): rows whose foreign keys reference
+// Foreign-key cycles (src/valid-together.ts, through a replica): rows whose foreign keys reference
 // each other (across tables, or within one table) are shown together when they are valid together,
 // whatever order their patches arrive in and however they are split across messages; a cycle that
 // still waits for a parent outside it stays parked, and leaves T together when that parent goes.
@@ -303,6 +303,37 @@ describe("foreign-key cycles in one batch", () => {
       ["s2", null, "s1", null],
     ]);
     expect(c.r.parked()).toEqual([]);
+    expect(c.fkCheck()).toEqual([]);
+  });
+});
+
+describe("unique claims and parents, settled in one pass", () => {
+  it("a row whose parent loses a unique value to it is parked as parent-missing, not written against the foreign key", () => {
+    for (const fk of [true, false]) {
+      const c = company(fk);
+      // b3 is shown holding badge X; b1, stamped earlier, claims X too and names b3 as its boss.
+      c.r.receive(7, message([staff(5, { id: "b3", badge: "X" })]));
+      expect(c.rows("staff")).toEqual([["b3", null, null, "X"]]);
+      c.r.receive(7, message([staff(1, { id: "b1", badge: "X", bossId: "b3" })]));
+      expect(c.rows("staff")).toEqual([]);
+      expect(c.r.parked()).toEqual([
+        { table: "staff", key: { id: "b1" }, reason: "parent-missing", detail: "staff" },
+        { table: "staff", key: { id: "b3" }, reason: "unique", detail: "staff.badge" },
+      ]);
+      expect(c.fkCheck()).toEqual([]);
+    }
+  });
+
+  it("a parked row that gives up a unique value releases the row waiting for it, though it stays parked itself", () => {
+    const c = company(true);
+    // p1 claims badge X first but waits for its boss; p2 claims X later and waits for p1's claim.
+    c.r.receive(7, message([staff(1, { id: "p1", badge: "X", bossId: "nobody" })]));
+    c.r.receive(7, message([staff(2, { id: "p2", badge: "X" })]));
+    expect(c.r.parked().map((p) => `${p.key.id} ${p.reason}`)).toEqual(["p1 parent-missing", "p2 unique"]);
+    // A later patch of p1 takes another badge: X is free, p2 is shown; p1 still waits.
+    c.r.receive(7, message([staff(3, { id: "p1", badge: "Y" })]));
+    expect(c.rows("staff")).toEqual([["p2", null, null, "X"]]);
+    expect(c.r.parked().map((p) => `${p.key.id} ${p.reason}`)).toEqual(["p1 parent-missing"]);
     expect(c.fkCheck()).toEqual([]);
   });
 });
