@@ -2,10 +2,11 @@
  * The drain of captured writes (src/capture-drain.ts, the fold in src/capture-queue.ts): SQL
  * folds each row's entries into one patch, numbered in the order rows were first written, with
  * its explicit NULLs (inline or in the side table); a captured value is written back to `T` where
- * the table keeps values as given (an untyped or BLOB column), so the writer reads what receivers
- * store; a captured patch that is not the newest of its row recomputes the row by the merge
- * rule; the merge event names the drained rows; a broken queue or a sequence already stored
- * under our id fails the drain and changes nothing.
+ * the table keeps values as given (an untyped or BLOB column, ANY in a STRICT table), so the
+ * writer reads what receivers store, and stays the newest; a captured patch that is not the
+ * newest of its row recomputes the row by the merge rule; the merge event names the drained
+ * rows; a backlog of several chunks is one group; a broken queue, a statement SQLite refuses or a
+ * sequence already stored under our id fails the drain and changes nothing.
  */
 import Database from "better-sqlite3";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,15 +14,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createReplica, isReplicError, type MergeEvent, type ReplicaOptions } from "../../src/index.js";
+import { DRAIN_CHUNK } from "../../src/capture-queue.js";
 import { timestampFromMs } from "../../src/clock.js";
 import { testDriver } from "../helpers.js";
 import { itemsDdl } from "../sim.js";
 
 const WALL = 1_800_000_000_000;
-const EXTRA_DDL = `CREATE TABLE tags (tag TEXT PRIMARY KEY, color TEXT, n ANY);
-CREATE TABLE tags_patches (tag TEXT, color TEXT, n ANY, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL);
+// tags.n has no declared type (BLOB affinity); strict_any.v is ANY in a STRICT table: both keep
+// values as given. (ANY outside a STRICT table is NUMERIC, which converts 2.0 to 2 itself.)
+const EXTRA_DDL = `CREATE TABLE tags (tag TEXT PRIMARY KEY, color TEXT, n);
+CREATE TABLE tags_patches (tag TEXT, color TEXT, n, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL);
+CREATE TABLE strict_any (k TEXT PRIMARY KEY, v ANY) STRICT;
+CREATE TABLE strict_any_patches (k TEXT, v ANY, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL) STRICT;
 CREATE TABLE blobs (k TEXT PRIMARY KEY, b BLOB);
-CREATE TABLE blobs_patches (k TEXT, b BLOB, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL);`;
+CREATE TABLE blobs_patches (k TEXT, b BLOB, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL);
+CREATE TABLE q (k TEXT PRIMARY KEY, "it's" TEXT, other TEXT);
+CREATE TABLE q_patches (k TEXT, "it's" TEXT, other TEXT, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL);`;
 
 function open(db: Database.Database, options: ReplicaOptions = {}) {
   return createReplica(testDriver(db), { peerId: 1, heartbeatMs: 0, now: () => WALL, capture: true, ...options });
@@ -58,6 +66,17 @@ describe("captured writes: the drain", () => {
     const sql = "SELECT tag, typeof(n), n FROM tags";
     expect(db.prepare(sql).raw().all()).toEqual([["t", "integer", 2]]);
     expect(received(sql)).toEqual([["t", "integer", 2]]);
+  });
+
+  it("so does one in an ANY column of a STRICT table", () => {
+    const db = fresh();
+    const { a, received } = linked(db);
+    db.prepare("INSERT INTO strict_any (k, v) VALUES ('k', 5.0)").run();
+    a.flush();
+    a.close();
+    const sql = "SELECT k, typeof(v), v FROM strict_any";
+    expect(received(sql)).toEqual([["k", "integer", 5]]);
+    expect(db.prepare(sql).raw().all()).toEqual(received(sql));
   });
 
   it("so does one in a BLOB column; a table with neither keeps the row plain SQL wrote", () => {
@@ -237,6 +256,75 @@ describe("captured writes: the drain", () => {
     }
   });
 
+  it("a backlog of several drain chunks drains whole, as one group", () => {
+    const db = fresh();
+    const a = open(db);
+    // A transaction drains before and after its function: more than two chunks need the loop.
+    const rows = 2 * DRAIN_CHUNK + 5;
+    db.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) INSERT INTO items (id, name) SELECT i, 'r' FROM n`).run(rows);
+    expect(a.flush()).toBe(`1.${rows}`);
+    expect(db.prepare("SELECT count(*), count(DISTINCT _patchedAt), min(_sequenceId), max(_sequenceId) FROM items_patches").raw().get()).toEqual([rows, 1, 1, rows]);
+    expect(db.prepare("SELECT count(*) FROM _replic_captured_items").pluck().get()).toBe(0);
+    a.close();
+  });
+
+  it("a column whose name holds a quote keeps its explicit NULL", () => {
+    const db = fresh();
+    const { a, received } = linked(db);
+    db.prepare(`INSERT INTO q (k, "it's", other) VALUES ('a', 'x', 'y')`).run();
+    a.flush();
+    db.prepare(`UPDATE q SET "it's" = NULL WHERE k = 'a'`).run();
+    a.flush();
+    a.close();
+    expect(db.prepare("SELECT cols FROM _replic_nulls WHERE seq = 2").pluck().get()).toBe("it's");
+    const sql = `SELECT k, "it's", other FROM q`;
+    expect(db.prepare(sql).raw().all()).toEqual([["a", null, "y"]]);
+    expect(received(sql)).toEqual([["a", null, "y"]]);
+  });
+
+  it("a drain SQLite refuses names its table, fails, and changes nothing (set-wise and row by row)", () => {
+    for (const [table, write] of [
+      ["items", "INSERT INTO items (id, name) VALUES (1, 'a')"],
+      ["blobs", "INSERT INTO blobs (k, b) VALUES ('k', 3.0)"],
+    ] as const) {
+      const db = fresh();
+      const a = open(db);
+      // Refuses what the drain writes and plain SQL did not: a patch row, or the written-back integer.
+      db.exec(`CREATE TRIGGER refuse_patch BEFORE INSERT ON items_patches BEGIN SELECT RAISE(ABORT, 'refused'); END;
+CREATE TRIGGER refuse_insert BEFORE INSERT ON blobs WHEN typeof(NEW.b) = 'integer' BEGIN SELECT RAISE(ABORT, 'refused'); END;
+CREATE TRIGGER refuse_update BEFORE UPDATE ON blobs WHEN typeof(NEW.b) = 'integer' BEGIN SELECT RAISE(ABORT, 'refused'); END;`);
+      db.prepare(write).run();
+      let err: unknown;
+      try {
+        a.flush();
+      } catch (e) {
+        err = e;
+      }
+      expect(isReplicError(err) && [err.code, err.message.includes(`"${table}"`)]).toEqual(["SQLITE", true]);
+      expect(db.prepare(`SELECT count(*) FROM _replic_captured_${table}`).pluck().get()).toBe(1);
+      expect(db.prepare(`SELECT count(*) FROM ${table}_patches`).pluck().get()).toBe(0);
+      expect(a.status().sequence).toBe(0);
+      a.close();
+    }
+  });
+
+  it("a row written back by the drain stays the newest: an older remote patch of it does not replace it", () => {
+    const db = fresh();
+    const a = open(db);
+    db.prepare("INSERT INTO blobs (k, b) VALUES ('k', 'local')").run();
+    a.flush();
+    // Peer 2 wrote the same row a second earlier.
+    const b = createReplica(testDriver(fresh()), { peerId: 2, heartbeatMs: 0, now: () => WALL - 1000 });
+    const out: Uint8Array[] = [];
+    b.addPeer(1, (m) => out.push(m));
+    b.upsert("blobs", { k: "k", b: "remote" });
+    b.flush();
+    for (const m of out) a.receive(2, m);
+    expect(db.prepare("SELECT b FROM blobs").pluck().all()).toEqual(["local"]);
+    a.close();
+    b.close();
+  });
+
   it("a sequence of ours already stored (another writer under our id) fails the drain; nothing is drained", () => {
     const db = fresh();
     const a = open(db);
@@ -249,7 +337,7 @@ describe("captured writes: the drain", () => {
     } catch (e) {
       err = e;
     }
-    expect(isReplicError(err)).toBe(true);
+    expect(isReplicError(err) && err.code).toBe("IDENTITY_CONFLICT");
     expect(db.prepare("SELECT count(*) FROM _replic_captured_items").pluck().get()).toBe(1);
     expect(db.prepare("SELECT _sequenceId, id FROM items_patches").raw().all()).toEqual([[1, 9]]);
   });
