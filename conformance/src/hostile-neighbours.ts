@@ -349,7 +349,8 @@ export function hostileNeighboursSuite<Db>(b: ConformanceBinding<Db>): void {
 
     it("a neighbour that never sends anything back still gets idle deltas of constant size, a full heartbeat only every fullHeartbeatEvery", () => {
       const clock = new FakeClock(T0);
-      const v = h.open(ITEMS, { peerId: 811, fullHeartbeatEvery: 5, now: clock.now } as never);
+      // Every round sends (idleHeartbeatEvery 1: the link never goes quiet), so each one is seen.
+      const v = h.open(ITEMS, { peerId: 811, fullHeartbeatEvery: 5, idleHeartbeatEvery: 1, now: clock.now } as never);
       for (let i = 0; i < 50; i++) v.r.receive(812 + i, patch(900 + i, 1, core.timestampFromMs(T0 - 1000), { id: 100 + i, name: "o" }));
       const sent: Uint8Array[] = [];
       v.r.addPeer(812, (m) => sent.push(new Uint8Array(m)));
