@@ -152,8 +152,10 @@ async function child(cfg) {
       const [origin] = c.token.split(".").map(Number);
       const times = await Promise.all(spokes.map((s) => (s.replica.peerId === origin ? 0 : s.replica.waitFor(c.token, 600_000).then(wallMs))));
       say({ at: Math.max(...times) });
-    } else if (c.cmd === "write-all") {
+    } else if (c.cmd === "mark") {
       base = new Map(merged);
+      say({ marked: true });
+    } else if (c.cmd === "write-all") {
       const at = wallMs();
       for (const s of spokes) s.replica.upsert("notes", { id: `all-${s.replica.peerId}`, body: "y" });
       say({ at });
@@ -265,6 +267,10 @@ async function runOne(n, perProcess, idleSeconds, convergeLimit, natsUrl) {
     reach.sort((a, b) => a - b);
     // Every spoke writes one row; converged when every spoke holds all of them (N × N merges in
     // all, done by the few spoke processes: bounded by `--converge-limit` seconds).
+    // Every process marks what its spokes merged so far before any spoke writes: a process told
+    // to write later than another must not count the other's rows, already merged, as old.
+    for (const s of spokes) s.send({ cmd: "mark" });
+    for (const s of spokes) await s.next();
     const wrote = [];
     for (const s of spokes) s.send({ cmd: "write-all" });
     for (const s of spokes) wrote.push((await s.next()).at);
