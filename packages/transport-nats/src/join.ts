@@ -95,6 +95,8 @@ export interface NatsMembership {
 
 const PATCHES = 1;
 const HEARTBEAT = 2;
+/** Members linked within this many ms share one round. */
+const LINK_ROUND_DELAY_MS = 50;
 
 export async function joinNats(replica: LinkableReplica, options: NatsOptions): Promise<NatsMembership> {
   if (!options || (typeof options.servers !== "string" && !Array.isArray(options.servers))) {
@@ -265,7 +267,24 @@ export async function joinNats(replica: LinkableReplica, options: NatsOptions): 
     }
     lastSeen.set(peer, Date.now());
     c.members = lastSeen.size;
-    replica.tick(); // heads now rather than at the next heartbeat
+    roundSoon();
+  };
+  // Heads soon rather than at the next heartbeat. A round is heard by every member, so members
+  // linked together (a cluster forming, a server restart) share one: a round per link would make
+  // forming a cluster of N cost N³ heads.
+  let roundTimer: ReturnType<typeof setTimeout> | undefined;
+  const roundSoon = (): void => {
+    if (roundTimer !== undefined) return;
+    roundTimer = setTimeout(() => {
+      roundTimer = undefined;
+      if (closed) return;
+      try {
+        replica.tick();
+      } catch {
+        // closed replica, or inside a transaction: the next heartbeat exchanges heads
+      }
+    }, LINK_ROUND_DELAY_MS);
+    (roundTimer as { unref?: () => void }).unref?.();
   };
   const unlink = (peer: number): void => {
     if (!lastSeen.delete(peer)) return;
@@ -369,6 +388,7 @@ export async function joinNats(replica: LinkableReplica, options: NatsOptions): 
       closed = true;
       setState("closed", "closed by close()");
       clearInterval(sweeper);
+      clearTimeout(roundTimer);
       for (const peer of [...lastSeen.keys()]) unlink(peer);
       for (const s of subs) s.unsubscribe();
       try {

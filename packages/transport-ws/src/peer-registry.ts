@@ -27,7 +27,7 @@ function linksOf(replica: LinkableReplica): Map<number, RegisteredLink[]> {
 }
 
 /**
- * Makes `l` the sender for its peer; a first link also starts an exchange at once. Every link of
+ * Makes `l` the sender for its peer and starts an exchange soon (roundSoon). Every link of
  * one peer carries the same allow: the replica keeps one per peer id, so a link admitted with
  * another one (other credentials under the same peer id) is refused, AUTH_FAILED, never widened.
  */
@@ -40,8 +40,30 @@ export function attachLink(replica: LinkableReplica, l: RegisteredLink): void {
   linkPeer(replica, l);
   list.push(l);
   byPeer.set(l.remotePeerId, list);
-  // Until addPeer starts the exchange itself: heads now, not at the next heartbeat.
-  replica.tick();
+  roundSoon(replica);
+}
+
+/** Links attached within this many ms share one round. */
+const LINK_ROUND_DELAY_MS = 50;
+const roundDue = new WeakSet<LinkableReplica>();
+
+/**
+ * Heads soon, not at the next heartbeat (a replica driven by hand has none). A round sends to
+ * every link, so links attached together (a hub restarting, a thousand devices reconnecting) share
+ * one: a round per link would make forming N links cost N².
+ */
+function roundSoon(replica: LinkableReplica): void {
+  if (roundDue.has(replica)) return;
+  roundDue.add(replica);
+  const timer = setTimeout(() => {
+    roundDue.delete(replica);
+    try {
+      replica.tick();
+    } catch {
+      // Closed since, or inside a transaction: the next heartbeat exchanges heads.
+    }
+  }, LINK_ROUND_DELAY_MS);
+  (timer as { unref?: () => void }).unref?.();
 }
 
 export function detachLink(replica: LinkableReplica, link: RegisteredLink): void {
