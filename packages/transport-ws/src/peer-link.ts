@@ -69,6 +69,8 @@ export class PeerLink {
   private refusal: AuthRefusal | undefined;
   private closingHere = false;
   private lastSeen = Date.now();
+  /** A frame arrived since the last liveness check: the link is alive, no ping needed. */
+  private heardSinceCheck = false;
   private pinger: ReturnType<typeof setInterval> | undefined;
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private c: LinkCounters;
@@ -111,6 +113,7 @@ export class PeerLink {
   onData(data: Uint8Array | string): void {
     if (this.state === "closed") return;
     this.lastSeen = Date.now();
+    this.heardSinceCheck = true;
     if (typeof data === "string") {
       this.c.badFrames++;
       this.opts.logger.warn(`replic ws: text frame from ${this.who()} ignored (the protocol is binary)`);
@@ -197,6 +200,9 @@ export class PeerLink {
         this.sendControl({ type: "pong" });
         return;
       case "pong":
+        // A pong is not a sign that the peer talks on its own: its link is pinged every interval,
+        // as before, so deadAfterMs works whatever its ratio to pingIntervalMs.
+        this.heardSinceCheck = false;
         if (this.state === "handshake" && this.proofSent && !this.accepted) {
           this.accepted = true;
           this.maybeLinked();
@@ -327,8 +333,12 @@ export class PeerLink {
       this.fail(CLOSE.timeout, `no frame for ${Date.now() - this.lastSeen} ms: link presumed dead`, true);
       return;
     }
-    // Only linked sides ping on a timer: during the handshake a pong means acceptance.
-    if (this.state === "linked") this.sendControl({ type: "ping" });
+    // Only linked sides ping on a timer: during the handshake a pong means acceptance. A link
+    // that delivered a frame since the last check is alive: pinging it too made pings and pongs
+    // most of an idle hub's work (each side answers the other's, four frames per link and interval).
+    const heard = this.heardSinceCheck;
+    this.heardSinceCheck = false;
+    if (this.state === "linked" && !heard) this.sendControl({ type: "ping" });
   }
 
   private fail(code: number, reason: string, terminate: boolean): void {

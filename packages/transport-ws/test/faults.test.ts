@@ -6,6 +6,7 @@ import { freezableProxy } from "./freezable-proxy.js";
 import { metric, quietLogger, until } from "./helpers.js";
 import { testScope } from "./scope.js";
 import { rawClient } from "./raw-client.js";
+import { decodeControl, encodeControl, isControlFrame } from "../src/frames.js";
 
 const { defer, peer, serve, connect } = testScope();
 
@@ -109,6 +110,29 @@ describe("slow consumer", () => {
     expect(unbounded.dropped).toBe(0);
     expect(unbounded.bufferPeak).toBeGreaterThan(25e6);
   }, 60_000);
+});
+
+describe("pings", () => {
+  it("a silent linked peer is pinged every interval; one that keeps sending frames is not pinged", async () => {
+    const a = peer(161);
+    const server = await serve(a, { pingIntervalMs: 100, deadAfterMs: 5000 });
+    const pings = (c: { received: Uint8Array[] }) => c.received.filter((b) => isControlFrame(b) && decodeControl(b).type === "ping").length;
+    const silent = await rawClient(`ws://127.0.0.1:${server.port}/replic`, 162);
+    const chatty = await rawClient(`ws://127.0.0.1:${server.port}/replic`, 163);
+    await until(() => metric(server.metrics(), "connected") === 2, 5000, "both linked");
+    // The chatty one sends a frame (its own ping) every 30 ms; the server hears it each interval.
+    const chatter = setInterval(() => chatty.ws.send(encodeControl({ type: "ping" })), 30);
+    defer(() => clearInterval(chatter));
+    const [s0, c0] = [pings(silent), pings(chatty)];
+    await new Promise((r) => setTimeout(r, 650));
+    expect(pings(silent) - s0).toBeGreaterThanOrEqual(4);
+    expect(pings(chatty) - c0).toBe(0);
+    // Each answered: the chatty client got a pong for every ping it sent, and nobody was declared dead.
+    expect(chatty.received.filter((b) => isControlFrame(b) && decodeControl(b).type === "pong").length).toBeGreaterThan(10);
+    expect(metric(server.metrics(), "dead_links_total")).toBe(0);
+    silent.ws.close();
+    chatty.ws.close();
+  });
 });
 
 describe("links that break", () => {
