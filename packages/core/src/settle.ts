@@ -24,7 +24,7 @@ export class Settle {
   private queue: Array<[TableRules, string, SqlValue[]]> = [];
   private head = 0;
   private readonly queued = new Set<string>();
-  /** Rows whose patches changed in this batch, not evaluated yet (patched()). */
+  /** Rows whose patches changed in this batch, not evaluated since (patched()). */
   private readonly changedByPatches = new Set<string>();
   /** Tables whose rows changed: their dependents are evaluated again once the queue is empty. */
   private readonly flagged = new Set<TableRules>();
@@ -50,12 +50,12 @@ export class Settle {
    * rows claim unique values), so the rows that depend on its table are evaluated again.
    */
   patched(r: TableRules, k: string, key: SqlValue[]): void {
-    this.changedByPatches.add(`${r.name}\u0000${k}`);
+    this.changedByPatches.add(rowId(r.name, k));
     this.push(r, k, key);
   }
 
   push(r: TableRules, k: string, key: SqlValue[]): void {
-    const id = `${r.name}\u0000${k}`;
+    const id = rowId(r.name, k);
     if (this.queued.has(id)) return;
     this.queued.add(id);
     this.queue.push([r, k, key]);
@@ -76,7 +76,7 @@ export class Settle {
       }
       if (++steps > MAX_STEPS) throw new ReplicError("SQLITE", "row visibility did not settle (a cycle between constraints)");
       const [r, k, key] = this.queue[this.head++]!;
-      this.queued.delete(`${r.name}\u0000${k}`);
+      this.queued.delete(rowId(r.name, k));
       this.evaluate(r, k, key);
     }
     const out: ParkedEvent[] = [];
@@ -89,11 +89,12 @@ export class Settle {
   }
 
   private remember(r: TableRules, k: string, key: SqlValue[]): void {
-    const id = `${r.name}\u0000${k}`;
+    const id = rowId(r.name, k);
     if (!this.before.has(id)) this.before.set(id, { r, k, key, was: this.parked.get(r.name, k) });
   }
 
   private evaluate(r: TableRules, k: string, key: SqlValue[]): void {
+    const repatched = this.changedByPatches.delete(rowId(r.name, k));
     this.remember(r, k, key);
     const old = r.row.get(key);
     const wasParked = this.parked.get(r.name, k);
@@ -114,7 +115,6 @@ export class Settle {
       if (!wasParked || wasParked.reason !== verdict.reason || wasParked.detail !== verdict.detail) {
         this.parked.put(r.name, k, verdict.reason, verdict.detail);
       }
-      const repatched = this.changedByPatches.delete(`${r.name}\u0000${k}`);
       if (old || !wasParked || wasParked.reason !== verdict.reason || repatched) this.dependents(r);
       return;
     }
@@ -184,7 +184,7 @@ export class Settle {
    * keys at the end of the transaction, when all of them are gone.
    */
   private hide(r: TableRules, key: SqlValue[], old: SqlValue[]): void {
-    const id = `${r.name}\u0000${keyText(key)}`;
+    const id = rowId(r.name, keyText(key));
     if (this.hiding.has(id)) return; // a cycle led back here: the row is on its way out
     this.hiding.add(id);
     this.hideDepth++;
@@ -319,6 +319,11 @@ export class Settle {
     }
     return undefined;
   }
+}
+
+/** One row of one table, as the run's sets name it. */
+function rowId(table: string, k: string): string {
+  return `${table}\u0000${k}`;
 }
 
 function keyObject(r: TableRules, key: readonly SqlValue[]): Record<string, SqlValue> {
