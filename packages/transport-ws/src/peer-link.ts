@@ -69,7 +69,11 @@ export class PeerLink {
   private refusal: AuthRefusal | undefined;
   private closingHere = false;
   private lastSeen = Date.now();
-  /** A frame arrived since the last liveness check: the link is alive, no ping needed. */
+  /**
+   * The peer sent a replic message or a ping of its own since the last liveness check: the link
+   * is alive, no ping needed. A pong does not count, so a silent peer is pinged every interval and
+   * deadAfterMs works whatever its ratio to pingIntervalMs.
+   */
   private heardSinceCheck = false;
   private pinger: ReturnType<typeof setInterval> | undefined;
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -113,7 +117,6 @@ export class PeerLink {
   onData(data: Uint8Array | string): void {
     if (this.state === "closed") return;
     this.lastSeen = Date.now();
-    this.heardSinceCheck = true;
     if (typeof data === "string") {
       this.c.badFrames++;
       this.opts.logger.warn(`replic ws: text frame from ${this.who()} ignored (the protocol is binary)`);
@@ -154,6 +157,7 @@ export class PeerLink {
         return;
       }
     }
+    this.heardSinceCheck = true;
     try {
       this.replica.receive(this.remotePeerId!, data);
     } catch (err) {
@@ -197,12 +201,10 @@ export class PeerLink {
     }
     switch (frame.type) {
       case "ping":
+        this.heardSinceCheck = true;
         this.sendControl({ type: "pong" });
         return;
       case "pong":
-        // A pong is not a sign that the peer talks on its own: its link is pinged every interval,
-        // as before, so deadAfterMs works whatever its ratio to pingIntervalMs.
-        this.heardSinceCheck = false;
         if (this.state === "handshake" && this.proofSent && !this.accepted) {
           this.accepted = true;
           this.maybeLinked();
