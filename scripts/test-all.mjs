@@ -7,9 +7,10 @@
 //  3. every package's tests under its runtime (vitest on Node, bun test under Bun), one package at
 //     a time, keeping each runner's exit code and output;
 //  4. the core's incremental mutation check (packages/core: npm run test:mutation:fast).
-// Prints one total line last, "replic: N passed, N failed, N skipped", in which load errors,
-// failed hooks, runners that crash before reporting and a failed mutation check count as
-// failures (scripts/total.mjs; its own tests run here too, under node --test).
+// Prints each failed test by name ("failed: ..."), then one total line last, "replic: N passed,
+// N failed, N skipped", in which load errors, failed hooks, runners that crash before reporting
+// and a failed mutation check count as failures (scripts/total.mjs; its own tests run here too,
+// under node --test).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -95,6 +96,7 @@ console.log("");
 if (buildFailed) console.log("build or typecheck failed: no tests ran");
 for (const line of tools.lines.filter((l) => l.startsWith("missing "))) console.log(line);
 if (mutation?.exitCode === 0) console.log("packages/core mutation check: passed (a check, not a test: a failure would count as 1 failed below)");
+for (const line of total.failures) console.log(`failed: ${line}`);
 for (const line of total.problems) console.log(`counted as failed: ${line}`);
 console.log(summaryLine(total));
 process.exit(buildFailed || total.failed > 0 || total.passed === 0 ? 1 : 0);

@@ -8,10 +8,13 @@ import { join } from "node:path";
 /**
  * One package's run: `dir` holds `test-results/`; `exitCode` is the runner's exit status (null
  * when it was killed by a signal, undefined when not known); `log` its console output.
- * Returns { passed, failed, skipped, problems[] }: every problem is also counted in `failed`.
+ * Returns { passed, failed, skipped, problems[], failures[] }: every problem is also counted in
+ * `failed`; `failures` names each failed test ("package: file > test: first line of the error"),
+ * so the last lines of a long run say what failed even when only they are kept.
  */
 export function tallyPackage({ name, dir, exitCode, log = "" }) {
-  const t = { passed: 0, failed: 0, skipped: 0, problems: [] };
+  const t = { passed: 0, failed: 0, skipped: 0, problems: [], failures: [] };
+  const failure = (where, message) => t.failures.push(`${name}: ${where}${firstLine(message) ? `: ${firstLine(message)}` : ""}`);
   const problem = (text) => {
     t.failed++;
     t.problems.push(`${name}: ${text}`);
@@ -21,8 +24,8 @@ export function tallyPackage({ name, dir, exitCode, log = "" }) {
   for (const f of files) {
     const text = readFileSync(join(resultsDir, f), "utf8");
     try {
-      if (f.endsWith(".json")) tallyVitest(JSON.parse(text), t, problem);
-      else tallyJunit(text, t);
+      if (f.endsWith(".json")) tallyVitest(JSON.parse(text), t, problem, failure);
+      else tallyJunit(text, t, failure);
     } catch (e) {
       problem(`unreadable result file ${f}: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -41,7 +44,7 @@ export function tallyPackage({ name, dir, exitCode, log = "" }) {
 }
 
 /** vitest's JSON reporter: failed tests, plus files and hooks that failed outside any test. */
-function tallyVitest(r, t, problem) {
+function tallyVitest(r, t, problem, failure) {
   t.passed += r.numPassedTests ?? 0;
   t.skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
   const failedTests = r.numFailedTests ?? 0;
@@ -49,8 +52,9 @@ function tallyVitest(r, t, problem) {
   let fileFailures = 0;
   for (const file of r.testResults ?? []) {
     if (file.status !== "failed") continue;
-    const failedInFile = (file.assertionResults ?? []).filter((a) => a.status === "failed").length;
-    if (failedInFile === 0) {
+    const failedInFile = (file.assertionResults ?? []).filter((a) => a.status === "failed");
+    for (const a of failedInFile) failure(`${file.name} > ${a.fullName ?? a.title ?? "(unnamed test)"}`, a.failureMessages?.[0]);
+    if (failedInFile.length === 0) {
       // A load error, a failing beforeAll/afterAll, an error thrown between tests.
       fileFailures++;
       const why = String(file.message ?? "").split("\n")[0] || "a hook or the file itself failed";
@@ -63,13 +67,28 @@ function tallyVitest(r, t, problem) {
 }
 
 /** JUnit XML (bun test, node --test): count <testcase> elements and their outcomes. */
-function tallyJunit(text, t) {
+function tallyJunit(text, t, failure) {
   const cases = text.match(/<testcase\b[^>]*?(\/>|>[\s\S]*?<\/testcase>)/g) ?? [];
   for (const c of cases) {
-    if (/<failure\b|<error\b/.test(c)) t.failed++;
-    else if (/<skipped\b/.test(c)) t.skipped++;
+    const bad = /<(?:failure|error)\b([^>]*)/.exec(c);
+    if (bad) {
+      t.failed++;
+      const attr = (tag, key) => unescapeXml(new RegExp(`\\b${key}="([^"]*)"`).exec(tag)?.[1] ?? "");
+      const head = /^<testcase\b[^>]*/.exec(c)[0];
+      const where = [attr(head, "classname") || attr(head, "file"), attr(head, "name")].filter(Boolean).join(" > ");
+      failure(where || "(unnamed test)", attr(bad[1], "message"));
+    } else if (/<skipped\b/.test(c)) t.skipped++;
     else t.passed++;
   }
+}
+
+function unescapeXml(s) {
+  return s.replace(/&(lt|gt|quot|apos|amp|#(\d+));/g, (_, e, n) => (n ? String.fromCharCode(Number(n)) : { lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" }[e]));
+}
+
+function firstLine(message) {
+  const line = String(message ?? "").split("\n").find((l) => l.trim() !== "") ?? "";
+  return line.length > 200 ? `${line.slice(0, 200)}...` : line.trim();
 }
 
 /** Test files bun's console output shows with an unhandled error (load errors included). */
@@ -86,13 +105,14 @@ export function unhandledErrorFiles(log) {
 
 /** Sums packages; `runs` is an array of tallyPackage() arguments. */
 export function tally(runs) {
-  const total = { passed: 0, failed: 0, skipped: 0, problems: [] };
+  const total = { passed: 0, failed: 0, skipped: 0, problems: [], failures: [] };
   for (const run of runs) {
     const t = tallyPackage(run);
     total.passed += t.passed;
     total.failed += t.failed;
     total.skipped += t.skipped;
     total.problems.push(...t.problems);
+    total.failures.push(...t.failures);
   }
   return total;
 }

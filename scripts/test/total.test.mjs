@@ -158,3 +158,29 @@ test("a failed check (the mutation check) counts as one failed, named; a passing
   assert.equal(total.failed, 2);
   assert.match(total.problems[1], /^m: was killed/);
 });
+
+test("each failed test is named with its file and first error line, from vitest and from JUnit", () => {
+  const r = vitest({
+    numFailedTests: 1,
+    success: false,
+    testResults: [
+      {
+        name: "/x/f.test.ts",
+        status: "failed",
+        message: "",
+        assertionResults: [
+          { status: "passed", fullName: "ok" },
+          { status: "failed", fullName: "links relink", failureMessages: ["\nAssertionError: expected 1 to be 2\n    at f.test.ts:3"] },
+        ],
+      },
+    ],
+  });
+  const bunJunit = `<testsuites><testsuite name="test/a.test.ts"><testcase name="b &amp; c" classname="hub" file="test/a.test.ts"><failure message="expected &quot;x&quot;" /></testcase><testcase name="ok" /></testsuite></testsuites>`;
+  const total = tally([
+    { name: "core", dir: pkg({ "vitest.json": r }), exitCode: 1 },
+    { name: "bun", dir: pkg({ "bun.xml": bunJunit }), exitCode: 1 },
+  ]);
+  assert.deepEqual(total.failures, ["core: /x/f.test.ts > links relink: AssertionError: expected 1 to be 2", 'bun: hub > b & c: expected "x"']);
+  assert.equal(total.failed, 2);
+  assert.deepEqual(tallyPackage({ name: "ok", dir: pkg({ "vitest.json": vitest({}) }), exitCode: 0 }).failures, []);
+});
