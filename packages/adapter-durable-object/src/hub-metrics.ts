@@ -1,4 +1,5 @@
 /** The hub's transport counters (per object instance: they restart with it) and close codes. */
+import { prometheusText, type MetricFamily } from "@replic/core";
 
 /** Close codes, as @replic/transport-ws uses them (4xxx are the application's range). */
 export const CLOSE = {
@@ -30,23 +31,30 @@ export function emptyCounters(): HubCounters {
   return { links: 0, authFailures: 0, badFrames: 0, oversized: 0, deadLinks: 0, slowReaders: 0, floods: 0, withheld: 0, refused: {}, bytesIn: 0, bytesOut: 0 };
 }
 
+const COUNTERS: ReadonlyArray<[Exclude<keyof HubCounters, "refused">, string, string]> = [
+  ["links", "links_total", "Handshakes completed since the object started."],
+  ["authFailures", "auth_failures_total", "Sockets refused by the secret or the authenticate hook."],
+  ["badFrames", "bad_frames_total", "Frames refused (text, malformed, or a replic message the replica refused)."],
+  ["oversized", "oversized_frames_total", "Frames over maxMessageBytes (their socket was closed)."],
+  ["deadLinks", "dead_links_total", "Sockets closed for silence."],
+  ["slowReaders", "slow_readers_total", "Sockets closed because our ping went unanswered for deadAfterMs (the client does not read)."],
+  ["floods", "floods_total", "Sockets closed for sending over maxInboundBytesPerSecond or maxInboundFramesPerSecond (close code 4429)."],
+  ["withheld", "withheld_total", "Replic messages not sent: the socket had maxBufferedBytes unacknowledged (anti-entropy repairs them)."],
+];
+
+/** The hub's counters in Prometheus text, through the core's one writer (escaped labels). */
 export function renderHubMetrics(c: HubCounters, linkedPeers: number): string {
-  const lines: string[] = [];
-  const counter = (name: string, help: string, v: number) => {
-    lines.push(`# HELP replic_hub_${name} ${help}`, `# TYPE replic_hub_${name} counter`, `replic_hub_${name}_total ${v}`);
-  };
-  lines.push("# HELP replic_hub_linked_peers Peers with an authenticated socket now.", "# TYPE replic_hub_linked_peers gauge", `replic_hub_linked_peers ${linkedPeers}`);
-  counter("links", "Handshakes completed since the object started.", c.links);
-  counter("auth_failures", "Sockets refused by the secret or the authenticate hook.", c.authFailures);
-  counter("bad_frames", "Frames refused (text, malformed, or a replic message the replica refused).", c.badFrames);
-  counter("oversized_frames", "Frames over maxMessageBytes (their socket was closed).", c.oversized);
-  counter("dead_links", "Sockets closed for silence.", c.deadLinks);
-  counter("slow_readers", "Sockets closed because our ping went unanswered for deadAfterMs (the client does not read).", c.slowReaders);
-  counter("floods", "Sockets closed for sending over maxInboundBytesPerSecond or maxInboundFramesPerSecond (close code 4429).", c.floods);
-  counter("withheld", "Replic messages not sent: the socket had maxBufferedBytes unacknowledged (anti-entropy repairs them).", c.withheld);
-  lines.push("# HELP replic_hub_refused_messages Replic messages the hub's replica refused whole, by error code.", "# TYPE replic_hub_refused_messages counter");
-  for (const [code, n] of Object.entries(c.refused).sort()) lines.push(`replic_hub_refused_messages_total{code="${code}"} ${n}`);
-  counter("bytes_in", "Bytes received on sockets.", c.bytesIn);
-  counter("bytes_out", "Bytes sent on sockets.", c.bytesOut);
-  return lines.join("\n") + "\n";
+  const families: MetricFamily[] = [{ name: "replic_hub_linked_peers", help: "Peers with an authenticated socket now.", type: "gauge", samples: [{ value: linkedPeers }] }];
+  for (const [key, name, help] of COUNTERS) families.push({ name: `replic_hub_${name}`, help, type: "counter", samples: [{ value: c[key] }] });
+  families.push({
+    name: "replic_hub_refused_messages_total",
+    help: "Replic messages the hub's replica refused whole, by error code.",
+    type: "counter",
+    samples: Object.entries(c.refused)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([code, value]) => ({ labels: { code }, value })),
+  });
+  families.push({ name: "replic_hub_bytes_in_total", help: "Bytes received on sockets.", type: "counter", samples: [{ value: c.bytesIn }] });
+  families.push({ name: "replic_hub_bytes_out_total", help: "Bytes sent on sockets.", type: "counter", samples: [{ value: c.bytesOut }] });
+  return prometheusText(families);
 }
