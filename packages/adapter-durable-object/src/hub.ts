@@ -68,7 +68,7 @@ export interface HubConfig {
   maxInboundFramesPerSecond?: number;
   /** The handshake must finish within this many ms. Default 10 000. */
   handshakeTimeoutMs?: number;
-  /** A socket silent this long is closed as dead (spokes ping every 5 s). Default 15 000. */
+  /** A socket silent this long is closed as dead (a spoke that hears nothing pings every 10 s). Default 30 000. */
   deadAfterMs?: number;
   /** Checked before the upgrade; false (or a throw) refuses it with 401. */
   authenticate?: (request: Request) => boolean | Promise<boolean>;
@@ -124,7 +124,7 @@ function resolve(c: HubConfig): Resolved {
     maxInboundBytesPerSecond: positive("maxInboundBytesPerSecond", c.maxInboundBytesPerSecond, 32 * 1024 * 1024),
     maxInboundFramesPerSecond: positive("maxInboundFramesPerSecond", c.maxInboundFramesPerSecond, 2000),
     handshakeTimeoutMs: positive("handshakeTimeoutMs", c.handshakeTimeoutMs, 10_000),
-    deadAfterMs: positive("deadAfterMs", c.deadAfterMs, 15_000),
+    deadAfterMs: positive("deadAfterMs", c.deadAfterMs, 30_000),
     logger: c.logger ?? console,
   };
 }

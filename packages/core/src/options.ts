@@ -45,9 +45,11 @@ export interface ReplicaOptions {
   /**
    * A neighbour that has been sent the same heads in the last heartbeats (nothing changed: the
    * change, then two more carrying the digest that confirms it) gets one every this many rounds
-   * only, until something changes. 1 = one every round. Default 5: an idle hub sends and
-   * receives a fifth of the frames, a lost change is still caught by the next digest, and a
-   * transport that takes any message as a sign of life (NATS: 15 s) still hears one in time.
+   * only, until something changes. 1 = one every round. Default 10: an idle hub sends and
+   * receives a tenth of the frames, and a change lost with the two heartbeats after it is still
+   * caught by the next digest, at most 10 rounds later. Liveness is the transport's: a WebSocket
+   * link pings after 10 s without a frame (it would ping in place of a more frequent heartbeat
+   * anyway), and NATS says hello directly to a member after 7.5 s without a publish.
    */
   idleHeartbeatEvery?: number;
   /** Most far-future patches held at once (more are refused and counted). Default 100 000. */
@@ -209,7 +211,7 @@ export function resolveOptions(options: ReplicaOptions): ResolvedOptions {
     maxServeBytes: options.maxServeBytes ?? 32 * 1024 * 1024,
     maxOrigins: options.maxOrigins ?? 10_000,
     fullHeartbeatEvery: options.fullHeartbeatEvery ?? 3600,
-    idleHeartbeatEvery: options.idleHeartbeatEvery ?? 5,
+    idleHeartbeatEvery: options.idleHeartbeatEvery ?? 10,
     maxHeldPatches: options.maxHeldPatches ?? 100_000,
     maxIncompletePatches: options.maxIncompletePatches ?? 2_000_000,
     waitTimeoutMs: options.waitTimeoutMs ?? 30_000,

@@ -9,7 +9,7 @@ export interface LinkOptions {
   /** Bound of a socket's send buffer: over it, replic patch messages are dropped (counted) and
    * anti-entropy repairs them later; over twice it, every replic message is dropped. Default 4 MiB. */
   maxBufferedBytes?: number;
-  /** A ping is sent this often (ms). Default 5000. */
+  /** A link that delivered nothing since the last check is pinged this often (ms). Default 10 000. */
   pingIntervalMs?: number;
   /** A link silent for this long (ms) is closed as dead. Default 3 × pingIntervalMs. */
   deadAfterMs?: number;
@@ -41,7 +41,7 @@ export function resolveLinkOptions(o: LinkOptions = {}): ResolvedLinkOptions {
   if (o.secret !== undefined && (typeof o.secret !== "string" || o.secret.length === 0)) {
     throw new ReplicError("INVALID_OPTION", "secret must be a non-empty string");
   }
-  const pingIntervalMs = positive("pingIntervalMs", o.pingIntervalMs, 5000);
+  const pingIntervalMs = positive("pingIntervalMs", o.pingIntervalMs, 10_000);
   return {
     secret: o.secret,
     maxMessageBytes: positive("maxMessageBytes", o.maxMessageBytes, 16 * 1024 * 1024),
