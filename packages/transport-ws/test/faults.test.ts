@@ -120,13 +120,17 @@ describe("pings", () => {
     const silent = await rawClient(`ws://127.0.0.1:${server.port}/replic`, 162);
     const chatty = await rawClient(`ws://127.0.0.1:${server.port}/replic`, 163);
     await until(() => metric(server.metrics(), "connected") === 2, 5000, "both linked");
-    // The chatty one sends a frame (its own ping) every 30 ms; the server hears it each interval.
-    const chatter = setInterval(() => chatty.ws.send(encodeControl({ type: "ping" })), 30);
+    // The chatty one sends a frame (its own ping) every 20 ms; the server hears it each interval.
+    // Counted from a moment after it started, so a check just before its first frame is not counted;
+    // one ping is tolerated for a check that ran right after a pause of the event loop (the frames
+    // sent before it not read yet), against six or so without quiet pings.
+    const chatter = setInterval(() => chatty.ws.send(encodeControl({ type: "ping" })), 20);
     defer(() => clearInterval(chatter));
+    await new Promise((r) => setTimeout(r, 250));
     const [s0, c0] = [pings(silent), pings(chatty)];
     await new Promise((r) => setTimeout(r, 650));
     expect(pings(silent) - s0).toBeGreaterThanOrEqual(4);
-    expect(pings(chatty) - c0).toBe(0);
+    expect(pings(chatty) - c0).toBeLessThanOrEqual(1);
     // Each answered: the chatty client got a pong for every ping it sent, and nobody was declared dead.
     expect(chatty.received.filter((b) => isControlFrame(b) && decodeControl(b).type === "pong").length).toBeGreaterThan(10);
     expect(metric(server.metrics(), "dead_links_total")).toBe(0);
