@@ -74,6 +74,8 @@ export interface WorldReplica {
   waitFor(token: string, timeoutMs?: number): Promise<void>;
   status(): Promise<unknown>;
   metrics(): Promise<string>;
+  /** `gc()`: resolves to what it returned. */
+  gc(): Promise<number>;
   close(): Promise<void>;
   /**
    * Runs the calls one after the other in one turn of the replica's runtime: nothing scheduled
@@ -127,6 +129,13 @@ export interface World {
   settle(): Promise<void>;
   /** Closes every replica and database opened since the last call. */
   closeAll(): Promise<void>;
+  /** `assignNewPeerId(createDriver(db))` on the world's database: resolves to the new peer id. */
+  assignNewPeerId(db: WorldDb): Promise<number>;
+  /**
+   * The heap the world's replicas live in, in bytes, where it can be read from the test's side
+   * (the synchronous bindings: this process). Absent where it cannot (another runtime).
+   */
+  heapUsed?: () => Promise<number>;
 }
 
 /** Runs `f` now: its value resolved, its throw thrown at once (inside the caller's call, as before). */
@@ -173,6 +182,7 @@ export function syncWorld<Db>(b: ConformanceBinding<Db>): World {
     waitFor: (token, ms) => r.waitFor(token, ms),
     status: () => now(() => r.status()),
     metrics: () => now(() => r.metrics()),
+    gc: () => now(() => r.gc()),
     close: () => now(() => r.close()),
     sameTurn: (calls) => now(() => calls.map((c) => runTurnCall(r, c))),
   });
@@ -240,6 +250,12 @@ export function syncWorld<Db>(b: ConformanceBinding<Db>): World {
         replicas.clear();
         h.closeAll();
       }),
+    assignNewPeerId: (db) =>
+      now(() => {
+        const a = b.adapter as unknown as { createDriver(db: Db): unknown; assignNewPeerId(d: unknown): number };
+        return a.assignNewPeerId(a.createDriver(native(db)));
+      }),
+    heapUsed: typeof process === "undefined" || typeof process.memoryUsage !== "function" ? undefined : () => now(() => process.memoryUsage().heapUsed),
   };
   return world;
 }

@@ -27,6 +27,8 @@ function rebuild(e: SerializedError): Error {
   Object.defineProperty(err, "name", { value: e.name, writable: true, configurable: true });
   Object.defineProperty(err, "stack", { value: `${e.name}: ${e.message}\n    (in workerd) ${e.stack ?? ""}`, writable: true, configurable: true });
   if (e.code !== undefined) err.code = e.code;
+  // The brand isReplicError looks for, set by ReplicError's constructor on each instance.
+  if (e.classes.includes("ReplicError")) Object.defineProperty(err, Symbol.for("replic.error"), { value: true });
   return err;
 }
 
@@ -111,6 +113,7 @@ export function doWorld(base: () => string): World {
       waitFor: (token, timeoutMs) => call("waitFor", { token, timeoutMs }),
       status: () => call("status"),
       metrics: () => call("metrics"),
+      gc: () => call("gc"),
       async close() {
         await call("close");
         db.replicas.delete(id);
@@ -174,6 +177,7 @@ export function doWorld(base: () => string): World {
     async settle() {
       for (const db of dbs) await db.call("settle");
     },
+    assignNewPeerId: (db) => (db as Db).call<number>("assignNewPeerId"),
     async closeAll() {
       const closing = dbs;
       dbs = [];
