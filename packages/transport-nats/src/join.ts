@@ -42,7 +42,11 @@ export interface NatsOptions {
   cluster: string;
   /** First token(s) of every subject. Default "replic". */
   subjectPrefix?: string;
-  /** A member not heard from for this long (ms) is unlinked. Default 15 000. */
+  /**
+   * A member not heard from for this long (ms) is unlinked. Default 30 000: an idle member publishes
+   * a heartbeat every 10 s (`idleHeartbeatEvery` 10 at 1 s rounds), under half of it, so idle
+   * members need no keepalive hellos.
+   */
   silenceMs?: number;
   /** Extra options for the `nats` client's connect() (credentials, TLS, ...). */
   connectOptions?: Record<string, unknown>;
@@ -104,7 +108,7 @@ export async function joinNats(replica: LinkableReplica, options: NatsOptions): 
   }
   if (options.authenticate !== undefined && typeof options.authenticate !== "function") throw new ReplicError("INVALID_OPTION", "authenticate must be a function");
   const subjects = subjectsFor(options.subjectPrefix ?? "replic", options.cluster);
-  const silenceMs = options.silenceMs ?? 15_000;
+  const silenceMs = options.silenceMs ?? 30_000;
   const logger = options.logger ?? console;
   const me = replica.peerId;
   const c = new NatsCounters();
