@@ -49,6 +49,10 @@ interface Numbered {
 }
 
 interface TableDrain {
+  /** Whether the slice is whole rows of distinct keys (params: last entry, twice). */
+  flatCheck: SqliteStatement;
+  /** Sequence = offset + the entry id, one patch per entry, nothing folded (flatCheck said so). */
+  flat: Numbered;
   /** Sequence = offset + the row's first entry id (no row with two entries, no hole). */
   byEntry: Numbered;
   /** Sequence = offset + the row's rank by first entry. */
@@ -101,7 +105,8 @@ export class CaptureDrain {
    * rows were first written: when no row has two entries and the entry ids run without a hole
    * (the usual case), straight from the entry ids; otherwise by a window over the folded rows,
    * which costs a sort — so the first is tried first, and undone when fewer patches came out
-   * than entries went in.
+   * than entries went in. A slice of whole rows (INSERTs) with no key twice, the usual batch of
+   * inserts, is not folded at all: its entries are its patches, read in entry order.
    */
   private logSlice(h: DrainHost, t: ReplicatedTable, stamp: number, s: QueueSlice): void {
     const { book } = h;
@@ -112,7 +117,10 @@ export class CaptureDrain {
     const st = this.statementsOf(t, s);
     let n = 0;
     try {
-      if (s.last - s.first + 1 === s.entries) {
+      if (s.last - s.first + 1 === s.entries && st.flatCheck.get([s.last, s.last])![0] === 1) {
+        n = st.flat.patches.run([stamp, base - s.first + 1, peer, s.last]);
+        st.flat.nulls?.run([peer, base - s.first + 1, t.name, s.last]);
+      } else if (s.last - s.first + 1 === s.entries) {
         n = st.byEntry.patches.run([stamp, base - s.first + 1, peer, s.last]);
         if (n < s.entries) st.undo.run([peer, base]);
         else st.byEntry.nulls?.run([peer, base - s.first + 1, t.name, s.last]);
@@ -169,17 +177,19 @@ export class CaptureDrain {
     const names = [...s.shape.columns.map((c) => quoteId(c.name)), ...RESERVED_COLUMNS.map(quoteId)];
     if (schema.inlineNulls) names.push(quoteId(NULLS_COLUMN));
     const P = quoteId(schema.patchesName);
-    const numbered = (seq: string): Numbered => ({
+    const numbered = (seq: string, from = fold): Numbered => ({
       patches: this.driver.prepare(
-        `INSERT INTO ${P} (${names.join(", ")}) SELECT ${[...values, "?", seq, "?", ...(schema.inlineNulls ? [nulls] : [])].join(", ")} FROM (${fold})`,
+        `INSERT INTO ${P} (${names.join(", ")}) SELECT ${[...values, "?", seq, "?", ...(schema.inlineNulls ? [nulls] : [])].join(", ")} FROM (${from})`,
       ),
       nulls: schema.inlineNulls
         ? undefined
         : this.driver.prepare(
-            `INSERT OR REPLACE INTO ${NULLS_TABLE} (peerId, seq, tbl, cols) SELECT * FROM (SELECT ? AS "p", ${seq} AS "q", ? AS "t", ${nulls} AS "c" FROM (${fold})) WHERE "c" IS NOT NULL`,
+            `INSERT OR REPLACE INTO ${NULLS_TABLE} (peerId, seq, tbl, cols) SELECT * FROM (SELECT ? AS "p", ${seq} AS "q", ? AS "t", ${nulls} AS "c" FROM (${from})) WHERE "c" IS NOT NULL`,
           ),
     });
     st = {
+      flatCheck: this.driver.prepare(this.queue.flatCheckSql(s.shape)),
+      flat: numbered(`? + "f"`, this.queue.flatSql(s.shape)),
       byEntry: numbered(`? + "f"`),
       byRank: numbered(`? + row_number() OVER (ORDER BY "f")`),
       undo: this.driver.prepare(`DELETE FROM ${P} WHERE "_peerId" = ? AND "_sequenceId" > ?`),

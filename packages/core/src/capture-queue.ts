@@ -344,6 +344,24 @@ export class CaptureQueue {
     return `SELECT "f", ${outer.join(", ")} FROM (SELECT ${inner.join(", ")} FROM ${q} WHERE ${ENTRY} <= ? GROUP BY ${keys})`;
   }
 
+  /**
+   * The entries up to a last one (param) as patch rows without folding, in the columns of
+   * foldSql: right when every entry is a whole row (an INSERT) and no key repeats, which
+   * flatCheckSql tells. Folding sorts the queue by key; this reads it in entry order.
+   */
+  flatSql(shape: CapturedTableShape): string {
+    const q = quoteId(queueName(shape.name));
+    const cols = shape.columns.map((c, i) => `${quoteId(c.name)} AS "x${i}", 1 AS "s${i}"`);
+    return `SELECT ${ENTRY} AS "f", ${cols.join(", ")} FROM ${q} WHERE ${ENTRY} <= ?`;
+  }
+
+  /** One row, 1 when the entries up to a last one (param, given twice) can be taken by flatSql, else 0. */
+  flatCheckSql(shape: CapturedTableShape): string {
+    const q = quoteId(queueName(shape.name));
+    const keys = shape.pkIndexes.map((i) => quoteId(shape.columns[i]!.name)).join(", ");
+    return `SELECT max(${COLUMN}) = ${WHOLE_ROW} AND count(*) = (SELECT count(*) FROM (SELECT DISTINCT ${keys} FROM ${q} WHERE ${ENTRY} <= ?)) FROM ${q} WHERE ${ENTRY} <= ?`;
+  }
+
   /** Deletes the entries of `s` (inside the drain's transaction: its rollback keeps them). */
   clear(s: QueueSlice): void {
     const t = s.queue as InstalledTable;

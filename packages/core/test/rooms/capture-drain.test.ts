@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createReplica, isReplicError, type MergeEvent, type ReplicaOptions } from "../../src/index.js";
+import type { SqliteDriver } from "../../src/driver.js";
 import { DRAIN_CHUNK } from "../../src/capture-queue.js";
 import { timestampFromMs } from "../../src/clock.js";
 import { testDriver } from "../helpers.js";
@@ -219,6 +220,69 @@ describe("captured writes: the drain", () => {
       a.close();
     });
   }
+
+  /** A replica on `db` whose driver records the SQL of every statement it runs. */
+  const recording = (db: Database.Database) => {
+    const d = testDriver(db);
+    const ran: string[] = [];
+    const driver: SqliteDriver = {
+      name: d.name,
+      exec: (sql) => d.exec(sql),
+      prepare(sql, numeric) {
+        const s = d.prepare(sql, numeric);
+        return { run: (p) => (ran.push(sql), s.run(p)), get: (p) => (ran.push(sql), s.get(p)), all: (p) => (ran.push(sql), s.all(p)) };
+      },
+    };
+    const a = createReplica(driver, { peerId: 1, heartbeatMs: 0, now: () => WALL, capture: true });
+    const folded = () => ran.some((sql) => sql.startsWith("INSERT INTO") && sql.includes("GROUP BY"));
+    return { a, ran, folded };
+  };
+
+  it("a batch of INSERTs of distinct rows is not folded: its entries are its patches, in entry order", () => {
+    const db = new Database(":memory:");
+    db.exec(itemsDdl(true, "by-origin"));
+    const { a, ran, folded } = recording(db);
+    db.transaction(() => {
+      db.prepare("INSERT INTO items (id, name, qty) VALUES (9, 'nine', 1)").run();
+      db.prepare("INSERT INTO items (id, name) VALUES (4, NULL)").run();
+      db.prepare("INSERT INTO items (id, price) VALUES (6, 1.5)").run();
+    })();
+    ran.length = 0;
+    expect(a.flush()).toBe("1.3");
+    expect(folded()).toBe(false);
+    expect(patchesOf(db, "inline")).toEqual([
+      [1, 9, "nine", 1, null, null, "price|deletedAt"],
+      [2, 4, null, null, null, null, "name|qty|price|deletedAt"],
+      [3, 6, null, null, 1.5, null, "name|qty|deletedAt"],
+    ]);
+    a.close();
+  });
+
+  it("a batch where a key is inserted twice (INSERT OR REPLACE), or a row is also updated, is folded: one patch per row", () => {
+    for (const second of ["INSERT OR REPLACE INTO items (id, name) VALUES (1, 'again')", "UPDATE items SET name = 'again' WHERE id = 1"]) {
+      const db = new Database(":memory:");
+      db.exec(itemsDdl(true, "by-origin"));
+      const { a, ran, folded } = recording(db);
+      db.transaction(() => {
+        db.prepare("INSERT INTO items (id, name, qty) VALUES (1, 'first', 5)").run();
+        db.prepare("INSERT INTO items (id, name) VALUES (2, 'two')").run();
+        db.prepare(second).run();
+      })();
+      ran.length = 0;
+      expect(a.flush(), second).toBe("1.2");
+      expect(folded(), second).toBe(true);
+      const qty = second.startsWith("INSERT") ? null : 5; // REPLACE wrote a whole new row
+      expect(patchesOf(db, "inline").map((r) => r.slice(0, 4)), second).toEqual([
+        [1, 1, "again", qty],
+        [2, 2, "two", null],
+      ]);
+      expect(db.prepare("SELECT id, name, qty FROM items ORDER BY id").raw().all(), second).toEqual([
+        [1, "again", qty],
+        [2, "two", null],
+      ]);
+      a.close();
+    }
+  });
 
   it("what a linked neighbour receives from a drain is what was stored, explicit NULLs included", () => {
     const db = fresh();
