@@ -3,11 +3,7 @@
 // the Node, Bun and WASM bindings run, here with every database a Durable Object inside workerd:
 // each replica on its object's own SQLite storage (test/do-world.ts, test/fixtures/world-db.ts).
 // REPLIC_PROPERTY_RUNS and REPLIC_HOSTILE_RUNS / REPLIC_HOSTILE_SEED apply as on the other bindings.
-import { afterAll, beforeAll, describe } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { freePort } from "@replic/conformance/peer-process";
+import { describe } from "vitest";
 import { badInputBlock } from "../../../conformance/src/badinput";
 import { basicBlock } from "../../../conformance/src/basic";
 import { ddlBlock } from "../../../conformance/src/ddl";
@@ -17,23 +13,12 @@ import { migrationsBlock } from "../../../conformance/src/migrations";
 import { upgradesBlock } from "../../../conformance/src/upgrades";
 import { watchBlock } from "../../../conformance/src/watch";
 import { doWorld } from "./do-world";
-import { bundleWorker, Workerd } from "./workerd";
+import { workerdForFile } from "./workerd";
 
-const dir = mkdtempSync(join(tmpdir(), "replic-do-blocks-"));
-let w: Workerd | undefined;
-
-beforeAll(async () => {
-  const script = await bundleWorker(join(dir, "build"));
-  w = await Workerd.start({ script, persist: join(dir, "persist"), port: await freePort() });
-}, 60_000);
-
-afterAll(async () => {
-  await w?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const url = workerdForFile("blocks");
 
 describe("replic conformance: durable-object (workerd)", () => {
-  const world = doWorld(() => w!.url);
+  const world = doWorld(url);
   basicBlock(world);
   goldenBlock(world);
   ddlBlock(world);

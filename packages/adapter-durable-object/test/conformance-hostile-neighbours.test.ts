@@ -6,28 +6,13 @@
 // careless-operator cases run in their one-storage form: a second replica opened on the same
 // object's storage, and a patches table dropped there by migration and by hand (the file forms
 // need a second connection to one file, which an object's storage never has).
-import { afterAll, beforeAll, describe } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { freePort } from "@replic/conformance/peer-process";
+import { describe } from "vitest";
 import { hostileNeighboursBlock } from "../../../conformance/src/hostile-neighbours";
 import { doWorld } from "./do-world";
-import { bundleWorker, Workerd } from "./workerd";
+import { workerdForFile } from "./workerd";
 
-const dir = mkdtempSync(join(tmpdir(), "replic-do-neighbours-"));
-let w: Workerd | undefined;
-
-beforeAll(async () => {
-  const script = await bundleWorker(join(dir, "build"));
-  w = await Workerd.start({ script, persist: join(dir, "persist"), port: await freePort() });
-}, 60_000);
-
-afterAll(async () => {
-  await w?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const url = workerdForFile("neighbours");
 
 describe("replic conformance: durable-object (workerd)", () => {
-  hostileNeighboursBlock(doWorld(() => w!.url));
+  hostileNeighboursBlock(doWorld(url));
 });

@@ -1,10 +1,13 @@
 // Builds the test worker (test/fixtures/worker.ts) into one ES module and runs it in workerd
 // (through miniflare, in a child process), with Durable Objects on SQLite in a persist directory.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { afterAll, beforeAll } from "vitest";
+import { freePort } from "@replic/conformance/peer-process";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RUNNER = join(here, "fixtures", "run-workerd.mjs");
@@ -117,4 +120,22 @@ export class Workerd {
     await gone;
     clearTimeout(t);
   }
+}
+
+/**
+ * One workerd for the tests of one file: the test worker built and started before them, stopped
+ * and its files removed after. Returns its base URL (valid once the tests run).
+ */
+export function workerdForFile(name: string): () => string {
+  const dir = mkdtempSync(join(tmpdir(), `replic-do-${name}-`));
+  let w: Workerd | undefined;
+  beforeAll(async () => {
+    const script = await bundleWorker(join(dir, "build"));
+    w = await Workerd.start({ script, persist: join(dir, "persist"), port: await freePort() });
+  }, 60_000);
+  afterAll(async () => {
+    await w?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return () => w!.url;
 }
