@@ -75,7 +75,8 @@ function tallyJunit(text, t, failure) {
       t.failed++;
       const attr = (tag, key) => unescapeXml(new RegExp(`\\b${key}="([^"]*)"`).exec(tag)?.[1] ?? "");
       const head = /^<testcase\b[^>]*/.exec(c)[0];
-      const where = [attr(head, "classname") || attr(head, "file"), attr(head, "name")].filter(Boolean).join(" > ");
+      // bun test names the file and the describe (classname); node --test only the describe.
+      const where = [attr(head, "file"), attr(head, "classname"), attr(head, "name")].filter(Boolean).join(" > ");
       failure(where || "(unnamed test)", attr(bad[1], "message"));
     } else if (/<skipped\b/.test(c)) t.skipped++;
     else t.passed++;

@@ -180,7 +180,7 @@ test("each failed test is named with its file and first error line, from vitest 
     { name: "core", dir: pkg({ "vitest.json": r }), exitCode: 1 },
     { name: "bun", dir: pkg({ "bun.xml": bunJunit }), exitCode: 1 },
   ]);
-  assert.deepEqual(total.failures, ["core: /x/f.test.ts > links relink: AssertionError: expected 1 to be 2", 'bun: hub > b & c: expected "x"']);
+  assert.deepEqual(total.failures, ["core: /x/f.test.ts > links relink: AssertionError: expected 1 to be 2", 'bun: test/a.test.ts > hub > b & c: expected "x"']);
   assert.equal(total.failed, 2);
   assert.deepEqual(tallyPackage({ name: "ok", dir: pkg({ "vitest.json": vitest({}) }), exitCode: 0 }).failures, []);
 });
