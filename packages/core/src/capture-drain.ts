@@ -117,13 +117,13 @@ export class CaptureDrain {
     const st = this.statementsOf(t, s);
     let n = 0;
     try {
-      if (s.last - s.first + 1 === s.entries && st.flatCheck.get([s.last, s.last])![0] === 1) {
-        n = st.flat.patches.run([stamp, base - s.first + 1, peer, s.last]);
-        st.flat.nulls?.run([peer, base - s.first + 1, t.name, s.last]);
-      } else if (s.last - s.first + 1 === s.entries) {
-        n = st.byEntry.patches.run([stamp, base - s.first + 1, peer, s.last]);
+      if (s.last - s.first + 1 === s.entries) {
+        const offset = base - s.first + 1;
+        // Whole rows of distinct keys need no fold; otherwise try numbering by entry.
+        const by = st.flatCheck.get([s.last, s.last])![0] === 1 ? st.flat : st.byEntry;
+        n = by.patches.run([stamp, offset, peer, s.last]);
         if (n < s.entries) st.undo.run([peer, base]);
-        else st.byEntry.nulls?.run([peer, base - s.first + 1, t.name, s.last]);
+        else by.nulls?.run([peer, offset, t.name, s.last]);
       }
       if (n < s.entries) {
         n = st.byRank.patches.run([stamp, base, peer, s.last]);
