@@ -15,10 +15,10 @@ import { watchBlock } from "../../../conformance/src/watch";
 import { doWorld } from "./do-world";
 import { workerdForFile } from "./workerd";
 
-const url = workerdForFile("blocks");
+const workerd = workerdForFile("blocks");
 
 describe("replic conformance: durable-object (workerd)", () => {
-  const world = doWorld(url);
+  const world = doWorld(() => workerd().url);
   basicBlock(world);
   goldenBlock(world);
   ddlBlock(world);

@@ -11,8 +11,8 @@ import { hostileNeighboursBlock } from "../../../conformance/src/hostile-neighbo
 import { doWorld } from "./do-world";
 import { workerdForFile } from "./workerd";
 
-const url = workerdForFile("neighbours");
+const workerd = workerdForFile("neighbours");
 
 describe("replic conformance: durable-object (workerd)", () => {
-  hostileNeighboursBlock(doWorld(url));
+  hostileNeighboursBlock(doWorld(() => workerd().url));
 });

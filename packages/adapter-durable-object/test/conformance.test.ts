@@ -1,30 +1,15 @@
 // The conformance basics on the Durable Object binding, inside workerd: one database per object,
 // so the single-database checks of the shared suite run in the object (test/fixtures/checks.ts)
 // and their observations are compared here with what every other adapter gives.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
-import { freePort } from "@replic/conformance/peer-process";
 import { CANONICAL_DIGEST, dumpDigest, playCanonicalHistory } from "@replic/conformance";
 import { Harness } from "../../../conformance/src/harness";
 import { prng, shuffledWithDuplicates } from "../../../conformance/src/util";
 import * as nodeAdapter from "@replic/adapter-node";
-import { bundleWorker, Workerd } from "./workerd";
+import { workerdForFile } from "./workerd";
 
-const dir = mkdtempSync(join(tmpdir(), "replic-do-conf-"));
-let w: Workerd;
-
-beforeAll(async () => {
-  const script = await bundleWorker(join(dir, "build"));
-  w = await Workerd.start({ script, persist: join(dir, "persist"), port: await freePort() });
-}, 60_000);
-
-afterAll(async () => {
-  await w?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const workerd = workerdForFile("conf");
 
 interface Outcome<T> {
   ok: boolean;
@@ -34,7 +19,7 @@ interface Outcome<T> {
 
 async function check<T>(object: string, name: string, input?: unknown): Promise<T> {
   const init = input === undefined ? undefined : { method: "POST", body: JSON.stringify(input) };
-  const out = await w.json<Outcome<T>>(`/probe/${object}?check=${name}`, init);
+  const out = await workerd().json<Outcome<T>>(`/probe/${object}?check=${name}`, init);
   expect(out.ok, out.message).toBe(true);
   return out.result;
 }
@@ -105,8 +90,8 @@ describe("Durable Object binding in workerd: conformance basics", () => {
     type Reopen = { peerId: number; token: string; clock: number };
     const a = await check<Reopen>("reopen", "reopen");
     const b = await check<Reopen>("reopen", "reopen");
-    await w.stop();
-    await w.restart();
+    await workerd().stop();
+    await workerd().restart();
     const c = await check<Reopen>("reopen", "reopen");
     expect(a.peerId).toBeGreaterThan(0);
     expect([b.peerId, c.peerId]).toEqual([a.peerId, a.peerId]);
@@ -140,7 +125,7 @@ describe("Durable Object binding in workerd: conformance basics", () => {
   const seed = Number(process.env.REPLIC_PROP_SEED ?? Math.floor(Math.random() * 2 ** 31));
   type HistoryRun = { runs: number; ties: number; evictions: number; failure?: string };
   // A long request: a fresh connection each (a pooled one may have been closed by the runtime meanwhile).
-  const histories = (kind: string) => w.json<HistoryRun>(`/history?kind=${kind}&runs=${historyRuns}&seed=${seed}`, { headers: { connection: "close" } });
+  const histories = (kind: string) => workerd().json<HistoryRun>(`/history?kind=${kind}&runs=${historyRuns}&seed=${seed}`, { headers: { connection: "close" } });
 
   it(`random histories over 2-4 origin objects and 3 target objects converge to the model of the merge rule (${historyRuns} runs, REPLIC_PROP_SEED=${seed})`, async () => {
     const r = await histories("random");
@@ -158,7 +143,7 @@ describe("Durable Object binding in workerd: conformance basics", () => {
 
   it("three replicas in three objects, over links that lose, duplicate and reorder, one evicted mid-way: gap repair brings all to every write", async () => {
     type Mesh = { writes: number; lossyRounds: number; repairRounds: number; lost: number; equal: boolean; missing: number[] };
-    const r = await w.json<Mesh>(`/mesh?seed=${seed}`, { headers: { connection: "close" } });
+    const r = await workerd().json<Mesh>(`/mesh?seed=${seed}`, { headers: { connection: "close" } });
     expect(r.lost).toBeGreaterThan(0); // the links did lose messages
     expect(r.writes).toBeGreaterThan(20);
     expect(r.missing).toEqual([]);

@@ -124,9 +124,9 @@ export class Workerd {
 
 /**
  * One workerd for the tests of one file: the test worker built and started before them, stopped
- * and its files removed after. Returns its base URL (valid once the tests run).
+ * and its files removed after. Returns it (valid once the tests run).
  */
-export function workerdForFile(name: string): () => string {
+export function workerdForFile(name: string): () => Workerd {
   const dir = mkdtempSync(join(tmpdir(), `replic-do-${name}-`));
   let w: Workerd | undefined;
   beforeAll(async () => {
@@ -137,5 +137,5 @@ export function workerdForFile(name: string): () => string {
     await w?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  return () => w!.url;
+  return () => w!;
 }
