@@ -40,6 +40,8 @@ const COUNTERS: ReadonlyArray<[Exclude<keyof HubCounters, "refused">, string, st
   ["slowReaders", "slow_readers_total", "Sockets closed because our ping went unanswered for deadAfterMs (the client does not read)."],
   ["floods", "floods_total", "Sockets closed for sending over maxInboundBytesPerSecond or maxInboundFramesPerSecond (close code 4429)."],
   ["withheld", "withheld_total", "Replic messages not sent: the socket had maxBufferedBytes unacknowledged (anti-entropy repairs them)."],
+  ["bytesIn", "bytes_in_total", "Bytes received on sockets."],
+  ["bytesOut", "bytes_out_total", "Bytes sent on sockets."],
 ];
 
 /** The hub's counters in Prometheus text, through the core's one writer (escaped labels). */
@@ -54,7 +56,5 @@ export function renderHubMetrics(c: HubCounters, linkedPeers: number): string {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([code, value]) => ({ labels: { code }, value })),
   });
-  families.push({ name: "replic_hub_bytes_in_total", help: "Bytes received on sockets.", type: "counter", samples: [{ value: c.bytesIn }] });
-  families.push({ name: "replic_hub_bytes_out_total", help: "Bytes sent on sockets.", type: "counter", samples: [{ value: c.bytesOut }] });
   return prometheusText(families);
 }

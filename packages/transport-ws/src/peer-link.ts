@@ -336,7 +336,7 @@ export class PeerLink {
       return;
     }
     // Only linked sides ping on a timer: during the handshake a pong means acceptance. A link
-    // that delivered a frame since the last check is alive: pinging it too made pings and pongs
+    // whose peer spoke since the last check (heardSinceCheck) is alive: pinging it too made pings and pongs
     // most of an idle hub's work (each side answers the other's, four frames per link and interval).
     const heard = this.heardSinceCheck;
     this.heardSinceCheck = false;
