@@ -190,6 +190,8 @@ export class Inbound {
     const ready: LocalPatch[] = [];
     const farFuture: LocalPatch[] = [];
     const groups = new Map<string, { group: WireGroup; parts: LocalPatch[] }>();
+    let lastGroup: { group: WireGroup; parts: LocalPatch[] } | undefined;
+    let lastGroupOf: WireGroup | undefined;
     for (const p of m.patches) {
       if (p.peerId === selfId) {
         // Never merge our own origin from outside: echoes are duplicates, anything else a second writer.
@@ -221,10 +223,14 @@ export class Inbound {
         continue;
       }
       if (p.group) {
-        const key = `${p.group.peerId}:${p.group.first}`;
-        let g = groups.get(key);
-        if (!g) groups.set(key, (g = { group: p.group, parts: [] }));
-        g.parts.push(p);
+        // A group's patches usually come together, under one object (released holds: several).
+        if (p.group !== lastGroupOf) {
+          const key = `${p.group.peerId}:${p.group.first}`;
+          lastGroup = groups.get(key);
+          if (!lastGroup) groups.set(key, (lastGroup = { group: p.group, parts: [] }));
+          lastGroupOf = p.group;
+        }
+        lastGroup!.parts.push(p);
       } else ready.push(p);
     }
     // Alien patches of tables unknown here are kept now (they count as held, parts of groups too).

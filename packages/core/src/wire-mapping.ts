@@ -29,6 +29,9 @@ export function mapPatches(catalog: Catalog, msg: PatchesMessage): MappedPatches
   let lastTable = -1;
   let mapped: { cols: number[]; order: number[] | undefined } | undefined;
   const out: LocalPatch[] = new Array(msg.patches.length);
+  // Patches of one group come together: the last group found is tried first.
+  const byPeer = msg.groups ? groupsByPeer(msg.groups) : undefined;
+  let group: WireGroup | undefined;
   for (let k = 0; k < msg.patches.length; k++) {
     const wp: WirePatch = msg.patches[k]!;
     const { table: t, index: ix } = maps[wp.table]!;
@@ -47,20 +50,27 @@ export function mapPatches(catalog: Catalog, msg: PatchesMessage): MappedPatches
       const v = wp.values[order ? order[i]! : i]!;
       values[i] = checkValue(schema, schema.columns[cols[i]!]!, v);
     }
-    out[k] = { table, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values };
+    if (byPeer && !(group && group.peerId === wp.peerId && wp.seq >= group.first && wp.seq <= group.last)) group = groupOf(byPeer.get(wp.peerId), wp.seq);
+    // Every patch gets the same shape, in a group or not.
+    out[k] = { table, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values, group: byPeer ? group : undefined };
   }
-  return withGroups(msg.groups, { patches: out, aliens: undefined });
+  return { patches: out, aliens: undefined };
 }
 
-/** Points every patch (and alien patch) at the group the message puts it in. */
-function withGroups(groups: readonly WireGroup[] | undefined, m: MappedPatches): MappedPatches {
-  if (!groups) return m;
+function groupsByPeer(groups: readonly WireGroup[]): Map<number, WireGroup[]> {
   const byPeer = new Map<number, WireGroup[]>();
   for (const g of groups) {
     let list = byPeer.get(g.peerId);
     if (!list) byPeer.set(g.peerId, (list = []));
     list.push(g);
   }
+  return byPeer;
+}
+
+/** Points every patch (and alien patch) at the group the message puts it in. */
+function withGroups(groups: readonly WireGroup[] | undefined, m: MappedPatches): MappedPatches {
+  if (!groups) return m;
+  const byPeer = groupsByPeer(groups);
   for (const p of m.patches) {
     const g = groupOf(byPeer.get(p.peerId), p.seq);
     if (g) p.group = g;

@@ -171,12 +171,17 @@ function decodeGroups(r: Reader, patches: readonly WirePatch[], maxGroupPatches:
     if (!list) byPeer.set(g.peerId, (list = []));
     list.push(g);
   }
+  let g: WireGroup | undefined; // the last group found: its patches usually come together
+  let ts = 0;
   for (const p of patches) {
-    const g = groupOf(byPeer.get(p.peerId), p.seq);
-    if (g === undefined) continue;
-    const ts = stamp.get(g);
-    if (ts === undefined) stamp.set(g, p.patchedAt);
-    else if (ts !== p.patchedAt) r.fail(`patches of group ${g.peerId}.${g.first}-${g.last} carry different stamps`);
+    if (!(g && g.peerId === p.peerId && p.seq >= g.first && p.seq <= g.last)) {
+      g = groupOf(byPeer.get(p.peerId), p.seq);
+      if (g === undefined) continue;
+      const known = stamp.get(g);
+      if (known === undefined) stamp.set(g, p.patchedAt);
+      ts = known ?? p.patchedAt;
+    }
+    if (ts !== p.patchedAt) r.fail(`patches of group ${g.peerId}.${g.first}-${g.last} carry different stamps`);
   }
   if (stamp.size !== groups.length) r.fail("a group holds no patch of the message");
   return groups;
