@@ -14,6 +14,8 @@ const ROOMS = [
   "src/capture-drain.ts",
   "src/patch-log.ts",
   "src/inbound.ts",
+  "src/intake.ts",
+  "src/take-group.ts",
   "src/held-patches.ts",
   "src/wire-mapping.ts",
   "src/origins.ts",

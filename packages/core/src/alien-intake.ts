@@ -4,27 +4,19 @@
  */
 import { unknownColumns } from "./alien-mapping.js";
 import type { AlienPatch } from "./alien-patch.js";
-import type { AlienStore } from "./alien-store.js";
-import type { Bookkeeping } from "./bookkeeping.js";
-import type { Origins } from "./origins.js";
 import { count, type Effects } from "./effects.js";
+import { release, type IntakeRooms } from "./intake.js";
 import type { LocalPatch } from "./replicated-table.js";
-import type { Staleness } from "./staleness.js";
 import type { MappedPatches } from "./patch-mapping.js";
-
-export interface IntakeRooms {
-  book: Bookkeeping;
-  origins: Origins;
-  staleness: Staleness;
-  alien: AlienStore;
-}
 
 /**
  * Patches of tables unknown here: classified like any patch (own origin, held, too old, far
- * future), the rest kept whole in the alien store, where they count as held.
+ * future; a held one that is due is released), the rest kept whole in the alien store, where
+ * they count as held. Returns those stamped beyond `holdAbove`, to hold.
  */
-export function keepAliens(r: IntakeRooms, aliens: AlienPatch[], releasing: boolean, holdAbove: number, res: Effects, heldAlien: AlienPatch[]): void {
+export function keepAliens(r: IntakeRooms, aliens: readonly AlienPatch[], holdAbove: number, res: Effects): AlienPatch[] {
   const { book, origins, staleness, alien } = r;
+  const farFuture: AlienPatch[] = [];
   for (const a of aliens) {
     if (a.local) continue;
     if (a.peerId === book.peerId) {
@@ -37,7 +29,7 @@ export function keepAliens(r: IntakeRooms, aliens: AlienPatch[], releasing: bool
       continue;
     }
     const origin = origins.find(a.peerId);
-    if (origin && (origin.has(a.seq) || (!releasing && origin.held.has(a.seq)))) {
+    if (origin && ((origin.held.has(a.seq) && !release(r, origin, a, holdAbove, res)) || origin.has(a.seq))) {
       count(res, "patches_duplicate_total");
       continue;
     }
@@ -47,7 +39,7 @@ export function keepAliens(r: IntakeRooms, aliens: AlienPatch[], releasing: bool
       continue;
     }
     if (a.patchedAt > holdAbove) {
-      heldAlien.push(a);
+      farFuture.push(a);
       continue;
     }
     if (alien.keep(a, unknownColumns(a, undefined))) {
@@ -55,8 +47,8 @@ export function keepAliens(r: IntakeRooms, aliens: AlienPatch[], releasing: bool
       origins.get(a.peerId).add(a.seq);
     } else count(res, "patches_duplicate_total");
   }
+  return farFuture;
 }
-
 
 /** The alien form of each local patch that has one (only for messages naming unknown things). */
 export function aliensOf(m: MappedPatches): Map<LocalPatch, AlienPatch> | undefined {

@@ -75,8 +75,8 @@ export function keepDropped(r: AlienMigrationRooms, sql: string): void {
   }
 }
 
-/** Merges what a step made known; appends the kept patches it merged to `replayed`. */
-export function replayAliens(r: AlienMigrationRooms, replayed: LocalPatch[]): void {
+/** Merges what a step made known; returns the kept patches it merged. */
+export function replayAliens(r: AlienMigrationRooms): LocalPatch[] {
   r.dropped.restore(r.catalog); // stands for collected patches: before the kept ones merge
   const merges: LocalPatch[] = [];
   for (const row of r.alien.rows()) {
@@ -102,10 +102,8 @@ export function replayAliens(r: AlienMigrationRooms, replayed: LocalPatch[]): vo
     r.alien.update(row.peerId, row.seq, nowAlien);
     merges.push(only(table, full, new Set(newly.map((c) => table.schema.columnIndex.get(c)!))));
   }
-  for (const p of merges) {
-    p.table.rows.merge(p, false);
-    replayed.push(p);
-  }
+  for (const p of merges) p.table.rows.merge(p, false);
+  return merges;
 }
 
 /** The columns of `a` known in `table`, mapped and checked like a received patch. */

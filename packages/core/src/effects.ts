@@ -16,6 +16,11 @@ export interface Effects {
   from: Link | undefined;
   /** Received patches merged now (engine form), in the order merged. */
   merged: LocalPatch[];
+  /**
+   * Patches of groups too large to read at once, merged from storage and not listed in `merged`
+   * (not relayed: neighbours fetch them through gap repair; their keys are in `keys` when wanted).
+   */
+  fromStore: number;
   /** Alien patches of tables unknown here, kept whole (they count as held). */
   kept: AlienPatch[];
   /** The whole form of merged patches that name something unknown here (relayed as received). */
@@ -35,6 +40,10 @@ export interface Effects {
   /** A local transaction: its patches written, tables and keys (for the merge event), its messages by wire version. */
   written: number;
   tables: string[] | undefined;
+  /**
+   * Keys of rows written that no listed patch names, for the merge event: a local transaction's,
+   * a group merged from storage, the rows a rebuild rewrote.
+   */
   keys: Record<string, SqlValue[][]> | undefined;
   outgoing: ((version: number) => Uint8Array[]) | undefined;
   /** Counters to add. */
@@ -50,6 +59,7 @@ export function noEffects(local: boolean, from: Link | undefined): Effects {
     local,
     from,
     merged: [],
+    fromStore: 0,
     kept: [],
     alienOf: undefined,
     replaced: [],

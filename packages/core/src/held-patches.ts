@@ -16,6 +16,7 @@ export const HELD_TABLE = "_replic_held";
 const INSERT = `INSERT OR IGNORE INTO ${HELD_TABLE} (peerId, seq, patchedAt, bytes) VALUES (?, ?, ?, ?)`;
 const DUE = `SELECT peerId, seq, bytes FROM ${HELD_TABLE} WHERE patchedAt <= ? ORDER BY patchedAt LIMIT 5000`;
 const REMOVE = `DELETE FROM ${HELD_TABLE} WHERE peerId = ? AND seq = ?`;
+const REMOVE_VERSION = `DELETE FROM ${HELD_TABLE} WHERE peerId = ? AND seq = ? AND patchedAt = ?`;
 
 export interface HeldRow {
   peerId: number;
@@ -66,5 +67,12 @@ export class HeldPatches {
 
   release(peerId: number, seq: number): void {
     this.count -= this.st.get(REMOVE).run([peerId, seq]);
+  }
+
+  /** Ends the hold of `peerId.seq` when it holds the version stamped `patchedAt`; false otherwise. */
+  releaseVersion(peerId: number, seq: number, patchedAt: number): boolean {
+    const n = this.st.get(REMOVE_VERSION).run([peerId, seq, patchedAt]);
+    this.count -= n;
+    return n > 0;
   }
 }

@@ -2,10 +2,9 @@
  * The inbound path: bytes from a neighbour, read top-down.
  *   decode → map onto the local schema → commit (intake, then store and merge, in one
  *   transaction, returning its effects) → publish (publisher.ts).
- * Intake classifies each patch once: our own origin (refused, identity.ts), a duplicate, older
- * than the collection horizon (refused, staleness.ts), stamped beyond the drift bound (held,
- * held-patches.ts), part of a group not complete yet (waits, incomplete-groups.ts), or
- * mergeable. A group merges whole, in the transaction that brings its last part. A message that
+ * Held patches whose time has come take the same path from the commit on (releaseHeld).
+ * Intake (intake.ts, alien-intake.ts) classifies each patch once; a group (take-group.ts) merges
+ * whole, in the transaction that brings its last part, or waits for the rest. A message that
  * fails anywhere writes nothing and throws a typed error.
  */
 import { encodeAlien, STORED_LIMITS, type AlienPatch } from "./alien-patch.js";
@@ -15,30 +14,42 @@ import type { AlienStore } from "./alien-store.js";
 import type { Bookkeeping } from "./bookkeeping.js";
 import type { Catalog } from "./catalog.js";
 import { msFromTimestamp, timestampFromMs, type HybridLogicalClock } from "./clock.js";
+import type { SqlValue } from "./driver.js";
 import { count, noEffects, type Effects } from "./effects.js";
-import { fromSqlite, isReplicError, ReplicError } from "./errors.js";
+import { fromSqlite, isReplicError } from "./errors.js";
 import type { GapRepair } from "./gap-repair.js";
 import type { GroupBounds } from "./group-bounds.js";
 import type { Heartbeats } from "./heartbeats.js";
 import type { HeldPatches } from "./held-patches.js";
 import type { IdentityGuard } from "./identity.js";
 import type { IncompleteGroups } from "./incomplete-groups.js";
+import { intake } from "./intake.js";
 import type { Metrics } from "./metrics.js";
 import type { Link, Neighbours } from "./neighbours.js";
-import type { ResolvedOptions } from "./options.js";
-import type { OriginState, Origins } from "./origins.js";
+import type { Logger } from "./options.js";
+import type { Origins } from "./origins.js";
 import type { Outbox } from "./outbox.js";
-import { DuplicateInBatchError } from "./patch-log.js";
+import type { MappedPatches } from "./patch-mapping.js";
 import type { Publisher } from "./publisher.js";
 import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
 import { describeKey, keyRecord, OutOfScopeError } from "./scope.js";
 import type { Staleness } from "./staleness.js";
+import { GROUP_WINDOW, readParts, takeGroup, type CompleteGroup, type TakeGroupRooms } from "./take-group.js";
 import type { TxBracket } from "./transaction.js";
 import { decodeWire, wireVersionOf } from "./wire/decoder.js";
-import { encodeWire, PatchesEncoder } from "./wire/encoder.js";
-import { WIRE_VERSION, type HeartbeatMessage, type WireGroup, type WireMessage } from "./wire/types.js";
-import type { MappedPatches } from "./patch-mapping.js";
+import { encodeWire } from "./wire/encoder.js";
+import { WIRE_VERSION, type DecodeLimits, type HeartbeatMessage, type WireGroup, type WireMessage } from "./wire/types.js";
 import { mapPatches } from "./wire-mapping.js";
+
+export interface InboundOptions {
+  limits: DecodeLimits;
+  now: () => number;
+  maxClockDriftMs: number;
+  maxHeldPatches: number;
+  maxIncompletePatches: number;
+  maxOrigins: number;
+  logger: Logger | undefined;
+}
 
 export interface InboundRooms {
   book: Bookkeeping;
@@ -58,16 +69,19 @@ export interface InboundRooms {
   bounds: GroupBounds;
   publisher: Publisher;
   heartbeats: Heartbeats;
-  opts: ResolvedOptions;
+  /** Whether a `merge` listener wants the keys of rows merged (a group merged from storage lists none otherwise). */
+  wantsKeys: () => boolean;
+  opts: InboundOptions;
 }
 
 export class Inbound {
   /** Per neighbour, the highest of our own sequence it advertised beyond ours (raised once each). */
   private readonly advertisedConflict = new Map<number, number>();
-  /** Changes to origins' incomplete sets in the open transaction, undone (newest first) on rollback. */
-  private incompleteUndo: Array<() => void> = [];
+  private readonly groups: TakeGroupRooms;
 
-  constructor(private readonly r: InboundRooms) {}
+  constructor(private readonly r: InboundRooms) {
+    this.groups = { catalog: r.catalog, origins: r.origins, incomplete: r.incomplete, bounds: r.bounds, maxIncompletePatches: r.opts.maxIncompletePatches };
+  }
 
   receive(fromPeerId: number, bytes: Uint8Array): void {
     const { metrics, neighbours, opts } = this.r;
@@ -86,7 +100,7 @@ export class Inbound {
       neighbours.sawVersion(link, wireVersionOf(bytes), msg.kind === "heartbeat");
     }
     try {
-      if (msg.kind === "patches") this.apply(this.allowed(mapPatches(this.r.catalog, msg), link), link, false);
+      if (msg.kind === "patches") this.apply(this.allowed(mapPatches(this.r.catalog, msg), link), link);
       else if (msg.kind === "heartbeat") this.onHeartbeat(msg, link);
       else if (msg.kind === "heads-request") this.onHeadsRequest(link);
       else if (link) this.r.outbox.serve(link, msg.ranges);
@@ -133,139 +147,73 @@ export class Inbound {
   }
 
   /** Commits patches (one transaction), then publishes what the commit did. */
-  private apply(m: MappedPatches, from: Link | undefined, releasing: boolean): void {
-    let e: Effects;
-    try {
-      e = this.commit(m, from, true, releasing);
-    } catch (err) {
-      // A patch repeated inside one message defeats batching: redo it one patch at a time.
-      if (!(err instanceof DuplicateInBatchError)) throw err;
-      e = this.commit(m, from, false, releasing);
-    }
-    this.r.publisher.publish(e, this.r.book.seq);
+  private apply(m: MappedPatches, from: Link | undefined): void {
+    this.r.publisher.publish(this.commit(m, from), this.r.book.seq);
   }
 
   /**
-   * One transaction: intake, then store and merge (batched: many rows per statement; otherwise
-   * one statement per patch), advance heads, persist. On any error everything is rolled back and
-   * the in-memory state put back.
+   * One transaction: intake, then store and merge, advance heads, persist. On any error
+   * everything is rolled back and the in-memory state put back.
    */
-  private commit(m: MappedPatches, from: Link | undefined, batched: boolean, releasing: boolean): Effects {
+  private commit(m: MappedPatches, from: Link | undefined): Effects {
     const { book, tx, held, incomplete, alien, origins } = this.r;
     const highestBefore = book.highestMark();
     const heldBefore = held.count;
-    const restoreIncomplete = incomplete.snapshot();
+    const restoreIncomplete = incomplete.begin();
     // Every origin of the message; a completed group's stored parts are of these origins too.
     const restoreOrigins = origins.snapshot([...m.patches.map((p) => p.peerId), ...(m.aliens ?? []).map((a) => a.peerId)]);
     const touched = new Set<ReplicatedTable>();
-    this.incompleteUndo = [];
     try {
       return tx.run(
-        () => this.storeAndMerge(m, from, batched, releasing, touched),
+        () => this.storeAndMerge(m, from, touched),
         () => {
           for (const t of touched) t.discard();
           this.r.catalog.visibility.discard();
           book.restoreHighest(highestBefore);
           held.count = heldBefore;
           restoreIncomplete();
-          for (let i = this.incompleteUndo.length - 1; i >= 0; i--) this.incompleteUndo[i]!();
           alien.recount();
           restoreOrigins();
         },
       );
     } catch (err) {
-      if (err instanceof DuplicateInBatchError) throw err;
+      // A patch already stored under a sequence intake saw free (DuplicateInBatchError), or any
+      // other failure: another replica may have taken this database over.
       if (!isReplicError(err) && book.superseded()) throw (tx.broken = book.supersededError());
       throw fromSqlite(err);
     }
   }
 
-  private storeAndMerge(m: MappedPatches, from: Link | undefined, batched: boolean, releasing: boolean, touched: Set<ReplicatedTable>): Effects {
-    const { book, origins, held, staleness, opts, alien } = this.r;
+  private storeAndMerge(m: MappedPatches, from: Link | undefined, touched: Set<ReplicatedTable>): Effects {
+    const { book, origins, held, opts, catalog } = this.r;
     const e = noEffects(false, from);
     e.alienOf = aliensOf(m);
-    const selfId = book.peerId;
     const holdAbove = timestampFromMs(opts.now() + opts.maxClockDriftMs);
-    // 1. Intake: each patch classified once.
-    const ready: LocalPatch[] = [];
-    const farFuture: LocalPatch[] = [];
-    const groups = new Map<string, { group: WireGroup; parts: LocalPatch[] }>();
-    let lastGroup: { group: WireGroup; parts: LocalPatch[] } | undefined;
-    let lastGroupOf: WireGroup | undefined;
-    for (const p of m.patches) {
-      if (p.peerId === selfId) {
-        // Never merge our own origin from outside: echoes are duplicates, anything else a second writer.
-        const conflict = this.ownPatchConflict(p);
-        if (conflict) {
-          count(e, "patches_own_refused_total");
-          e.ownConflict = conflict;
-        } else count(e, "patches_duplicate_total");
-        continue;
-      }
-      const origin = origins.find(p.peerId);
-      if (origin && origin.has(p.seq)) {
-        if (releasing) count(e, "patches_duplicate_total");
-        else this.duplicate(p, e, touched);
-        continue;
-      }
-      if (origin && ((!releasing && origin.held.has(p.seq)) || origin.incomplete.has(p.seq))) {
-        count(e, "patches_duplicate_total");
-        continue;
-      }
-      if (p.patchedAt < book.gcHorizon) {
-        // Later patches of this row may have been collected: merging could go silently wrong.
-        count(e, "patches_too_old_total");
-        staleness.noteTooOld(p.peerId, p.seq);
-        continue;
-      }
-      if (p.patchedAt > holdAbove) {
-        farFuture.push(p);
-        continue;
-      }
-      if (p.group) {
-        // A group's patches usually come together, under one object (released holds: several).
-        if (p.group !== lastGroupOf) {
-          const key = `${p.group.peerId}:${p.group.first}`;
-          lastGroup = groups.get(key);
-          if (!lastGroup) groups.set(key, (lastGroup = { group: p.group, parts: [] }));
-          lastGroupOf = p.group;
-        }
-        lastGroup!.parts.push(p);
-      } else ready.push(p);
+    // 1. Intake: each patch classified once (intake.ts; tables unknown here: alien-intake.ts).
+    const take = intake(this.r, m.patches, holdAbove, e);
+    const farAliens = m.aliens ? keepAliens(this.r, m.aliens, holdAbove, e) : [];
+    // 2. Sequences merged here already: duplicates, or a second writer's version.
+    for (const p of take.merged) this.duplicate(p, e, touched);
+    // 3. Groups: a complete one merges whole; the others wait for the rest (take-group.ts).
+    const complete: CompleteGroup[] = [];
+    for (const g of take.groups) {
+      const c = takeGroup(this.groups, g, e);
+      if (c) complete.push(c);
     }
-    // Alien patches of tables unknown here are kept now (they count as held, parts of groups too).
-    const heldAlien: AlienPatch[] = [];
-    if (m.aliens) keepAliens(this.r, m.aliens, releasing, holdAbove, e, heldAlien);
-    // 2. Groups: a complete one joins the ready patches whole; the others wait for the rest.
-    for (const { group, parts } of groups.values()) this.takeGroup(group, parts, ready, e, releasing);
-    // 3. Store and merge.
-    for (const p of ready) {
-      const newest = book.isNewest(p.patchedAt, p.peerId, p.seq);
-      if (batched) {
-        // A repeat inside this message surfaces as DuplicateInBatchError at flush.
-        p.table.log.queue(p);
-        p.table.rows.queue(p, newest);
-        touched.add(p.table);
-      } else {
-        if (!p.table.log.store(p, true)) {
-          count(e, "patches_duplicate_total");
-          continue;
-        }
-        p.table.rows.merge(p, newest);
-      }
-      if (newest) book.noteMerged(p.patchedAt, p.peerId, p.seq);
-      e.merged.push(p);
-      // The whole patch is kept too when part of it is unknown here.
-      const a = e.alienOf?.get(p);
-      if (a) alien.keep(a, unknownColumns(a, p.table.schema.columnIndex));
+    // 4. Store and merge, many rows per statement.
+    let newestTs = 0;
+    for (const p of take.ready) this.merge(p, e, touched, true);
+    for (const c of complete) {
+      for (const p of c.parts) this.merge(p, e, touched, true);
+      if (c.stored) this.mergeStored(c.stored, e, touched);
+      if (c.patchedAt > newestTs) newestTs = c.patchedAt;
     }
     for (const t of touched) t.flush();
     // Rows of tables with constraints: shown when valid, parked otherwise (visibility.ts).
-    const visibility = this.r.catalog.visibility;
-    visibility.settle(); // nothing to do unless a table with constraints was merged into
-    e.rows = visibility.take();
+    catalog.visibility.settle(); // nothing to do unless a table with constraints was merged into
+    e.rows = catalog.visibility.take();
     for (const c of e.rows) count(e, c.released ? "rows_released_total" : "rows_parked_total");
-    // Held whole: an alien patch as received (after the others), any other as the patch it is.
+    // 5. Held whole: an alien patch as received, any other as the patch it is.
     const holdOne = (peerId: number, seq: number, store: () => boolean) => {
       if (held.count >= opts.maxHeldPatches) count(e, "patches_held_refused_total");
       else if (store()) {
@@ -273,26 +221,18 @@ export class Inbound {
         count(e, "patches_held_total");
       } else count(e, "patches_duplicate_total");
     };
-    for (const p of farFuture) {
+    for (const p of take.farFuture) {
       const a = e.alienOf?.get(p);
-      if (a) heldAlien.push(a);
+      if (a) farAliens.push(a);
       else holdOne(p.peerId, p.seq, () => held.hold(p));
     }
-    for (const a of heldAlien) holdOne(a.peerId, a.seq, () => held.holdBytes(a.peerId, a.seq, a.patchedAt, encodeAlien(a)));
-    if (releasing) {
-      for (const p of [...e.merged, ...e.kept]) {
-        held.release(p.peerId, p.seq);
-        origins.find(p.peerId)?.held.delete(p.seq);
-      }
-      count(e, "patches_released_total", e.merged.length + e.kept.length);
-    }
-    count(e, "patches_applied_total", e.merged.length);
+    for (const a of farAliens) holdOne(a.peerId, a.seq, () => held.holdBytes(a.peerId, a.seq, a.patchedAt, encodeAlien(a)));
+    count(e, "patches_applied_total", e.merged.length + e.fromStore);
     let alienKept = e.kept.length;
     if (e.alienOf) for (const p of e.merged) if (e.alienOf.has(p)) alienKept++;
     count(e, "patches_alien_kept_total", alienKept);
-    // 4. Heads and high-water marks, in the same transaction.
-    if (e.merged.length > 0 || e.kept.length > 0) {
-      let newestTs = 0;
+    // 6. Heads and high-water marks, in the same transaction.
+    if (e.merged.length > 0 || e.kept.length > 0 || e.fromStore > 0) {
       for (const p of e.merged) {
         origins.get(p.peerId).add(p.seq);
         e.advanced.add(p.peerId);
@@ -304,69 +244,54 @@ export class Inbound {
       }
       for (const id of e.advanced) book.savePeer(origins.get(id).head());
       this.observeClock(newestTs, from);
-      book.persist(this.r.clock.current, this.r.catalog.tables.keys());
+      book.persist(this.r.clock.current, catalog.tables.keys());
     }
     return e;
   }
 
   /**
-   * The parts of one group in this message: refused (the whole message) when they disagree with
-   * what is stored of the group; merged with every part stored so far when they complete it;
-   * otherwise stored to wait for the rest.
+   * Queues one patch's row in the log and its merge into `T`; `listed` puts it in the effects
+   * (relayed, announced), otherwise only counted (a group merged from storage).
    */
-  private takeGroup(group: WireGroup, parts: LocalPatch[], ready: LocalPatch[], e: Effects, releasing: boolean): void {
-    const { incomplete, bounds, origins, opts, held, catalog } = this.r;
-    const stamp = parts[0]!.patchedAt;
-    const name = `${group.peerId}.${group.first}-${group.last}`;
-    if (parts.some((p) => p.patchedAt !== stamp)) throw mismatch(`parts of group ${name} carry different stamps`);
-    const pending = incomplete.overlapping(group.peerId, group.first, group.last);
-    if (pending && (pending.group.first !== group.first || pending.group.last !== group.last)) {
-      throw mismatch(`group ${name} overlaps group ${group.peerId}.${pending.group.first}-${pending.group.last} received before`);
-    }
-    if (pending && pending.patchedAt !== stamp) throw mismatch(`group ${name} arrives with another stamp than its parts received before`);
-    const size = group.last - group.first + 1;
-    // A group whole in this message has none of its sequences merged here (they would be
-    // duplicates), so no group merged before can overlap it: only a part needs the check.
-    if (pending || parts.length < size) {
-      for (const b of bounds.overlapping(group.peerId, group.first, group.last, 2)) {
-        if (b.first !== group.first || b.last !== group.last) throw mismatch(`group ${name} overlaps group ${group.peerId}.${b.first}-${b.last} merged before`);
-      }
-    }
+  private merge(p: LocalPatch, e: Effects, touched: Set<ReplicatedTable>, listed: boolean, whole?: AlienPatch): void {
+    const { book, alien } = this.r;
+    const newest = book.isNewest(p.patchedAt, p.peerId, p.seq);
+    p.table.log.queue(p);
+    p.table.rows.queue(p, newest);
+    touched.add(p.table);
+    if (newest) book.noteMerged(p.patchedAt, p.peerId, p.seq);
+    // The whole patch is kept too when part of it is unknown here.
+    const a = whole ?? e.alienOf?.get(p);
+    if (a) alien.keep(a, unknownColumns(a, p.table.schema.columnIndex));
+    if (listed) e.merged.push(p);
+    else e.fromStore++;
+  }
+
+  /**
+   * A completed group too large to read at once: its stored parts merge from storage, a window
+   * at a time, in this transaction; the patches are counted, not listed (neighbours fetch them
+   * through gap repair), and the keys of their rows are kept only when a `merge` listener wants them.
+   */
+  private mergeStored(group: WireGroup, e: Effects, touched: Set<ReplicatedTable>): void {
+    const { incomplete, catalog, origins, wantsKeys } = this.r;
     const origin = origins.get(group.peerId);
-    if (parts.length + (pending?.parts ?? 0) + heldWithin(origin, group.first, group.last) >= size) {
-      if (pending) {
-        for (const row of incomplete.parts(group, group.first, size)) {
-          const msg = decodeWire(row.bytes, STORED_LIMITS);
-          if (msg.kind !== "patches") continue;
-          const m = mapPatches(catalog, msg);
-          for (const p of m.patches) ready.push(p);
-          if (m.aliens) for (const a of m.aliens) if (a.local) (e.alienOf ??= new Map()).set(a.local, a);
-          origin.incomplete.delete(row.seq);
-          this.incompleteUndo.push(() => origin.incomplete.add(row.seq));
-        }
-        incomplete.remove(group);
+    const keys = wantsKeys() ? (e.keys ??= Object.create(null) as Record<string, SqlValue[][]>) : undefined;
+    const before = e.fromStore;
+    for (let from = group.first; from <= group.last; ) {
+      const rows = incomplete.parts(group, from, GROUP_WINDOW);
+      if (rows.length === 0) break;
+      const m = readParts(catalog, rows);
+      const whole = aliensOf(m);
+      for (const p of m.patches) {
+        this.merge(p, e, touched, false, whole?.get(p));
+        origin.add(p.seq);
+        if (keys) (keys[p.table.name] ??= []).push(p.table.keyOf(p.cols, p.values));
       }
-      for (const p of parts) ready.push(p);
-      bounds.record(group);
-      count(e, "groups_completed_total");
-      return;
+      for (const t of touched) t.flush();
+      from = rows[rows.length - 1]!.seq + 1;
     }
-    for (const p of parts) {
-      if (incomplete.count >= opts.maxIncompletePatches) {
-        count(e, "incomplete_refused_total");
-        continue;
-      }
-      if (incomplete.store(group, p.seq, p.patchedAt, encodePart(p, e.alienOf?.get(p), group))) {
-        origin.incomplete.add(p.seq);
-        this.incompleteUndo.push(() => origin.incomplete.delete(p.seq));
-        e.parked++;
-        count(e, "incomplete_parked_total");
-      } else count(e, "patches_duplicate_total");
-      if (releasing) {
-        held.release(p.peerId, p.seq);
-        origin.held.delete(p.seq);
-      }
-    }
+    incomplete.remove(group, origin);
+    if (e.fromStore > before) e.advanced.add(group.peerId);
   }
 
   /**
@@ -400,17 +325,6 @@ export class Inbound {
     p.table.rows.merge(p, false);
     book.noteMerged(p.patchedAt, p.peerId, p.seq);
     e.replaced.push({ ...p });
-  }
-
-  /** Why a patch of our own origin cannot be ours, or undefined when it is a plain echo. */
-  private ownPatchConflict(p: LocalPatch): string | undefined {
-    const { book, catalog, alien } = this.r;
-    const kept = alien.stampOf(p.peerId, p.seq);
-    if (kept !== undefined && kept === p.patchedAt) return undefined;
-    if (p.seq > book.seq) return `received patch ${p.peerId}.${p.seq}, beyond this replica's own sequence ${book.seq}: another writer uses this id`;
-    const stored = catalog.stored(p.peerId, p.seq);
-    if (stored === undefined || stored.stamp === p.patchedAt) return undefined; // an echo (or collected here: an old one)
-    return `received patch ${p.peerId}.${p.seq}, which differs from the one this replica wrote: another writer uses this id`;
   }
 
   private observeClock(remote: number, from: Link | undefined): void {
@@ -481,14 +395,14 @@ export class Inbound {
     }
     if (all.patches.length === 0 && !all.aliens) return;
     try {
-      this.apply(all, undefined, true);
+      this.apply(all, undefined);
     } catch (err) {
       if (!(isReplicError(err) && err.code === "GROUP_MISMATCH")) throw err;
       // Parts held from different messages disagree (a forged one among them): release them one
       // by one and drop those refused, or every round would fail on them.
       for (const p of all.patches) {
         try {
-          this.apply({ patches: [p], aliens: undefined }, undefined, true);
+          this.apply({ patches: [p], aliens: undefined }, undefined);
         } catch (e) {
           if (!(isReplicError(e) && e.code === "GROUP_MISMATCH")) throw e;
           this.r.metrics.inc("groups_refused_total");
@@ -503,24 +417,4 @@ export class Inbound {
   forgetLink(peerId: number): void {
     this.advertisedConflict.delete(peerId);
   }
-}
-
-function mismatch(message: string): ReplicError {
-  return new ReplicError("GROUP_MISMATCH", `${message}: message refused`);
-}
-
-/** Sequences of `first..last` this origin holds (merged, or kept whole). */
-function heldWithin(origin: OriginState, first: number, last: number): number {
-  let n = Math.max(0, Math.min(last, origin.contiguous) - first + 1);
-  for (const s of origin.above) if (s >= first && s <= last && s > origin.contiguous) n++;
-  return n;
-}
-
-/** A part of an incomplete group as a one-patch message with its group, as received (whole when part of it is unknown here). */
-function encodePart(p: LocalPatch, a: AlienPatch | undefined, group: WireGroup): Uint8Array {
-  if (a) return encodeAlien({ ...a, group });
-  const e = new PatchesEncoder(64);
-  const ti = e.addTable(p.table.name, p.table.columnNames);
-  e.add(ti, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
-  return e.finish([group]);
 }

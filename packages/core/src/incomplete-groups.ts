@@ -9,7 +9,7 @@
 import { msFromTimestamp } from "./clock.js";
 import type { SqliteDriver } from "./driver.js";
 import { StatementCache } from "./statement-cache.js";
-import type { Origins } from "./origins.js";
+import type { Origins, OriginState } from "./origins.js";
 import type { WireGroup } from "./wire/types.js";
 
 export const INCOMPLETE_TABLE = "_replic_incomplete";
@@ -35,6 +35,8 @@ export class IncompleteGroups {
   private readonly pending = new Map<number, Map<number, PendingGroup>>();
 
   private readonly st: StatementCache;
+  /** Changes to origins' waiting sets since begin(), each with its undo. */
+  private journal: Array<() => void> = [];
 
   constructor(private readonly driver: SqliteDriver) {
     this.st = new StatementCache(driver);
@@ -75,11 +77,13 @@ export class IncompleteGroups {
     return g;
   }
 
-  /** Stores a part (a one-patch message); false when it was stored already. */
-  store(group: WireGroup, seq: number, patchedAt: number, bytes: Uint8Array): boolean {
+  /** Stores a part (a one-patch message) and marks it in its origin's state; false when it was stored already. */
+  store(group: WireGroup, seq: number, patchedAt: number, bytes: Uint8Array, origin: OriginState): boolean {
     if (this.st.get(INSERT).run([group.peerId, seq, group.first, group.last, patchedAt, bytes]) === 0) return false;
     this.entry(group, patchedAt).parts++;
     this.count++;
+    origin.incomplete.add(seq);
+    this.journal.push(() => origin.incomplete.delete(seq));
     return true;
   }
 
@@ -90,26 +94,36 @@ export class IncompleteGroups {
       .map((r) => ({ seq: Number(r[0]), bytes: r[1] as Uint8Array }));
   }
 
-  /** Drops a group's parts (merged now, in the caller's transaction). */
-  remove(group: WireGroup): void {
+  /** Drops a group's parts (merged now, in the caller's transaction) and unmarks them in its origin's state. */
+  remove(group: WireGroup, origin: OriginState): void {
     this.count -= this.st.get(REMOVE).run([group.peerId, group.first, group.last]);
     const groups = this.pending.get(group.peerId);
     groups?.delete(group.first);
     if (groups && groups.size === 0) this.pending.delete(group.peerId);
+    const removed: number[] = [];
+    for (let s = group.first; s <= group.last; s++) if (origin.incomplete.delete(s)) removed.push(s);
+    this.journal.push(() => {
+      for (const s of removed) origin.incomplete.add(s);
+    });
   }
 
   /**
-   * Remembers what waits; the returned function puts it back (after a rolled-back transaction),
-   * without reading the database, which may be what just failed.
+   * Starts a transaction's changes: the returned function puts back what waits (after a rollback),
+   * without reading the database, which may be what just failed. Origins share their sets of
+   * waiting sequences with their snapshots (origins.ts), so the changes to them are undone here,
+   * newest first.
    */
-  snapshot(): () => void {
+  begin(): () => void {
     const count = this.count;
     const saved = new Map<number, Map<number, PendingGroup>>();
     for (const [peerId, groups] of this.pending) saved.set(peerId, new Map([...groups].map(([k, g]) => [k, { ...g }])));
+    const journal: Array<() => void> = (this.journal = []);
     return () => {
       this.count = count;
       this.pending.clear();
       for (const [peerId, groups] of saved) this.pending.set(peerId, groups);
+      for (let i = journal.length - 1; i >= 0; i--) journal[i]!();
+      journal.length = 0;
     };
   }
 

@@ -19,7 +19,6 @@ import { count, noEffects } from "./effects.js";
 import type { Events } from "./events.js";
 import type { GroupBounds } from "./group-bounds.js";
 import type { Neighbours } from "./neighbours.js";
-import type { ResolvedOptions } from "./options.js";
 import { PatchBatcher } from "./patch-batcher.js";
 import { DuplicateInBatchError } from "./patch-log.js";
 import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
@@ -32,6 +31,11 @@ import type { TxBracket } from "./transaction.js";
 import { PatchesEncoder } from "./wire/encoder.js";
 import type { WireGroup } from "./wire/types.js";
 
+export interface LocalWriteOptions {
+  maxBatchPatches: number;
+  limits: { maxMessageBytes: number; maxGroupPatches: number };
+}
+
 export interface LocalRooms {
   book: Bookkeeping;
   catalog: Catalog;
@@ -41,7 +45,7 @@ export interface LocalRooms {
   events: Events;
   bounds: GroupBounds;
   publisher: Publisher;
-  opts: ResolvedOptions;
+  opts: LocalWriteOptions;
   /** Captured tables (capture-drain.ts), when any: drained into the open transaction's group. */
   capture?: CaptureDrain;
   /** The rows this replica holds (scope.ts); a write outside fails with OUT_OF_SCOPE. */

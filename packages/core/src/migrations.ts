@@ -9,13 +9,13 @@ import { keepDropped, replayAliens } from "./alien-migration.js";
 import type { AlienStore } from "./alien-store.js";
 import type { Bookkeeping } from "./bookkeeping.js";
 import type { DroppedValues } from "./dropped-values.js";
+import { noEffects, type Effects } from "./effects.js";
 import { MIGRATIONS_TABLE } from "./bookkeeping.js";
 import type { Catalog } from "./catalog.js";
 import type { HybridLogicalClock } from "./clock.js";
 import type { SqliteDriver } from "./driver.js";
 import { isReplicError, ReplicError, SchemaError } from "./errors.js";
 import type { Logger } from "./options.js";
-import type { LocalPatch } from "./replicated-table.js";
 import type { TxBracket } from "./transaction.js";
 
 export interface Migration {
@@ -44,8 +44,12 @@ export interface MigrationRooms {
   logger?: Logger | undefined;
 }
 
-/** Applies or rolls back; returns the kept alien patches it merged (for the merge event). */
-export function applyMigrations(r: MigrationRooms, migrations: Migration[], replayed: LocalPatch[] = []): LocalPatch[] {
+/**
+ * Applies or rolls back, a step per transaction; yields each committed step's effects (the kept
+ * alien patches it merged, for the merge event), so the caller publishes what committed even
+ * when a later step fails.
+ */
+export function* applyMigrations(r: MigrationRooms, migrations: Migration[]): Generator<Effects> {
   const { driver } = r;
   const applied = driver
     .prepare(`SELECT version, up, down FROM ${MIGRATIONS_TABLE} ORDER BY version`)
@@ -63,28 +67,21 @@ export function applyMigrations(r: MigrationRooms, migrations: Migration[], repl
     }
   }
   for (let v = applied.length; v > migrations.length; v--) {
-    step(
-      r,
-      `rolling back migration ${v}`,
-      applied[v - 1]!.down,
-      () => driver.prepare(`DELETE FROM ${MIGRATIONS_TABLE} WHERE version = ?`).run([v]),
-      replayed,
-    );
+    yield step(r, `rolling back migration ${v}`, applied[v - 1]!.down, () => driver.prepare(`DELETE FROM ${MIGRATIONS_TABLE} WHERE version = ?`).run([v]));
   }
   const record = driver.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (version, up, down, appliedAt) VALUES (?, ?, ?, ?)`);
   for (let v = applied.length + 1; v <= migrations.length; v++) {
     const m = migrations[v - 1]!;
-    step(r, `migration ${v}`, m.up, () => record.run([v, m.up, m.down, r.now()]), replayed);
+    yield step(r, `migration ${v}`, m.up, () => record.run([v, m.up, m.down, r.now()]));
   }
-  return replayed;
 }
 
 /**
  * One step in one transaction, with the contract check; a failure rolls all of it back. Values
  * of replicated columns the step drops are kept first; kept values it makes known are merged.
  */
-function step(r: MigrationRooms, what: string, sql: string, record: () => void, replayed: LocalPatch[]): void {
-  const mine: LocalPatch[] = [];
+function step(r: MigrationRooms, what: string, sql: string, record: () => void): Effects {
+  const e = noEffects(false, undefined);
   try {
     r.tx.run(
       () => {
@@ -92,7 +89,7 @@ function step(r: MigrationRooms, what: string, sql: string, record: () => void, 
         r.driver.exec(sql);
         record();
         r.catalog.reload(); // a step that breaks the table contract is rolled back
-        replayAliens(r, mine);
+        e.replayed = replayAliens(r);
         r.catalog.visibility.settle();
         r.catalog.visibility.take();
         // The sequence and clock stay in _replic_state whatever the step dropped.
@@ -107,5 +104,5 @@ function step(r: MigrationRooms, what: string, sql: string, record: () => void, 
     if (isReplicError(err)) throw err;
     throw new SchemaError("", undefined, `${what} failed: ${(err as Error)?.message ?? String(err)}`);
   }
-  replayed.push(...mine);
+  return e;
 }

@@ -65,20 +65,24 @@ export class Publisher {
     if (e.from && e.sendBack.length > 0) outbox.push([e.from], e.sendBack);
     if (e.replaced.length > 0) outbox.push([...neighbours.links.values()].filter((l) => l !== e.from), e.replaced);
     const changed = e.replaced.length > 0 || e.replayed.length > 0 ? [...e.merged, ...e.replaced, ...e.replayed] : e.merged;
-    if (changed.length > 0 && events.has("merge")) events.emit("merge", { local: false, patches: changed.length, ...touchedRows(changed) });
-    if (e.merged.length === 0 && e.kept.length === 0 && e.parked === 0) return;
+    if ((changed.length > 0 || e.keys) && events.has("merge")) {
+      const { tables, keys } = touchedRows(changed, e.keys);
+      if (tables.length > 0) events.emit("merge", { local: false, patches: changed.length + e.fromStore, tables, keys });
+    }
+    if (e.merged.length === 0 && e.kept.length === 0 && e.parked === 0 && e.fromStore === 0) return;
     for (const id of e.advanced) waiters.advance(id, origins.contiguous(id));
     const now = this.r.now();
     gaps.settle(now);
     outbox.relay(e.merged, e.from, e.alienOf, e.kept);
     // Streaming catch-up: ask for the next window as soon as this one landed.
-    if (gaps.idle || e.merged.length + e.parked >= this.r.maxBatchPatches) gaps.run(now);
+    if (gaps.idle || e.merged.length + e.fromStore + e.parked >= this.r.maxBatchPatches) gaps.run(now);
   }
 }
 
-/** The tables and row keys some patches touched, for the merge event. */
-export function touchedRows(patches: readonly LocalPatch[]): { tables: string[]; keys: Record<string, SqlValue[][]> } {
+/** The tables and row keys some patches touched, and the rows of `more`, for the merge event. */
+export function touchedRows(patches: readonly LocalPatch[], more?: Record<string, SqlValue[][]>): { tables: string[]; keys: Record<string, SqlValue[][]> } {
   const keys: Record<string, SqlValue[][]> = Object.create(null);
   for (const p of patches) (keys[p.table.name] ??= []).push(p.table.keyOf(p.cols, p.values));
+  for (const t in more) for (const k of more[t]!) (keys[t] ??= []).push(k);
   return { tables: Object.keys(keys), keys };
 }

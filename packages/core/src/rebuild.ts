@@ -10,10 +10,10 @@
 import type { Catalog } from "./catalog.js";
 import type { Bookkeeping } from "./bookkeeping.js";
 import type { SqliteDriver, SqliteStatement, SqlValue } from "./driver.js";
-import type { Events } from "./events.js";
+import { count, noEffects } from "./effects.js";
 import { ReplicError } from "./errors.js";
-import type { Metrics } from "./metrics.js";
 import { keyText } from "./parked-rows.js";
+import type { Publisher } from "./publisher.js";
 import type { ReplicatedTable } from "./replicated-table.js";
 import { RowRecompute, type RecomputePage, type RowDifference } from "./row-recompute.js";
 import { quoteId } from "./schema.js";
@@ -51,8 +51,7 @@ export interface RebuildRooms {
   catalog: Catalog;
   tx: TxBracket;
   book: Bookkeeping;
-  events: Events;
-  metrics: Metrics;
+  publisher: Publisher;
 }
 
 export class Rebuilder {
@@ -159,17 +158,19 @@ export class Rebuilder {
     this.publish(changes, keys);
   }
 
-  /** After COMMIT: counters, `parked` events, and a `merge` event naming the rows rewritten (watch re-runs on it). */
+  /**
+   * After COMMIT, through the one publish step (publisher.ts): counters, `parked` events, and a
+   * `merge` event naming the rows rewritten, with no patches (watch re-runs on it).
+   */
   private publish(changes: ParkChange[], keys: Record<string, SqlValue[][]>): void {
-    const { metrics, events } = this.r;
-    for (const c of changes) metrics.inc(c.released ? "rows_released_total" : "rows_parked_total");
-    if (changes.length > 0 && events.has("parked")) for (const c of changes) events.emit("parked", c);
-    const tables = Object.keys(keys);
-    if (tables.length === 0) return;
+    const e = noEffects(false, undefined);
+    e.rows = changes;
+    for (const c of changes) count(e, c.released ? "rows_released_total" : "rows_parked_total");
     let n = 0;
-    for (const k of tables) n += keys[k]!.length;
-    metrics.inc("rows_rebuilt_total", n);
-    if (events.has("merge")) events.emit("merge", { local: false, patches: 0, tables, keys });
+    for (const k in keys) n += keys[k]!.length;
+    count(e, "rows_rebuilt_total", n);
+    if (n > 0) e.keys = keys;
+    this.r.publisher.publish(e, this.r.book.seq);
   }
 
   /** Tables in an order where parents come before the tables referencing them. */

@@ -32,7 +32,7 @@ import { resolveOptions, type ReplicaOptions, type ResolvedOptions } from "./opt
 import { Origins } from "./origins.js";
 import { Outbox } from "./outbox.js";
 import type { ParkedRow } from "./parked-rows.js";
-import { noEffects } from "./effects.js";
+import { noEffects, type Effects } from "./effects.js";
 import { Publisher } from "./publisher.js";
 import { Reaper } from "./reaper.js";
 import { resolveScope, type ResolvedScope, type Scope } from "./scope.js";
@@ -201,6 +201,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
       bounds,
       publisher,
       heartbeats: this.heartbeats,
+      wantsKeys: () => this.events.has("merge"),
       opts,
     });
     this.capture = CapturedTables.open(driver, opts.capture, catalog, opts.logger);
@@ -219,7 +220,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
     });
     this.capture?.attach(() => this.local.flushCaptured());
     this.reaper = new Reaper({ book, catalog, clock: this.clock, tx: this.tx, origins: this.origins, metrics: this.metricsRegistry, alien, bounds }, opts);
-    this.rebuilder = new Rebuilder({ driver, catalog, tx: this.tx, book, events: this.events, metrics: this.metricsRegistry });
+    this.rebuilder = new Rebuilder({ driver, catalog, tx: this.tx, book, publisher });
     this.scrubber = new Scrubber({
       catalog,
       rebuilder: this.rebuilder,
@@ -297,23 +298,21 @@ export class Replica<DB = AnyTables, Keys = {}> {
     this.assertOpen();
     checkMigrations(migrations);
     if (this.tx.active) throw new ReplicError("TRANSACTION", "migrate() cannot run inside transaction()");
-    const replayed: LocalPatch[] = [];
+    // Each committed step's effects, published together once the steps are done or one failed.
+    const steps: Effects[] = [];
     const apply = () => {
-      applyMigrations(
-        {
-          driver: this.driver,
-          tx: this.tx,
-          book: this.book,
-          catalog: this.catalog,
-          clock: this.clock,
-          alien: this.alien,
-          dropped: this.dropped,
-          now: this.opts.now,
-          logger: this.opts.logger,
-        },
-        migrations,
-        replayed,
-      );
+      const rooms = {
+        driver: this.driver,
+        tx: this.tx,
+        book: this.book,
+        catalog: this.catalog,
+        clock: this.clock,
+        alien: this.alien,
+        dropped: this.dropped,
+        now: this.opts.now,
+        logger: this.opts.logger,
+      };
+      for (const e of applyMigrations(rooms, migrations)) steps.push(e);
       this.schema = schemaVersionOf(migrations);
     };
     try {
@@ -330,11 +329,9 @@ export class Replica<DB = AnyTables, Keys = {}> {
       throw err;
     } finally {
       // What the applied steps merged is announced.
-      if (replayed.length > 0) {
-        const e = noEffects(false, undefined);
-        e.replayed = replayed;
-        this.publisher.publish(e, this.book.seq);
-      }
+      const e = noEffects(false, undefined);
+      for (const s of steps) e.replayed.push(...s.replayed);
+      if (e.replayed.length > 0) this.publisher.publish(e, this.book.seq);
     }
   }
 

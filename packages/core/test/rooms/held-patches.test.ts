@@ -90,3 +90,19 @@ describe("HeldPatches", () => {
     expect(h.due(4999)).toEqual([]);
   });
 });
+
+describe("HeldPatches.releaseVersion", () => {
+  it("ends a hold only for the version held (same stamp), and counts it", () => {
+    const h = new HeldPatches(testDriver());
+    h.holdBytes(2, 1, 300, bytes(1));
+    h.holdBytes(2, 2, 300, bytes(2));
+    expect(h.releaseVersion(2, 1, 299)).toBe(false);
+    expect(h.releaseVersion(3, 1, 300)).toBe(false);
+    expect(h.count).toBe(2);
+    expect(h.releaseVersion(2, 1, 300)).toBe(true);
+    expect(h.count).toBe(1);
+    expect(h.releaseVersion(2, 1, 300)).toBe(false);
+    expect(h.count).toBe(1);
+    expect(rowsOf(h, 1000)).toEqual([[2, 2, [2]]]);
+  });
+});

@@ -181,6 +181,35 @@ describe("receive: merging patches", () => {
     expect(again.status().clock).toBe(ts(T0 - 4));
   });
 
+  it("a sequence repeated inside one message is merged once, whether the origin's sequences rise or not", () => {
+    const x = open();
+    // Rising, then a repeat of an earlier one and a reordered new one: one set, built at the first drop.
+    x.r.receive(
+      2,
+      msg(
+        { peer: 2, seq: 1, at: T0 - 9, row: { id: 1, name: "a" } },
+        { peer: 3, seq: 1, at: T0 - 9, row: { id: 9, name: "x" } },
+        { peer: 2, seq: 3, at: T0 - 7, row: { id: 3, name: "c" } },
+        { peer: 2, seq: 1, at: T0 - 9, row: { id: 1, name: "a" } },
+        { peer: 2, seq: 2, at: T0 - 8, row: { id: 2, name: "b" } },
+        { peer: 3, seq: 1, at: T0 - 9, row: { id: 9, name: "x" } },
+        { peer: 2, seq: 2, at: T0 - 8, row: { id: 2, name: "b" } },
+        { peer: 2, seq: 4, at: T0 - 6, row: { id: 4, name: "d" } },
+      ),
+    );
+    expect(x.rows()).toEqual([
+      [1, "a", null],
+      [2, "b", null],
+      [3, "c", null],
+      [4, "d", null],
+      [9, "x", null],
+    ]);
+    expect(x.metric("patches_applied_total")).toBe(5);
+    expect(x.metric("patches_duplicate_total")).toBe(3);
+    expect(x.origin(2)).toMatchObject({ contiguous: 4, highest: 4 });
+    expect(x.merges).toEqual([{ local: false, patches: 5, tables: ["items"], keys: { items: [[1], [9], [3], [2], [4]] } }]);
+  });
+
   it("follows the highest stamp of a message, whatever the order", () => {
     const x = open();
     x.r.receive(2, msg({ peer: 2, seq: 1, at: T0 - 4, row: { id: 1 } }, { peer: 2, seq: 2, at: T0 - 5, row: { id: 2 } }));
@@ -357,6 +386,31 @@ describe("receive: far-future patches", () => {
     ]);
     expect(x.origin(2)).toMatchObject({ contiguous: 2, highest: 2, held: 0 });
     expect(x.metric("patches_released_total")).toBe(2);
+  });
+
+  it("a held patch brought again once due is released and merged at once; another version under its sequence is a duplicate", () => {
+    const x = open(1, { maxClockDriftMs: 1000 });
+    const three = x.link(3);
+    const far = msg({ peer: 2, seq: 1, at: T0 + 5000, row: { id: 1, name: "late" } });
+    x.r.receive(2, far);
+    now = T0 + 4000;
+    // Due now, but a copy stamped otherwise is not the version held: it stays held.
+    x.r.receive(2, msg({ peer: 2, seq: 1, at: T0 + 4500, row: { id: 1, name: "other" } }));
+    expect(x.metric("patches_duplicate_total")).toBe(1);
+    expect(x.r.status().heldPatches).toBe(1);
+    expect(x.rows()).toEqual([]);
+    // The version held, from a neighbour before any round: released here, merged and relayed.
+    x.r.receive(2, far);
+    expect(x.rows()).toEqual([[1, "late", null]]);
+    expect(x.r.status().heldPatches).toBe(0);
+    expect(x.origin(2)).toMatchObject({ contiguous: 1, held: 0 });
+    expect(x.metric("patches_released_total")).toBe(1);
+    expect(x.metric("patches_applied_total")).toBe(1);
+    expect(three.filter((m) => m.kind === "patches").map(seqsOf)).toEqual([["2.1"]]);
+    // Nothing is left for the round.
+    x.r.tick();
+    expect(x.metric("patches_released_total")).toBe(1);
+    expect(x.metric("patches_applied_total")).toBe(1);
   });
 
   it("a held row that is not a patches message is skipped", () => {
