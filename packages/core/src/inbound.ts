@@ -34,7 +34,7 @@ import type { Publisher } from "./publisher.js";
 import type { LocalPatch, ReplicatedTable } from "./replicated-table.js";
 import { describeKey, keyRecord, OutOfScopeError } from "./scope.js";
 import type { Staleness } from "./staleness.js";
-import { GROUP_WINDOW, readParts, takeGroup, type CompleteGroup, type TakeGroupRooms } from "./take-group.js";
+import { readParts, takeGroup, WINDOW_ROWS, type CompleteGroup, type TakeGroupRooms } from "./take-group.js";
 import type { TxBracket } from "./transaction.js";
 import { decodeWire, wireVersionOf } from "./wire/decoder.js";
 import { encodeWire } from "./wire/encoder.js";
@@ -204,8 +204,8 @@ export class Inbound {
     let newestTs = 0;
     for (const p of take.ready) this.merge(p, e, touched, true);
     for (const c of complete) {
-      for (const p of c.parts) this.merge(p, e, touched, true);
-      if (c.stored) this.mergeStored(c.stored, e, touched);
+      if (c.stored) this.mergeStored(c.stored, c.parts, e, touched);
+      else for (const p of c.parts) this.merge(p, e, touched, true);
       if (c.patchedAt > newestTs) newestTs = c.patchedAt;
     }
     for (const t of touched) t.flush();
@@ -268,21 +268,26 @@ export class Inbound {
   }
 
   /**
-   * A completed group too large to read at once: its stored parts merge from storage, a window
-   * at a time, in this transaction; the patches are counted, not listed (neighbours fetch them
-   * through gap repair), and the keys of their rows are kept only when a `merge` listener wants them.
+   * A completed group too large to read at once: its stored parts merge from storage, a few rows
+   * at a time, in this transaction, in sequence order with the parts this message brought (so
+   * each merges as the newest, without the late-patch probe). The stored ones are counted, not
+   * listed (neighbours fetch them through gap repair); the keys of their rows are kept only when
+   * a `merge` listener wants them.
    */
-  private mergeStored(group: WireGroup, e: Effects, touched: Set<ReplicatedTable>): void {
+  private mergeStored(group: WireGroup, brought: LocalPatch[], e: Effects, touched: Set<ReplicatedTable>): void {
     const { incomplete, catalog, origins, wantsKeys } = this.r;
     const origin = origins.get(group.peerId);
     const keys = wantsKeys() ? (e.keys ??= Object.create(null) as Record<string, SqlValue[][]>) : undefined;
-    const before = e.fromStore;
+    const mine = brought.length > 1 ? [...brought].sort((x, y) => x.seq - y.seq) : brought;
+    let next = 0;
     for (let from = group.first; from <= group.last; ) {
-      const rows = incomplete.parts(group, from, GROUP_WINDOW);
+      const rows = incomplete.parts(group, from, WINDOW_ROWS);
       if (rows.length === 0) break;
+      while (next < mine.length && mine[next]!.seq < rows[0]!.seq) this.merge(mine[next++]!, e, touched, true);
       const m = readParts(catalog, rows);
       const whole = aliensOf(m);
       for (const p of m.patches) {
+        while (next < mine.length && mine[next]!.seq < p.seq) this.merge(mine[next++]!, e, touched, true);
         this.merge(p, e, touched, false, whole?.get(p));
         origin.add(p.seq);
         if (keys) (keys[p.table.name] ??= []).push(p.table.keyOf(p.cols, p.values));
@@ -290,8 +295,9 @@ export class Inbound {
       for (const t of touched) t.flush();
       from = rows[rows.length - 1]!.seq + 1;
     }
+    while (next < mine.length) this.merge(mine[next++]!, e, touched, true);
     incomplete.remove(group, origin);
-    if (e.fromStore > before) e.advanced.add(group.peerId);
+    e.advanced.add(group.peerId);
   }
 
   /**

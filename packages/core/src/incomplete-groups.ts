@@ -1,10 +1,12 @@
 /**
  * `_replic_incomplete`: the received parts of groups not complete yet. A group (one origin's
  * transaction) becomes visible all at once or not at all, whatever the message boundaries: its
- * parts wait here, durably, each stored as a one-patch message as received, until the last one
- * arrives; then all of them merge in one transaction. The wait is bounded
- * (`maxIncompletePatches`); a group still incomplete once its stamp is older than the retention
- * window is reported, never half-applied.
+ * parts wait here, durably, until the last one arrives; then all of them merge in one
+ * transaction. A row holds a run of consecutive parts from one message (`seq..through`), stored
+ * as a patches message naming the group, so storing and reading back cost about what receiving
+ * them did; a part with an alien form is a row of its own. The wait is bounded
+ * (`maxIncompletePatches`, counted in parts); a group still incomplete once its stamp is older
+ * than the retention window is reported, never half-applied.
  */
 import { msFromTimestamp } from "./clock.js";
 import type { SqliteDriver } from "./driver.js";
@@ -14,9 +16,13 @@ import type { WireGroup } from "./wire/types.js";
 
 export const INCOMPLETE_TABLE = "_replic_incomplete";
 
-const INSERT = `INSERT OR IGNORE INTO ${INCOMPLETE_TABLE} (peerId, seq, first, last, patchedAt, bytes) VALUES (?, ?, ?, ?, ?, ?)`;
+// `through` is NULL in rows of builds that stored one part per row.
+const INSERT = `INSERT OR IGNORE INTO ${INCOMPLETE_TABLE} (peerId, seq, through, first, last, patchedAt, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)`;
 const PARTS = `SELECT seq, bytes FROM ${INCOMPLETE_TABLE} WHERE peerId = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`;
 const REMOVE = `DELETE FROM ${INCOMPLETE_TABLE} WHERE peerId = ? AND seq >= ? AND seq <= ?`;
+
+/** Limits for reading back a stored run (checked when received). */
+export const RUN_LIMITS = { maxMessageBytes: Number.MAX_SAFE_INTEGER, maxPatches: Number.MAX_SAFE_INTEGER, maxGroupPatches: Number.MAX_SAFE_INTEGER };
 
 /** What waits of one group. */
 export interface PendingGroup {
@@ -42,22 +48,30 @@ export class IncompleteGroups {
     this.st = new StatementCache(driver);
     driver.exec(`CREATE TABLE IF NOT EXISTS ${INCOMPLETE_TABLE} (
       peerId INTEGER NOT NULL, seq INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
-      patchedAt INTEGER NOT NULL, bytes BLOB NOT NULL,
+      patchedAt INTEGER NOT NULL, bytes BLOB NOT NULL, through INTEGER,
       PRIMARY KEY (peerId, seq)) WITHOUT ROWID`);
+    try {
+      driver.prepare(`SELECT through FROM ${INCOMPLETE_TABLE} LIMIT 0`).all([]);
+    } catch {
+      // Made by a build that stored one part per row.
+      driver.exec(`ALTER TABLE ${INCOMPLETE_TABLE} ADD COLUMN through INTEGER`);
+    }
   }
 
   /** Reads what waits (at open) and marks each part in its origin's state. */
   load(origins: Origins): void {
     this.pending.clear();
     this.count = 0;
-    const rows = this.driver.prepare(`SELECT peerId, seq, first, last, patchedAt FROM ${INCOMPLETE_TABLE}`).all([]);
+    const rows = this.driver.prepare(`SELECT peerId, seq, coalesce(through, seq), first, last, patchedAt FROM ${INCOMPLETE_TABLE}`).all([]);
     for (const r of rows) {
       const peerId = Number(r[0]);
-      const seq = Number(r[1]);
-      const g = this.entry({ peerId, first: Number(r[2]), last: Number(r[3]) }, Number(r[4]));
-      g.parts++;
-      this.count++;
-      origins.get(peerId).incomplete.add(seq);
+      const from = Number(r[1]);
+      const through = Number(r[2]);
+      const g = this.entry({ peerId, first: Number(r[3]), last: Number(r[4]) }, Number(r[5]));
+      g.parts += through - from + 1;
+      this.count += through - from + 1;
+      const waiting = origins.get(peerId).incomplete;
+      for (let s = from; s <= through; s++) waiting.add(s);
     }
   }
 
@@ -77,17 +91,23 @@ export class IncompleteGroups {
     return g;
   }
 
-  /** Stores a part (a one-patch message) and marks it in its origin's state; false when it was stored already. */
-  store(group: WireGroup, seq: number, patchedAt: number, bytes: Uint8Array, origin: OriginState): boolean {
-    if (this.st.get(INSERT).run([group.peerId, seq, group.first, group.last, patchedAt, bytes]) === 0) return false;
-    this.entry(group, patchedAt).parts++;
-    this.count++;
-    origin.incomplete.add(seq);
-    this.journal.push(() => origin.incomplete.delete(seq));
-    return true;
+  /**
+   * Stores the run of parts `from..through` of a group (a patches message naming it) and marks
+   * them in their origin's state; returns the parts stored (0 when the run was stored already).
+   */
+  store(group: WireGroup, from: number, through: number, patchedAt: number, bytes: Uint8Array, origin: OriginState): number {
+    if (this.st.get(INSERT).run([group.peerId, from, through, group.first, group.last, patchedAt, bytes]) === 0) return 0;
+    const n = through - from + 1;
+    this.entry(group, patchedAt).parts += n;
+    this.count += n;
+    for (let s = from; s <= through; s++) origin.incomplete.add(s);
+    this.journal.push(() => {
+      for (let s = from; s <= through; s++) origin.incomplete.delete(s);
+    });
+    return n;
   }
 
-  /** Parts stored for a group, at most `limit` from sequence `from` on, in order. */
+  /** Rows stored for a group (runs of parts), at most `limit` from sequence `from` on, in order. */
   parts(group: WireGroup, from: number, limit: number): { seq: number; bytes: Uint8Array }[] {
     return this.st.get(PARTS)
       .all([group.peerId, from, group.last, limit])
@@ -96,8 +116,9 @@ export class IncompleteGroups {
 
   /** Drops a group's parts (merged now, in the caller's transaction) and unmarks them in its origin's state. */
   remove(group: WireGroup, origin: OriginState): void {
-    this.count -= this.st.get(REMOVE).run([group.peerId, group.first, group.last]);
+    this.st.get(REMOVE).run([group.peerId, group.first, group.last]);
     const groups = this.pending.get(group.peerId);
+    this.count -= groups?.get(group.first)?.parts ?? 0;
     groups?.delete(group.first);
     if (groups && groups.size === 0) this.pending.delete(group.peerId);
     const removed: number[] = [];

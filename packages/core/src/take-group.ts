@@ -5,12 +5,12 @@
  * rest (incomplete-groups.ts), bounded by `maxIncompletePatches`.
  */
 import { aliensOf } from "./alien-intake.js";
-import { encodeAlien, STORED_LIMITS, type AlienPatch } from "./alien-patch.js";
+import { encodeAlien } from "./alien-patch.js";
 import type { Catalog } from "./catalog.js";
 import { count, type Effects } from "./effects.js";
 import { ReplicError } from "./errors.js";
 import type { GroupBounds } from "./group-bounds.js";
-import type { IncompleteGroups } from "./incomplete-groups.js";
+import { RUN_LIMITS, type IncompleteGroups } from "./incomplete-groups.js";
 import type { GroupParts } from "./intake.js";
 import type { MappedPatches } from "./patch-mapping.js";
 import type { OriginState, Origins } from "./origins.js";
@@ -20,11 +20,11 @@ import { PatchesEncoder } from "./wire/encoder.js";
 import type { WireGroup } from "./wire/types.js";
 import { mapPatches } from "./wire-mapping.js";
 
-/**
- * Stored parts of a completed group read into memory at most: a larger group merges from
- * storage, this many parts at a time (inbound.ts).
- */
+/** Stored parts of a completed group read into memory at most: a larger group merges from storage (inbound.ts). */
 export const GROUP_WINDOW = 10_000;
+
+/** Rows (runs of parts, each at most one received message) read at a time when a group merges from storage. */
+export const WINDOW_ROWS = 4;
 
 export interface TakeGroupRooms {
   catalog: Catalog;
@@ -78,24 +78,34 @@ export function takeGroup(r: TakeGroupRooms, { group, parts }: GroupParts, e: Ef
     incomplete.remove(group, origin);
     return { parts: [...stored.patches, ...parts], stored: undefined, patchedAt: stamp };
   }
-  for (const p of parts) {
-    if (incomplete.count >= r.maxIncompletePatches) {
-      count(e, "incomplete_refused_total");
-      continue;
+  // To wait: runs of consecutive parts, a row each; a part with an alien form alone, as received.
+  const sorted = parts.length > 1 && !rising(parts) ? [...parts].sort((x, y) => x.seq - y.seq) : parts;
+  for (let i = 0; i < sorted.length; ) {
+    const room = r.maxIncompletePatches - incomplete.count;
+    if (room <= 0) {
+      count(e, "incomplete_refused_total", sorted.length - i);
+      break;
     }
-    if (incomplete.store(group, p.seq, p.patchedAt, encodePart(p, e.alienOf?.get(p), group), origin)) {
-      e.parked++;
-      count(e, "incomplete_parked_total");
-    } else count(e, "patches_duplicate_total");
+    const a = e.alienOf?.get(sorted[i]!);
+    let j = i + 1;
+    if (!a) while (j < sorted.length && j - i < room && sorted[j]!.seq === sorted[j - 1]!.seq + 1 && !e.alienOf?.has(sorted[j]!)) j++;
+    const run = sorted.slice(i, j);
+    const bytes = a ? encodeAlien({ ...a, group }) : encodeRun(run, group);
+    const n = incomplete.store(group, run[0]!.seq, run[run.length - 1]!.seq, stamp, bytes, origin);
+    if (n > 0) {
+      e.parked += n;
+      count(e, "incomplete_parked_total", n);
+    } else count(e, "patches_duplicate_total", run.length);
+    i = j;
   }
   return undefined;
 }
 
-/** Stored parts (one-patch messages as received) mapped onto the local schema. */
+/** Stored runs of parts mapped onto the local schema. */
 export function readParts(catalog: Catalog, rows: readonly { bytes: Uint8Array }[]): MappedPatches {
   const out: MappedPatches = { patches: [], aliens: undefined };
   for (const row of rows) {
-    const msg = decodeWire(row.bytes, STORED_LIMITS);
+    const msg = decodeWire(row.bytes, RUN_LIMITS);
     if (msg.kind !== "patches") continue;
     const m = mapPatches(catalog, msg);
     for (const p of m.patches) out.patches.push(p);
@@ -115,11 +125,19 @@ function heldWithin(origin: OriginState, first: number, last: number): number {
   return n;
 }
 
-/** A part of an incomplete group as a one-patch message with its group, as received (whole when part of it is unknown here). */
-function encodePart(p: LocalPatch, a: AlienPatch | undefined, group: WireGroup): Uint8Array {
-  if (a) return encodeAlien({ ...a, group });
-  const e = new PatchesEncoder(64);
-  const ti = e.addTable(p.table.name, p.table.columnNames);
-  e.add(ti, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
+/** Consecutive parts of a group as one patches message naming it. */
+function encodeRun(run: readonly LocalPatch[], group: WireGroup): Uint8Array {
+  const e = new PatchesEncoder(run.length * 64);
+  const tables = new Map<LocalPatch["table"], number>();
+  for (const p of run) {
+    let ti = tables.get(p.table);
+    if (ti === undefined) tables.set(p.table, (ti = e.addTable(p.table.name, p.table.columnNames)));
+    e.add(ti, p.peerId, p.seq, p.patchedAt, p.cols, p.values);
+  }
   return e.finish([group]);
+}
+
+function rising(parts: readonly LocalPatch[]): boolean {
+  for (let i = 1; i < parts.length; i++) if (parts[i]!.seq <= parts[i - 1]!.seq) return false;
+  return true;
 }
