@@ -1,3 +1,12 @@
+/**
+ * Cross-adapter determinism: the canonical history (canonical.ts) played on this binding's
+ * origins gives the expected tables, on them and on a target fed the messages out of order; the
+ * wire bytes and tables are left in the temporary directory and compared with every other
+ * binding's for the same core build, whose messages must merge here into the same tables.
+ *
+ * Written against the asynchronous world (world.ts): the synchronous bindings run it through
+ * `syncWorld`, the Durable Object binding with each database an object inside workerd.
+ */
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -12,12 +21,9 @@ import {
   canonicalExpected,
   canonicalHistory,
 } from "./canonical.js";
-import { Harness } from "./harness.js";
 import type { ConformanceBinding } from "./types.js";
 import {
-  capture,
   dumpDigest,
-  dumpTable,
   FakeClock,
   hex,
   modelDump,
@@ -29,6 +35,7 @@ import {
   SINK,
   type Patch,
 } from "./util.js";
+import { captureAsync, syncWorld, type World, type WorldDb, type WorldOpened } from "./world.js";
 
 export interface CanonicalRun {
   /** Every message the origins sent, in send order, with the origin's peer id. */
@@ -37,27 +44,29 @@ export interface CanonicalRun {
   tokens: string[];
 }
 
-/** Plays `canonicalHistory()` on fresh in-memory origins of this adapter. */
-export function playCanonicalHistory<Db>(b: ConformanceBinding<Db>, h: Harness<Db>) {
+/** Plays `canonicalHistory()` on fresh origins of the world's binding. */
+export async function playCanonicalHistory(w: World): Promise<{ origins: WorldOpened[]; clock: FakeClock; run: CanonicalRun }> {
   const clock = new FakeClock(CANONICAL_T0);
-  const origins = CANONICAL_PEERS.map((peerId) => h.open(CANONICAL_MIGRATIONS, { peerId, now: clock.now }));
-  const sent = origins.map((o) => capture(o.r, SINK));
+  const origins: WorldOpened[] = [];
+  for (const peerId of CANONICAL_PEERS) origins.push(await w.open(CANONICAL_MIGRATIONS, { peerId, now: clock.now }));
+  const sent: Uint8Array[][] = [];
+  for (const o of origins) sent.push(await captureAsync(o.r, SINK));
   const tokens: string[] = [];
   for (const step of canonicalHistory()) {
     clock.t = step.at;
     const r = origins[step.origin]!.r;
-    const write = () => step.writes.map((w) => r.upsert(w.table, w.row));
-    tokens.push(...(step.tx ? r.transaction(write) : write()));
+    if (step.tx) tokens.push(...(await r.transaction(step.writes)));
+    else for (const x of step.writes) tokens.push(await r.upsert(x.table, x.row));
   }
   const messages: CanonicalRun["messages"] = [];
   sent.forEach((list, i) => list.forEach((bytes) => messages.push({ from: CANONICAL_PEERS[i]!, bytes })));
-  return { origins, clock, run: { messages, tokens } as CanonicalRun };
+  return { origins, clock, run: { messages, tokens } };
 }
 
-function dumpAll<Db>(b: ConformanceBinding<Db>, db: Db): string {
-  return Object.keys(CANONICAL_TABLES)
-    .map((t) => dumpTable(b, db, t))
-    .join("\n");
+async function dumpAll(db: WorldDb): Promise<string> {
+  const dumps: string[] = [];
+  for (const t of Object.keys(CANONICAL_TABLES)) dumps.push(await db.dumpTable(t));
+  return dumps.join("\n");
 }
 
 /** Stamp of the core build, so files written by another adapter are compared only for the same core. */
@@ -76,8 +85,12 @@ function base64(bytes: Uint8Array): string {
 }
 
 export function determinismSuite<Db>(b: ConformanceBinding<Db>): void {
-  const h = new Harness(b);
-  afterEach(() => h.closeAll());
+  determinismBlock(syncWorld(b));
+}
+
+/** The determinism block on any world (syncWorld for the synchronous bindings). */
+export function determinismBlock(w: World): void {
+  afterEach(() => w.closeAll());
 
   describe("cross-adapter determinism (canonical history)", () => {
     it("the expected tables are fixed and non-trivial", () => {
@@ -98,14 +111,14 @@ export function determinismSuite<Db>(b: ConformanceBinding<Db>): void {
       expect(history.filter((s) => s.tx).length).toBeGreaterThan(5);
     });
 
-    it("this adapter's tables equal the expected digest, on origins and on a target fed messages out of order", () => {
+    it("this adapter's tables equal the expected digest, on origins and on a target fed messages out of order", async () => {
       const expected = canonicalExpected();
-      const { origins, clock, run } = playCanonicalHistory(b, h);
+      const { origins, clock, run } = await playCanonicalHistory(w);
       expect(run.tokens.length).toBeGreaterThan(60);
 
       // The patches on the wire, fed to the model, give the same tables (merge order = script order).
       const patches = new Map<string, Patch>();
-      for (const m of run.messages) for (const p of patchesOf(b.adapter.decodeMessage(m.bytes)).patches) patches.set(patchKey(p), p);
+      for (const m of run.messages) for (const p of patchesOf(w.adapter.decodeMessage(m.bytes)).patches) patches.set(patchKey(p), p);
       expect(patches.size).toBe(run.tokens.length);
       const model = Object.entries(CANONICAL_TABLES)
         .map(([t, cols]) => modelDump(t, cols, patches.values()))
@@ -114,18 +127,18 @@ export function determinismSuite<Db>(b: ConformanceBinding<Db>): void {
 
       clock.t = CANONICAL_T0 + 3_600_000;
       const rand = prng(99);
-      const target = h.open(CANONICAL_MIGRATIONS, { peerId: 1234, now: clock.now });
-      for (const p of CANONICAL_PEERS) target.r.addPeer(p, () => {});
+      const target = await w.open(CANONICAL_MIGRATIONS, { peerId: 1234, now: clock.now });
+      for (const p of CANONICAL_PEERS) await target.r.addPeer(p, () => {});
       const order = shuffledWithDuplicates(rand, run.messages);
-      for (const m of order) target.r.receive(m.from, m.bytes);
-      const dump = dumpAll(b, target.db);
+      for (const m of order) await target.r.receive(m.from, m.bytes);
+      const dump = await dumpAll(target.db);
       expect(dump).toBe(expected);
       expect(dumpDigest(dump)).toBe(CANONICAL_DIGEST);
 
-      origins.forEach((o, i) => {
-        for (const m of shuffledWithDuplicates(rand, run.messages)) if (m.from !== CANONICAL_PEERS[i]) o.r.receive(m.from, m.bytes);
-        expect(dumpAll(b, o.db), `origin ${CANONICAL_PEERS[i]}`).toBe(expected);
-      });
+      for (const [i, o] of origins.entries()) {
+        for (const m of shuffledWithDuplicates(rand, run.messages)) if (m.from !== CANONICAL_PEERS[i]) await o.r.receive(m.from, m.bytes);
+        expect(await dumpAll(o.db), `origin ${CANONICAL_PEERS[i]}`).toBe(expected);
+      }
 
       // Leave this adapter's result for the others, and check theirs (same core build only).
       const dir = join(tmpdir(), "replic-determinism");
@@ -133,7 +146,7 @@ export function determinismSuite<Db>(b: ConformanceBinding<Db>): void {
       const stamp = coreStamp();
       const wireDigest = sha256(run.messages.map((m) => `${m.from}:${hex(m.bytes)}`).join("\n"));
       const file = [
-        `adapter ${b.name}`,
+        `adapter ${w.name}`,
         `core ${stamp}`,
         `history ${CANONICAL_DIGEST}`,
         `digest ${dumpDigest(dump)}`,
@@ -143,13 +156,13 @@ export function determinismSuite<Db>(b: ConformanceBinding<Db>): void {
         dump,
       ].join("\n");
       // Written under a temporary name and renamed, so a concurrent reader never sees half a file.
-      const tmp = join(dir, `.${b.name}.${process.pid}.tmp`);
+      const tmp = join(dir, `.${w.name}.${process.pid}.tmp`);
       writeFileSync(tmp, file);
-      renameSync(tmp, join(dir, `${b.name}.txt`));
+      renameSync(tmp, join(dir, `${w.name}.txt`));
 
       const compared: string[] = [];
       for (const name of readdirSync(dir)) {
-        if (!name.endsWith(".txt") || name === `${b.name}.txt`) continue;
+        if (!name.endsWith(".txt") || name === `${w.name}.txt`) continue;
         const other = readFileSync(join(dir, name), "utf8");
         const lines = other.split("\n");
         // Only files written for the same core build and the same canonical history are comparable.
@@ -168,14 +181,14 @@ export function determinismSuite<Db>(b: ConformanceBinding<Db>): void {
             return { from: Number(from), bytes: new Uint8Array(Buffer.from(data!, "base64")) };
           });
         expect(foreign.length).toBeGreaterThan(0);
-        const t2 = h.open(CANONICAL_MIGRATIONS, { peerId: 4321, now: clock.now });
-        for (const p of CANONICAL_PEERS) t2.r.addPeer(p, () => {});
-        for (const m of shuffledWithDuplicates(rand, foreign)) t2.r.receive(m.from, m.bytes);
-        expect(dumpAll(b, t2.db), `messages written by ${name}, merged on ${b.name}`).toBe(expected);
+        const t2 = await w.open(CANONICAL_MIGRATIONS, { peerId: 4321, now: clock.now });
+        for (const p of CANONICAL_PEERS) await t2.r.addPeer(p, () => {});
+        for (const m of shuffledWithDuplicates(rand, foreign)) await t2.r.receive(m.from, m.bytes);
+        expect(await dumpAll(t2.db), `messages written by ${name}, merged on ${w.name}`).toBe(expected);
         compared.push(name.replace(/\.txt$/, ""));
       }
       // eslint-disable-next-line no-console
-      console.log(`[conformance ${b.name}] canonical digest ${CANONICAL_DIGEST}; also checked against: ${compared.join(", ") || "(none yet)"}`);
+      console.log(`[conformance ${w.name}] canonical digest ${CANONICAL_DIGEST}; also checked against: ${compared.join(", ") || "(none yet)"}`);
     }, 60_000);
   });
 }

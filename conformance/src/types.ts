@@ -72,6 +72,8 @@ export interface DriverLike {
   exec(sql: string): void;
   prepare(sql: string): StatementLike;
   release?(): void;
+  /** Runs `fn` in one transaction, where the binding refuses BEGIN (a Durable Object's storage). */
+  transaction?<T>(fn: () => T): T;
 }
 
 /** What an adapter module (which re-exports all of @replic/core) must provide. */

@@ -9,7 +9,7 @@
 import * as core from "@replic/core";
 import { fail } from "./fail.js";
 import { Harness, ITEMS, type Migrations } from "./harness.js";
-import type { AdapterModule, ConformanceBinding, ReplicaLike, ReplicaOptionsLike } from "./types.js";
+import type { AdapterModule, ConformanceBinding, DriverLike, ReplicaLike, ReplicaOptionsLike, SqlValue } from "./types.js";
 import { columnsOf, dumpDatabase, dumpTable, typedRows, type Cell, type ColumnSpec } from "./util.js";
 
 /** The adapter's pure parts the blocks use on the test's side (crafting and reading messages, error classes). */
@@ -42,11 +42,76 @@ export interface WorldDb {
   typedRows(table: string): Promise<Cell[][]>;
   dumpTable(table: string): Promise<string>;
   dumpDatabase(): Promise<Record<string, string>>;
+  /** Runs the statements in one transaction through the adapter's driver, as an application writes its own rows. */
+  load(statements: LoadStatement[]): Promise<void>;
+}
+
+/** A statement of `WorldDb.load`, with its positional parameters. */
+export interface LoadStatement {
+  sql: string;
+  params: SqlValue[];
+}
+
+/**
+ * Runs `WorldDb.load` on a driver: in its `transaction(fn)` where it has one (a Durable Object's
+ * storage refuses BEGIN), else between BEGIN and COMMIT.
+ */
+export function loadRows(driver: DriverLike, statements: readonly LoadStatement[]): void {
+  const run = () => {
+    for (const s of statements) driver.prepare(s.sql).run(s.params);
+  };
+  if (driver.transaction) return driver.transaction(run);
+  driver.exec("BEGIN");
+  try {
+    run();
+  } catch (e) {
+    driver.exec("ROLLBACK");
+    throw e;
+  }
+  driver.exec("COMMIT");
 }
 
 export interface TxWrite {
   table: string;
   row: Record<string, unknown>;
+}
+
+/** What `adopt` resolved to: its count, and the `adopted` of each progress report in order. */
+export interface Adopted {
+  adopted: number;
+  progress: number[];
+}
+
+/** Runs `WorldReplica.adopt` on a synchronous replica. */
+export function runAdopt(r: ReplicaLike, table: string, options: { batchSize?: number } = {}): Adopted {
+  const progress: number[] = [];
+  const adopted = r.adopt(table, { ...options, onProgress: (p) => progress.push(p.adopted) });
+  return { adopted, progress };
+}
+
+/** A write's outcome in `upsertEach`: its token, or the code (else the message) of what it threw. */
+export type EachOutcome = { token: string } | { refused: string };
+
+/** Runs `WorldReplica.upsertEach` on a synchronous replica. */
+export function runUpsertEach(r: ReplicaLike, writes: readonly TxWrite[]): EachOutcome[] {
+  return r.transaction(() =>
+    writes.map((w): EachOutcome => {
+      try {
+        return { token: r.upsert(w.table, w.row) };
+      } catch (e) {
+        const x = e as { code?: unknown; message?: unknown };
+        return { refused: typeof x?.code === "string" ? x.code : String(x?.message ?? e) };
+      }
+    }),
+  );
+}
+
+/** A row `parked()` reports. */
+export interface ParkedRow {
+  table: string;
+  key: Record<string, unknown>;
+  reason: string;
+  detail: string | null;
 }
 
 /** A call of `sameTurn`. */
@@ -65,6 +130,11 @@ export interface WorldReplica {
    * `new Error(failWith)` when given. Resolves to what the replica's transaction returned.
    */
   transaction(writes: TxWrite[], failWith?: string): Promise<string[]>;
+  /** `transaction(fn)` where fn upserts each write and catches what it throws: one outcome per write. */
+  upsertEach(writes: TxWrite[]): Promise<EachOutcome[]>;
+  /** `adopt(table, { batchSize, onProgress })`. */
+  adopt(table: string, options?: { batchSize?: number }): Promise<Adopted>;
+  parked(table?: string): Promise<ParkedRow[]>;
   /** `send` is called with every message on that link, in order (awaited when it returns a promise). */
   addPeer(peerId: number, send: (message: Uint8Array) => unknown): Promise<void>;
   removePeer(peerId: number): Promise<void>;
@@ -158,6 +228,7 @@ export function syncWorld<Db>(b: ConformanceBinding<Db>): World {
     typedRows: (table) => now(() => typedRows(b, db, table)),
     dumpTable: (table) => now(() => dumpTable(b, db, table)),
     dumpDatabase: () => now(() => dumpDatabase(b, db)),
+    load: (statements) => now(() => loadRows(b.adapter.createDriver(db), statements)),
   });
   const replicaOf = (r: ReplicaLike): WorldReplica => ({
     get peerId() {
@@ -174,6 +245,9 @@ export function syncWorld<Db>(b: ConformanceBinding<Db>): World {
           return tokens;
         }),
       ),
+    upsertEach: (writes) => now(() => runUpsertEach(r, writes)),
+    adopt: (t, options) => now(() => runAdopt(r, t, options)),
+    parked: (t) => now(() => r.parked(t)),
     addPeer: (id, send) => now(() => r.addPeer(id, (m) => void send(m))),
     removePeer: (id) => now(() => r.removePeer(id)),
     receive: (from, m) => now(() => r.receive(from, m)),

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
 import { CANONICAL_DIGEST, dumpDigest, playCanonicalHistory } from "@replic/conformance";
-import { Harness } from "../../../conformance/src/harness";
+import { syncWorld } from "../../../conformance/src/world";
 import { prng, shuffledWithDuplicates } from "../../../conformance/src/util";
 import * as nodeAdapter from "@replic/adapter-node";
 import { workerdForFile } from "./workerd";
@@ -101,7 +101,7 @@ describe("Durable Object binding in workerd: conformance basics", () => {
   }, 60_000);
 
   it("the canonical history, received shuffled with duplicates, gives the tables every adapter gives", async () => {
-    const h = new Harness<Database.Database>({
+    const node = syncWorld<Database.Database>({
       name: "better-sqlite3",
       adapter: nodeAdapter as never,
       openDatabase: (p) => new Database(p),
@@ -110,8 +110,8 @@ describe("Durable Object binding in workerd: conformance basics", () => {
       all: (db, sql) => db.prepare(sql).all() as Record<string, unknown>[],
       childCommand: { cmd: "", args: [] },
     });
-    const { run } = playCanonicalHistory(h.b, h);
-    h.closeAll();
+    const { run } = await playCanonicalHistory(node);
+    await node.closeAll();
     const order = shuffledWithDuplicates(prng(7), run.messages);
     const input = order.map((m) => ({ from: m.from, bytes: Buffer.from(m.bytes).toString("base64") }));
     const { dump } = await check<{ dump: string }>("canonical", "canonical", input);

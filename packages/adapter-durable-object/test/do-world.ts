@@ -10,7 +10,7 @@ import { fromTaggedJson, toTaggedJson } from "../../../conformance/src/tagged-js
 import { ITEMS, type Migrations } from "../../../conformance/src/harness";
 import type { ReplicaOptionsLike } from "../../../conformance/src/types";
 import type { Cell, ColumnSpec } from "../../../conformance/src/util";
-import type { WatchOptions, World, WorldDb, WorldReplica, WorldWatch } from "../../../conformance/src/world";
+import type { Adopted, EachOutcome, LoadStatement, ParkedRow, WatchOptions, World, WorldDb, WorldReplica, WorldWatch } from "../../../conformance/src/world";
 import type { SerializedError, WorldEvent } from "./fixtures/world-db";
 
 /** The error the object threw, as an instance of the same class (named by the object's own instanceof checks). */
@@ -82,6 +82,7 @@ export function doWorld(base: () => string): World {
     typedRows = (table: string) => this.call<Cell[][]>("typedRows", { table });
     dumpTable = (table: string) => this.call<string>("dumpTable", { table });
     dumpDatabase = () => this.call<Record<string, string>>("dumpDatabase");
+    load = (statements: LoadStatement[]) => this.call<void>("load", { statements });
   }
 
   const handles = new WeakMap<WorldReplica, { db: Db; id: number; now?: () => number }>();
@@ -99,6 +100,9 @@ export function doWorld(base: () => string): World {
       upsert: (table, row) => call("upsert", { table, row }),
       upsertMany: (table, rows) => call("upsertMany", { table, rows }),
       transaction: (writes, failWith) => call("transaction", { writes, failWith }),
+      upsertEach: (writes) => call<EachOutcome[]>("upsertEach", { writes }),
+      adopt: (table, options) => call<Adopted>("adopt", { table, options }),
+      parked: (table) => call<ParkedRow[]>("parked", { table }),
       async addPeer(peer, send) {
         db.sends.set(`${id}/${peer}`, send);
         db.defer("addPeer", { replica: id, peer });
