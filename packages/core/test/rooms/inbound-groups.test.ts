@@ -578,6 +578,28 @@ describe("inbound: a group larger than a window merges from storage", { timeout:
     expect(c.dump()).toBe(a.dump());
   });
 
+  it("the stored parts and the ones the last message brings merge in sequence order, each as the newest (no late-patch probe)", () => {
+    const { a, sent } = bigGroup();
+    const d = testDriver();
+    let probes = 0;
+    const counting = {
+      ...d,
+      prepare(sql: string, numeric?: readonly boolean[]) {
+        const st = d.prepare(sql, numeric);
+        if (!sql.includes(`"_sequenceId") > (?, ?, ?)`)) return st;
+        return { ...st, get: (p: Parameters<typeof st.get>[0]) => (probes++, st.get(p)) };
+      },
+    };
+    const b = createReplica(counting, { peerId: 2, heartbeatMs: 0 });
+    open.push(b);
+    b.migrate(ORDERS_MIGRATIONS);
+    // The middle message last: its parts fall between stored runs on both sides.
+    for (const i of [0, 1, 3, 4]) b.receive(1, sent[i]!);
+    b.receive(1, sent[2]!);
+    expect(dumpOrders(d)).toBe(a.dump());
+    expect(probes).toBe(0);
+  });
+
   it("a failure while merging from storage rolls the whole message back; the parts stay stored and the group completes later", () => {
     const { a, sent } = bigGroup();
     const b = peer(2);
