@@ -20,6 +20,7 @@
 //   upsert.batch     the same rows as upsert() inside one transaction()
 //   raw.update       `rows` plain `UPDATE items SET qty = ? WHERE id = ?` in one transaction (rows present)
 //   captured.update  the same UPDATEs on a captured table, then flush()
+//   captured.update.queue  the same UPDATEs, timed without the flush (as captured.queue)
 //   raw.single       `single` plain INSERTs, each its own transaction
 //   captured.single  the same, then one flush() (the heartbeat's drain, once for all of them)
 //   captured.single+flush  the same with flush() after every INSERT (each write stamped at once)
@@ -50,6 +51,7 @@ const RATIOS = [
   ["captured.batch", "raw.batch", "captured batched / raw", 0.4],
   ["captured.queue", "raw.batch", "captured batched, triggers only (no drain) / raw", null],
   ["captured.update", "raw.update", "captured batched UPDATE / raw", 0.4],
+  ["captured.update.queue", "raw.update", "captured batched UPDATE, triggers only (no drain) / raw", null],
   ["captured.single", "upsert.single", "captured single / upsert single", 0.9],
   ["captured.single+flush", "upsert.single", "captured single, flushed each / upsert single", null],
   ["captured.single", "raw.single", "captured single / raw single", null],
@@ -243,6 +245,16 @@ async function child(opt) {
       updateAll(o.dbh);
       o.replica.flush();
       const s = (clock() - t0) / 1000;
+      stamped(o, 2 * data.length);
+      return done(o, data.length, s);
+    },
+    "captured.update.queue": async () => {
+      const o = await fresh(true);
+      fill(o);
+      const t0 = clock();
+      updateAll(o.dbh);
+      const s = (clock() - t0) / 1000;
+      o.replica.flush();
       stamped(o, 2 * data.length);
       return done(o, data.length, s);
     },

@@ -5,8 +5,9 @@
  * transaction (a crash keeps both or neither).
  *
  * Set-wise where it can be: one `INSERT … SELECT` per table folds the queue's entries into one
- * patch per row, numbers them in SQL in the order their rows were first written and writes them
- * to `T_patches` (explicit NULLs included); one `DELETE` empties the queue. `T` already holds the
+ * patch per row (no fold where no key repeats: each entry is its row's patch), numbers them in
+ * SQL in the order their rows were first written and writes them to `T_patches` (explicit NULLs
+ * included); one `DELETE` empties the queue. `T` already holds the
  * values, so it is not written. Row by row, through JS, where `T` must be written too: a table
  * with a column that keeps values as given (no declared type, BLOB), rewritten so the writer's
  * row holds what receivers store; and a drain whose stamp orders before a patch merged earlier (a
@@ -49,16 +50,12 @@ interface Numbered {
 }
 
 interface TableDrain {
-  /** Whether the slice is whole rows of distinct keys (params: last entry, twice). */
+  /** Whether no key repeats in the slice (params: last entry, twice). */
   flatCheck: SqliteStatement;
-  /** Sequence = offset + the entry id, one patch per entry, nothing folded (flatCheck said so). */
+  /** Sequence = offset + the entry id, one patch per entry, nothing folded (flatCheck said so, the ids have no hole). */
   flat: Numbered;
-  /** Sequence = offset + the row's first entry id (no row with two entries, no hole). */
-  byEntry: Numbered;
-  /** Sequence = offset + the row's rank by first entry. */
+  /** Folded; sequence = offset + the row's rank by first entry. */
   byRank: Numbered;
-  /** Takes back the patches above a sequence (a numbering by entry that came out short). */
-  undo: SqliteStatement;
 }
 
 export class CaptureDrain {
@@ -101,12 +98,11 @@ export class CaptureDrain {
   }
 
   /**
-   * The slice folded and written to `T_patches` by SQL. Patches are numbered in the order their
-   * rows were first written: when no row has two entries and the entry ids run without a hole
-   * (the usual case), straight from the entry ids; otherwise by a window over the folded rows,
-   * which costs a sort — so the first is tried first, and undone when fewer patches came out
-   * than entries went in. A slice of whole rows (INSERTs) with no key twice, the usual batch of
-   * inserts, is not folded at all: its entries are its patches, read in entry order.
+   * The slice written to `T_patches` by SQL, patches numbered in the order their rows were first
+   * written. When no key repeats and the entry ids run without a hole (the usual batch: INSERTs
+   * of new rows, UPDATEs of one column of each row once), the entries are the patches: read in
+   * entry order and numbered by entry id, with no fold (a GROUP BY sorts the whole queue). Else
+   * the entries are folded, one patch per row, numbered by a window over the folded rows.
    */
   private logSlice(h: DrainHost, t: ReplicatedTable, stamp: number, s: QueueSlice): void {
     const { book } = h;
@@ -117,18 +113,12 @@ export class CaptureDrain {
     const st = this.statementsOf(t, s);
     let n = 0;
     try {
-      if (s.last - s.first + 1 === s.entries) {
-        const offset = base - s.first + 1;
-        // Whole rows of distinct keys need no fold; otherwise try numbering by entry.
-        const by = st.flatCheck.get([s.last, s.last])![0] === 1 ? st.flat : st.byEntry;
-        n = by.patches.run([stamp, offset, peer, s.last]);
-        if (n < s.entries) st.undo.run([peer, base]);
-        else by.nulls?.run([peer, offset, t.name, s.last]);
-      }
-      if (n < s.entries) {
-        n = st.byRank.patches.run([stamp, base, peer, s.last]);
-        st.byRank.nulls?.run([peer, base, t.name, s.last]);
-      }
+      // A repeated key folds: fewer patches than entries, so numbering by entry id would leave holes.
+      const flat = s.last - s.first + 1 === s.entries && st.flatCheck.get([s.last, s.last])![0] === 1;
+      const by = flat ? st.flat : st.byRank;
+      const offset = flat ? base - s.first + 1 : base;
+      n = by.patches.run([stamp, offset, peer, s.last]);
+      by.nulls?.run([peer, offset, t.name, s.last]);
     } catch (err) {
       throw h.explain(err, t);
     }
@@ -190,9 +180,7 @@ export class CaptureDrain {
     st = {
       flatCheck: this.driver.prepare(this.queue.flatCheckSql(s.shape)),
       flat: numbered(`? + "f"`, this.queue.flatSql(s.shape)),
-      byEntry: numbered(`? + "f"`),
       byRank: numbered(`? + row_number() OVER (ORDER BY "f")`),
-      undo: this.driver.prepare(`DELETE FROM ${P} WHERE "_peerId" = ? AND "_sequenceId" > ?`),
     };
     this.tables.set(t, st);
     return st;

@@ -323,8 +323,9 @@ export class CaptureQueue {
   /**
    * The same fold as one SELECT with one parameter, the slice's last entry: per row of `T`, in
    * no order, `"f"` (its first entry: the order to number them in) and per column `"x<i>"`, its
-   * value (NULL when not set), and `"s<i>"`, whether it was set. A row with one entry (the usual case: one INSERT, or an UPDATE of one column)
-   * reads it in place; a row with several looks up, per column, the last entry that set it.
+   * value (NULL when not set), and `"s<i>"`, whether it was set. A row with one entry (one INSERT,
+   * or an UPDATE of one column) reads it in place; a row with several looks up, per column, the
+   * last entry that set it. For slices where some key repeats (flatSql takes the others).
    */
   foldSql(shape: CapturedTableShape): string {
     const q = quoteId(queueName(shape.name));
@@ -346,20 +347,22 @@ export class CaptureQueue {
 
   /**
    * The entries up to a last one (param) as patch rows without folding, in the columns of
-   * foldSql: right when every entry is a whole row (an INSERT) and no key repeats, which
-   * flatCheckSql tells. Folding sorts the queue by key; this reads it in entry order.
+   * foldSql: right when no key repeats among them (flatCheckSql tells), so each entry is its
+   * row's patch — a whole row (an INSERT: every column set) or the key and one column (an UPDATE;
+   * the entry's other columns are NULL, as foldSql reads a row of one entry). Folding sorts the
+   * queue by key; this reads it in entry order.
    */
   flatSql(shape: CapturedTableShape): string {
     const q = quoteId(queueName(shape.name));
-    const cols = shape.columns.map((c, i) => `${quoteId(c.name)} AS "x${i}", 1 AS "s${i}"`);
+    const cols = shape.columns.map((c, i) => `${quoteId(c.name)} AS "x${i}", ${c.pk > 0 ? "1" : `${COLUMN} IN (${WHOLE_ROW}, ${i})`} AS "s${i}"`);
     return `SELECT ${ENTRY} AS "f", ${cols.join(", ")} FROM ${q} WHERE ${ENTRY} <= ?`;
   }
 
-  /** One row, 1 when the entries up to a last one (param, given twice) can be taken by flatSql, else 0. */
+  /** One row, 1 when no key repeats among the entries up to a last one (param, given twice), so flatSql can take them; else 0. */
   flatCheckSql(shape: CapturedTableShape): string {
     const q = quoteId(queueName(shape.name));
     const keys = shape.pkIndexes.map((i) => quoteId(shape.columns[i]!.name)).join(", ");
-    return `SELECT max(${COLUMN}) = ${WHOLE_ROW} AND count(*) = (SELECT count(*) FROM (SELECT DISTINCT ${keys} FROM ${q} WHERE ${ENTRY} <= ?)) FROM ${q} WHERE ${ENTRY} <= ?`;
+    return `SELECT count(*) = (SELECT count(*) FROM (SELECT DISTINCT ${keys} FROM ${q} WHERE ${ENTRY} <= ?)) FROM ${q} WHERE ${ENTRY} <= ?`;
   }
 
   /** Deletes the entries of `s` (inside the drain's transaction: its rollback keeps them). */

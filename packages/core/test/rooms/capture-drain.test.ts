@@ -1,7 +1,8 @@
 /**
  * The drain of captured writes (src/capture-drain.ts, the fold in src/capture-queue.ts): SQL
  * folds each row's entries into one patch, numbered in the order rows were first written, with
- * its explicit NULLs (inline or in the side table); a captured value is written back to `T` where
+ * its explicit NULLs (inline or in the side table), and takes a slice where no key repeats (a
+ * batch of INSERTs, of one-column UPDATEs) without the fold, to the same patches; a captured value is written back to `T` where
  * the table keeps values as given (an untyped or BLOB column, ANY in a STRICT table), so the
  * writer reads what receivers store, and stays the newest; a captured patch that is not the
  * newest of its row recomputes the row by the merge rule; the merge event names the drained
@@ -279,6 +280,118 @@ describe("captured writes: the drain", () => {
       expect(db.prepare("SELECT id, name, qty FROM items ORDER BY id").raw().all(), second).toEqual([
         [1, "again", qty],
         [2, "two", null],
+      ]);
+      a.close();
+    }
+  });
+
+  /** Patches of peer 1 above `after` with their stamps, as patchesOf gives them plus `_patchedAt`. */
+  const stampedPatches = (db: Database.Database, nulls: "inline" | "side", after: number) => {
+    const stamps = db.prepare("SELECT _patchedAt FROM items_patches WHERE _peerId = 1 AND _sequenceId > ? ORDER BY _sequenceId").pluck().all(after);
+    return patchesOf(db, nulls)
+      .filter((r) => (r[0] as number) > after)
+      .map((r, i) => [...r, stamps[i]]);
+  };
+
+  for (const nulls of ["inline", "side"] as const) {
+    it(`a batch of one-column UPDATEs, each row once, is not folded and gives the patches the fold gives (${nulls} NULLs)`, () => {
+      // The same batch twice: as written, and with its first UPDATE run twice (same value), which makes row 4 fold.
+      const drained = (twice: boolean) => {
+        const db = new Database(":memory:");
+        db.exec(itemsDdl(nulls === "inline", "by-origin"));
+        const { a, ran, folded } = recording(db);
+        db.prepare("INSERT INTO items (id, name, qty, price) VALUES (1, 'a', 1, 1.5), (2, 'b', 2, 2.5), (3, 'c', 3, 3.5), (4, 'd', 4, 4.5), (5, 'e', 5, 5.5)").run();
+        expect(a.flush()).toBe("1.5");
+        db.transaction(() => {
+          for (let i = twice ? 0 : 1; i < 2; i++) db.prepare("UPDATE items SET qty = 10 WHERE id = 4").run();
+          db.prepare("UPDATE items SET name = NULL WHERE id = 2").run();
+          db.prepare("UPDATE items SET price = 9.5 WHERE id = 99").run(); // no row: nothing
+          db.prepare("UPDATE items SET price = NULL WHERE id = 5").run();
+          db.prepare("INSERT INTO items (id, name) VALUES (8, 'eight')").run();
+          db.prepare("UPDATE items SET deletedAt = 7 WHERE id = 1").run();
+        })();
+        ran.length = 0;
+        expect(a.flush()).toBe("1.10");
+        const out = { folded: folded(), patches: stampedPatches(db, nulls, 5), queued: db.prepare("SELECT count(*) FROM _replic_captured_items").pluck().get() };
+        a.close();
+        return out;
+      };
+      const flat = drained(false);
+      const folded = drained(true);
+      expect([flat.folded, folded.folded]).toEqual([false, true]);
+      expect(flat.patches.map((r) => r.slice(0, 7))).toEqual([
+        [6, 4, null, 10, null, null, null],
+        [7, 2, null, null, null, null, "name"],
+        [8, 5, null, null, null, null, "price"],
+        [9, 8, "eight", null, null, null, "qty|price|deletedAt"],
+        [10, 1, null, null, null, 7, null],
+      ]);
+      // One stamp for the drain, later than the first drain's; the folded twin stores the same rows.
+      expect(new Set(flat.patches.map((r) => r[7])).size).toBe(1);
+      expect(flat.patches).toEqual(folded.patches);
+      expect([flat.queued, folded.queued]).toEqual([0, 0]);
+    });
+  }
+
+  it("a row updated twice, or in two columns by one UPDATE, is folded in one pass: one patch per row", () => {
+    for (const [label, writes, expected] of [
+      [
+        "updated twice",
+        ["UPDATE items SET qty = 1 WHERE id = 2", "UPDATE items SET name = 'x' WHERE id = 1", "UPDATE items SET qty = NULL WHERE id = 2"],
+        [
+          [3, 2, null, null, null, null, "qty"],
+          [4, 1, "x", null, null, null, null],
+        ],
+      ],
+      [
+        "two columns",
+        ["UPDATE items SET name = 'y', qty = NULL WHERE id = 1", "UPDATE items SET price = 0.5 WHERE id = 2"],
+        [
+          [3, 1, "y", null, null, null, "qty"],
+          [4, 2, null, null, 0.5, null, null],
+        ],
+      ],
+    ] as const) {
+      const db = new Database(":memory:");
+      db.exec(itemsDdl(true, "by-origin"));
+      const { a, ran, folded } = recording(db);
+      db.prepare("INSERT INTO items (id, name, qty) VALUES (1, 'a', 5), (2, 'b', 6)").run();
+      a.flush();
+      db.transaction(() => {
+        for (const w of writes) db.prepare(w).run();
+      })();
+      ran.length = 0;
+      expect(a.flush(), label).toBe("1.4");
+      expect(folded(), label).toBe(true);
+      // The fold runs once: no patches written by entry and taken back.
+      expect(
+        ran.filter((sql) => /^(INSERT INTO|DELETE FROM) "items_patches"/.test(sql)),
+        label,
+      ).toHaveLength(1);
+      expect(patchesOf(db, "inline").slice(2), label).toEqual(expected);
+      a.close();
+    }
+  });
+
+  it("a key of two columns: rows sharing one key column are distinct rows (not folded); a row updated twice is folded", () => {
+    for (const twice of [false, true]) {
+      const db = new Database(":memory:");
+      db.exec(`CREATE TABLE pairs (a INTEGER NOT NULL, b TEXT NOT NULL, v TEXT, PRIMARY KEY (a, b));
+CREATE TABLE pairs_patches (a INTEGER, b TEXT, v TEXT, _patchedAt INTEGER NOT NULL, _sequenceId INTEGER NOT NULL, _peerId INTEGER NOT NULL, _nulls TEXT);`);
+      const { a, ran, folded } = recording(db);
+      db.prepare("INSERT INTO pairs (a, b, v) VALUES (1, 'x', 'p'), (1, 'y', 'q'), (2, 'x', 'r')").run();
+      a.flush();
+      db.transaction(() => {
+        db.prepare("UPDATE pairs SET v = 'X' WHERE a = 1 AND b = 'y'").run();
+        db.prepare("UPDATE pairs SET v = NULL WHERE a = 1 AND b = 'x'").run();
+        if (twice) db.prepare("UPDATE pairs SET v = 'Y' WHERE a = 1 AND b = 'y'").run();
+      })();
+      ran.length = 0;
+      expect(a.flush()).toBe("1.5");
+      expect(folded()).toBe(twice);
+      expect(db.prepare("SELECT _sequenceId, a, b, v, _nulls FROM pairs_patches WHERE _sequenceId > 3 ORDER BY _sequenceId").raw().all()).toEqual([
+        [4, 1, "y", twice ? "Y" : "X", null],
+        [5, 1, "x", null, "v"],
       ]);
       a.close();
     }
