@@ -35,7 +35,9 @@ import type { ConformanceBinding } from "./types.js";
 
 export type { AdapterModule, ConformanceBinding, DivergenceEventLike, ReplicaLike, ReplicaOptionsLike, SqlValue } from "./types.js";
 export { defineDriverContract } from "./driver-contract.js";
-export type { DriverContractOptions, DriverFixture } from "./driver-contract.js";
+export type { DriverContractOptions } from "./driver-contract.js";
+export { driverContractCases, runDriverContractCase } from "./driver-contract-cases.js";
+export type { ContractAssertion, ContractExpect, DriverContractCase, DriverContractForm, DriverFixture } from "./driver-contract-cases.js";
 export { CRASH_CHILD_PATH, crashChildCommand } from "./crash.js";
 export { CANONICAL_DIGEST, CANONICAL_MIGRATIONS, CANONICAL_PEERS, canonicalExpected, canonicalHistory } from "./canonical.js";
 export { playCanonicalHistory } from "./determinism.js";
