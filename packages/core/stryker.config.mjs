@@ -15,7 +15,6 @@ const ROOMS = [
   "src/patch-log.ts",
   "src/inbound.ts",
   "src/intake.ts",
-  "src/take-group.ts",
   "src/held-patches.ts",
   "src/wire-mapping.ts",
   "src/origins.ts",
@@ -27,7 +26,8 @@ const ROOMS = [
   "src/heartbeats.ts",
   "src/valid-together.ts",
   "src/row-candidate.ts",
-  // Not yet: visibility.ts and table-rules.ts (never run), settle.ts (77.88 % at its one run):
+  // Not yet: visibility.ts and table-rules.ts (never run), settle.ts (77.88 % at its one run),
+  // take-group.ts (71.91 % at its first run, 2026-12-07):
   // docs/mutation/README.md.
 ];
 
