@@ -29,9 +29,7 @@ export function mapPatches(catalog: Catalog, msg: PatchesMessage): MappedPatches
   let lastTable = -1;
   let mapped: { cols: number[]; order: number[] | undefined } | undefined;
   const out: LocalPatch[] = new Array(msg.patches.length);
-  // Patches of one group come together: the last group found is tried first.
   const byPeer = msg.groups ? groupsByPeer(msg.groups) : undefined;
-  let group: WireGroup | undefined;
   for (let k = 0; k < msg.patches.length; k++) {
     const wp: WirePatch = msg.patches[k]!;
     const { table: t, index: ix } = maps[wp.table]!;
@@ -50,9 +48,8 @@ export function mapPatches(catalog: Catalog, msg: PatchesMessage): MappedPatches
       const v = wp.values[order ? order[i]! : i]!;
       values[i] = checkValue(schema, schema.columns[cols[i]!]!, v);
     }
-    if (byPeer && !(group && group.peerId === wp.peerId && wp.seq >= group.first && wp.seq <= group.last)) group = groupOf(byPeer.get(wp.peerId), wp.seq);
-    // Every patch gets the same shape, in a group or not.
-    out[k] = { table, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values, group: byPeer ? group : undefined };
+    // Every patch gets the same shape, in a group or not (a group set afterwards made two shapes).
+    out[k] = { table, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values, group: byPeer && groupOf(byPeer.get(wp.peerId), wp.seq) };
   }
   return { patches: out, aliens: undefined };
 }
