@@ -29,7 +29,6 @@ export function mapPatches(catalog: Catalog, msg: PatchesMessage): MappedPatches
   let lastTable = -1;
   let mapped: { cols: number[]; order: number[] | undefined } | undefined;
   const out: LocalPatch[] = new Array(msg.patches.length);
-  const byPeer = msg.groups ? groupsByPeer(msg.groups) : undefined;
   for (let k = 0; k < msg.patches.length; k++) {
     const wp: WirePatch = msg.patches[k]!;
     const { table: t, index: ix } = maps[wp.table]!;
@@ -48,26 +47,20 @@ export function mapPatches(catalog: Catalog, msg: PatchesMessage): MappedPatches
       const v = wp.values[order ? order[i]! : i]!;
       values[i] = checkValue(schema, schema.columns[cols[i]!]!, v);
     }
-    // Every patch gets the same shape, in a group or not (a group set afterwards made two shapes).
-    out[k] = { table, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values, group: byPeer && groupOf(byPeer.get(wp.peerId), wp.seq) };
+    out[k] = { table, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values };
   }
-  return { patches: out, aliens: undefined };
+  return withGroups(msg.groups, { patches: out, aliens: undefined });
 }
 
-function groupsByPeer(groups: readonly WireGroup[]): Map<number, WireGroup[]> {
+/** Points every patch (and alien patch) at the group the message puts it in. */
+function withGroups(groups: readonly WireGroup[] | undefined, m: MappedPatches): MappedPatches {
+  if (!groups) return m;
   const byPeer = new Map<number, WireGroup[]>();
   for (const g of groups) {
     let list = byPeer.get(g.peerId);
     if (!list) byPeer.set(g.peerId, (list = []));
     list.push(g);
   }
-  return byPeer;
-}
-
-/** Points every patch (and alien patch) at the group the message puts it in. */
-function withGroups(groups: readonly WireGroup[] | undefined, m: MappedPatches): MappedPatches {
-  if (!groups) return m;
-  const byPeer = groupsByPeer(groups);
   for (const p of m.patches) {
     const g = groupOf(byPeer.get(p.peerId), p.seq);
     if (g) p.group = g;
