@@ -13,7 +13,7 @@ const bench = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = mkdtempSync(join(tmpdir(), "replic-capture-test-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-const VARIANTS = ["raw.batch", "captured.batch", "captured.queue", "upsert.batch", "raw.update", "captured.update", "raw.single", "captured.single", "captured.single+flush", "upsert.single"];
+const VARIANTS = ["raw.batch", "captured.batch", "captured.queue", "upsert.batch", "raw.update", "captured.update", "captured.update.queue", "raw.single", "captured.single", "captured.single+flush", "upsert.single"];
 
 describe("bench/capture.mjs", () => {
   it("measures every variant on every binding, and cr-sqlite on WASM", async () => {
