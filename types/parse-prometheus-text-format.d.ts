@@ -1,3 +1,5 @@
+// Types of parse-prometheus-text-format (it ships none), for the tests that read /metrics output;
+// each package's tsconfig includes this folder.
 declare module "parse-prometheus-text-format" {
   interface Sample {
     value?: string;
