@@ -6,8 +6,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    // large-groups: a group merged from storage (inbound.ts mergeStored), 1-2 s; group-lookup: a patch's group in the decoder and the mapping.
-    include: ["test/clock.test.ts", "test/codec.test.ts", "test/codec-edges.test.ts", "test/golden.test.ts", "test/group-lookup.test.ts", "test/large-groups.test.ts", "test/rooms/*.test.ts"],
+    // group-lookup: a patch's group in the decoder and the mapping.
+    include: ["test/clock.test.ts", "test/codec.test.ts", "test/codec-edges.test.ts", "test/golden.test.ts", "test/group-lookup.test.ts", "test/rooms/*.test.ts"],
     env: { REPLIC_FUZZ_RUNS: "2000" },
     // The initial run must pass on a loaded machine too (the fuzzers take seconds there).
     testTimeout: 60_000,

@@ -47,6 +47,7 @@ export interface InboundOptions {
   maxClockDriftMs: number;
   maxHeldPatches: number;
   maxIncompletePatches: number;
+  maxGroupInMemory: number;
   maxOrigins: number;
   logger: Logger | undefined;
 }
@@ -80,7 +81,8 @@ export class Inbound {
   private readonly groups: TakeGroupRooms;
 
   constructor(private readonly r: InboundRooms) {
-    this.groups = { catalog: r.catalog, origins: r.origins, incomplete: r.incomplete, bounds: r.bounds, maxIncompletePatches: r.opts.maxIncompletePatches };
+    const { maxIncompletePatches, maxGroupInMemory } = r.opts;
+    this.groups = { catalog: r.catalog, origins: r.origins, incomplete: r.incomplete, bounds: r.bounds, maxIncompletePatches, maxGroupInMemory };
   }
 
   receive(fromPeerId: number, bytes: Uint8Array): void {
@@ -288,7 +290,9 @@ export class Inbound {
       const whole = aliensOf(m);
       for (const p of m.patches) {
         while (next < mine.length && mine[next]!.seq < p.seq) this.merge(mine[next++]!, e, touched, true);
-        this.merge(p, e, touched, false, whole?.get(p));
+        const a = whole?.get(p);
+        this.merge(p, e, touched, false, a);
+        if (a) count(e, "patches_alien_kept_total");
         origin.add(p.seq);
         if (keys) (keys[p.table.name] ??= []).push(p.table.keyOf(p.cols, p.values));
       }

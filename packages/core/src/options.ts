@@ -60,6 +60,11 @@ export interface ReplicaOptions {
    */
   maxIncompletePatches?: number;
   /**
+   * Most stored parts of a completed group read into memory at once; a group with more waiting
+   * merges from storage a few stored rows at a time, in the same one transaction. Default 10 000.
+   */
+  maxGroupInMemory?: number;
+  /**
    * Decoder limits for incoming messages; also the largest local patch accepted, and
    * (`maxGroupPatches`, default 2 000 000) the largest transaction written or accepted.
    */
@@ -116,6 +121,7 @@ export const KNOWN_OPTIONS = {
   idleHeartbeatEvery: "supported",
   maxHeldPatches: "supported",
   maxIncompletePatches: "supported",
+  maxGroupInMemory: "supported",
   limits: "supported",
   waitTimeoutMs: "supported",
   logger: "supported",
@@ -183,6 +189,7 @@ export interface ResolvedOptions {
   idleHeartbeatEvery: number;
   maxHeldPatches: number;
   maxIncompletePatches: number;
+  maxGroupInMemory: number;
   waitTimeoutMs: number;
   now: () => number;
   limits: Required<DecodeLimits>;
@@ -214,6 +221,7 @@ export function resolveOptions(options: ReplicaOptions): ResolvedOptions {
     idleHeartbeatEvery: options.idleHeartbeatEvery ?? 10,
     maxHeldPatches: options.maxHeldPatches ?? 100_000,
     maxIncompletePatches: options.maxIncompletePatches ?? 2_000_000,
+    maxGroupInMemory: options.maxGroupInMemory ?? 10_000,
     waitTimeoutMs: options.waitTimeoutMs ?? 30_000,
   };
   for (const [k, v] of Object.entries(numbers)) {

@@ -20,9 +20,6 @@ import { PatchesEncoder } from "./wire/encoder.js";
 import type { WireGroup } from "./wire/types.js";
 import { mapPatches } from "./wire-mapping.js";
 
-/** Stored parts of a completed group read into memory at most: a larger group merges from storage (inbound.ts). */
-export const GROUP_WINDOW = 10_000;
-
 /** Rows (runs of parts, each at most one received message) read at a time when a group merges from storage. */
 export const WINDOW_ROWS = 4;
 
@@ -32,13 +29,15 @@ export interface TakeGroupRooms {
   incomplete: IncompleteGroups;
   bounds: GroupBounds;
   maxIncompletePatches: number;
+  /** Stored parts of a completed group read into memory at most: a larger group merges from storage (inbound.ts). */
+  maxGroupInMemory: number;
 }
 
 /** A group complete now. */
 export interface CompleteGroup {
   /** Its parts to merge from memory: this message's, and the stored ones of a small group. */
   parts: LocalPatch[];
-  /** Set when its stored parts are more than GROUP_WINDOW: they merge from storage. */
+  /** Set when its stored parts are more than `maxGroupInMemory`: they merge from storage. */
   stored: WireGroup | undefined;
   /** Its stamp. */
   patchedAt: number;
@@ -71,7 +70,7 @@ export function takeGroup(r: TakeGroupRooms, { group, parts }: GroupParts, e: Ef
     bounds.record(group);
     count(e, "groups_completed_total");
     if (!pending) return { parts, stored: undefined, patchedAt: stamp };
-    if (pending.parts > GROUP_WINDOW) return { parts, stored: group, patchedAt: stamp };
+    if (pending.parts > r.maxGroupInMemory) return { parts, stored: group, patchedAt: stamp };
     const stored = readParts(catalog, incomplete.parts(group, group.first, size));
     // The whole form of a part naming something unknown here is kept and relayed as received.
     for (const [p, a] of aliensOf(stored) ?? []) (e.alienOf ??= new Map()).set(p, a);

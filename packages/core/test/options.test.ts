@@ -66,6 +66,7 @@ describe("option names", () => {
       idleHeartbeatEvery: 3,
       maxHeldPatches: 5,
       maxIncompletePatches: 5,
+      maxGroupInMemory: 5,
       limits: { maxPatches: 100 },
       waitTimeoutMs: 100,
       logger: { warn: () => {} },

@@ -1,27 +1,14 @@
 // The inbound room's group path (src/inbound.ts, takeGroup) and the local writer's one stamp per
 // transaction: a group is visible whole or not at all, whatever the message boundaries; parts that
 // disagree are refused whole; waiting parts are bounded, durable and reported when overdue.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createReplica, decodeMessage, decodeWire, encodeMessage, encodeWire, isReplicError, type Replica } from "../../src/index.js";
 import { testDriver } from "../helpers.js";
-import { dumpOrders, ORDERS_DDL, ORDERS_MIGRATIONS, orderViolation } from "../group-sim.js";
+import { largeGroupCases } from "../large-group-cases.js";
+import { metric, ordersPeers } from "../orders-peers.js";
+import { dumpOrders, ORDERS_DDL, ORDERS_MIGRATIONS } from "../group-sim.js";
 
-const open: Replica[] = [];
-afterEach(() => {
-  for (const r of open.splice(0)) r.close();
-});
-
-function peer(id: number, opts: Record<string, unknown> = {}) {
-  const d = testDriver();
-  const r = createReplica(d, { peerId: id, heartbeatMs: 0, ...opts });
-  r.migrate(ORDERS_MIGRATIONS);
-  open.push(r);
-  return { r, d, dump: () => dumpOrders(d), violation: () => orderViolation(d) };
-}
-
-function metric(r: Replica, name: string): number {
-  return Number(new RegExp(`^replic_${name} (\\d+)$`, "m").exec(r.metrics())?.[1] ?? NaN);
-}
+const { peer, open } = ordersPeers();
 
 /** An order and its four lines, one epoch on all five rows, in one transaction. */
 function writeOrder(r: Replica, order: string, epoch: number, linesFirst = false) {
@@ -519,4 +506,9 @@ describe("inbound: group patches", () => {
     expect(code(encodeWire({ ...sixth, groups: [{ peerId: 1, first: 2, last: 6 }] }, 2))).toBe("GROUP_MISMATCH");
     expect(code(sent[5]!)).toBe("accepted");
   });
+});
+
+describe("inbound: a group larger than maxGroupInMemory merges from storage (small)", () => {
+  // 44 parts wait in 11 runs (above 10 in memory), read 4 runs at a time; the twelfth message completes the group.
+  largeGroupCases({ rows: 47, batch: 4, inMemory: 10, failAt: 30 }, { peer, open });
 });
