@@ -27,7 +27,12 @@ export function openReplica<DB extends object = AnyTables, Keys extends KeyColum
   return createReplica<DB, Keys>(createDriver(db), options);
 }
 
-/** The `T_patches` DDL (and recommended indexes) for table `table` of `db`. */
+/** The `T_patches` DDL (and recommended indexes) for table `table` of `db`; the statements it reads the schema with are finalized before it returns. */
 export function patchesDdl(db: Database, table: string): ReturnType<typeof corePatchesDdl> {
-  return corePatchesDdl(createDriver(db), table);
+  const driver = createDriver(db);
+  try {
+    return corePatchesDdl(driver, table);
+  } finally {
+    driver.release?.();
+  }
 }

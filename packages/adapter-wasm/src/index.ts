@@ -69,7 +69,16 @@ function mainFile(db: Database): string {
   return row?.file ?? "";
 }
 
-/** The `T_patches` DDL (and recommended indexes) for table `table` of `db`. */
+/**
+ * The `T_patches` DDL (and recommended indexes) for table `table` of `db`. The statements it
+ * reads the schema with are finalized before it returns: one left open would keep `db`'s memory
+ * (and file) after `db.close()`.
+ */
 export function patchesDdl(db: Database, table: string): ReturnType<typeof corePatchesDdl> {
-  return corePatchesDdl(createDriver(db), table);
+  const driver = createDriver(db);
+  try {
+    return corePatchesDdl(driver, table);
+  } finally {
+    driver.release?.();
+  }
 }

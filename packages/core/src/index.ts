@@ -77,7 +77,15 @@ import { attachReader, watchableDriver } from "./watch.js";
 export function createReplica<DB extends object = AnyTables, Keys extends KeyColumns<DB> = {}>(driver: SqliteDriver, options?: ReplicaOptions): Replica<DB, Keys> {
   // watch(replica, ...) reads through the replica's own connection, until the replica closes.
   const { driver: watched, reader } = watchableDriver(driver);
-  const replica = new Replica<DB, Keys>(watched, options);
+  let replica: Replica<DB, Keys>;
+  try {
+    replica = new Replica<DB, Keys>(watched, options);
+  } catch (err) {
+    // A replica that fails to open keeps none of the statements it prepared: on WASM an
+    // unfinalized statement keeps the database's memory (and file) after the caller closes it.
+    watched.release?.();
+    throw err;
+  }
   attachReader(replica, reader);
   return replica;
 }
