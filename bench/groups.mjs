@@ -33,7 +33,7 @@ import { adapterFor, core as loadCore, openReplicaOn } from "./lib/replic.mjs";
 import { singleOriginHistory } from "./lib/history.mjs";
 import { interleave } from "./lib/measure.mjs";
 import { describeMachine } from "./lib/machine.mjs";
-import { RESULT_MARK, emit, now, peakRss, runtime } from "./lib/proc.mjs";
+import { RESULT_MARK, emit, gc, now, peakRss, runtime } from "./lib/proc.mjs";
 import { pairedRatios, summarize } from "./lib/stats.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -105,7 +105,7 @@ async function parent() {
         const r = await runScript(binding === "bun" ? bunPath : process.execPath, binding === "bun" ? [self, "--child", JSON.stringify(cfg)] : ["--expose-gc", self, "--child", JSON.stringify(cfg)], 1_800_000);
         load.push(os.loadavg().map((x) => +x.toFixed(1)));
         if (!r.ok) doc.errors.push(`${binding}: ${r.error}`);
-        else doc.paths[binding] = summarizePaths(r.metrics);
+        else doc.paths[binding] = { ...summarizePaths(r.metrics), paired: summarizePaired(r.paired) };
       }
     if (!opt.skipBig) {
       process.stderr.write(`\n▶ large group: ${opt.big.toLocaleString("en-US")} rows, one upsertMany vs ${opt.big / opt.bigTx} transactions of ${opt.bigTx}\n`);
@@ -173,6 +173,13 @@ function summarizePaths(metrics) {
       ratioCpu: summarize(pairedRatios(n.cpuSamples, b.cpuSamples)),
     };
   }
+  return out;
+}
+
+/** Per receive path: the message-by-message ratios (pairedReceive), CPU and wall. */
+function summarizePaired(paired) {
+  const out = {};
+  for (const [p, r] of Object.entries(paired)) out[p] = { ratioCpu: summarize(r.cpu), ratio: summarize(r.wall) };
   return out;
 }
 
@@ -308,12 +315,52 @@ async function child(cfg) {
     }
     const metrics = await interleave(timedVariants, cfg, log);
     for (const [name, m] of Object.entries(metrics)) if (m.samples) m.cpuSamples = cpu[name].slice(cfg.warmup);
-    emit({ ok: true, runtime, metrics });
+    const paired = {
+      "recv-tx": await pairedReceive(builds, fresh, finish, txMessages, recvRows, cfg, log),
+      "recv-single": await pairedReceive(builds, fresh, finish, { now: single, before: single }, recvRows, cfg, log),
+    };
+    emit({ ok: true, runtime, metrics, paired });
     process.exit(0);
   } catch (e) {
     emit({ ok: false, runtime, error: String(e && e.stack ? e.stack : e) });
     process.exit(1);
   }
+}
+
+/**
+ * receive() message by message: a receiver of each build side by side, message i given to both
+ * in turn (which first alternates), the CPU and wall time of each call summed per build. Both
+ * builds see the same moments of a shared machine, so its drift from one sample to the next,
+ * which whole-run samples carry into their ratio, cancels here. Returns now / before per round.
+ */
+async function pairedReceive(builds, fresh, finish, inputs, recvRows, cfg, log) {
+  const cpu = [];
+  const wall = [];
+  for (let round = -cfg.warmup; round < cfg.runs; round++) {
+    const h = { now: await fresh(builds.now, "now"), before: await fresh(builds.before, "before") };
+    const spent = { now: { cpu: 0, wall: 0 }, before: { cpu: 0, wall: 0 } };
+    for (const x of Object.values(h)) x.replica.addPeer(WRITER, () => {});
+    gc();
+    const n = inputs.now.length;
+    for (let i = 0; i < n; i++) {
+      for (const name of i % 2 === 0 ? ["now", "before"] : ["before", "now"]) {
+        const c0 = process.cpuUsage();
+        const t0 = now();
+        h[name].replica.receive(WRITER, inputs[name][i]);
+        spent[name].wall += now() - t0;
+        const c = process.cpuUsage(c0);
+        spent[name].cpu += c.user + c.system;
+      }
+    }
+    finish(h.now, recvRows);
+    finish(h.before, recvRows);
+    const r = spent.before.cpu / spent.now.cpu;
+    log(`${round < 0 ? "warm-up" : `run ${round + 1}/${cfg.runs}`} paired receive: now / before ${r.toFixed(3)} per CPU s`);
+    if (round < 0) continue;
+    cpu.push(r);
+    wall.push(spent.before.wall / spent.now.wall);
+  }
+  return { cpu, wall };
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -469,6 +516,15 @@ function report(doc) {
           continue;
         }
         L.push(`| ${label[p]} | ${BINDING_LABEL[b]} | ${k(r.before.median)} | ${k(r.now.median)} | **${f2(r.ratio.median)}** (${f2(r.ratio.min)}–${f2(r.ratio.max)}) | ${k(res.raw.median)} | ${k(r.beforeCpu.median)} | ${k(r.nowCpu.median)} | **${f2(r.ratioCpu.median)}** (${f2(r.ratioCpu.min)}–${f2(r.ratioCpu.max)}) |`);
+      }
+    L.push("");
+    L.push(`### receive(), message by message`, "");
+    L.push(`The same inputs again, ${o.runs} rounds (+${o.warmup} warm-up): a receiver of each build side by side, each message given to both in turn (which one first alternates), the CPU and wall time of each \`receive()\` summed per build. Both builds run through the same moments of the machine, so its drift between whole-run samples (above) does not enter these ratios. Medians (min–max) of now / before per round.`, "");
+    L.push("| path | binding | **now / before, CPU** | now / before, wall |", "|---|---|---:|---:|");
+    for (const p of ["recv-tx", "recv-single"])
+      for (const [b, res] of Object.entries(doc.paths)) {
+        const r = res.paired?.[p];
+        if (r) L.push(`| ${label[p]} | ${BINDING_LABEL[b]} | **${f2(r.ratioCpu.median)}** (${f2(r.ratioCpu.min)}–${f2(r.ratioCpu.max)}) | ${f2(r.ratio.median)} (${f2(r.ratio.min)}–${f2(r.ratio.max)}) |`);
       }
     L.push("");
   }

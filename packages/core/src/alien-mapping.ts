@@ -42,6 +42,7 @@ export function mapWithAliens(msg: PatchesMessage, maps: TableMap[]): MappedPatc
       columns: wp.columns.map((c) => names[c]!),
       values: wp.values,
       local,
+      group: wp.group,
     });
   }
   return { patches, aliens };

@@ -38,8 +38,7 @@ export function decodeAlien(bytes: Uint8Array): AlienPatch {
   if (msg.kind !== "patches" || msg.patches.length !== 1) throw new Error("stored alien patch is not a one-patch message");
   const p = msg.patches[0]!;
   const t = msg.tables[p.table]!;
-  const group = msg.groups?.[0];
-  return { peerId: p.peerId, seq: p.seq, patchedAt: p.patchedAt, table: t.name, columns: p.columns.map((c) => t.columns[c]!), values: p.values, local: undefined, ...(group ? { group } : {}) };
+  return { peerId: p.peerId, seq: p.seq, patchedAt: p.patchedAt, table: t.name, columns: p.columns.map((c) => t.columns[c]!), values: p.values, local: undefined, group: p.group };
 }
 
 /** Limits for reading back a one-patch message this replica stored itself (checked when received). */

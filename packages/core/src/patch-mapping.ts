@@ -32,7 +32,7 @@ export function mapOne(table: ReplicatedTable, wp: WirePatch, index: number[]): 
   const schema = table.schema;
   const values: SqlValue[] = new Array(cols.length);
   for (let i = 0; i < cols.length; i++) values[i] = checkValue(schema, schema.columns[cols[i]!]!, wp.values[order ? order[i]! : i]!);
-  return { table, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values };
+  return { table, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values, group: wp.group };
 }
 
 /** Wire column indexes → sorted local indexes (plus the permutation when the order differs). */

@@ -12,8 +12,7 @@ import type { SqlValue } from "./driver.js";
 import { mapColumns, type MappedPatches, type TableMap } from "./patch-mapping.js";
 import type { LocalPatch } from "./replicated-table.js";
 import { checkValue } from "./values.js";
-import { groupOf } from "./wire/decoder.js";
-import type { PatchesMessage, WireGroup, WirePatch, WireTable } from "./wire/types.js";
+import type { PatchesMessage, WirePatch, WireTable } from "./wire/types.js";
 
 export function mapPatches(catalog: Catalog, msg: PatchesMessage): MappedPatches {
   let allKnown = true;
@@ -24,7 +23,7 @@ export function mapPatches(catalog: Catalog, msg: PatchesMessage): MappedPatches
     if (!known) allKnown = false;
     return { name: t.name, table, index, known };
   });
-  if (!allKnown) return withGroups(msg.groups, mapWithAliens(msg, maps));
+  if (!allKnown) return mapWithAliens(msg, maps);
   let lastColumns: number[] | undefined;
   let lastTable = -1;
   let mapped: { cols: number[]; order: number[] | undefined } | undefined;
@@ -47,29 +46,7 @@ export function mapPatches(catalog: Catalog, msg: PatchesMessage): MappedPatches
       const v = wp.values[order ? order[i]! : i]!;
       values[i] = checkValue(schema, schema.columns[cols[i]!]!, v);
     }
-    out[k] = { table, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values };
+    out[k] = { table, peerId: wp.peerId, seq: wp.seq, patchedAt: wp.patchedAt, cols, values, group: wp.group };
   }
-  return withGroups(msg.groups, { patches: out, aliens: undefined });
-}
-
-/** Points every patch (and alien patch) at the group the message puts it in. */
-function withGroups(groups: readonly WireGroup[] | undefined, m: MappedPatches): MappedPatches {
-  if (!groups) return m;
-  const byPeer = new Map<number, WireGroup[]>();
-  for (const g of groups) {
-    let list = byPeer.get(g.peerId);
-    if (!list) byPeer.set(g.peerId, (list = []));
-    list.push(g);
-  }
-  for (const p of m.patches) {
-    const g = groupOf(byPeer.get(p.peerId), p.seq);
-    if (g) p.group = g;
-  }
-  if (m.aliens) {
-    for (const a of m.aliens) {
-      const g = groupOf(byPeer.get(a.peerId), a.seq);
-      if (g) a.group = g;
-    }
-  }
-  return m;
+  return { patches: out, aliens: undefined };
 }

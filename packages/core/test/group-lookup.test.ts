@@ -1,7 +1,7 @@
-// Finding a patch's group (the decoder's stamp check, src/wire/decoder.ts; the mapping,
-// src/wire-mapping.ts): each looks a group up once for a run of its patches and must still give
-// every patch its own group, with two groups of one origin, another origin's, and patches in
-// none between them. Outside test/rooms: the mutation run's room tests cover these files already.
+// Finding a patch's group (the decoder's stamp check, src/wire/decoder.ts, which points each
+// patch at its group; the mapping, src/wire-mapping.ts, carries it on): the decoder looks a group
+// up once for a run of its patches and must still give every patch its own group, with two
+// groups of one origin, another origin's, and patches in none between them. Outside test/rooms: the mutation run's room tests cover these files already.
 import { describe, expect, it } from "vitest";
 import { Catalog } from "../src/catalog.js";
 import { mapPatches } from "../src/wire-mapping.js";
@@ -51,7 +51,9 @@ describe("mapPatches: a patch's group", () => {
       { peerId: 8, first: 1, last: 2 },
     ];
     const patches = [wp(9, 1), wp(9, 2), wp(8, 3), wp(9, 3), wp(8, 1), wp(9, 4), wp(8, 2), wp(9, 5), wp(9, 6), wp(7, 4)];
-    const m = mapPatches(c, { kind: "patches", tables, patches, groups });
+    const decoded = decodeWire(encodeWire({ kind: "patches", tables, patches, groups }, 2));
+    if (decoded.kind !== "patches") throw new Error("not a patches message");
+    const m = mapPatches(c, decoded);
     expect(m.patches.map((p) => `${p.peerId}.${p.seq}:${p.group ? `${p.group.peerId}.${p.group.first}-${p.group.last}` : "-"}`)).toEqual([
       "9.1:9.1-2",
       "9.2:9.1-2",
@@ -64,9 +66,10 @@ describe("mapPatches: a patch's group", () => {
       "9.6:-",
       "7.4:-",
     ]);
-    // The message's own group objects, one per group.
-    expect(m.patches[0]!.group).toBe(groups[0]);
-    expect(m.patches[7]!.group).toBe(groups[1]);
+    // The decoded message's own group objects, one per group.
+    expect(m.patches[0]!.group).toBe(decoded.groups![0]);
+    expect(m.patches[1]!.group).toBe(decoded.groups![0]);
+    expect(m.patches[7]!.group).toBe(decoded.groups![1]);
     // Without a group section no patch has a group.
     const plain = mapPatches(c, { kind: "patches", tables, patches });
     expect(plain.patches.every((p) => p.group === undefined)).toBe(true);

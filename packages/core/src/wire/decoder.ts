@@ -143,7 +143,7 @@ export function wireVersionOf(bytes: Uint8Array): number {
  * The group section: at least one group, each of two or more sequences and at most
  * `maxGroupPatches`, groups of one origin disjoint and listed in order, every group holding at
  * least one patch of the message, and all of a group's patches stamped alike. Anything else is a
- * message whose parts disagree: refused whole.
+ * message whose parts disagree: refused whole. Each patch in a group is pointed at it.
  */
 function decodeGroups(r: Reader, patches: readonly WirePatch[], maxGroupPatches: number): WireGroup[] {
   const n = r.count(patches.length, 3, "groups");
@@ -182,6 +182,7 @@ function decodeGroups(r: Reader, patches: readonly WirePatch[], maxGroupPatches:
       ts = known ?? p.patchedAt;
     }
     if (ts !== p.patchedAt) r.fail(`patches of group ${g.peerId}.${g.first}-${g.last} carry different stamps`);
+    p.group = g;
   }
   if (stamp.size !== groups.length) r.fail("a group holds no patch of the message");
   return groups;
@@ -265,7 +266,7 @@ function decodePatches(r: Reader, limits: DecodeLimits): PatchesMessage {
     const cols = columns!;
     const values: SqlValue[] = new Array(cols.length);
     for (let c = 0; c < cols.length; c++) values[c] = r.value();
-    patches[i] = { table, peerId, seq, patchedAt: ts, columns: cols, values };
+    patches[i] = { table, peerId, seq, patchedAt: ts, columns: cols, values, group: undefined };
   }
   return { kind: "patches", tables, patches };
 }

@@ -54,6 +54,8 @@ export interface WirePatch {
   /** Indexes into that table's column list: the columns this patch sets (primary key included). */
   columns: number[];
   values: SqlValue[];
+  /** Set by the decoder (v2 on) when the message puts the patch in a group; encoders read `groups`. */
+  group?: WireGroup;
 }
 
 /**
