@@ -20,6 +20,8 @@
 //                that build sent (now they carry a group each; before they carry none)
 //   recv-single  receive() of the same number of messages of one origin's single upserts (the
 //                synthetic history of workload 2: identical bytes for both builds, no groups)
+// Then each path call by call (`messages` calls of `batch` rows or patches): a replica of each
+// build side by side, call i made on both in turn, so a shared machine's drift cancels.
 // "Before" is the bundled core of af4a3bd with the current adapter's driver (the adapters and
 // their drivers are unchanged since); `--base-core FILE` benchmarks another core bundle.
 import { spawn } from "node:child_process";
@@ -176,7 +178,7 @@ function summarizePaths(metrics) {
   return out;
 }
 
-/** Per receive path: the message-by-message ratios (pairedReceive), CPU and wall. */
+/** Per path: the call-by-call ratios (pairedCalls), CPU and wall. */
 function summarizePaired(paired) {
   const out = {};
   for (const [p, r] of Object.entries(paired)) out[p] = { ratioCpu: summarize(r.cpu), ratio: summarize(r.wall) };
@@ -193,7 +195,16 @@ async function baseAdapter(binding, baseCore) {
   return {
     core,
     openReplica: (db, o) => core.createReplica(current.createDriver(db), o),
-    patchesDdl: (db, t) => core.patchesDdl(current.createDriver(db), t),
+    // The driver is released, as the adapters' own patchesDdl does: on WASM a statement left
+    // unfinalized keeps a closed database's pages in the heap.
+    patchesDdl: (db, t) => {
+      const driver = current.createDriver(db);
+      try {
+        return core.patchesDdl(driver, t);
+      } finally {
+        driver.release?.();
+      }
+    },
   };
 }
 
@@ -315,9 +326,15 @@ async function child(cfg) {
     }
     const metrics = await interleave(timedVariants, cfg, log);
     for (const [name, m] of Object.entries(metrics)) if (m.samples) m.cpuSamples = cpu[name].slice(cfg.warmup);
+    // The same work one call at a time, both builds side by side (pairedCalls).
+    const chunks = Array.from({ length: messages }, (_, i) => rows(i * batch + 1, batch));
+    const receiving = (inputs) => ({ prepare: (r) => r.addPeer(WRITER, () => {}), call: (r, name, i) => r.receive(WRITER, inputs[name][i]) });
+    const calls = { fresh, finish, count: messages, expected: recvRows, cfg, log };
     const paired = {
-      "recv-tx": await pairedReceive(builds, fresh, finish, txMessages, recvRows, cfg, log),
-      "recv-single": await pairedReceive(builds, fresh, finish, { now: single, before: single }, recvRows, cfg, log),
+      batched: await pairedCalls("batched", builds, { ...calls, call: (r, _name, i) => r.transaction(() => { for (const x of chunks[i]) r.upsert(TABLE, x); }) }),
+      many: await pairedCalls("many", builds, { ...calls, call: (r, _name, i) => r.upsertMany(TABLE, chunks[i]) }),
+      "recv-tx": await pairedCalls("recv-tx", builds, { ...calls, ...receiving(txMessages) }),
+      "recv-single": await pairedCalls("recv-single", builds, { ...calls, ...receiving({ now: single, before: single }) }),
     };
     emit({ ok: true, runtime, metrics, paired });
     process.exit(0);
@@ -328,34 +345,34 @@ async function child(cfg) {
 }
 
 /**
- * receive() message by message: a receiver of each build side by side, message i given to both
- * in turn (which first alternates), the CPU and wall time of each call summed per build. Both
- * builds see the same moments of a shared machine, so its drift from one sample to the next,
- * which whole-run samples carry into their ratio, cancels here. Returns now / before per round.
+ * One path one call at a time (a transaction, an upsertMany, a received message): a replica of
+ * each build side by side, call i made on both in turn (which first alternates), the CPU and wall
+ * time of each call summed per build. Both builds see the same moments of a shared machine, so
+ * its drift from one sample to the next, which whole-run samples carry into their ratio, cancels
+ * here. Returns now / before per round.
  */
-async function pairedReceive(builds, fresh, finish, inputs, recvRows, cfg, log) {
+async function pairedCalls(path, builds, { fresh, finish, count, expected, prepare, call, cfg, log }) {
   const cpu = [];
   const wall = [];
   for (let round = -cfg.warmup; round < cfg.runs; round++) {
     const h = { now: await fresh(builds.now, "now"), before: await fresh(builds.before, "before") };
     const spent = { now: { cpu: 0, wall: 0 }, before: { cpu: 0, wall: 0 } };
-    for (const x of Object.values(h)) x.replica.addPeer(WRITER, () => {});
+    for (const x of Object.values(h)) prepare?.(x.replica);
     gc();
-    const n = inputs.now.length;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < count; i++) {
       for (const name of i % 2 === 0 ? ["now", "before"] : ["before", "now"]) {
         const c0 = process.cpuUsage();
         const t0 = now();
-        h[name].replica.receive(WRITER, inputs[name][i]);
+        call(h[name].replica, name, i);
         spent[name].wall += now() - t0;
         const c = process.cpuUsage(c0);
         spent[name].cpu += c.user + c.system;
       }
     }
-    finish(h.now, recvRows);
-    finish(h.before, recvRows);
+    finish(h.now, expected);
+    finish(h.before, expected);
     const r = spent.before.cpu / spent.now.cpu;
-    log(`${round < 0 ? "warm-up" : `run ${round + 1}/${cfg.runs}`} paired receive: now / before ${r.toFixed(3)} per CPU s`);
+    log(`${round < 0 ? "warm-up" : `run ${round + 1}/${cfg.runs}`} ${path}, call by call: now / before ${r.toFixed(3)} per CPU s`);
     if (round < 0) continue;
     cpu.push(r);
     wall.push(spent.before.wall / spent.now.wall);
@@ -518,13 +535,14 @@ function report(doc) {
         L.push(`| ${label[p]} | ${BINDING_LABEL[b]} | ${k(r.before.median)} | ${k(r.now.median)} | **${f2(r.ratio.median)}** (${f2(r.ratio.min)}–${f2(r.ratio.max)}) | ${k(res.raw.median)} | ${k(r.beforeCpu.median)} | ${k(r.nowCpu.median)} | **${f2(r.ratioCpu.median)}** (${f2(r.ratioCpu.min)}–${f2(r.ratioCpu.max)}) |`);
       }
     L.push("");
-    L.push(`### receive(), message by message`, "");
-    L.push(`The same inputs again, ${o.runs} rounds (+${o.warmup} warm-up): a receiver of each build side by side, each message given to both in turn (which one first alternates), the CPU and wall time of each \`receive()\` summed per build. Both builds run through the same moments of the machine, so its drift between whole-run samples (above) does not enter these ratios. Medians (min–max) of now / before per round.`, "");
+    L.push(`### Call by call`, "");
+    L.push(`The same paths again, ${o.runs} rounds (+${o.warmup} warm-up), made of ${o.messages} calls each: a replica of each build side by side, call i made on both in turn (which one first alternates), the CPU and wall time of each call summed per build. Both builds run through the same moments of the machine, so its drift between whole-run samples (above) does not enter these ratios. The write paths here are ${o.messages} transactions (or \`upsertMany\` calls) of ${o.batch.toLocaleString("en-US")} rows, not one of ${o.rows.toLocaleString("en-US")}. Medians (min–max) of now / before per round.`, "");
     L.push("| path | binding | **now / before, CPU** | now / before, wall |", "|---|---|---:|---:|");
-    for (const p of ["recv-tx", "recv-single"])
+    const byCall = { batched: `\`upsert\` × ${o.batch.toLocaleString("en-US")} in \`transaction()\``, many: `\`upsertMany\` of ${o.batch.toLocaleString("en-US")}`, "recv-tx": label["recv-tx"], "recv-single": label["recv-single"] };
+    for (const p of PATHS)
       for (const [b, res] of Object.entries(doc.paths)) {
         const r = res.paired?.[p];
-        if (r) L.push(`| ${label[p]} | ${BINDING_LABEL[b]} | **${f2(r.ratioCpu.median)}** (${f2(r.ratioCpu.min)}–${f2(r.ratioCpu.max)}) | ${f2(r.ratio.median)} (${f2(r.ratio.min)}–${f2(r.ratio.max)}) |`);
+        if (r) L.push(`| ${byCall[p]} | ${BINDING_LABEL[b]} | **${f2(r.ratioCpu.median)}** (${f2(r.ratioCpu.min)}–${f2(r.ratioCpu.max)}) | ${f2(r.ratio.median)} (${f2(r.ratio.min)}–${f2(r.ratio.max)}) |`);
       }
     L.push("");
   }
