@@ -24,6 +24,8 @@ const ROOMS = [
   "src/advertised.ts",
   "src/heads-log.ts",
   "src/heartbeats.ts",
+  "src/heartbeat-intake.ts",
+  "src/clock-watch.ts",
   "src/valid-together.ts",
   "src/row-candidate.ts",
   // Not yet: visibility.ts and table-rules.ts (never run), settle.ts (77.88 % at its one run),

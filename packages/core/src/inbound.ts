@@ -5,7 +5,8 @@
  * Held patches whose time has come take the same path from the commit on (releaseHeld).
  * Intake (intake.ts, alien-intake.ts) classifies each patch once; a group (take-group.ts) merges
  * whole, in the transaction that brings its last part, or waits for the rest. A message that
- * fails anywhere writes nothing and throws a typed error.
+ * fails anywhere writes nothing and throws a typed error. A heartbeat or a heads request goes to
+ * heartbeat-intake.ts; a request for ranges is served by outbox.ts.
  */
 import { encodeAlien, STORED_LIMITS, type AlienPatch } from "./alien-patch.js";
 import { aliensOf, keepAliens } from "./alien-intake.js";
@@ -13,15 +14,14 @@ import { unknownColumns } from "./alien-mapping.js";
 import type { AlienStore } from "./alien-store.js";
 import type { Bookkeeping } from "./bookkeeping.js";
 import type { Catalog } from "./catalog.js";
-import { msFromTimestamp, timestampFromMs, type HybridLogicalClock } from "./clock.js";
+import { timestampFromMs, type HybridLogicalClock } from "./clock.js";
+import { observeRemoteClock } from "./clock-watch.js";
 import type { SqlValue } from "./driver.js";
 import { count, noEffects, type Effects } from "./effects.js";
 import { fromSqlite, isReplicError } from "./errors.js";
-import type { GapRepair } from "./gap-repair.js";
 import type { GroupBounds } from "./group-bounds.js";
-import type { Heartbeats } from "./heartbeats.js";
+import type { HeartbeatIntake } from "./heartbeat-intake.js";
 import type { HeldPatches } from "./held-patches.js";
-import type { IdentityGuard } from "./identity.js";
 import type { IncompleteGroups } from "./incomplete-groups.js";
 import { intake } from "./intake.js";
 import type { Metrics } from "./metrics.js";
@@ -37,8 +37,7 @@ import type { Staleness } from "./staleness.js";
 import { readParts, takeGroup, WINDOW_ROWS, type CompleteGroup, type TakeGroupRooms } from "./take-group.js";
 import type { TxBracket } from "./transaction.js";
 import { decodeWire, wireVersionOf } from "./wire/decoder.js";
-import { encodeWire } from "./wire/encoder.js";
-import { WIRE_VERSION, type DecodeLimits, type HeartbeatMessage, type WireGroup, type WireMessage } from "./wire/types.js";
+import type { DecodeLimits, WireGroup, WireMessage } from "./wire/types.js";
 import { mapPatches } from "./wire-mapping.js";
 
 export interface InboundOptions {
@@ -48,7 +47,6 @@ export interface InboundOptions {
   maxHeldPatches: number;
   maxIncompletePatches: number;
   maxGroupInMemory: number;
-  maxOrigins: number;
   logger: Logger | undefined;
 }
 
@@ -59,25 +57,22 @@ export interface InboundRooms {
   tx: TxBracket;
   origins: Origins;
   neighbours: Neighbours;
-  gaps: GapRepair;
   outbox: Outbox;
   metrics: Metrics;
   staleness: Staleness;
-  identity: IdentityGuard;
   held: HeldPatches;
   alien: AlienStore;
   incomplete: IncompleteGroups;
   bounds: GroupBounds;
   publisher: Publisher;
-  heartbeats: Heartbeats;
+  /** Heartbeats and heads requests received (heartbeat-intake.ts). */
+  heartbeatsIn: HeartbeatIntake;
   /** Whether a `merge` listener wants the keys of rows merged (a group merged from storage lists none otherwise). */
   wantsKeys: () => boolean;
   opts: InboundOptions;
 }
 
 export class Inbound {
-  /** Per neighbour, the highest of our own sequence it advertised beyond ours (raised once each). */
-  private readonly advertisedConflict = new Map<number, number>();
   private readonly groups: TakeGroupRooms;
 
   constructor(private readonly r: InboundRooms) {
@@ -103,8 +98,8 @@ export class Inbound {
     }
     try {
       if (msg.kind === "patches") this.apply(this.allowed(mapPatches(this.r.catalog, msg), link), link);
-      else if (msg.kind === "heartbeat") this.onHeartbeat(msg, link);
-      else if (msg.kind === "heads-request") this.onHeadsRequest(link);
+      else if (msg.kind === "heartbeat") this.r.heartbeatsIn.take(msg, link);
+      else if (msg.kind === "heads-request") this.r.heartbeatsIn.headsRequested(link);
       else if (link) this.r.outbox.serve(link, msg.ranges);
     } catch (err) {
       metrics.inc("receive_errors_total");
@@ -245,7 +240,7 @@ export class Inbound {
         if (a.patchedAt > newestTs) newestTs = a.patchedAt;
       }
       for (const id of e.advanced) book.savePeer(origins.get(id).head());
-      this.observeClock(newestTs, from);
+      observeRemoteClock({ clock: this.r.clock, metrics: this.r.metrics, logger: opts.logger }, newestTs, from?.peerId);
       book.persist(this.r.clock.current, catalog.tables.keys());
     }
     return e;
@@ -337,53 +332,6 @@ export class Inbound {
     e.replaced.push({ ...p });
   }
 
-  private observeClock(remote: number, from: Link | undefined): void {
-    const o = this.r.clock.observe(remote);
-    if (o.beyondBound) {
-      this.r.metrics.inc("clock_drift_rejections_total");
-      this.r.opts.logger?.debug?.(`replic: remote clock ${o.aheadMs} ms ahead (peer ${from?.peerId ?? "?"}); not followed`);
-    }
-  }
-
-  private onHeartbeat(msg: HeartbeatMessage, link: Link | undefined): void {
-    if (!link) return; // heads from an unlinked sender cannot be used to ask it for anything
-    const { metrics, opts, neighbours, book, identity, gaps } = this.r;
-    link.clockDriftMs = msFromTimestamp(msg.clock) - opts.now();
-    link.schema = msg.schema ?? null;
-    metrics.set("peer_clock_drift_seconds", link.clockDriftMs / 1000, { peer: link.peerId });
-    this.observeClock(msg.clock, link);
-    // A delta replaces the heads it carries; anything else replaces them all.
-    const delta = msg.form === "delta";
-    // A full heartbeat: the neighbour restarted, or its safety net. Ours to it resume, so it can
-    // check our heads against their digest and ask for what it lacks.
-    if (!delta) link.unchangedSent = 0;
-    const ignored = delta ? neighbours.takeDelta(link, msg.heads, opts.maxOrigins) : neighbours.takeHeads(link, msg.heads, opts.maxOrigins);
-    metrics.inc("heads_taken_total", msg.heads.length - ignored);
-    if (ignored > 0) metrics.inc("heads_ignored_total", ignored);
-    // A digest that differs: a heartbeat was lost or reordered, the sender restarted, or it lies.
-    // Its full heads are asked for, once a round (never when they cannot all be kept anyway).
-    if (msg.digest !== undefined && !neighbours.digestMatches(link, msg.digest)) {
-      metrics.inc("heads_digest_mismatches_total");
-      if (!link.truncated && !link.askedFull) {
-        link.askedFull = true;
-        this.r.outbox.send(link, encodeWire({ kind: "heads-request" }, WIRE_VERSION), "heads-request");
-      }
-    }
-    const mine = link.heads.get(book.peerId);
-    if (mine && mine.highest > book.seq && mine.highest > (this.advertisedConflict.get(link.peerId) ?? 0)) {
-      this.advertisedConflict.set(link.peerId, mine.highest);
-      identity.raise(`neighbour ${link.peerId} holds patches of this id up to ${mine.highest}, beyond this replica's own sequence ${book.seq}`);
-    }
-    // Repair at once when there may be something to ask for (a claim rose) or to re-ask; an idle
-    // heartbeat leaves it to the round (a hub gets one heartbeat per spoke per round).
-    if (!gaps.idle || neighbours.advertised.maybeBehind.size > 0) gaps.run(opts.now());
-  }
-
-  /** A neighbour's digest of our heads did not match: it gets a full heartbeat (heartbeats.ts). */
-  private onHeadsRequest(link: Link | undefined): void {
-    if (link) this.r.heartbeats.headsRequested(link);
-  }
-
   /** Merges held patches whose time has come (called every round). */
   releaseHeld(): void {
     const { held, opts, catalog } = this.r;
@@ -424,7 +372,4 @@ export class Inbound {
     }
   }
 
-  forgetLink(peerId: number): void {
-    this.advertisedConflict.delete(peerId);
-  }
 }

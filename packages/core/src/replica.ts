@@ -16,6 +16,7 @@ import { ReplicError, type IdentityConflictError, type StaleReplicaError } from 
 import { Events, type DivergenceEvent, type IncompleteGroupEvent, type MergeEvent, type ParkedEvent, type ReplicaEvent, type ReplicaEvents } from "./events.js";
 import { GapRepair } from "./gap-repair.js";
 import { HeadsLog } from "./heads-log.js";
+import { HeartbeatIntake } from "./heartbeat-intake.js";
 import { Heartbeats } from "./heartbeats.js";
 import { HeldPatches } from "./held-patches.js";
 import { isUint32 } from "./ids.js";
@@ -79,6 +80,8 @@ export class Replica<DB = AnyTables, Keys = {}> {
   private schema: SchemaVersion;
   private readonly outbox: Outbox;
   private readonly heartbeats: Heartbeats;
+  /** Heartbeats and heads requests received (heartbeat-intake.ts). */
+  private readonly heartbeatsIn: HeartbeatIntake;
   private readonly gaps: GapRepair;
   private readonly inbound: Inbound;
   private readonly local: LocalWriter;
@@ -183,6 +186,17 @@ export class Replica<DB = AnyTables, Keys = {}> {
       idleEvery: opts.idleHeartbeatEvery,
       stamp: () => ({ clock: Math.max(this.clock.current, timestampFromMs(this.opts.now())), schema: this.schema }),
     });
+    this.heartbeatsIn = new HeartbeatIntake({
+      book,
+      clock: this.clock,
+      neighbours: this.neighbours,
+      gaps: this.gaps,
+      outbox: this.outbox,
+      metrics: this.metricsRegistry,
+      identity: this.identity,
+      heartbeats: this.heartbeats,
+      opts,
+    });
     this.inbound = new Inbound({
       book,
       catalog,
@@ -190,17 +204,15 @@ export class Replica<DB = AnyTables, Keys = {}> {
       tx: this.tx,
       origins: this.origins,
       neighbours: this.neighbours,
-      gaps: this.gaps,
       outbox: this.outbox,
       metrics: this.metricsRegistry,
       staleness: this.staleness,
-      identity: this.identity,
       held,
       alien,
       incomplete,
       bounds,
       publisher,
-      heartbeats: this.heartbeats,
+      heartbeatsIn: this.heartbeatsIn,
       wantsKeys: () => this.events.has("merge"),
       opts,
     });
@@ -405,7 +417,7 @@ export class Replica<DB = AnyTables, Keys = {}> {
   removePeer(peerId: number): void {
     if (!this.neighbours.remove(peerId)) return;
     this.gaps.forgetLink(peerId);
-    this.inbound.forgetLink(peerId);
+    this.heartbeatsIn.forgetLink(peerId);
     this.metricsRegistry.drop("peer_clock_drift_seconds", { peer: peerId });
     this.metricsRegistry.drop("peer_lag_patches", { peer: peerId });
     this.metricsRegistry.set("peers", this.neighbours.size);
