@@ -33,8 +33,8 @@ export { Histogram, DEFAULT_BUCKETS } from "./metrics.js";
 export { HybridLogicalClock, timestampFromMs, msFromTimestamp } from "./clock.js";
 export { crc32 } from "./wire/bytes.js";
 export { encodeWire, PatchesEncoder } from "./wire/encoder.js";
-export { decodeWire } from "./wire/decoder.js";
-export { decodeMessage, encodeMessage, type Message, type Patch } from "./wire/message.js";
+// The public decodeWire is the plain form (wire/message.ts); the receive path uses the decoder's own.
+export { decodeMessage, decodeWirePlain as decodeWire, encodeMessage, type Message, type Patch } from "./wire/message.js";
 export {
   WIRE_VERSION,
   DEFAULT_LIMITS,

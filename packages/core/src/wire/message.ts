@@ -5,7 +5,7 @@
 import type { SqlValue } from "../driver.js";
 import { decodeWire } from "./decoder.js";
 import { encodeWire } from "./encoder.js";
-import { WIRE_VERSION, WIRE_VERSION_2, WIRE_VERSION_1, type DecodeLimits, type HeadsRequestMessage, type HeartbeatMessage, type RequestMessage, type WireGroup, type WirePatch, type WireTable } from "./types.js";
+import { WIRE_VERSION, WIRE_VERSION_2, WIRE_VERSION_1, type DecodeLimits, type HeadsRequestMessage, type HeartbeatMessage, type RequestMessage, type WireGroup, type WireMessage, type WirePatch, type WireTable } from "./types.js";
 
 export interface Patch {
   table: string;
@@ -21,6 +21,17 @@ export type Message =
   | HeartbeatMessage
   | RequestMessage
   | HeadsRequestMessage;
+
+/**
+ * A message as plain data, exactly as docs/protocol.md shows it: the public `decodeWire`. The
+ * decoder's own form also points each patch at its group (for the receive path), which the
+ * group section already lists.
+ */
+export function decodeWirePlain(bytes: Uint8Array, limits?: DecodeLimits): WireMessage {
+  const msg = decodeWire(bytes, limits);
+  if (msg.kind !== "patches") return msg;
+  return { ...msg, patches: msg.patches.map(({ table, peerId, seq, patchedAt, columns, values }) => ({ table, peerId, seq, patchedAt, columns, values })) };
+}
 
 export function decodeMessage(bytes: Uint8Array, limits?: DecodeLimits): Message {
   const msg = decodeWire(bytes, limits);
