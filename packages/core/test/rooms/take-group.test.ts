@@ -191,10 +191,16 @@ describe("takeGroup", () => {
     // The same group with another stamp, and a group overlapping the waiting one with other bounds.
     mismatch(() => take(r, [3], { stamp: STAMP + 1 }), /arrives with another stamp than its parts received before/);
     mismatch(() => take(r, [3], { g: { peerId: 2, first: 2, last: 7 } }), /overlaps group 2\.1-6 received before/);
+    // Bounds that differ at one end only: the same first sequence, or the same last one.
+    mismatch(() => take(r, [3], { g: { peerId: 2, first: 1, last: 7 } }), /overlaps group 2\.1-6 received before/);
+    mismatch(() => take(r, [3], { g: { peerId: 2, first: 3, last: 6 } }), /overlaps group 2\.1-6 received before/);
     // A part of a group whose bounds differ from a group merged before.
     const m = setup();
     m.r.bounds.record({ peerId: 2, first: 1, last: 4 });
     mismatch(() => take(m.r, [3, 4]), /overlaps group 2\.1-4 merged before/);
+    const m2 = setup();
+    m2.r.bounds.record({ peerId: 2, first: 3, last: 6 });
+    mismatch(() => take(m2.r, [3, 4]), /overlaps group 2\.3-6 merged before/);
     // Parts of one message with two stamps.
     const s = setup();
     const { parts, mapped } = message(s.r, [1, 2]);
