@@ -25,7 +25,7 @@
 // "Before" is the bundled core of af4a3bd with the current adapter's driver (the adapters and
 // their drivers are unchanged since); `--base-core FILE` benchmarks another core bundle.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -36,6 +36,8 @@ import { singleOriginHistory } from "./lib/history.mjs";
 import { interleave } from "./lib/measure.mjs";
 import { describeMachine } from "./lib/machine.mjs";
 import { RESULT_MARK, emit, gc, now, peakRss, runtime } from "./lib/proc.mjs";
+import { writeResults } from "./lib/results.mjs";
+import { runToResult } from "./lib/spawn.mjs";
 import { pairedRatios, summarize } from "./lib/stats.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -104,7 +106,7 @@ async function parent() {
       for (const binding of opt.bindings) {
         process.stderr.write(`\n▶ before/after on ${binding}\n`);
         const cfg = { binding, tmpDir, runs: opt.runs, warmup: opt.warmup, rows: opt.rows, messages: opt.messages, batch: opt.batch, baseCore: opt.baseCore };
-        const r = await runScript(binding === "bun" ? bunPath : process.execPath, binding === "bun" ? [self, "--child", JSON.stringify(cfg)] : ["--expose-gc", self, "--child", JSON.stringify(cfg)], 1_800_000);
+        const r = await runToResult(binding === "bun" ? bunPath : process.execPath, binding === "bun" ? [self, "--child", JSON.stringify(cfg)] : ["--expose-gc", self, "--child", JSON.stringify(cfg)], { cwd: here });
         load.push(os.loadavg().map((x) => +x.toFixed(1)));
         if (!r.ok) doc.errors.push(`${binding}: ${r.error}`);
         else doc.paths[binding] = { ...summarizePaths(r.metrics), paired: summarizePaired(r.paired) };
@@ -127,33 +129,8 @@ async function parent() {
   }
   doc.seconds = Math.round((Date.now() - started) / 1000);
   doc.loadAverages = load;
-  const base = join(opt.out, `groups-${opt.date}`);
-  writeFileSync(`${base}.json`, JSON.stringify(doc, null, 1) + "\n");
-  const md = report(doc);
-  writeFileSync(`${base}.md`, md);
-  console.log(md);
-  process.stderr.write(`wrote ${base}.md and ${base}.json in ${doc.seconds} s\n`);
+  writeResults(opt.out, `groups-${opt.date}`, doc, report);
   process.exitCode = doc.errors.length ? 1 : 0;
-}
-
-/** Runs a script to its end; resolves with the object it emitted after RESULT_MARK. */
-function runScript(cmd, args, timeoutMs) {
-  return new Promise((res) => {
-    const c = spawn(cmd, args, { cwd: here, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let errTail = "";
-    c.stdout.on("data", (d) => (out += d));
-    c.stderr.on("data", (d) => {
-      process.stderr.write(d);
-      errTail = (errTail + d).slice(-3000);
-    });
-    const timer = setTimeout(() => c.kill("SIGKILL"), timeoutMs);
-    c.on("close", (code, signal) => {
-      clearTimeout(timer);
-      const line = out.split("\n").find((l) => l.startsWith(RESULT_MARK));
-      res(line ? JSON.parse(line.slice(RESULT_MARK.length)) : { ok: false, error: `exited ${code ?? signal} without a result: ${errTail}` });
-    });
-  });
 }
 
 /** Per path: rows/s of each build and of raw, and now / before per round. */
@@ -388,7 +365,7 @@ async function bigCatchUp(mode, opt, tmpDir) {
   const base = { dbPath, tmpDir, mode, rows: opt.big, tx: opt.bigTx };
   const say = (m) => process.stderr.write(m);
   try {
-    const setup = await runScript(process.execPath, ["--expose-gc", self, "--peer", JSON.stringify({ ...base, role: "setup" })], 1_800_000);
+    const setup = await runToResult(process.execPath, ["--expose-gc", self, "--peer", JSON.stringify({ ...base, role: "setup" })], { cwd: here });
     if (!setup.ok) throw new Error(`setup: ${setup.error}`);
     const sender = spawn(process.execPath, ["--expose-gc", self, "--peer", JSON.stringify({ ...base, role: "send" })], { cwd: here, stdio: ["pipe", "pipe", "pipe"] });
     sender.stderr.on("data", say);
@@ -401,7 +378,7 @@ async function bigCatchUp(mode, opt, tmpDir) {
       });
       sender.on("close", () => rej(new Error(`sender exited: ${sOut}`)));
     });
-    const recv = await runScript(process.execPath, ["--expose-gc", self, "--peer", JSON.stringify({ ...base, role: "recv", url, timeoutSeconds: opt.bigTimeout })], 1_800_000);
+    const recv = await runToResult(process.execPath, ["--expose-gc", self, "--peer", JSON.stringify({ ...base, role: "recv", url, timeoutSeconds: opt.bigTimeout })], { cwd: here });
     const senderDone = new Promise((res) => sender.on("close", res));
     sender.stdin.end("stop\n");
     await senderDone;

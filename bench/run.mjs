@@ -18,7 +18,6 @@
 // from the `bun` devDependency for bun:sqlite) so runs cannot disturb each other and peak RSS is
 // per workload. Children print their samples as JSON; this process computes median/min/max,
 // ratios and goals, and writes the report.
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -27,7 +26,7 @@ import { fileURLToPath } from "node:url";
 import { FULL, SMOKE, applyOverride } from "./lib/config.mjs";
 import { BINDINGS, BINDING_RUNTIME } from "./lib/bindings.mjs";
 import { describeMachine } from "./lib/machine.mjs";
-import { RESULT_MARK } from "./lib/proc.mjs";
+import { runToResult } from "./lib/spawn.mjs";
 import { buildReport } from "./lib/report.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -155,27 +154,8 @@ function runChild(job) {
   const args = runtime === "bun" ? [] : ["--expose-gc"];
   args.push(join(here, "child.mjs"), JSON.stringify(childCfg));
   const timeoutMs = (opts.smoke ? 120 : 900) * 1000;
-  return new Promise((resolvePromise) => {
-    const t0 = Date.now();
-    const child = spawn(cmd, args, { cwd: here, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderrTail = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => {
-      process.stderr.write(d);
-      stderrTail = (stderrTail + d).slice(-4000);
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      const line = stdout.split("\n").find((l) => l.startsWith(RESULT_MARK));
-      let result;
-      if (line) result = JSON.parse(line.slice(RESULT_MARK.length));
-      else result = { ok: false, error: `child exited ${code ?? signal} without a result. ${stderrTail}` };
-      result.wallSeconds = (Date.now() - t0) / 1000;
-      resolvePromise(result);
-    });
-  });
+  const t0 = Date.now();
+  return runToResult(cmd, args, { cwd: here, timeoutMs }).then((result) => ({ ...result, wallSeconds: (Date.now() - t0) / 1000 }));
 }
 
 const started = Date.now();

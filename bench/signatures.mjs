@@ -10,10 +10,10 @@
 //   node bench/signatures.mjs                     # Node and Bun, 2,000 operations per figure, 5 runs
 //   node bench/signatures.mjs --ops 50 --runs 1 --messages 2 --out /tmp/s --date test
 // Other options: --runtimes node,bun.
-import { spawn } from "node:child_process";
 import { createHash, generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
+import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as noble from "@noble/ed25519";
@@ -22,7 +22,9 @@ import { TABLE, rows } from "./lib/data.mjs";
 import { openDb } from "./lib/bindings.mjs";
 import { openReplicaOn, adapterFor } from "./lib/replic.mjs";
 import { describeMachine } from "./lib/machine.mjs";
-import { RESULT_MARK, emit, gc, now, runtime } from "./lib/proc.mjs";
+import { emit, gc, now, runtime } from "./lib/proc.mjs";
+import { writeResults } from "./lib/results.mjs";
+import { runToResult } from "./lib/spawn.mjs";
 import { summarize } from "./lib/stats.mjs";
 
 noble.hashes.sha512 = sha512;
@@ -38,53 +40,31 @@ if (argv[0] === "--child") await child(JSON.parse(argv[1]));
 else await parent();
 
 async function parent() {
-  const opt = { runtimes: ["node", "bun"], ops: 2000, runs: 5, messages: 50, out: join(here, "results"), date: new Date().toISOString().slice(0, 10) };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = () => argv[++i];
-    if (a === "--runtimes") opt.runtimes = v().split(",");
-    else if (a === "--ops") opt.ops = Number(v());
-    else if (a === "--runs") opt.runs = Number(v());
-    else if (a === "--messages") opt.messages = Number(v());
-    else if (a === "--out") opt.out = resolve(v());
-    else if (a === "--date") opt.date = v();
-    else throw new Error(`unknown argument ${a} (see the comment at the top of ${self})`);
-  }
+  const { values: a } = parseArgs({
+    args: argv,
+    options: { runtimes: { type: "string" }, ops: { type: "string" }, runs: { type: "string" }, messages: { type: "string" }, out: { type: "string" }, date: { type: "string" } },
+  });
+  const opt = {
+    runtimes: a.runtimes ? a.runtimes.split(",") : ["node", "bun"],
+    ops: Number(a.ops ?? 2000),
+    runs: Number(a.runs ?? 5),
+    messages: Number(a.messages ?? 50),
+    out: a.out ? resolve(a.out) : join(here, "results"),
+    date: a.date ?? new Date().toISOString().slice(0, 10),
+  };
   mkdirSync(opt.out, { recursive: true });
   const started = Date.now();
   const doc = { date: opt.date, options: { ...opt, out: undefined }, machine: describeMachine(bunPath), results: {}, errors: [] };
   for (const rt of opt.runtimes) {
     process.stderr.write(`▶ ${rt}\n`);
     const cfg = { ops: opt.ops, runs: opt.runs, messages: opt.messages };
-    const r = await runScript(rt === "bun" ? bunPath : process.execPath, rt === "bun" ? [self, "--child", JSON.stringify(cfg)] : ["--expose-gc", self, "--child", JSON.stringify(cfg)]);
+    const r = await runToResult(rt === "bun" ? bunPath : process.execPath, rt === "bun" ? [self, "--child", JSON.stringify(cfg)] : ["--expose-gc", self, "--child", JSON.stringify(cfg)], { cwd: here, timeoutMs: 600_000 });
     if (r.ok) doc.results[rt] = r.figures;
     else doc.errors.push(`${rt}: ${r.error}`);
   }
   doc.seconds = Math.round((Date.now() - started) / 1000);
-  const base = join(opt.out, `signatures-${opt.date}`);
-  writeFileSync(`${base}.json`, JSON.stringify(doc, null, 1) + "\n");
-  const md = report(doc);
-  writeFileSync(`${base}.md`, md);
-  console.log(md);
-  process.stderr.write(`wrote ${base}.md and ${base}.json in ${doc.seconds} s\n`);
+  writeResults(opt.out, `signatures-${opt.date}`, doc, report);
   process.exitCode = doc.errors.length ? 1 : 0;
-}
-
-function runScript(cmd, args) {
-  return new Promise((res) => {
-    const c = spawn(cmd, args, { cwd: here, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let errTail = "";
-    c.stdout.on("data", (d) => (out += d));
-    c.stderr.on("data", (d) => {
-      process.stderr.write(d);
-      errTail = (errTail + d).slice(-3000);
-    });
-    c.on("close", (code, signal) => {
-      const line = out.split("\n").find((l) => l.startsWith(RESULT_MARK));
-      res(line ? JSON.parse(line.slice(RESULT_MARK.length)) : { ok: false, error: `exited ${code ?? signal} without a result: ${errTail}` });
-    });
-  });
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // Spawning helper processes (same runtime as the current one: node for better-sqlite3 and WASM,
-// bun for bun:sqlite) that talk to their parent with stdout lines.
+// bun for bun:sqlite) that talk to their parent with stdout lines, and running a child to its
+// result.
 import { spawn } from "node:child_process";
 import { RESULT_MARK } from "./proc.mjs";
 
@@ -56,4 +57,28 @@ export function spawnPeer(script, cfg, { timeoutMs = 600_000, log = () => {}, ru
       return new Promise((resolve, reject) => waiters.push({ prefix, resolve, reject }));
     },
   };
+}
+
+/**
+ * Runs `cmd args` in `cwd` to its end, its stderr passed through; resolves with the object it
+ * emitted after RESULT_MARK, or `{ ok: false, error }` with the tail of its stderr. Killed after
+ * `timeoutMs`.
+ */
+export function runToResult(cmd, args, { cwd, timeoutMs = 1_800_000 } = {}) {
+  return new Promise((res) => {
+    const c = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let errTail = "";
+    c.stdout.on("data", (d) => (out += d));
+    c.stderr.on("data", (d) => {
+      process.stderr.write(d);
+      errTail = (errTail + d).slice(-3000);
+    });
+    const timer = setTimeout(() => c.kill("SIGKILL"), timeoutMs);
+    c.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const line = out.split("\n").find((l) => l.startsWith(RESULT_MARK));
+      res(line ? JSON.parse(line.slice(RESULT_MARK.length)) : { ok: false, error: `exited ${code ?? signal} without a result: ${errTail}` });
+    });
+  });
 }
